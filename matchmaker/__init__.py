@@ -1,0 +1,77 @@
+"""matchmaker: the bank–enterprise financing platform (Flask app factory)."""
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# every domain's models, imported so that Alembic autogenerate and relationships see all tables
+MODEL_MODULES = (
+    "matchmaker.accounts.models", "matchmaker.institutions.models",
+    "matchmaker.enterprises.models", "matchmaker.audit.models", "matchmaker.policy.models",
+)
+
+BLUEPRINTS = (
+    "matchmaker.web.views", "matchmaker.accounts.views", "matchmaker.audit.views",
+)
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder=str(ROOT / "templates"),
+                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+    app.config.from_object("matchmaker.config.Defaults")
+    app.config.from_prefixed_env("MATCHMAKER")  # MATCHMAKER_SECRET_KEY -> SECRET_KEY
+    app.config.update(overrides or {})
+    _resolve_database(app)
+    _resolve_secret_key(app)
+    logging.basicConfig(level=app.config["LOG_LEVEL"],
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _import_models()
+    from .web.setup import register_extensions, register_web
+
+    register_extensions(app)
+    register_web(app)
+    _register_blueprints(app)
+    from .commands import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _resolve_database(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL")
+    if not url:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{Path(app.instance_path) / 'matchmaker.sqlite3'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    app.config["DATABASE_URL"] = url
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+def _resolve_secret_key(app: Flask) -> None:
+    """MATCHMAKER_SECRET_KEY, else instance/secret_key (written once by `make demo`); never a
+    fallback in code."""
+    if not app.config.get("SECRET_KEY"):
+        key_file = Path(app.instance_path) / "secret_key"
+        if key_file.exists():
+            app.config["SECRET_KEY"] = key_file.read_text().strip()
+    if not app.config.get("SECRET_KEY"):
+        raise RuntimeError(
+            "MATCHMAKER_SECRET_KEY is not set and instance/secret_key does not exist "
+            "(run `make demo`, or `python -m matchmaker.secret` to write one)")
+
+
+def _import_models() -> None:
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+
+
+def _register_blueprints(app: Flask) -> None:
+    import importlib
+
+    for name in BLUEPRINTS:
+        app.register_blueprint(importlib.import_module(name).bp)

@@ -1,0 +1,59 @@
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
+
+from .. import vocab
+from .models import ROLE_LABELS
+
+PASSWORD_RULES = [InputRequired("请输入密码"), Length(min=10, max=128, message="密码长度需为10–128位")]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("邮箱", validators=[InputRequired("请输入邮箱"), Email("邮箱格式不正确")])
+    password = PasswordField("密码", validators=[InputRequired("请输入密码")])
+    next = HiddenField()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("当前密码", validators=[InputRequired("请输入当前密码")])
+    new_password = PasswordField("新密码", validators=PASSWORD_RULES)
+    confirm = PasswordField("确认新密码", validators=[
+        InputRequired("请再次输入新密码"), EqualTo("new_password", "两次输入的密码不一致")])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField("注册邮箱", validators=[InputRequired("请输入邮箱"), Email("邮箱格式不正确")])
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField("新密码", validators=PASSWORD_RULES)
+    confirm = PasswordField("确认新密码", validators=[
+        InputRequired("请再次输入新密码"), EqualTo("new_password", "两次输入的密码不一致")])
+
+
+class InviteForm(FlaskForm):
+    email = EmailField("被邀请人邮箱", validators=[InputRequired("请输入邮箱"), Email("邮箱格式不正确")])
+    name = StringField("姓名", validators=[Optional(), Length(max=64)])
+    role = SelectField("角色", choices=[])
+    institution = SelectField("所属机构", choices=[], validate_choice=False)
+    district = SelectField("所属区县（组织方；留空为市级）", choices=[], validate_choice=False)
+    organization = StringField("单位名称", validators=[Optional(), Length(max=128)])
+
+    def setup(self, roles: list[str], institutions: list[tuple[str, str]]):
+        self.role.choices = [(r, ROLE_LABELS[r]) for r in roles]
+        self.institution.choices = [("", "—")] + institutions
+        self.district.choices = [("", "市级（不限区县）")] + vocab.choices("districts")
+        return self
+
+    def validate_district(self, field):
+        if field.data and vocab.district_name(field.data) is None:
+            from wtforms import ValidationError
+
+            raise ValidationError("请选择有效的区县")
+
+
+class AcceptInvitationForm(FlaskForm):
+    name = StringField("姓名", validators=[InputRequired("请输入姓名"), Length(max=64)])
+    password = PasswordField("设置密码", validators=PASSWORD_RULES)
+    confirm = PasswordField("确认密码", validators=[
+        InputRequired("请再次输入密码"), EqualTo("password", "两次输入的密码不一致")])

@@ -1,0 +1,59 @@
+"""May this role open the page at all, and the named predicates views and templates share."""
+from functools import wraps
+
+from flask import abort
+from flask_login import current_user
+
+from ..extensions import login_manager
+from .models import BANK_ROLES
+
+
+def roles_required(*roles):
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = roles
+        return wrapped
+
+    return decorator
+
+
+def is_bank_user(user) -> bool:
+    return user.is_authenticated and user.role in BANK_ROLES
+
+
+def can_invite(user, role: str) -> bool:
+    """Admins invite institution admins and organizers (and admins); institution admins invite
+    their own managers; an enterprise admin invites colleagues."""
+    if not user.is_authenticated:
+        return False
+    if user.role == "admin":
+        return role in ("bank_admin", "organizer", "admin")
+    if user.role == "bank_admin":
+        return role == "bank_manager"
+    if user.role == "enterprise":
+        return role == "enterprise" and user.is_enterprise_admin
+    return False
+
+
+def can_view_audit(user) -> bool:
+    return user.is_authenticated and user.role == "admin"
+
+
+def invitable_roles(user) -> list[str]:
+    return [r for r in ("bank_admin", "bank_manager", "organizer", "admin", "enterprise")
+            if can_invite(user, r)]
+
+
+# registered as Jinja globals so templates ask the view's own question
+PREDICATES = {
+    "can_invite": can_invite,
+    "can_view_audit": can_view_audit,
+    "is_bank_user": is_bank_user,
+}

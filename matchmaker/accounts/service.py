@@ -1,0 +1,196 @@
+"""Accounts: registration, invitations, login sessions, passwords. Services flush, never commit."""
+import hashlib
+import logging
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select
+
+from ..audit.service import record
+from ..errors import ServiceError
+from ..extensions import db
+from ..types import utcnow
+from .models import BANK_ROLES, Invitation, User
+from .passwords import hash_password, needs_rehash, verify_password
+
+log = logging.getLogger(__name__)
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def user_for_session(user_key: str) -> User | None:
+    """The user behind a session cookie, unless the cookie's session version is stale."""
+    try:
+        user_id, version = (int(part) for part in user_key.split(":"))
+    except ValueError:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+def create_user(*, email: str, name: str, password: str, role: str, actor=None,
+                **fields) -> User:
+    if find_user_by_email(email):
+        raise ServiceError("该邮箱已注册", field="email")
+    user = User(email=email.strip().lower(), name=name.strip(), role=role,
+                password_hash=hash_password(password), **fields)
+    db.session.add(user)
+    db.session.flush()
+    record(actor or user, "user.created", user, role=role)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    user = find_user_by_email(email)
+    if user is None or not user.active or not verify_password(user.password_hash, password):
+        if user is not None:
+            record(None, "user.login_failed", user)
+        log.info("failed login%s", f" for user {user.id}" if user else " for unknown email")
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    record(user, "user.logged_in", user)
+    return user
+
+
+def end_sessions(user: User, action: str = "user.logged_out") -> None:
+    """Invalidate every session cookie of this user (they carry the old session_version)."""
+    user.session_version += 1
+    record(user, action, user)
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise ServiceError("当前密码不正确", field="current_password")
+    user.password_hash = hash_password(new)
+    end_sessions(user, "user.password_changed")
+
+
+# --- invitations -------------------------------------------------------------------------
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(actor: User, *, email: str, role: str, name: str = "", institution=None,
+           enterprise=None, district: str | None = None,
+           organization: str | None = None) -> tuple[Invitation, str]:
+    """Create a single-use invitation; returns it and the clear token (sent once by mail)."""
+    from .permissions import can_invite
+
+    if not can_invite(actor, role):
+        raise ServiceError("您不能邀请该角色的用户", field="role")
+    if actor.role == "bank_admin":
+        institution = actor.institution
+    if actor.role == "enterprise":
+        enterprise = actor.enterprise
+    if role in BANK_ROLES and institution is None:
+        raise ServiceError("请选择所属机构", field="institution")
+    if find_user_by_email(email):
+        raise ServiceError("该邮箱已注册", field="email")
+    token = secrets.token_urlsafe(32)
+    hours = current_app.config["INVITATION_HOURS"]
+    invitation = Invitation(
+        token_hash=_token_hash(token), email=email.strip().lower(), name=name, role=role,
+        institution=institution, enterprise=enterprise,
+        district=district if role == "organizer" else None,
+        organization=organization, invited_by=actor, expires_at=utcnow() + timedelta(hours=hours))
+    db.session.add(invitation)
+    db.session.flush()
+    record(actor, "invitation.created", invitation, role=role,
+           institution_id=institution.id if institution else None)
+    return invitation, token
+
+
+def invitation_for_token(token: str) -> Invitation:
+    """The invitation a link carries, if it is still usable; otherwise a ServiceError."""
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == _token_hash(token)))
+    if invitation is None or invitation.revoked_at is not None:
+        raise ServiceError("邀请链接无效")
+    if invitation.used_at is not None:
+        raise ServiceError("该邀请链接已使用过")
+    if invitation.expires_at < utcnow():
+        raise ServiceError("该邀请链接已过期（有效期72小时），请联系邀请人重新发送")
+    return invitation
+
+
+def accept_invitation(token: str, *, name: str, password: str) -> User:
+    invitation = invitation_for_token(token)
+    # claim the invitation first: a second use of the same link, even a concurrent one,
+    # updates no row and is refused
+    claimed = db.session.execute(
+        Invitation.__table__.update()
+        .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
+        .values(used_at=utcnow()))
+    if claimed.rowcount != 1:
+        raise ServiceError("该邀请链接已使用过")
+    user = create_user(
+        email=invitation.email, name=name, password=password, role=invitation.role,
+        actor=invitation.invited_by, institution_id=invitation.institution_id,
+        enterprise_id=invitation.enterprise_id, district=invitation.district,
+        organization=invitation.organization)
+    db.session.refresh(invitation)
+    invitation.used_by_id = user.id
+    record(user, "invitation.accepted", invitation)
+    return user
+
+
+def revoke_invitation(actor: User, invitation: Invitation) -> None:
+    if invitation.used_at is not None:
+        raise ServiceError("该邀请已被使用，无法撤销")
+    invitation.revoked_at = utcnow()
+    record(actor, "invitation.revoked", invitation)
+
+
+def visible_invitations(user: User):
+    query = select(Invitation).order_by(Invitation.created_at.desc())
+    if user.role == "admin":
+        return query
+    if user.role == "bank_admin":
+        return query.where(Invitation.institution_id == user.institution_id)
+    if user.role == "enterprise" and user.is_enterprise_admin:
+        return query.where(Invitation.enterprise_id == user.enterprise_id)
+    return query.where(Invitation.id.is_(None))
+
+
+# --- password reset ----------------------------------------------------------------------
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
+
+
+def reset_token(user: User) -> str:
+    # the token names the session version: once used (or after any password change) it dies
+    return _reset_serializer().dumps({"u": user.id, "v": user.session_version})
+
+
+def request_password_reset(email: str) -> tuple[User, str] | None:
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return None
+    record(None, "user.password_reset_requested", user)
+    return user, reset_token(user)
+
+
+def reset_password(token: str, new_password: str) -> User:
+    max_age = current_app.config["PASSWORD_RESET_HOURS"] * 3600
+    try:
+        data = _reset_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise ServiceError("重置链接已过期，请重新申请") from None
+    except BadSignature:
+        raise ServiceError("重置链接无效") from None
+    user = db.session.get(User, data.get("u"))
+    if user is None or user.session_version != data.get("v"):
+        raise ServiceError("重置链接已失效，请重新申请")
+    user.password_hash = hash_password(new_password)
+    end_sessions(user, "user.password_reset")
+    return user

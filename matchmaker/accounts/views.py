@@ -1,0 +1,219 @@
+from urllib.parse import urlsplit
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from ..enterprises.forms import RegisterEnterpriseForm
+from ..enterprises.service import register_enterprise
+from ..errors import ServiceError
+from ..extensions import db, limiter
+from ..institutions.models import Institution
+from ..mail import send_mail
+from . import service
+from .forms import (AcceptInvitationForm, ChangePasswordForm, ForgotPasswordForm, InviteForm,
+                    LoginForm, ResetPasswordForm)
+from .models import Invitation
+from .permissions import invitable_roles, roles_required
+
+bp = Blueprint("accounts", __name__)
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not urlsplit(target).netloc \
+            and not target.startswith("//"):
+        return target
+    return url_for("web.home")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    if form.validate_on_submit():
+        user = service.authenticate(form.email.data, form.password.data)
+        if user is None:
+            db.session.commit()  # keeps the audit row of the failed attempt
+            form.password.errors.append("邮箱或密码不正确")
+            return render_template("accounts/login.html", form=form), 401
+        db.session.commit()
+        login_user(user)
+        return redirect(_safe_next(form.next.data))
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    service.end_sessions(current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash("您已退出登录，所有设备上的会话均已结束。", "info")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.home"))
+    form = RegisterEnterpriseForm()
+    if form.validate_on_submit():
+        try:
+            _, user = register_enterprise(
+                company_name=form.company_name.data, uscc=form.uscc.data,
+                district=form.district.data, industry=form.industry.data,
+                employees=form.employees.data, revenue_wan=form.revenue_wan.data,
+                founded=form.founded.data, name=form.name.data, email=form.email.data,
+                password=form.password.data)
+        except ServiceError as err:
+            db.session.rollback()
+            getattr(form, err.field or "company_name").errors.append(err.message)
+            return render_template("accounts/register.html", form=form), 400
+        db.session.commit()
+        login_user(user)
+        flash("注册成功。请完善企业信息并发布融资需求。", "success")
+        return redirect(url_for("web.home"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("accounts/register.html", form=form), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            service.change_password(user, form.current_password.data, form.new_password.data)
+        except ServiceError as err:
+            db.session.rollback()
+            form.current_password.errors.append(err.message)
+            return render_template("accounts/password.html", form=form), 400
+        db.session.commit()
+        login_user(user)  # this session continues with the new version; all others end
+        flash("密码已修改，其他设备上的登录已失效。", "success")
+        return redirect(url_for("web.home"))
+    return render_template("accounts/password.html", form=form)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        found = service.request_password_reset(form.email.data)
+        if found:
+            user, token = found
+            link = url_for("accounts.reset_password", token=token, _external=True)
+            send_mail(user.email, "【银企融资对接平台】重置密码",
+                      f"{user.name}，您好：\n\n请在2小时内打开以下链接重置密码：\n{link}\n\n"
+                      "如果不是您本人操作，请忽略本邮件。")
+        db.session.commit()
+        # the same answer whether or not the address is registered
+        flash("如果该邮箱已注册，重置密码的链接已发送到该邮箱。", "info")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(token, form.new_password.data)
+        except ServiceError as err:
+            db.session.rollback()
+            flash(err.message, "danger")
+            return redirect(url_for("accounts.forgot_password"))
+        db.session.commit()
+        flash("密码已重置，请用新密码登录。", "success")
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset.html", form=form)
+
+
+@bp.get("/invitations")
+@roles_required("admin", "bank_admin", "enterprise")
+def invitations():
+    if not invitable_roles(current_user):
+        abort(403)
+    page = db.paginate(service.visible_invitations(current_user), per_page=20)
+    return render_template("accounts/invitations.html", page=page)
+
+
+@bp.route("/invitations/new", methods=["GET", "POST"])
+@roles_required("admin", "bank_admin", "enterprise")
+def invite():
+    roles = invitable_roles(current_user)
+    if not roles:
+        abort(403)
+    institutions = db.session.execute(select(Institution.id, Institution.name)
+                                      .order_by(Institution.name)).all()
+    form = InviteForm().setup(roles, [(str(i), n) for i, n in institutions])
+    if form.validate_on_submit():
+        institution = None
+        if form.institution.data and current_user.role == "admin":
+            institution = db.session.get(Institution, int(form.institution.data))
+        try:
+            invitation, token = service.invite(
+                current_user, email=form.email.data, role=form.role.data, name=form.name.data,
+                institution=institution, district=form.district.data or None,
+                organization=form.organization.data or None)
+        except ServiceError as err:
+            db.session.rollback()
+            getattr(form, err.field or "email").errors.append(err.message)
+            return render_template("accounts/invite.html", form=form), 400
+        link = url_for("accounts.accept_invitation", token=token, _external=True)
+        send_mail(invitation.email, "【银企融资对接平台】邀请您加入",
+                  f"您好：\n\n{current_user.name} 邀请您以“{invitation.role_label}”身份加入"
+                  f"银企融资对接平台。\n请在72小时内打开以下链接设置密码：\n{link}\n")
+        db.session.commit()
+        flash(f"邀请已发送至 {invitation.email}，链接72小时内有效，仅可使用一次。", "success")
+        return redirect(url_for("accounts.invitations"))
+    return render_template("accounts/invite.html", form=form)
+
+
+@bp.post("/invitations/<int:invitation_id>/revoke")
+@roles_required("admin", "bank_admin", "enterprise")
+def revoke_invitation(invitation_id):
+    invitation = db.one_or_404(service.visible_invitations(current_user)
+                               .where(Invitation.id == invitation_id))
+    try:
+        service.revoke_invitation(current_user, invitation)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for("accounts.invitations"))
+    db.session.commit()
+    flash("邀请已撤销。", "success")
+    return redirect(url_for("accounts.invitations"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept_invitation(token):
+    try:
+        invitation = service.invitation_for_token(token)
+    except ServiceError as err:
+        return render_template("accounts/invitation_invalid.html", message=err.message), 404
+    form = AcceptInvitationForm(name=invitation.name or None)
+    if form.validate_on_submit():
+        try:
+            user = service.accept_invitation(token, name=form.name.data,
+                                             password=form.password.data)
+        except ServiceError as err:
+            db.session.rollback()
+            return render_template("accounts/invitation_invalid.html", message=err.message), 409
+        db.session.commit()
+        if current_user.is_authenticated:
+            logout_user()
+        login_user(user)
+        flash("欢迎加入银企融资对接平台。", "success")
+        return redirect(url_for("web.home"))
+    return render_template("accounts/accept.html", form=form, invitation=invitation)

@@ -1,0 +1,33 @@
+from flask import has_request_context, request
+
+from ..extensions import db
+from .models import AuditEntry
+
+# never copied into an audit row: personal or credit data (个人信息保护法)
+PERSONAL = {"uscc", "phone", "contact_name", "contact_phone", "email", "id_number",
+            "revenue_wan", "password", "token", "name", "address", "tax_credit_grade"}
+
+
+def record(actor, action: str, subject, **details) -> AuditEntry:
+    """Add an audit row to the caller's transaction: the change and its record commit together."""
+    entry = AuditEntry(
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        subject_type=subject.__tablename__,
+        subject_id=getattr(subject, "id", None),
+        details={k: _plain(v) for k, v in details.items() if k not in PERSONAL},
+        remote_addr=request.remote_addr if has_request_context() else None,
+    )
+    db.session.add(entry)
+    return entry
+
+
+def _plain(value):
+    """JSON-safe: Decimals and dates become strings, sets lists."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)

@@ -1,0 +1,59 @@
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from ..accounts.models import User
+from ..accounts.permissions import roles_required
+from ..extensions import db
+from .labels import ACTION_LABELS, action_label
+from .models import AuditEntry
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def _day(value: str | None):
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date() if value else None
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@roles_required("admin")
+def index():
+    args = request.args
+    query = select(AuditEntry).order_by(AuditEntry.id.desc())
+    errors = {}
+    if args.get("actor"):
+        query = query.join(User, AuditEntry.actor_id == User.id).where(
+            User.email.ilike(f"%{args['actor'].strip()}%"))
+    if args.get("subject_type"):
+        query = query.where(AuditEntry.subject_type == args["subject_type"])
+    if args.get("subject_id"):
+        if args["subject_id"].isdigit():
+            query = query.where(AuditEntry.subject_id == int(args["subject_id"]))
+        else:
+            errors["subject_id"] = "对象编号应为数字"
+    if args.get("action"):
+        query = query.where(AuditEntry.action == args["action"])
+    for name, bound in (("date_from", "start"), ("date_to", "end")):
+        day = _day(args.get(name))
+        if args.get(name) and day is None:
+            errors[name] = "日期格式应为 YYYY-MM-DD"
+        elif day and bound == "start":
+            query = query.where(AuditEntry.created_at >= _utc(day))
+        elif day:
+            query = query.where(AuditEntry.created_at < _utc(day + timedelta(days=1)))
+    page = db.paginate(query, per_page=50, error_out=False)
+    subject_types = db.session.scalars(select(AuditEntry.subject_type).distinct()
+                                       .order_by(AuditEntry.subject_type)).all()
+    return render_template("audit/index.html", page=page, errors=errors,
+                           subject_types=subject_types, actions=ACTION_LABELS,
+                           action_label=action_label)
+
+
+def _utc(day) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(timezone.utc)

@@ -1,0 +1,29 @@
+"""Safe defaults only. Everything environment-specific comes from MATCHMAKER_* variables."""
+from datetime import timedelta
+
+
+class Defaults:
+    DATABASE_URL = None  # resolved in create_app: a SQLite file under instance/
+    REDIS_URL = None  # None: in-process fallbacks (rate limits in memory)
+    LOG_LEVEL = "INFO"
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    WTF_I18N_ENABLED = True
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads above 20 MB answer 413
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = True
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    INVITATION_HOURS = 72
+    PASSWORD_RESET_HOURS = 2
+    MAIL_SERVER = None  # None: mail goes to instance/outbox/*.eml
+    MAIL_PORT = 587
+    MAIL_USE_TLS = True
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_SENDER = "noreply@matchmaker.local"
+    PAGE_SIZE = 20

@@ -1,0 +1,149 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (Boolean, CheckConstraint, ForeignKey, Index, Numeric, String, Text)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .. import vocab
+from ..codelist import CodeList
+from ..extensions import db
+from ..institutions.models import RATE, WAN
+from ..types import utcnow
+
+NEED_STATUSES = ("draft", "published", "in_progress", "funded", "closed", "withdrawn",
+                 "expired")
+NEED_STATUS_LABELS = {"draft": "草稿", "published": "已发布", "in_progress": "对接中",
+                      "funded": "已放款", "closed": "已关闭", "withdrawn": "已撤回",
+                      "expired": "已过期"}
+
+
+def derive_size(employees: int, revenue_wan: Decimal) -> str:
+    """工信部联企业〔2011〕300号, 工业: the first band whose two thresholds both hold."""
+    if employees >= 1000 and revenue_wan >= 40000:
+        return "large"
+    if employees >= 300 and revenue_wan >= 2000:
+        return "medium"
+    if employees >= 20 and revenue_wan >= 300:
+        return "small"
+    return "micro"
+
+
+class Enterprise(db.Model):
+    __tablename__ = "enterprises"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    uscc: Mapped[str] = mapped_column(String(18), unique=True)
+    district: Mapped[str] = mapped_column(String(32), index=True)
+    industry: Mapped[str] = mapped_column(String(8))
+    cluster: Mapped[str | None] = mapped_column(String(48))
+    employees: Mapped[int]
+    revenue_wan: Mapped[Decimal] = mapped_column(WAN)
+    founded: Mapped[date]
+    tax_credit_grade: Mapped[str | None] = mapped_column(String(2))
+    has_bank_loan: Mapped[bool] = mapped_column(Boolean, default=False)
+    core_enterprise: Mapped[str | None] = mapped_column(String(128))
+    # declared size (exchange `size`); NULL means derive it from employees and revenue
+    declared_size: Mapped[str | None] = mapped_column(String(8))
+    contact_name: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    tag_rows: Mapped[list["EnterpriseTag"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", back_populates="enterprise")
+    needs: Mapped[list["Need"]] = relationship(back_populates="enterprise")
+
+    tags = CodeList("tag_rows", "EnterpriseTag", keyed=False)
+
+    __table_args__ = (
+        CheckConstraint(vocab.sql_in("district", "districts"), name="district"),
+        CheckConstraint("industry LIKE 'C%'", name="industry"),
+        CheckConstraint(f"cluster IS NULL OR {vocab.sql_in('cluster', 'clusters_33618')}",
+                        name="cluster"),
+        CheckConstraint("employees >= 0", name="employees"),
+        CheckConstraint("revenue_wan >= 0", name="revenue"),
+        CheckConstraint(
+            f"tax_credit_grade IS NULL OR {vocab.sql_in('tax_credit_grade', 'tax_credit_grades')}",
+            name="tax_credit_grade"),
+        CheckConstraint(f"declared_size IS NULL OR {vocab.sql_in('declared_size', 'sizes')}",
+                        name="declared_size"),
+    )
+
+    @property
+    def size(self) -> str:
+        return self.declared_size or derive_size(self.employees, self.revenue_wan)
+
+    @property
+    def size_label(self) -> str:
+        return vocab.label("sizes", self.size)
+
+
+class EnterpriseTag(db.Model):
+    """A declared qualification (专精特新 …), its certificate year, and an organizer's check."""
+
+    __tablename__ = "enterprise_tags"
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    certificate_year: Mapped[int | None]
+    verified_at: Mapped[datetime | None]
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    enterprise: Mapped[Enterprise] = relationship(back_populates="tag_rows")
+    __table_args__ = (
+        CheckConstraint(vocab.sql_in("value", "enterprise_tags"), name="tag"),
+        CheckConstraint("certificate_year IS NULL OR certificate_year BETWEEN 1990 AND 2100",
+                        name="certificate_year"),
+    )
+
+
+class Need(db.Model):
+    __tablename__ = "needs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    loan_kind: Mapped[str] = mapped_column(String(16))
+    current_lender_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    renewal_due: Mapped[date | None]
+    amount_wan: Mapped[Decimal] = mapped_column(WAN)
+    term_months: Mapped[int]
+    max_rate: Mapped[Decimal | None] = mapped_column(RATE)
+    created: Mapped[date]
+    description: Mapped[str | None] = mapped_column(Text)
+    consent_to_share: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="published")
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    enterprise: Mapped[Enterprise] = relationship(back_populates="needs", lazy="joined")
+    current_lender = relationship("Institution")
+    guarantee_rows: Mapped[list["NeedGuaranteeMode"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin")
+
+    guarantee_modes = CodeList("guarantee_rows", "NeedGuaranteeMode", keyed=False)
+
+    __table_args__ = (
+        CheckConstraint(vocab.sql_in("purpose", "purposes"), name="purpose"),
+        CheckConstraint(vocab.sql_in("loan_kind", "loan_kinds"), name="loan_kind"),
+        CheckConstraint("amount_wan > 0", name="amount"),
+        CheckConstraint("term_months > 0 AND term_months <= 360", name="term"),
+        CheckConstraint("max_rate IS NULL OR max_rate >= 0", name="max_rate"),
+        CheckConstraint("status IN ('draft', 'published', 'in_progress', 'funded', 'closed', "
+                        "'withdrawn', 'expired')", name="status"),
+        Index("ix_needs_status_purpose", "status", "purpose"),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return NEED_STATUS_LABELS[self.status]
+
+
+class NeedGuaranteeMode(db.Model):
+    __tablename__ = "need_guarantee_modes"
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id"), primary_key=True)
+    value: Mapped[str] = mapped_column(String(16), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
+    __table_args__ = (CheckConstraint(vocab.sql_in("value", "guarantee_modes"), name="mode"),)

@@ -1,0 +1,53 @@
+"""Unbound extensions and the declarative base: every domain imports from here."""
+from datetime import datetime
+
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy import MetaData
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import DeclarativeBase, registry
+
+from .types import UTCDateTime
+
+# every constraint gets a name Alembic (and SQLite batch mode) can use
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "pk": "pk_%(table_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    registry = registry(metadata=MetaData(naming_convention=NAMING),
+                        type_annotation_map={datetime: UTCDateTime()})
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+# storage is chosen in create_app: Redis when MATCHMAKER_REDIS_URL is set, else memory
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def configure_sqlite(engine) -> None:
+    """Foreign keys on, and SQLAlchemy-issued BEGIN so that SAVEPOINTs nest on SQLite."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa_event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        dbapi_conn.execute("PRAGMA foreign_keys=ON")
+
+    @sa_event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")

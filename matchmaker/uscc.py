@@ -1,0 +1,36 @@
+"""统一社会信用代码 (GB 32100-2015) checks, through python-stdnum, with Chinese messages."""
+from stdnum.cn import uscc as _uscc
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
+
+
+def normalize(value: str | None) -> str:
+    return (value or "").strip().upper().replace(" ", "")
+
+
+def problem(value: str | None) -> str | None:
+    """None when the code is valid; otherwise the reason in Chinese (with the expected check
+    character when only that is wrong)."""
+    code = normalize(value)
+    try:
+        _uscc.validate(code)
+    except InvalidLength:
+        return f"统一社会信用代码应为18位，当前为{len(code)}位"
+    except InvalidChecksum:
+        return f"统一社会信用代码校验位错误，应为 {_uscc.calc_check_digit(code[:17])}"
+    except (InvalidFormat, InvalidComponent):
+        return "统一社会信用代码含有无效字符（不使用 I、O、S、V、Z）"
+    return None
+
+
+def problem_en(value: str | None) -> str | None:
+    """The exchange format's English error wording ("check character should be X")."""
+    code = normalize(value)
+    try:
+        _uscc.validate(code)
+    except InvalidLength:
+        return f"must be 18 characters, got {len(code)}"
+    except InvalidChecksum:
+        return f"check character should be {_uscc.calc_check_digit(code[:17])}"
+    except (InvalidFormat, InvalidComponent):
+        return "contains invalid characters"
+    return None

@@ -1,0 +1,98 @@
+"""The exchange vocabulary (codes and Chinese labels), loaded once from data/vocabulary.json."""
+import csv
+import json
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+
+CODE_LISTS = (
+    "purposes", "loan_kinds", "guarantee_modes", "sizes", "enterprise_tags",
+    "tax_credit_grades", "institution_kinds", "subsidy_programs", "clusters_33618",
+    "decline_reasons",
+)
+
+
+@cache
+def _raw() -> dict:
+    return json.loads((DATA / "vocabulary.json").read_text(encoding="utf-8"))
+
+
+@cache
+def codes(name: str) -> tuple[str, ...]:
+    if name == "districts":
+        return tuple(d["name"] for d in _raw()["districts"])
+    if name == "industry_divisions":
+        return tuple(row["code"] for row in industry_divisions())
+    return tuple(entry["code"] for entry in _raw()[name])
+
+
+@cache
+def labels(name: str) -> dict[str, str]:
+    if name == "districts":
+        return {d["name"]: d["name"] for d in _raw()["districts"]}
+    if name == "industry_divisions":
+        return {row["code"]: row["name"] for row in industry_divisions()}
+    return {entry["code"]: entry["label"] for entry in _raw()[name]}
+
+
+def label(name: str, code: str | None) -> str:
+    if code is None:
+        return ""
+    return labels(name).get(code, code)
+
+
+def choices(name: str, blank: str | None = None) -> list[tuple[str, str]]:
+    items = list(labels(name).items())
+    return ([("", blank)] if blank is not None else []) + items
+
+
+def sql_in(column: str, name: str) -> str:
+    """A CHECK expression admitting exactly the vocabulary's codes."""
+    quoted = ", ".join("'" + c.replace("'", "''") + "'" for c in codes(name))
+    return f"{column} IN ({quoted})"
+
+
+def entries(name: str) -> list[dict]:
+    return list(_raw()[name])
+
+
+def reference_rates() -> dict:
+    return dict(_raw()["reference_rates"])
+
+
+@cache
+def _district_aliases() -> dict[str, str]:
+    aliases = {}
+    for d in _raw()["districts"]:
+        aliases[d["name"]] = d["name"]
+        if d.get("short"):
+            aliases[d["short"]] = d["name"]
+    return aliases
+
+
+def district_name(value: str | None) -> str | None:
+    """Full district name for a full or short form (永川 -> 永川区); None when unknown."""
+    if value is None:
+        return None
+    return _district_aliases().get(value.strip())
+
+
+@cache
+def industry_divisions() -> tuple[dict, ...]:
+    with (DATA / "gb4754_manufacturing.csv").open(encoding="utf-8") as fh:
+        return tuple(csv.DictReader(fh))
+
+
+def valid_industry(code: str | None) -> bool:
+    """A GB/T 4754 manufacturing code: C, or a division C13..C43 followed by up to 2 digits."""
+    if not code or not code.startswith("C"):
+        return False
+    if code == "C":
+        return True
+    division, rest = code[:3], code[3:]
+    return division in codes("industry_divisions") and (rest == "" or rest.isdigit()) and len(rest) <= 2
+
+
+def size_rule() -> str:
+    return _raw()["size_rule"]

@@ -1,0 +1,118 @@
+"""App → database (each test rolled back) → clients logged in per role.
+
+MATCHMAKER_TEST_DATABASE_URL picks the database (default: a SQLite file in a temp dir, so that
+threads and a live server see the same data); `make test` runs the suite on SQLite and on
+PostgreSQL.
+"""
+import os
+import tempfile
+from pathlib import Path
+
+import flask_migrate
+import flask_sqlalchemy.session
+import pytest
+from flask import g, has_app_context
+from flask_login import FlaskLoginClient
+
+from matchmaker import create_app
+from matchmaker.extensions import db as _db
+
+_TMP = Path(tempfile.mkdtemp(prefix="matchmaker-test-"))
+TEST_DATABASE_URL = (os.environ.get("MATCHMAKER_TEST_DATABASE_URL")
+                     or os.environ.get("MATCHMAKER_TEST_POSTGRES_URL")
+                     or f"sqlite:///{_TMP / 'test.sqlite3'}")
+ROLES = ("anonymous", "enterprise", "bank_manager", "bank_admin", "organizer", "admin")
+
+
+class Client(FlaskLoginClient):
+    def open(self, *args, **kwargs):
+        # Flask 3.1 runs a test request inside the test's app context, so g (and the user
+        # Flask-Login cached in it) would leak from one request, or one client, to the next.
+        if has_app_context():
+            for name in list(vars(g)):
+                g.pop(name)
+        return super().open(*args, **kwargs)
+
+
+def make_test_app(**overrides):
+    config = {"TESTING": True, "SECRET_KEY": "test-secret-key", "WTF_CSRF_ENABLED": False,
+              "DATABASE_URL": TEST_DATABASE_URL, "SESSION_COOKIE_SECURE": False,
+              "REMEMBER_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False,
+              "MAIL_OUTBOX": str(_TMP / "outbox"), "SERVER_NAME": "localhost"}
+    config.update(overrides)
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = make_test_app()
+    app.test_client_class = Client
+    with app.app_context():
+        _reset_schema()
+        flask_migrate.upgrade()  # the real migrations, on both databases
+    return app
+
+
+def _reset_schema():
+    """Start from nothing, whatever an earlier run left behind in the test database."""
+    from sqlalchemy import text
+
+    engine = _db.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        _db.drop_all()
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+class _ConnectionBoundSession(flask_sqlalchemy.session.Session):
+    # Flask-SQLAlchemy's get_bind() picks the engine and ignores bind=; every
+    # statement must go through the one connection that the test rolls back
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@pytest.fixture
+def db(app):
+    with app.app_context():
+        connection = _db.engine.connect()
+        outer = connection.begin()
+        real_session = _db.session
+        _db.session = _db._make_scoped_session({  # private API: kept in this one place
+            "class_": _ConnectionBoundSession, "bind": connection,
+            "join_transaction_mode": "create_savepoint"})  # view commits become savepoints
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = real_session
+            outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def outbox():
+    path = _TMP / "outbox"
+    for old in path.glob("*.eml"):
+        old.unlink()
+    return path
+
+
+@pytest.fixture
+def client_as(app, db):
+    from tests.factories import user_for_role
+
+    def make(role, **fields):
+        if role == "anonymous":
+            return app.test_client()
+        return app.test_client(user=user_for_role(role, **fields))
+
+    return make
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
