@@ -1,0 +1,65 @@
+# The two commands: `make demo` and `make test`. Everything they need is installed here.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test test-sqlite test-postgres migrations-check system-deps serve seed lint bench clean-demo
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+instance/secret_key: | $(STAMP)
+	$(BIN)/python -m matchmaker.secret
+
+## make demo: venv, install, migrate a SQLite database, load seeds/, serve on 127.0.0.1:8000
+demo: $(STAMP) instance/secret_key
+	$(BIN)/matchmaker db upgrade
+	$(BIN)/matchmaker seed
+	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
+	MATCHMAKER_SESSION_COOKIE_SECURE=false MATCHMAKER_REMEMBER_COOKIE_SECURE=false \
+	  $(BIN)/gunicorn -w 2 -b $(HOST):$(PORT) --access-logfile - wsgi:app
+
+## make test: the whole suite on SQLite, then on PostgreSQL
+test: $(STAMP) system-deps migrations-check test-sqlite test-postgres
+
+system-deps:
+	@bash scripts/ensure-system-deps.sh
+
+test-sqlite: $(STAMP)
+	MATCHMAKER_TEST_DATABASE_URL= $(BIN)/pytest
+
+test-postgres: $(STAMP)
+	@if $(BIN)/python scripts/db_reachable.py "$(PG_URL)"; then \
+	  MATCHMAKER_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest; \
+	elif [ "$$CI" = "true" ]; then \
+	  echo "!!! PostgreSQL at $(PG_URL) is unreachable: CI requires it" >&2; exit 1; \
+	else \
+	  echo "!!! PostgreSQL at $(PG_URL) is unreachable: the PostgreSQL run was SKIPPED" >&2; \
+	fi
+
+# models and migrations agree, and migrations go down and up again, on both databases
+migrations-check: $(STAMP)
+	@tmp=$$(mktemp -d); url="sqlite:///$$tmp/check.sqlite3"; \
+	for u in "$$url" $$($(BIN)/python scripts/db_reachable.py "$(PG_URL)" && echo "$(PG_URL)"); do \
+	  echo "migrations round trip on $${u%%@*}…"; \
+	  [[ "$$u" == postgresql* ]] && $(BIN)/python scripts/db_reachable.py "$$u" --reset; \
+	  MATCHMAKER_SECRET_KEY=check MATCHMAKER_DATABASE_URL="$$u" $(BIN)/matchmaker db upgrade || exit 1; \
+	  MATCHMAKER_SECRET_KEY=check MATCHMAKER_DATABASE_URL="$$u" $(BIN)/matchmaker db check || exit 1; \
+	  MATCHMAKER_SECRET_KEY=check MATCHMAKER_DATABASE_URL="$$u" $(BIN)/matchmaker db downgrade base || exit 1; \
+	  MATCHMAKER_SECRET_KEY=check MATCHMAKER_DATABASE_URL="$$u" $(BIN)/matchmaker db upgrade || exit 1; \
+	done; rm -rf $$tmp
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+bench: $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/python -m benchmarks.bench_matcher --needs 10000
