@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MODEL_MODULES = (
     "matchmaker.accounts.models", "matchmaker.institutions.models",
     "matchmaker.enterprises.models", "matchmaker.audit.models", "matchmaker.policy.models",
+    "matchmaker.matching.models",
 )
 
 BLUEPRINTS = (
