@@ -15,6 +15,9 @@ MODEL_MODULES = (
 
 BLUEPRINTS = (
     "matchmaker.web.views", "matchmaker.accounts.views", "matchmaker.audit.views",
+    "matchmaker.exchange.views",
+    "matchmaker.enterprises.views",
+    "matchmaker.institutions.views", "matchmaker.catalog.views", "matchmaker.policy.views",
 )
 
 

@@ -2,7 +2,9 @@
 import importlib
 from flask import Flask
 
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("matchmaker.exchange.commands", "matchmaker.seeds",
+                                   "matchmaker.enterprises.commands",
+                                   "matchmaker.institutions.commands")
 
 
 def register_commands(app: Flask) -> None:

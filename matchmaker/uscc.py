@@ -1,10 +1,18 @@
 """统一社会信用代码 (GB 32100-2015) checks, through python-stdnum, with Chinese messages."""
+import re
+import unicodedata
+
 from stdnum.cn import uscc as _uscc
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
+# stdnum's validate() ignores spaces and hyphens itself, so a code must lose them here too,
+# or "91500000-MA…" passes and is stored with 19 characters (PostgreSQL: String(18) → error)
+_SEPARATORS = re.compile(r"[\s-]")
+
 
 def normalize(value: str | None) -> str:
-    return (value or "").strip().upper().replace(" ", "")
+    # NFKC: a Chinese IME types full-width ９１５０… and the ideographic space
+    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or "")).upper()
 
 
 def problem(value: str | None) -> str | None:

@@ -91,6 +91,10 @@ def invite(actor: User, *, email: str, role: str, name: str = "", institution=No
         institution = actor.institution
     if actor.role == "enterprise":
         enterprise = actor.enterprise
+    # the users CHECKs tie an institution to bank roles only (and an enterprise to the
+    # enterprise role): a stray choice would make the link fail with an IntegrityError
+    institution = institution if role in BANK_ROLES else None
+    enterprise = enterprise if role == "enterprise" else None
     if role in BANK_ROLES and institution is None:
         raise ServiceError("请选择所属机构", field="institution")
     if find_user_by_email(email):

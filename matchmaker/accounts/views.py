@@ -25,10 +25,16 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
+    # browsers read "/\host" as "//host": only plain same-site paths are followed
     if target and target.startswith("/") and not urlsplit(target).netloc \
-            and not target.startswith("//"):
+            and not target.startswith("//") and "\\" not in target:
         return target
     return url_for("web.home")
+
+
+def _refused(template: str, form, **context):
+    """Re-show a form; a submitted, invalid one answers 400 (as register and the convention do)."""
+    return render_template(template, form=form, **context), 400 if form.is_submitted() else 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -46,7 +52,7 @@ def login():
         db.session.commit()
         login_user(user)
         return redirect(_safe_next(form.next.data))
-    return render_template("accounts/login.html", form=form)
+    return _refused("accounts/login.html", form)
 
 
 @bp.post("/logout")
@@ -101,7 +107,7 @@ def change_password():
         login_user(user)  # this session continues with the new version; all others end
         flash("密码已修改，其他设备上的登录已失效。", "success")
         return redirect(url_for("web.home"))
-    return render_template("accounts/password.html", form=form)
+    return _refused("accounts/password.html", form)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
@@ -120,7 +126,7 @@ def forgot_password():
         # the same answer whether or not the address is registered
         flash("如果该邮箱已注册，重置密码的链接已发送到该邮箱。", "info")
         return redirect(url_for("accounts.login"))
-    return render_template("accounts/forgot.html", form=form)
+    return _refused("accounts/forgot.html", form)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -136,7 +142,7 @@ def reset_password(token):
         db.session.commit()
         flash("密码已重置，请用新密码登录。", "success")
         return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset.html", form=form)
+    return _refused("accounts/reset.html", form)
 
 
 @bp.get("/invitations")
@@ -177,7 +183,7 @@ def invite():
         db.session.commit()
         flash(f"邀请已发送至 {invitation.email}，链接72小时内有效，仅可使用一次。", "success")
         return redirect(url_for("accounts.invitations"))
-    return render_template("accounts/invite.html", form=form)
+    return _refused("accounts/invite.html", form)
 
 
 @bp.post("/invitations/<int:invitation_id>/revoke")
@@ -216,4 +222,4 @@ def accept_invitation(token):
         login_user(user)
         flash("欢迎加入银企融资对接平台。", "success")
         return redirect(url_for("web.home"))
-    return render_template("accounts/accept.html", form=form, invitation=invitation)
+    return _refused("accounts/accept.html", form, invitation=invitation)

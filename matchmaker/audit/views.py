@@ -28,8 +28,9 @@ def index():
     query = select(AuditEntry).order_by(AuditEntry.id.desc())
     errors = {}
     if args.get("actor"):
+        # autoescape: "_" and "%" are common in addresses and must not act as LIKE wildcards
         query = query.join(User, AuditEntry.actor_id == User.id).where(
-            User.email.ilike(f"%{args['actor'].strip()}%"))
+            User.email.icontains(args["actor"].strip(), autoescape=True))
     if args.get("subject_type"):
         query = query.where(AuditEntry.subject_type == args["subject_type"])
     if args.get("subject_id"):

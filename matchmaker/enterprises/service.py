@@ -1,12 +1,28 @@
 """Enterprises and their needs: the rules that need the database. Flush, never commit."""
-from sqlalchemy import select
+import logging
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import uscc as uscc_rules
+from .. import vocab
 from ..accounts.service import create_user
+from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
-from .models import Enterprise
+from ..types import utcnow
+from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseTag, Need, derive_size
+
+log = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def china_today() -> date:
+    return datetime.now(CHINA).date()
 
 
 def enterprise_ref_for(uscc: str) -> str:
@@ -34,3 +50,616 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
     record(user, "enterprise.created", enterprise, via="registration")
     record(user, "user.registered", user)
     return enterprise, user
+
+
+# --- readable change summaries for the audit trail ------------------------------------------
+
+ENTERPRISE_LABELS = {
+    "name": "企业名称", "uscc": "统一社会信用代码", "district": "所在区县", "industry": "行业",
+    "cluster": "产业集群", "employees": "从业人员", "revenue_wan": "上年营业收入",
+    "founded": "成立日期", "tax_credit_grade": "纳税信用等级", "has_bank_loan": "银行贷款情况",
+    "core_enterprise": "核心企业", "declared_size": "申报企业规模", "contact_name": "联系人",
+    "contact_phone": "联系电话", "address": "地址", "tags": "资质标签",
+}
+# changed, but the audit row says only that: personal, credit or identifying data
+ENTERPRISE_PRIVATE = {"name", "uscc", "revenue_wan", "tax_credit_grade", "contact_name",
+                      "contact_phone", "address"}
+
+NEED_LABELS = {
+    "purpose": "融资用途", "loan_kind": "贷款类型", "amount_wan": "融资金额",
+    "term_months": "期限", "guarantee_modes": "担保方式", "max_rate": "可接受最高年利率",
+    "current_lender": "现贷款机构", "renewal_due": "现贷款到期日", "description": "需求说明",
+    "consent_to_share": "授权金融机构查看", "core_enterprise": "核心企业",
+}
+NEED_PRIVATE = {"description"}  # free text: may hold anything, so not copied
+
+
+def _shown(field: str, value) -> str:
+    """A value as a person reads it in the timeline."""
+    if value is None or value == "" or value == []:
+        return "（空）"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if field == "purpose":
+        return vocab.label("purposes", value)
+    if field == "loan_kind":
+        return vocab.label("loan_kinds", value)
+    if field == "guarantee_modes":
+        return "、".join(vocab.label("guarantee_modes", v) for v in value)
+    if field == "cluster":
+        return vocab.label("clusters_33618", value)
+    if field == "declared_size":
+        return vocab.label("sizes", value)
+    if field == "tags":
+        return "、".join(vocab.label("enterprise_tags", v) for v in value)
+    if field == "amount_wan":
+        return f"{Decimal(value).normalize():f}万元"
+    if field == "term_months":
+        return f"{value}个月"
+    if field == "max_rate":
+        return f"{Decimal(value).normalize():f}%"
+    if field == "employees":
+        return f"{value}人"
+    if field == "current_lender":
+        return value.name
+    return str(value)
+
+
+def _diff(labels: dict, private: set, old: dict, new: dict) -> tuple[dict, str]:
+    """The changed fields as {field: [old, new]} (shown values) and one Chinese sentence."""
+    changes, parts = {}, []
+    for field, label in labels.items():
+        if field not in new or _same(old.get(field), new[field]):
+            continue
+        if field in private:
+            changes[field] = "已修改"
+            parts.append(f"{label}已修改")
+        else:
+            before, after = _shown(field, old.get(field)), _shown(field, new[field])
+            changes[field] = [before, after]
+            parts.append(f"{label}：{before} → {after}")
+    return changes, "；".join(parts)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float, Decimal)) and isinstance(b, (int, float, Decimal)) \
+            and not isinstance(a, bool) and not isinstance(b, bool):
+        return Decimal(str(a)) == Decimal(str(b))
+    return (a if a != "" else None) == (b if b != "" else None)
+
+
+# --- the profile --------------------------------------------------------------------------
+
+def size_basis(enterprise: Enterprise) -> dict:
+    """What the size shown comes from: the derived band with its figures, and a declared one."""
+    derived = derive_size(enterprise.employees, enterprise.revenue_wan)
+    return {"size": enterprise.size, "derived": derived,
+            "declared": enterprise.declared_size, "employees": enterprise.employees,
+            "revenue_wan": enterprise.revenue_wan, "rule": vocab.size_rule(),
+            "overridden": bool(enterprise.declared_size and enterprise.declared_size != derived)}
+
+
+def profile_gaps(enterprise: Enterprise) -> list[str]:
+    """What the profile still lacks, in the words the enterprise sees (exchange fields that
+    matching uses, contact details, and a certificate year for each declared tag)."""
+    gaps = []
+    if len(enterprise.industry or "") < 5:
+        gaps.append("行业小类（4位代码，如 C3670），目前只填了大类")
+    for field, label in (("cluster", "所属产业集群"), ("tax_credit_grade", "纳税信用等级"),
+                         ("contact_name", "联系人"), ("contact_phone", "联系电话"),
+                         ("address", "地址")):
+        if not getattr(enterprise, field):
+            gaps.append(label)
+    for row in enterprise.tag_rows:
+        if row.certificate_year is None:
+            gaps.append(f"“{vocab.label('enterprise_tags', row.value)}”的认定年份")
+    return gaps
+
+
+COMPLETENESS_ITEMS = 6  # industry class, cluster, grade, contact name, phone, address
+
+
+def profile_completeness(enterprise: Enterprise) -> int:
+    """Percent of the profile filled in (required registration fields count as done)."""
+    gaps = profile_gaps(enterprise)
+    total = 7 + COMPLETENESS_ITEMS + len(enterprise.tag_rows)  # 7 registration fields
+    return round(100 * (total - len(gaps)) / total)
+
+
+def _enterprise_values(enterprise: Enterprise) -> dict:
+    values = {f: getattr(enterprise, f) for f in ENTERPRISE_LABELS if f != "tags"}
+    values["tags"] = list(enterprise.tags)
+    return values
+
+
+def update_profile(actor, enterprise: Enterprise, *, tags: dict[str, int | None],
+                   **values) -> Enterprise:
+    """Change the profile; tags maps each declared tag to its certificate year. A tag whose
+    year changes loses its verification (what was checked is no longer what is declared)."""
+    problems = enterprise_problems(values)
+    for field in ("uscc", "district", "industry"):
+        if field in problems:
+            raise ServiceError(problems[field], field=field)
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise ServiceError(message, field=field)
+    values["uscc"] = uscc_rules.normalize(values["uscc"])
+    clash = db.session.scalar(select(Enterprise.id).where(
+        Enterprise.uscc == values["uscc"], Enterprise.id != enterprise.id))
+    if clash:
+        raise ServiceError("该统一社会信用代码已被平台上另一家企业使用，请核对", field="uscc")
+    old = _enterprise_values(enterprise)
+    for field, value in values.items():
+        setattr(enterprise, field, value)
+    _set_tags(enterprise, tags)
+    new = dict(values, tags=list(tags))
+    changes, summary = _diff(ENTERPRISE_LABELS, ENTERPRISE_PRIVATE, old, new)
+    if changes:
+        enterprise.updated_at = utcnow()
+        db.session.flush()
+        record(actor, "enterprise.updated", enterprise, changes=changes, summary=summary)
+    return enterprise
+
+
+def _set_tags(enterprise: Enterprise, tags: dict[str, int | None]) -> None:
+    enterprise.tags = list(tags)
+    for row in enterprise.tag_rows:
+        year = tags.get(row.value)
+        if row.certificate_year != year:
+            row.certificate_year = year
+            row.verified_at = None
+            row.verified_by_id = None
+
+
+def enterprise_problems(values: dict) -> dict[str, str]:
+    """Every field error of an enterprise record, in Chinese (profile form and spreadsheet)."""
+    problems = {}
+    if "name" in values and not (values["name"] or "").strip():
+        problems["name"] = "请填写企业名称"
+    if "uscc" in values:
+        message = uscc_rules.problem(values["uscc"])
+        if message:
+            problems["uscc"] = message
+    if "district" in values and vocab.district_name(values["district"]) is None:
+        problems["district"] = "请选择有效的区县"
+    if "industry" in values and not vocab.valid_industry(values["industry"]):
+        problems["industry"] = "行业代码无效，应为国民经济行业分类制造业代码，如 C36 或 C3670"
+    if values.get("cluster") and values["cluster"] not in vocab.codes("clusters_33618"):
+        problems["cluster"] = "产业集群无效"
+    if "employees" in values and (values["employees"] is None or values["employees"] < 0):
+        problems["employees"] = "从业人员应为不小于0的整数"
+    if "revenue_wan" in values and (values["revenue_wan"] is None or values["revenue_wan"] < 0):
+        problems["revenue_wan"] = "营业收入应为不小于0的数（万元）"
+    if "founded" in values:
+        if values["founded"] is None:
+            problems["founded"] = "请填写成立日期"
+        elif values["founded"] > china_today():
+            problems["founded"] = "成立日期不能晚于今天"
+    grade = values.get("tax_credit_grade")
+    if grade and grade not in vocab.codes("tax_credit_grades"):
+        problems["tax_credit_grade"] = "纳税信用等级应为 A、B、M、C、D 之一"
+    size = values.get("declared_size")
+    if size and size not in vocab.codes("sizes"):
+        problems["declared_size"] = "企业规模无效"
+    return problems
+
+
+def set_tag_verified(actor, enterprise: Enterprise, code: str, verified: bool) -> EnterpriseTag:
+    """An organizer confirms (or withdraws confirmation of) a declared qualification."""
+    row = next((r for r in enterprise.tag_rows if r.value == code), None)
+    if row is None:
+        raise ServiceError("该企业未申报此资质")
+    row.verified_at = utcnow() if verified else None
+    row.verified_by_id = actor.id if verified else None
+    label = vocab.label("enterprise_tags", code)
+    record(actor, "enterprise.tag_verified" if verified else "enterprise.tag_unverified",
+           enterprise, tag=code,
+           summary=f"{label}{'已核验' if verified else '撤销核验'}")
+    return row
+
+
+# --- needs: validation -----------------------------------------------------------------------
+
+AMOUNT_MAX_WAN = Decimal(1000000)  # 100亿元: above it the figure was typed in 元
+TERM_MAX_MONTHS = 360  # 30 years, as the needs table's CHECK
+RATE_MAX = Decimal(24)
+DESCRIPTION_MIN = 10
+PROJECT_PURPOSES = ("tech_upgrade", "project")
+
+
+def default_loan_kind(enterprise: Enterprise) -> str:
+    """Exchange rule: first_loan when the enterprise has no bank loan, else new."""
+    return "new" if enterprise.has_bank_loan else "first_loan"
+
+
+def loan_kind_problem(enterprise: Enterprise, loan_kind: str | None) -> str | None:
+    if loan_kind == "first_loan" and enterprise.has_bank_loan:
+        return ("企业信息中登记为已有银行贷款，不能选择“首贷”；请选择“新增贷款”或“续贷”"
+                "（如登记有误，请先修改企业信息）")
+    if loan_kind == "renewal" and not enterprise.has_bank_loan:
+        return ("续贷须有正在使用的银行贷款，企业信息中登记为无银行贷款；请选择“首贷”，"
+                "或先在企业信息中更新贷款情况")
+    return None
+
+
+def need_problems(enterprise: Enterprise, values: dict, today: date | None = None) -> dict:
+    """Every field error of a need, in Chinese: the form, the services and the spreadsheet
+    all ask this one function."""
+    today = today or china_today()
+    problems = {}
+    purpose, kind = values.get("purpose"), values.get("loan_kind")
+    if purpose not in vocab.codes("purposes"):
+        problems["purpose"] = "请选择融资用途"
+    if kind not in vocab.codes("loan_kinds"):
+        problems["loan_kind"] = "请选择贷款类型"
+    elif loan_kind_problem(enterprise, kind):
+        problems["loan_kind"] = loan_kind_problem(enterprise, kind)
+    _check_amount_term_rate(values, problems)
+    modes = values.get("guarantee_modes") or []
+    if not modes:
+        problems["guarantee_modes"] = "请至少选择一种可提供的担保方式（没有抵押和担保请选“信用”）"
+    elif set(modes) - set(vocab.codes("guarantee_modes")):
+        problems["guarantee_modes"] = "担保方式无效"
+    if kind == "renewal":
+        _check_renewal(values, today, problems)
+    if purpose == "supply_chain" and not (values.get("core_enterprise") or "").strip():
+        problems["core_enterprise"] = "供应链融资请填写核心企业（您主要供货的大客户）"
+    description = (values.get("description") or "").strip()
+    if purpose in PROJECT_PURPOSES and len(description) < DESCRIPTION_MIN:
+        problems["description"] = (f"请简要说明项目（至少{DESCRIPTION_MIN}个字）："
+                                   "如设备或工程内容、总投资、建设周期")
+    elif len(description) > 2000:
+        problems["description"] = "说明不超过2000字"
+    return problems
+
+
+def _check_amount_term_rate(values: dict, problems: dict) -> None:
+    amount, term, rate = values.get("amount_wan"), values.get("term_months"), values.get("max_rate")
+    if amount is None:
+        problems["amount_wan"] = "请填写融资金额"
+    elif amount <= 0:
+        problems["amount_wan"] = "融资金额必须大于0"
+    elif amount > AMOUNT_MAX_WAN:
+        problems["amount_wan"] = "金额过大（上限100亿元），请确认以“万元”为单位填写"
+    if term is None:
+        problems["term_months"] = "请填写融资期限"
+    elif term < 1:
+        problems["term_months"] = "期限至少1个月"
+    elif term > TERM_MAX_MONTHS:
+        problems["term_months"] = "期限不能超过360个月（30年）"
+    if rate is not None and not (0 < rate <= RATE_MAX):
+        problems["max_rate"] = "可接受的最高年利率应大于0且不超过24%"
+
+
+def _check_renewal(values: dict, today: date, problems: dict) -> None:
+    if values.get("current_lender") is None:
+        problems["current_lender"] = "续贷请选择现贷款机构（现在这笔贷款是哪家机构发放的）"
+    due = values.get("renewal_due")
+    if due is None:
+        problems["renewal_due"] = "续贷请填写现贷款到期日"
+    elif due < today:
+        problems["renewal_due"] = "现贷款到期日已过；逾期后不再按续贷办理，请联系原贷款机构"
+
+
+def _raise_first(problems: dict) -> None:
+    if problems:
+        field, message = next(iter(problems.items()))
+        raise ServiceError(message, field=field)
+
+
+# --- needs: create and edit -------------------------------------------------------------------
+
+NEED_FIELDS = ("purpose", "loan_kind", "amount_wan", "term_months", "guarantee_modes",
+               "max_rate", "current_lender", "renewal_due", "description", "consent_to_share")
+
+
+def next_need_ref(day: date) -> str:
+    """N-YYYYMMDD-NNNN: the day the platform received the need, then that day's count."""
+    prefix = f"N-{day:%Y%m%d}-"
+    last = db.session.scalar(
+        select(Need.ref).where(Need.ref.like(prefix + "%"))
+        .order_by(func.length(Need.ref).desc(), Need.ref.desc()).limit(1))
+    number = int(last.removeprefix(prefix)) + 1 if last and last.removeprefix(prefix).isdigit() \
+        else 1
+    return f"{prefix}{number:04d}"
+
+
+def _need_values(need: Need) -> dict:
+    values = {f: getattr(need, f) for f in NEED_FIELDS}
+    values["guarantee_modes"] = list(need.guarantee_modes)
+    values["core_enterprise"] = need.enterprise.core_enterprise \
+        if need.purpose == "supply_chain" else None
+    return values
+
+
+def _clean_need_values(values: dict) -> dict:
+    """Fields that do not apply to this loan kind or purpose are emptied, not kept stale."""
+    values = dict(values)
+    if values.get("loan_kind") != "renewal":
+        values["current_lender"], values["renewal_due"] = None, None
+    if values.get("purpose") != "supply_chain":
+        values["core_enterprise"] = None
+    values["description"] = (values.get("description") or "").strip() or None
+    if values.get("core_enterprise"):
+        values["core_enterprise"] = values["core_enterprise"].strip()
+    return values
+
+
+def create_need(actor, enterprise: Enterprise, *, publish: bool, via: str = "form",
+                **values) -> Need:
+    """A new need, as a draft or published at once; its ref is unique (retried on a race)."""
+    values = _clean_need_values(values)
+    values.setdefault("consent_to_share", False)
+    if not values.get("loan_kind"):
+        values["loan_kind"] = default_loan_kind(enterprise)
+    _raise_first(need_problems(enterprise, values))
+    core = values.pop("core_enterprise", None)
+    # by id, not relationship: the need joins the session in _insert_with_ref's savepoint
+    need = Need(enterprise_id=enterprise.id, created=china_today(), status="draft",
+                **{f: v for f, v in values.items() if f != "guarantee_modes"})
+    need.guarantee_modes = values["guarantee_modes"]
+    _insert_with_ref(need)
+    _remember_core_enterprise(actor, enterprise, core)
+    record(actor, "need.created", need, via=via, ref=need.ref,
+           summary=_need_summary(values, core))
+    if publish:
+        change_status(actor, need, "published")
+    else:
+        _after_need_change(need)
+    return need
+
+
+def _need_summary(values: dict, core: str | None) -> str:
+    """One line saying what was asked for: 流动资金 · 新增贷款 · 300万元 · 12个月 · 担保：信用."""
+    parts = [_shown(f, values[f]) for f in ("purpose", "loan_kind", "amount_wan", "term_months")]
+    parts.append("担保：" + _shown("guarantee_modes", values["guarantee_modes"]))
+    if values.get("max_rate") is not None:
+        parts.append("最高年利率 " + _shown("max_rate", values["max_rate"]))
+    if values.get("current_lender") is not None:
+        parts.append(f"现贷款机构：{values['current_lender'].name}，到期日 {values['renewal_due']}")
+    if core:
+        parts.append(f"核心企业：{core}")
+    return " · ".join(parts)
+
+
+def _insert_with_ref(need: Need) -> None:
+    for _attempt in range(5):
+        need.ref = next_need_ref(need.created)
+        try:
+            with db.session.begin_nested():  # a clash on the ref undoes this insert only
+                db.session.add(need)
+                db.session.flush()
+            return
+        except IntegrityError:
+            log.info("need ref %s taken, retrying", need.ref)
+    raise ServiceError("生成需求编号时发生冲突，请重新提交")
+
+
+def _remember_core_enterprise(actor, enterprise: Enterprise, core: str | None) -> None:
+    """The exchange format keeps the core enterprise on the enterprise: the needs form is
+    where the enterprise states it, so the profile follows."""
+    if core and core != enterprise.core_enterprise:
+        old = enterprise.core_enterprise
+        enterprise.core_enterprise = core
+        changes, summary = _diff(ENTERPRISE_LABELS, ENTERPRISE_PRIVATE,
+                                 {"core_enterprise": old}, {"core_enterprise": core})
+        record(actor, "enterprise.updated", enterprise, changes=changes, summary=summary,
+               via="need_form")
+
+
+def update_need(actor, need: Need, **values) -> Need:
+    """Change what a draft, published or expired need asks for; the change is recorded."""
+    from .permissions import EDITABLE_STATUSES
+
+    if need.status not in EDITABLE_STATUSES:
+        raise ServiceError(f"需求当前状态为“{need.status_label}”，不能修改")
+    values = _clean_need_values(values)
+    _raise_first(need_problems(need.enterprise, values))
+    old = _need_values(need)
+    core = values.pop("core_enterprise", None)
+    for field, value in values.items():
+        setattr(need, field, value)
+    changes, summary = _diff(NEED_LABELS, NEED_PRIVATE, old, dict(values, core_enterprise=core))
+    _remember_core_enterprise(actor, need.enterprise, core)
+    if changes:
+        need.updated_at = utcnow()  # guarantee rows alone would not touch the need row
+        db.session.flush()
+        record(actor, "need.updated", need, changes=changes, summary=summary)
+        _after_need_change(need)
+    return need
+
+
+# --- needs: lifecycle -------------------------------------------------------------------------
+
+# Every move a need can make, and who may make it ("system" = the CLI or a job, actor None;
+# "bank" = the lead's bank, used by leads/). Anything not listed is refused.
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    # organizers publish the needs they collected by spreadsheet for their firms
+    ("draft", "published"): frozenset({"enterprise", "organizer"}),
+    ("draft", "withdrawn"): frozenset({"enterprise"}),
+    ("published", "in_progress"): frozenset({"organizer", "bank", "system"}),
+    ("published", "withdrawn"): frozenset({"enterprise"}),
+    ("published", "closed"): frozenset({"organizer"}),
+    ("published", "expired"): frozenset({"system"}),
+    ("in_progress", "funded"): frozenset({"enterprise", "organizer", "bank"}),
+    ("in_progress", "closed"): frozenset({"organizer", "bank"}),
+    ("in_progress", "withdrawn"): frozenset({"enterprise"}),
+    # the talks ended without a loan: back on the market for other lenders
+    ("in_progress", "published"): frozenset({"organizer", "system"}),
+    ("expired", "published"): frozenset({"enterprise"}),
+}
+REASON_REQUIRED = ("withdrawn", "closed")
+TRANSITION_VERBS = {"published": "发布", "in_progress": "开始对接", "funded": "确认已放款",
+                    "closed": "关闭", "withdrawn": "撤回", "expired": "过期"}
+
+
+def actor_kind(actor) -> str:
+    if actor is None:
+        return "system"
+    if actor.role in ("bank_manager", "bank_admin"):
+        return "bank"
+    return actor.role
+
+
+def transition_allowed(actor, from_status: str, to_status: str) -> bool:
+    return actor_kind(actor) in TRANSITIONS.get((from_status, to_status), frozenset())
+
+
+def next_statuses(actor, need: Need) -> list[str]:
+    return [to for (frm, to) in TRANSITIONS if frm == need.status
+            and transition_allowed(actor, frm, to)]
+
+
+def change_status(actor, need: Need, to: str, reason: str | None = None) -> Need:
+    """Move a need along the TRANSITIONS table, with the reason where one is owed."""
+    frm = need.status
+    if (frm, to) not in TRANSITIONS:
+        raise ServiceError(f"需求不能从“{NEED_STATUS_LABELS[frm]}”变为"
+                           f"“{NEED_STATUS_LABELS.get(to, to)}”")
+    if not transition_allowed(actor, frm, to):
+        raise ServiceError("您不能进行此操作")
+    reason = (reason or "").strip() or None
+    if to in REASON_REQUIRED and not reason:
+        raise ServiceError(f"请填写{TRANSITION_VERBS[to]}原因", field="reason")
+    if to == "published" and frm in ("draft", "expired"):
+        _raise_first(need_problems(need.enterprise, _need_values(need)))
+    need.status, need.status_reason = to, reason
+    need.updated_at = utcnow()
+    db.session.flush()
+    summary = f"状态：{NEED_STATUS_LABELS[frm]} → {NEED_STATUS_LABELS[to]}"
+    record(actor, "need.status_changed", need, **{"from": frm, "to": to}, reason=reason,
+           summary=summary + (f"（原因：{reason}）" if reason else ""))
+    if to == "funded":
+        _mark_has_bank_loan(actor, need.enterprise)
+    if to == "published":
+        _after_need_change(need)
+    log.info("need %s %s -> %s", need.id, frm, to)
+    return need
+
+
+def _mark_has_bank_loan(actor, enterprise: Enterprise) -> None:
+    """A funded need makes a 首贷户 an enterprise with a bank loan."""
+    if not enterprise.has_bank_loan:
+        enterprise.has_bank_loan = True
+        record(actor, "enterprise.updated", enterprise, via="need_funded",
+               changes={"has_bank_loan": ["否", "是"]}, summary="银行贷款情况：否 → 是（需求已放款）")
+
+
+def _after_need_change(need: Need) -> None:
+    """The matcher will be called here: after a need is created, edited or (re)published,
+    its matches are recomputed (matchmaker.matching.service.refresh_need, wired by the lead)."""
+
+
+# Expiry rule (run daily by `matchmaker needs expire`): a published need expires when
+#  - it is a renewal whose current loan fell due before today (a renewal after the due date
+#    is no longer a renewal: 无还本续贷 must be settled before the loan falls due), or
+#  - nobody touched it for NEED_STALE_DAYS days (the enterprise may republish it).
+# Needs in progress never expire: a lender is working on them.
+NEED_STALE_DAYS = 180
+
+
+def needs_to_expire(today: date | None = None) -> list[Need]:
+    today = today or china_today()
+    stale_before = datetime.combine(today, datetime.min.time(), tzinfo=CHINA) \
+        - timedelta(days=NEED_STALE_DAYS)
+    return list(db.session.scalars(
+        select(Need).where(Need.status == "published", or_(
+            (Need.loan_kind == "renewal") & (Need.renewal_due < today),
+            Need.updated_at < stale_before)).order_by(Need.id)))
+
+
+def expire_needs(today: date | None = None) -> list[Need]:
+    today = today or china_today()
+    expired = []
+    for need in needs_to_expire(today):
+        overdue = need.loan_kind == "renewal" and need.renewal_due and need.renewal_due < today
+        reason = ("现贷款已到期，续贷需求失效" if overdue
+                  else f"超过{NEED_STALE_DAYS}天未更新")
+        change_status(None, need, "expired", reason)
+        expired.append(need)
+    return expired
+
+
+def need_timeline(need: Need) -> list[AuditEntry]:
+    """Everything that happened to the need, oldest first (its audit entries)."""
+    return list(db.session.scalars(
+        select(AuditEntry).where(AuditEntry.subject_type == Need.__tablename__,
+                                 AuditEntry.subject_id == need.id)
+        .order_by(AuditEntry.created_at, AuditEntry.id)))
+
+
+# --- organizer search ------------------------------------------------------------------------
+
+ENTERPRISE_SORTS = {"updated": Enterprise.updated_at.desc(), "name": Enterprise.name,
+                    "district": Enterprise.district, "revenue": Enterprise.revenue_wan.desc()}
+NEED_SORTS = {"updated": Need.updated_at.desc(), "created": Need.created_at.desc(),
+              "amount": Need.amount_wan.desc(), "ref": Need.ref}
+
+
+def filter_enterprises(query, *, q=None, district=None, cluster=None, purpose=None,
+                       status=None, sort="updated"):
+    """Narrow a visible_enterprises() query: name or USCC, district, cluster, and whether the
+    enterprise has a need with this purpose / status."""
+    if q:
+        code = uscc_rules.normalize(q)
+        query = query.where(or_(Enterprise.name.ilike(f"%{q.strip()}%"),
+                                Enterprise.uscc.like(f"{code}%")))
+    if district:
+        query = query.where(Enterprise.district == district)
+    if cluster:
+        query = query.where(Enterprise.cluster == cluster)
+    if purpose or status:
+        needs = select(Need.id).where(Need.enterprise_id == Enterprise.id)
+        if purpose:
+            needs = needs.where(Need.purpose == purpose)
+        if status:
+            needs = needs.where(Need.status == status)
+        query = query.where(needs.exists())
+    return query.order_by(ENTERPRISE_SORTS.get(sort, ENTERPRISE_SORTS["updated"]), Enterprise.id)
+
+
+def filter_needs(query, *, q=None, district=None, cluster=None, purpose=None, status=None,
+                 sort="updated"):
+    """Narrow a visible_needs() query (already joined to Enterprise)."""
+    if q:
+        code = uscc_rules.normalize(q)
+        query = query.where(or_(Enterprise.name.ilike(f"%{q.strip()}%"),
+                                Enterprise.uscc.like(f"{code}%"), Need.ref == q.strip()))
+    if district:
+        query = query.where(Enterprise.district == district)
+    if cluster:
+        query = query.where(Enterprise.cluster == cluster)
+    if purpose:
+        query = query.where(Need.purpose == purpose)
+    if status:
+        query = query.where(Need.status == status)
+    return query.order_by(NEED_SORTS.get(sort, NEED_SORTS["updated"]), Need.id.desc())
+
+
+# --- core-enterprise suggestions ---------------------------------------------------------------
+
+def suggest_core_enterprises(text: str, limit: int = 8) -> list[dict]:
+    """Names from the core-enterprise list (and their aliases) that fit what was typed:
+    the typed key inside a name's key first, then rapidfuzz similarity."""
+    from rapidfuzz import fuzz
+
+    from ..institutions.models import CoreEnterprise
+    from ..matching.names import company_key
+
+    key = company_key(text or "")
+    if len(key) < 1:
+        return []
+    scored = []
+    for core in db.session.scalars(select(CoreEnterprise)):
+        best = None
+        for written in [core.name] + [a.alias for a in core.aliases]:
+            other = company_key(written)
+            score = 100 + len(key) / max(len(other), 1) if key in other \
+                else fuzz.partial_ratio(key, other)
+            if best is None or score > best[0]:
+                best = (score, written)
+        if best and best[0] >= 70:
+            scored.append((best[0], core.name, best[1]))
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    return [{"name": name, "matched": written if written != name else None}
+            for _, name, written in scored[:limit]]

@@ -1,0 +1,354 @@
+"""Enterprise profile, needs (form, page, lifecycle), organizer search and spreadsheet import."""
+import logging
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from .. import vocab
+from ..accounts.permissions import roles_required
+from ..audit.labels import action_label
+from ..errors import ServiceError
+from ..extensions import db
+from ..institutions.models import Institution
+from . import service, spreadsheet
+from .forms import (
+    LOAN_KIND_HELP,
+    PURPOSE_HELP,
+    EnterpriseProfileForm,
+    ImportCommitForm,
+    ImportUploadForm,
+    NeedForm,
+    NeedStatusForm,
+    SearchForm,
+    TagVerifyForm,
+    industry_choices,
+)
+from .models import NEED_STATUS_LABELS, Enterprise, Need
+from .permissions import (
+    PREDICATES,
+    can_change_need_status,
+    can_edit_need,
+    can_verify_tag,
+    visible_enterprises,
+    visible_needs,
+)
+
+log = logging.getLogger(__name__)
+bp = Blueprint("enterprises", __name__)
+for _name, _predicate in PREDICATES.items():
+    bp.add_app_template_global(_predicate, _name)
+# for the enterprise home page (web.home renders it with the enterprise only)
+bp.add_app_template_global(service.profile_gaps, "enterprise_profile_gaps")
+bp.add_app_template_global(service.profile_completeness, "enterprise_profile_completeness")
+
+IMPORT_ENDPOINTS = ("enterprises.import_upload", "enterprises.import_commit")
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _field_error(form, err: ServiceError, default: str) -> None:
+    name = err.field if err.field and err.field in form else default
+    form[name].errors = list(form[name].errors) + [err.message]
+
+
+# --- the company profile ------------------------------------------------------------------------
+
+@bp.get("/enterprise")
+@roles_required("enterprise")
+def profile():
+    enterprise = db.one_or_404(visible_enterprises(current_user)
+                               .where(Enterprise.id == current_user.enterprise_id))
+    return _render_profile(enterprise)
+
+
+@bp.get("/enterprises/<int:enterprise_id>")
+@roles_required("organizer")
+def show(enterprise_id):
+    enterprise = db.one_or_404(visible_enterprises(current_user)
+                               .where(Enterprise.id == enterprise_id))
+    return _render_profile(enterprise)
+
+
+def _render_profile(enterprise: Enterprise):
+    needs = db.session.scalars(visible_needs(current_user)
+                               .where(Need.enterprise_id == enterprise.id)
+                               .order_by(Need.created_at.desc()).limit(20)).all()
+    return render_template(
+        "enterprises/profile.html", enterprise=enterprise, needs=needs,
+        basis=service.size_basis(enterprise), gaps=service.profile_gaps(enterprise),
+        completeness=service.profile_completeness(enterprise), verify_form=TagVerifyForm())
+
+
+@bp.route("/enterprise/edit", methods=["GET", "POST"])
+@roles_required("enterprise")
+def edit_profile():
+    enterprise = db.one_or_404(visible_enterprises(current_user)
+                               .where(Enterprise.id == current_user.enterprise_id))
+    form = EnterpriseProfileForm(obj=enterprise if request.method == "GET" else None)
+    if request.method == "GET":
+        form.fill_tags(enterprise)
+    if form.validate_on_submit():
+        try:
+            service.update_profile(_me(), enterprise, tags=form.tags(), **form.values())
+        except ServiceError as err:
+            db.session.rollback()
+            _field_error(form, err, "name")
+            return _render_profile_form(form), 400
+        db.session.commit()
+        flash("企业信息已保存。", "success")
+        return redirect(url_for(".profile"))
+    return _render_profile_form(form), 400 if form.is_submitted() else 200
+
+
+def _render_profile_form(form):
+    return render_template("enterprises/profile_form.html", form=form,
+                           industries=industry_choices()[1:])
+
+
+@bp.post("/enterprises/<int:enterprise_id>/tags/<code>/verify")
+@roles_required("organizer")
+def verify_tag(enterprise_id, code):
+    enterprise = db.one_or_404(visible_enterprises(current_user)
+                               .where(Enterprise.id == enterprise_id))
+    form = TagVerifyForm()
+    if not form.validate_on_submit() or not can_verify_tag(current_user, enterprise):
+        abort(400)
+    verified = form.verified.data != "0"
+    try:
+        service.set_tag_verified(_me(), enterprise, code, verified)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for(".show", enterprise_id=enterprise.id))
+    db.session.commit()
+    flash(f"“{vocab.label('enterprise_tags', code)}”{'已标记为核验通过' if verified else '已撤销核验'}。",
+          "success")
+    return redirect(url_for(".show", enterprise_id=enterprise.id))
+
+
+# --- needs -------------------------------------------------------------------------------------
+
+@bp.get("/needs")
+@roles_required("enterprise")
+def needs():
+    status = request.args.get("status")
+    query = visible_needs(current_user)
+    if status in NEED_STATUS_LABELS:
+        query = query.where(Need.status == status)
+    page = db.paginate(query.order_by(Need.created_at.desc(), Need.id.desc()),
+                       per_page=20, error_out=False)
+    return render_template("enterprises/needs.html", page=page, status=status)
+
+
+def _lenders() -> list[Institution]:
+    return list(db.session.scalars(select(Institution).order_by(Institution.name)))
+
+
+@bp.route("/needs/new", methods=["GET", "POST"])
+@roles_required("enterprise")
+def new_need():
+    enterprise = db.one_or_404(visible_enterprises(current_user)
+                               .where(Enterprise.id == current_user.enterprise_id))
+    initial = {} if request.method == "POST" else {
+        "loan_kind": service.default_loan_kind(enterprise),
+        "core_enterprise": enterprise.core_enterprise}
+    form = NeedForm(enterprise, _lenders(), **initial)
+    if form.validate_on_submit():
+        publish = request.form.get("action") != "draft"
+        try:
+            need = service.create_need(_me(), enterprise, publish=publish, **form.values())
+        except ServiceError as err:
+            db.session.rollback()
+            _field_error(form, err, "purpose")
+            return _render_need_form(form, enterprise, None), 400
+        db.session.commit()
+        flash(f"需求 {need.ref} 已发布，平台正在为您匹配金融产品。" if publish
+              else f"需求 {need.ref} 已保存为草稿，发布后才会进行匹配。", "success")
+        return redirect(url_for(".need", need_id=need.id))
+    return _render_need_form(form, enterprise, None), 400 if form.is_submitted() else 200
+
+
+@bp.route("/needs/<int:need_id>/edit", methods=["GET", "POST"])
+@roles_required("enterprise")
+def edit_need(need_id):
+    need = db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
+    if not can_edit_need(current_user, need):
+        flash(f"需求当前状态为“{need.status_label}”，不能修改。", "warning")
+        return redirect(url_for(".need", need_id=need.id))
+    form = NeedForm(need.enterprise, _lenders())
+    if request.method == "GET":
+        form.fill(need)
+    if form.validate_on_submit():
+        try:
+            service.update_need(_me(), need, **form.values())
+        except ServiceError as err:
+            db.session.rollback()
+            _field_error(form, err, "purpose")
+            return _render_need_form(form, need.enterprise, need), 400
+        db.session.commit()
+        flash("修改已保存，变更已记入需求动态。", "success")
+        return redirect(url_for(".need", need_id=need.id))
+    return _render_need_form(form, need.enterprise, need), 400 if form.is_submitted() else 200
+
+
+def _render_need_form(form, enterprise, need):
+    from ..policy.models import ReferenceRate  # the LPR in force, as a hint beside max_rate
+
+    lpr = db.session.scalar(select(ReferenceRate).where(ReferenceRate.kind == "lpr_1y")
+                            .order_by(ReferenceRate.effective_from.desc()).limit(1))
+    return render_template(
+        "enterprises/need_form.html", form=form, enterprise=enterprise, need=need,
+        purpose_help=PURPOSE_HELP, loan_kind_help=LOAN_KIND_HELP,
+        lpr=lpr.rate if lpr else vocab.reference_rates().get("lpr_1y"))
+
+
+@bp.get("/needs/<int:need_id>")
+@roles_required("enterprise", "organizer")
+def need(need_id):
+    need = db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
+    return render_template(
+        "enterprises/need.html", need=need, timeline=service.need_timeline(need),
+        next_statuses=service.next_statuses(current_user, need),
+        verbs=service.TRANSITION_VERBS, reason_required=service.REASON_REQUIRED,
+        status_form=NeedStatusForm(), purpose_help=PURPOSE_HELP, action_label=action_label)
+
+
+@bp.post("/needs/<int:need_id>/status")
+@roles_required("enterprise", "organizer")
+def change_need_status(need_id):
+    need = db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
+    form = NeedStatusForm()
+    if not form.validate_on_submit():
+        flash("；".join(e for errors in form.errors.values() for e in errors), "danger")
+        return redirect(url_for(".need", need_id=need.id))
+    if not can_change_need_status(current_user, need, form.to.data):
+        abort(403)
+    try:
+        service.change_status(_me(), need, form.to.data, form.reason.data)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for(".need", need_id=need.id))
+    db.session.commit()
+    flash(f"需求已{service.TRANSITION_VERBS[form.to.data]}。", "success")
+    return redirect(url_for(".need", need_id=need.id))
+
+
+# --- organizer search ----------------------------------------------------------------------------
+
+@bp.get("/enterprises")
+@roles_required("organizer")
+def search():
+    form = SearchForm(request.args, district_fixed=current_user.district)
+    filters = form.filters()
+    if form.kind.data == "needs":
+        query = service.filter_needs(visible_needs(current_user), **filters)
+    else:
+        query = service.filter_enterprises(visible_enterprises(current_user), **filters)
+    page = db.paginate(query, per_page=20, error_out=False)
+    return render_template("enterprises/search.html", form=form, page=page,
+                           kind=form.kind.data or "enterprises")
+
+
+# --- spreadsheet collection ------------------------------------------------------------------------
+
+@bp.get("/enterprises/import/template.xlsx")
+@roles_required("organizer")
+def import_template():
+    data = spreadsheet.build_template(current_user)
+    return Response(data, headers={
+        "Content-Disposition": "attachment; filename=needs-template.xlsx; "
+                               "filename*=UTF-8''%E8%9E%8D%E8%B5%84%E9%9C%80%E6%B1%82%E9%87%87%E9%9B%86%E6%A8%A1%E6%9D%BF.xlsx"},
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.route("/enterprises/import", methods=["GET", "POST"])
+@roles_required("organizer")
+def import_upload():
+    form = ImportUploadForm()
+    if not form.validate_on_submit():
+        return _render_upload(form), 400 if form.is_submitted() else 200
+    upload = form.file.data
+    data = upload.read(spreadsheet.max_bytes() + 1)
+    try:
+        rows = spreadsheet.read_upload(upload.filename, data)
+    except spreadsheet.SpreadsheetRejected as rejected:
+        return _render_upload(form, rejected.messages), 400
+    preview = spreadsheet.plan_rows(_me(), rows)
+    log.info("spreadsheet preview by user %s: %s rows, %s errors", current_user.id,
+             len(rows), len(preview.errors))
+    return _render_preview(preview, upload.filename,
+                           spreadsheet.stash_rows(current_user, upload.filename, rows))
+
+
+@bp.post("/enterprises/import/commit")
+@roles_required("organizer")
+def import_commit():
+    form = ImportCommitForm()
+    if not form.validate_on_submit():
+        return _render_upload(ImportUploadForm(formdata=None), ["预览已失效，请重新上传文件"]), 400
+    try:
+        key, filename, rows = spreadsheet.load_rows(current_user, form.payload.data)
+    except spreadsheet.SpreadsheetRejected as rejected:
+        return _render_upload(ImportUploadForm(formdata=None), rejected.messages), 400
+    choices = {int(k.removeprefix("choice_")): v for k, v in request.form.items()
+               if k.startswith("choice_") and k.removeprefix("choice_").isdigit()}
+    try:
+        preview = spreadsheet.commit_rows(_me(), rows, choices)
+    except spreadsheet.SpreadsheetRejected:
+        db.session.rollback()  # all or nothing
+        preview = spreadsheet.plan_rows(_me(), rows, choices)
+        return _render_preview(preview, filename, form.payload.data, failed=True), 400
+    db.session.commit()
+    spreadsheet.discard_rows(key)
+    flash(f"导入完成：新建企业 {preview.count('create')} 家，更新 {preview.count('update')} 家，"
+          f"合并 {preview.count('merge')} 家，发布需求 {preview.need_count} 条。", "success")
+    return redirect(url_for(".search"))
+
+
+def _render_upload(form, errors=None):
+    return render_template("enterprises/import_upload.html", form=form, errors=errors or [],
+                           max_bytes=spreadsheet.max_bytes(),
+                           max_text=spreadsheet.size_text(spreadsheet.max_bytes()),
+                           columns=spreadsheet.COLUMNS)
+
+
+def _render_preview(preview, filename, payload, failed=False):
+    return render_template("enterprises/import_preview.html", preview=preview, filename=filename,
+                           form=ImportCommitForm(formdata=None, payload=payload), failed=failed,
+                           errors=preview.errors[:spreadsheet.MAX_ERRORS_SHOWN])
+
+
+@bp.errorhandler(413)
+def too_large(err):
+    """A body over MAX_CONTENT_LENGTH is refused before any view runs; on the import page the
+    organizer gets the upload form back with the limit in plain words."""
+    if request.endpoint in IMPORT_ENDPOINTS:
+        message = spreadsheet.too_large_message(request.content_length)
+        return _render_upload(ImportUploadForm(formdata=None), [message]), 413
+    from ..web.setup import ERROR_HINTS, ERROR_TITLES
+
+    return render_template("errors/error.html", code=413, title=ERROR_TITLES[413],
+                           hint=ERROR_HINTS[413]), 413
+
+
+# --- core-enterprise suggestions (fetched as one types) ---------------------------------------------
+
+@bp.get("/api/core-enterprises")
+@login_required
+def core_enterprise_suggest():
+    text = (request.args.get("q") or "").strip()[:64]
+    return jsonify(suggestions=service.suggest_core_enterprises(text) if text else [])

@@ -1,0 +1,77 @@
+"""The admin's upload page: upload → preview of every change and error → confirm → import."""
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, flash, redirect, render_template, session, url_for
+from flask_login import current_user
+
+from ..accounts.permissions import roles_required
+from ..extensions import db
+from ..types import utcnow
+from . import service
+from .forms import ConfirmForm, UploadForm
+from .service import ImportRejected, ImportReport
+
+bp = Blueprint("exchange", __name__, url_prefix="/admin/exchange")
+PENDING = "exchange_upload"  # session key: the token of this admin's upload awaiting confirmation
+
+
+@bp.route("/", methods=["GET", "POST"])
+@roles_required("admin")
+def upload():
+    form = UploadForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("exchange/upload.html", form=form), status
+    raw = form.document.data.read()
+    filename = form.document.data.filename
+    try:
+        report = service.preview_document(service.load_document(raw))
+    except ImportRejected as rejected:
+        report = ImportReport(errors=rejected.errors)
+    if report.errors or not report.changed:
+        return _preview(report, filename, None)
+    token = service.store_upload(raw)
+    session[PENDING] = token
+    return _preview(report, filename, ConfirmForm(token=token))
+
+
+@bp.post("/confirm")
+@roles_required("admin")
+def confirm():
+    form = ConfirmForm()
+    token = form.token.data
+    raw = None
+    if form.validate_on_submit() and token == session.get(PENDING):
+        raw = service.read_upload(token)
+    if raw is None:
+        flash("上传的文件已失效或已导入，请重新上传。", "warning")
+        return redirect(url_for(".upload"))
+    session.pop(PENDING, None)
+    try:
+        report = service.import_document(service.load_document(raw),
+                                         actor=current_user._get_current_object())
+    except ImportRejected as rejected:  # the platform changed since the preview
+        db.session.rollback()
+        service.discard_upload(token)
+        return _preview(ImportReport(errors=rejected.errors), None, None)
+    db.session.commit()
+    service.discard_upload(token)
+    flash(f"导入完成：{report.summary_zh()}", "success")
+    return redirect(url_for(".upload"))
+
+
+@bp.get("/export")
+@roles_required("admin")
+def export():
+    body = service.dump_document(service.export_for(current_user._get_current_object()))
+    db.session.commit()  # the audit row of the download
+    stamp = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d-%H%M")
+    return Response(body.encode("utf-8"), mimetype="application/json",
+                    headers={"Content-Disposition":
+                             f"attachment; filename=matchmaker-export-{stamp}.json"})
+
+
+def _preview(report: ImportReport, filename: str | None, confirm_form: ConfirmForm | None):
+    return render_template("exchange/preview.html", report=report, filename=filename,
+                           form=confirm_form, sections=service.SECTIONS,
+                           section_labels=service.SECTION_LABELS), 400 if report.errors else 200

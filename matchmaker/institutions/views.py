@@ -1,0 +1,241 @@
+"""Institution pages (profile, products with versions) and the organizers' core-enterprise list."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import case, select
+
+from ..accounts.models import BANK_ROLES
+from ..accounts.permissions import roles_required
+from ..catalog.service import describe_terms
+from ..enterprises.models import Enterprise
+from ..enterprises.permissions import visible_enterprises
+from ..errors import ServiceError
+from ..extensions import db
+from . import service
+from .forms import ConfirmAliasForm, CoreEnterpriseForm, InstitutionProfileForm, ProductForm
+from .models import PRODUCT_STATUS_LABELS, CoreEnterprise, Product
+from .permissions import POOL_ROLES, PREDICATES, visible_products
+
+bp = Blueprint("institutions", __name__)
+bp.record_once(lambda state: state.app.jinja_env.globals.update(PREDICATES))
+
+STATUS_ORDER = case({"published": 0, "paused": 1, "draft": 2, "retired": 3},
+                    value=Product.status)
+FLASHES = {"publish": "产品已发布，已出现在金融超市。", "pause": "产品已暂停，金融超市和匹配中不再出现。",
+           "retire": "产品已下架。下架不可恢复，历史版本仍可查阅。"}
+
+
+def _own_product(product_id: int) -> Product:
+    return db.one_or_404(visible_products(current_user).where(Product.id == product_id))
+
+
+@bp.get("/institution/products")
+@roles_required(*BANK_ROLES)
+def products():
+    status = request.args.get("status")
+    query = visible_products(current_user)
+    if status in PRODUCT_STATUS_LABELS:
+        query = query.where(Product.status == status)
+    page = db.paginate(query.order_by(STATUS_ORDER, Product.updated_at.desc(), Product.id),
+                       per_page=20, error_out=False)
+    return render_template("institutions/products.html", page=page, status=status,
+                           statuses=PRODUCT_STATUS_LABELS,
+                           institution=current_user.institution)
+
+
+def _product_form(product: Product | None = None) -> ProductForm:
+    names = [e.name for e in service.core_enterprises()]
+    if product is None or request.method == "POST":
+        return ProductForm().setup(names)
+    form = ProductForm(obj=product, version_seen=str(product.version))
+    form.industries.data = ", ".join(product.industries)
+    return form.setup(names)
+
+
+def _save_failed(form, err: ServiceError, template: str, **context):
+    db.session.rollback()
+    field = getattr(form, err.field or "", None) or form.name
+    field.errors = list(field.errors) + [err.message]
+    return render_template(template, form=form, **context), 400
+
+
+@bp.route("/institution/products/new", methods=["GET", "POST"])
+@roles_required("bank_admin")
+def new_product():
+    form = _product_form()
+    if form.validate_on_submit():
+        try:
+            product = service.create_product(current_user, current_user.institution,
+                                             **form.terms())
+        except ServiceError as err:
+            return _save_failed(form, err, "institutions/product_form.html", product=None)
+        db.session.commit()
+        flash("产品草稿已保存。核对无误后点击“发布”，产品即出现在金融超市。", "success")
+        return redirect(url_for(".product", product_id=product.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("institutions/product_form.html", form=form, product=None), status
+
+
+@bp.get("/institution/products/<int:product_id>")
+@roles_required(*BANK_ROLES)
+def product(product_id):
+    item = _own_product(product_id)
+    return render_template("institutions/product.html", product=item,
+                           conditions=describe_terms(service.product_record(item), item),
+                           versions=list(reversed(item.versions)))
+
+
+@bp.route("/institution/products/<int:product_id>/edit", methods=["GET", "POST"])
+@roles_required("bank_admin")
+def edit_product(product_id):
+    item = _own_product(product_id)
+    if item.status == "retired":
+        flash("已下架的产品不能再修改。", "warning")
+        return redirect(url_for(".product", product_id=item.id))
+    form = _product_form(item)
+    if form.validate_on_submit():
+        was = item.version
+        seen = int(form.version_seen.data) if (form.version_seen.data or "").isdigit() else None
+        try:
+            service.update_product(current_user, item, version_seen=seen, **form.terms())
+        except ServiceError as err:
+            return _save_failed(form, err, "institutions/product_form.html", product=item)
+        db.session.commit()
+        flash(f"修改已保存并发布为第{item.version}版。" if item.version != was
+              else "修改已保存。", "success")
+        return redirect(url_for(".product", product_id=item.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("institutions/product_form.html", form=form, product=item), status
+
+
+def _change_status(product_id: int, action: str):
+    item = _own_product(product_id)
+    try:
+        service.change_product_status(current_user, item, action)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for(".product", product_id=item.id))
+    db.session.commit()
+    flash(FLASHES[action], "success")
+    return redirect(url_for(".product", product_id=item.id))
+
+
+@bp.post("/institution/products/<int:product_id>/publish")
+@roles_required("bank_admin")
+def publish_product(product_id):
+    return _change_status(product_id, "publish")
+
+
+@bp.post("/institution/products/<int:product_id>/pause")
+@roles_required("bank_admin")
+def pause_product(product_id):
+    return _change_status(product_id, "pause")
+
+
+@bp.post("/institution/products/<int:product_id>/retire")
+@roles_required("bank_admin")
+def retire_product(product_id):
+    return _change_status(product_id, "retire")
+
+
+@bp.route("/institution/profile", methods=["GET", "POST"])
+@roles_required("bank_admin")
+def profile():
+    institution = current_user.institution
+    form = InstitutionProfileForm(obj=institution)
+    if form.validate_on_submit():
+        fields = {name: form[name].data for name in service.PROFILE_FIELDS}
+        try:
+            service.update_institution(current_user, institution,
+                                       districts=form.districts.data or [], **fields)
+        except ServiceError as err:
+            return _save_failed(form, err, "institutions/profile.html", institution=institution)
+        db.session.commit()
+        flash("机构信息已保存。", "success")
+        return redirect(url_for(".profile"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("institutions/profile.html", form=form,
+                           institution=institution), status
+
+
+# --- core-enterprise list: organizers and administrators ------------------------------------
+
+@bp.get("/core-enterprises")
+@roles_required(*POOL_ROLES)
+def core_enterprises():
+    query = select(CoreEnterprise).order_by(CoreEnterprise.name)
+    q = (request.args.get("q") or "").strip()
+    if q:
+        query = query.where(CoreEnterprise.name.contains(q))
+    page = db.paginate(query, per_page=30, error_out=False)
+    to_confirm = len(service.stated_names_to_confirm(_stating_enterprises()))
+    return render_template("institutions/core_enterprises.html", page=page, q=q,
+                           to_confirm=to_confirm)
+
+
+def _stating_enterprises():
+    """Organizers see their district's enterprises (a city organizer all); admins all."""
+    if current_user.role == "admin":
+        return select(Enterprise)
+    return visible_enterprises(current_user)
+
+
+@bp.route("/core-enterprises/new", methods=["GET", "POST"])
+@roles_required(*POOL_ROLES)
+def new_core_enterprise():
+    return _core_enterprise_form(None, CoreEnterpriseForm())
+
+
+@bp.route("/core-enterprises/<int:entry_id>/edit", methods=["GET", "POST"])
+@roles_required(*POOL_ROLES)
+def edit_core_enterprise(entry_id):
+    entry = db.get_or_404(CoreEnterprise, entry_id)
+    form = CoreEnterpriseForm(obj=entry)
+    if request.method == "GET":
+        form.aliases.data = "\n".join(a.alias for a in entry.aliases)
+        form.cluster.data = entry.cluster or ""
+    return _core_enterprise_form(entry, form)
+
+
+def _core_enterprise_form(entry, form):
+    template = "institutions/core_enterprise_form.html"
+    if form.validate_on_submit():
+        try:
+            entry = service.save_core_enterprise(
+                current_user, entry, name=form.name.data, uscc=form.uscc.data,
+                cluster=form.cluster.data or None, aliases=form.alias_list())
+        except ServiceError as err:
+            return _save_failed(form, err, template, entry=entry)
+        db.session.commit()
+        flash(f"已保存“{entry.name}”。", "success")
+        return redirect(url_for(".core_enterprises"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(template, form=form, entry=entry), status
+
+
+@bp.get("/core-enterprises/names")
+@roles_required(*POOL_ROLES)
+def stated_names():
+    names = service.stated_names_to_confirm(_stating_enterprises())
+    return render_template("institutions/stated_names.html", names=names,
+                           entries=service.core_enterprises())
+
+
+@bp.post("/core-enterprises/names/confirm")
+@roles_required(*POOL_ROLES)
+def confirm_alias():
+    form = ConfirmAliasForm()
+    form.core_enterprise_id.choices = [(e.id, e.name) for e in service.core_enterprises()]
+    if not form.validate_on_submit():
+        flash("请选择对应的核心企业。", "danger")
+        return redirect(url_for(".stated_names"))
+    entry = db.get_or_404(CoreEnterprise, form.core_enterprise_id.data)
+    try:
+        service.confirm_alias(current_user, entry, form.alias.data)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for(".stated_names"))
+    db.session.commit()
+    flash(f"已确认“{form.alias.data}”即“{entry.name}”。", "success")
+    return redirect(url_for(".stated_names"))

@@ -1,0 +1,112 @@
+"""ORM rows -> the pure matcher's and subsidy calculator's plain dataclasses.
+
+The matcher (matcher.py) and the subsidy calculator (institutions/subsidies.py) never see a
+session; everything that needs the database to build their inputs lives here.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+
+from sqlalchemy import or_, select
+
+from ..enterprises.models import Enterprise, Need
+from ..institutions.models import CoreEnterprise, CoreEnterpriseAlias, Product
+from ..institutions.subsidies import SubsidyProgram
+from ..policy.models import SubsidyProgram as SubsidyProgramRow
+from .matcher import EnterpriseFacts, NeedFacts, ProductTerms
+from .names import company_key, same_company
+
+
+def product_terms(product: Product) -> ProductTerms:
+    """The product's current terms; districts are the EFFECTIVE coverage (spec rule 6: the
+    product's own if set, else its institution's, empty = all of Chongqing)."""
+    institution = product.institution
+    return ProductTerms(
+        id=product.id, ref=product.ref, institution_id=product.institution_id,
+        institution_ref=institution.ref, institution_kind=institution.kind,
+        version=product.version, name=product.name, active=product.status == "published",
+        purposes=frozenset(product.purposes), guarantee_modes=frozenset(product.guarantee_modes),
+        amount_min_wan=product.amount_min_wan, amount_max_wan=product.amount_max_wan,
+        term_min_months=product.term_min_months, term_max_months=product.term_max_months,
+        rate_min=product.rate_min, rate_max=product.rate_max,
+        sizes=frozenset(product.sizes), tags_any=frozenset(product.tags_any),
+        industries=tuple(product.industries),
+        districts=frozenset(product.districts or institution.districts),
+        min_years=product.min_years, min_revenue_wan=product.min_revenue_wan,
+        tax_credit_grades=frozenset(product.tax_credit_grades),
+        loan_kinds=frozenset(product.loan_kinds),
+        existing_customers_only=bool(product.existing_customers_only),
+        core_enterprises=tuple(product.core_enterprises),
+        subsidy_programs=tuple(product.subsidy_programs),
+    )
+
+
+def enterprise_facts(enterprise: Enterprise) -> EnterpriseFacts:
+    return EnterpriseFacts(
+        id=enterprise.id, ref=enterprise.ref, district=enterprise.district,
+        industry=enterprise.industry, cluster=enterprise.cluster, size=enterprise.size,
+        employees=enterprise.employees, revenue_wan=enterprise.revenue_wan,
+        founded=enterprise.founded, tags=frozenset(enterprise.tags),
+        tax_credit_grade=enterprise.tax_credit_grade,
+        has_bank_loan=bool(enterprise.has_bank_loan),
+        core_enterprise=enterprise.core_enterprise or None,
+    )
+
+
+def need_facts(need: Need) -> NeedFacts:
+    return NeedFacts(
+        id=need.id, ref=need.ref, enterprise=enterprise_facts(need.enterprise),
+        purpose=need.purpose, loan_kind=need.loan_kind, amount_wan=need.amount_wan,
+        term_months=need.term_months, guarantee_modes=frozenset(need.guarantee_modes),
+        max_rate=need.max_rate, current_lender_id=need.current_lender_id,
+        created=need.created, renewal_due=need.renewal_due,
+    )
+
+
+def subsidy_program(row: SubsidyProgramRow) -> SubsidyProgram:
+    return SubsidyProgram(code=row.code, label=row.label, source=row.source,
+                          settings=dict(row.settings or {}), effective_from=row.effective_from,
+                          effective_to=row.effective_to)
+
+
+def subsidy_records(session, today: date) -> list[SubsidyProgram]:
+    """The programs in force on `today`, as administrators last set them."""
+    rows = session.scalars(
+        select(SubsidyProgramRow)
+        .where(SubsidyProgramRow.effective_from <= today,
+               or_(SubsidyProgramRow.effective_to.is_(None),
+                   SubsidyProgramRow.effective_to >= today))
+        .order_by(SubsidyProgramRow.id))
+    return [subsidy_program(row) for row in rows]
+
+
+def core_aliases(session) -> dict[str, str]:
+    """company_key(confirmed alias) -> company_key(listed name): MatchContext.core_aliases."""
+    rows = session.execute(select(CoreEnterpriseAlias.alias, CoreEnterprise.name)
+                           .join(CoreEnterprise)
+                           .where(CoreEnterpriseAlias.confirmed.is_(True))).all()
+    return {company_key(alias): company_key(name) for alias, name in rows}
+
+
+def core_resolver(session) -> Callable[[str], str | None]:
+    """name -> the 核心企业名单库 entry's id (as text) it means, or None: MatchContext.core_resolver.
+    Loads the list once; answers are cached per written name."""
+    entries = session.execute(select(CoreEnterprise.id, CoreEnterprise.name)).all()
+    aliases = core_aliases(session)
+    by_key = {company_key(name): str(entry_id) for entry_id, name in entries}
+    cache: dict[str, str | None] = {}
+
+    def resolve(name: str) -> str | None:
+        if not name:
+            return None
+        if name not in cache:
+            key = company_key(name)
+            found = by_key.get(aliases.get(key, key))
+            if found is None:
+                hits = {str(i) for i, listed in entries if same_company(name, listed, aliases)}
+                found = hits.pop() if len(hits) == 1 else None
+            cache[name] = found
+        return cache[name]
+
+    return resolve

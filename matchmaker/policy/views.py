@@ -1,0 +1,85 @@
+"""Administrators keep the dated policy figures: LPR quotes, subsidy programs, settings."""
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ..accounts.permissions import roles_required
+from ..errors import ServiceError
+from ..extensions import db
+from . import service
+from .forms import LprQuoteForm, SettingForm, program_form
+from .models import Setting, SubsidyProgram
+
+bp = Blueprint("policy", __name__, url_prefix="/admin/policy")
+
+
+@bp.get("/")
+@roles_required("admin")
+def index():
+    return render_template("policy/index.html", quotes=service.lpr_quotes(),
+                           programs=service.programs(), settings=service.all_settings(),
+                           setting_fields=service.SETTING_FIELDS, lpr_kinds=service.LPR_KINDS,
+                           program_fields=service.PROGRAM_SETTING_FIELDS)
+
+
+@bp.route("/rates/new", methods=["GET", "POST"])
+@roles_required("admin")
+def add_rate():
+    form = LprQuoteForm()
+    if form.validate_on_submit():
+        try:
+            service.add_lpr_quote(current_user, form.kind.data, form.rate.data,
+                                  form.effective_from.data)
+        except ServiceError as err:
+            db.session.rollback()
+            getattr(form, err.field or "rate").errors.append(err.message)
+            return render_template("policy/rate_form.html", form=form), 400
+        db.session.commit()
+        flash("LPR报价已录入。", "success")
+        return redirect(url_for(".index"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("policy/rate_form.html", form=form), status
+
+
+@bp.route("/programs/<int:program_id>", methods=["GET", "POST"])
+@roles_required("admin")
+def edit_program(program_id):
+    program = db.get_or_404(SubsidyProgram, program_id)
+    form = program_form(program)
+    if form.validate_on_submit():
+        try:
+            service.update_program(current_user, program, settings=form.setting_values(),
+                                   effective_from=form.effective_from.data,
+                                   effective_to=form.effective_to.data)
+        except ServiceError as err:
+            db.session.rollback()
+            getattr(form, err.field or "effective_from").errors.append(err.message)
+            return render_template("policy/program_form.html", form=form,
+                                   program=program), 400
+        db.session.commit()
+        flash(f"“{program.label}”已更新。", "success")
+        return redirect(url_for(".index"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("policy/program_form.html", form=form, program=program), status
+
+
+@bp.route("/settings/<key>", methods=["GET", "POST"])
+@roles_required("admin")
+def edit_setting(key):
+    if key not in service.SETTING_FIELDS:
+        abort(404)
+    row = db.session.get(Setting, key)
+    form = SettingForm(data={"value": row.value if row else None})
+    label = service.SETTING_FIELDS[key][0]
+    if form.validate_on_submit():
+        try:
+            service.update_setting(current_user, key, form.value.data)
+        except ServiceError as err:
+            db.session.rollback()
+            form.value.errors.append(err.message)
+            return render_template("policy/setting_form.html", form=form, key=key,
+                                   label=label), 400
+        db.session.commit()
+        flash(f"“{label}”已更新。", "success")
+        return redirect(url_for(".index"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("policy/setting_form.html", form=form, key=key, label=label), status

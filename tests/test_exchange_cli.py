@@ -1,0 +1,181 @@
+"""`matchmaker import`, `matchmaker export` and `matchmaker seed` through the Flask CLI runner."""
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from matchmaker.accounts.models import User
+from matchmaker.accounts.passwords import verify_password
+from matchmaker.enterprises.models import Need
+from matchmaker.institutions.models import Institution
+from tests.factories import UserFactory
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def write(path: Path, doc) -> Path:
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_import_commits_and_prints_a_summary(runner, db):
+    result = runner.invoke(args=["import", str(DATA / "example.json")])
+    assert result.exit_code == 0, result.output
+    assert "institutions: 2 created, 0 updated, 0 unchanged" in result.stdout
+    assert (count(db, Institution), count(db, Need)) == (2, 3)
+
+    again = runner.invoke(args=["import", str(DATA / "example.json")])
+    assert again.exit_code == 0
+    assert "needs: 0 created, 0 updated, 3 unchanged" in again.stdout
+
+
+def test_import_of_an_invalid_file_prints_every_error_and_writes_nothing(runner, db, tmp_path):
+    doc = json.loads((DATA / "example.json").read_text(encoding="utf-8"))
+    doc["enterprises"][0]["uscc"] = "91500116MA5U12340A"
+    doc["products"][0]["amount_max_wan"] = "3000"
+    result = runner.invoke(args=["import", str(write(tmp_path / "bad.json", doc))])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "products P-TECH-01 amount_max_wan: must be a number",
+        "enterprises E-01 uscc: check character should be K",
+        "import rejected: 2 error(s), nothing written"]
+    assert result.stdout == ""
+    assert count(db, Institution) == 0
+
+
+def test_import_of_a_file_that_is_not_json(runner, db, tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{", encoding="utf-8")
+    result = runner.invoke(args=["import", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("document: not valid JSON")
+
+
+def test_import_of_a_missing_file_is_a_usage_error(runner, tmp_path):
+    result = runner.invoke(args=["import", str(tmp_path / "nope.json")])
+    assert result.exit_code == 2
+
+
+def test_export_to_stdout_is_utf8_json(runner, db):
+    runner.invoke(args=["import", str(DATA / "example.json")])
+    result = runner.invoke(args=["export"])
+    assert result.exit_code == 0
+    assert "示例农村商业银行" in result.stdout  # ensure_ascii=False
+    assert result.stdout.startswith('{\n "format": "matchmaker-exchange/1",\n "institutions": [')
+    doc = json.loads(result.stdout)
+    assert [n["ref"] for n in doc["needs"]] == ["N-01", "N-02", "N-03"]
+
+
+def test_export_sections_to_a_file(runner, db, tmp_path):
+    runner.invoke(args=["import", str(DATA / "example.json")])
+    out = tmp_path / "out.json"
+    result = runner.invoke(args=["export", "--sections", "products,institutions",
+                                 "--output", str(out)])
+    assert result.exit_code == 0
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    assert list(doc) == ["format", "institutions", "products"]
+
+
+def test_export_refuses_an_unknown_section(runner, db):
+    result = runner.invoke(args=["export", "--sections", "banks"])
+    assert result.exit_code == 2
+    assert "unknown section(s): banks" in result.stderr
+
+
+def test_importing_an_export_changes_nothing(runner, db, tmp_path):
+    # (export -> import into an EMPTY database: tests/test_exchange.py, which can roll back
+    # the uncommitted import; the command commits)
+    runner.invoke(args=["import", str(DATA / "full.json")])
+    first = runner.invoke(args=["export", "--output", str(tmp_path / "a.json")])
+    assert first.exit_code == 0
+    result = runner.invoke(args=["import", str(tmp_path / "a.json")])
+    assert result.exit_code == 0
+    assert "created" in result.stdout and " 0 updated" in result.stdout
+    assert "enterprises: 0 created, 0 updated, 2 unchanged" in result.stdout
+    assert runner.invoke(args=["export"]).stdout == (tmp_path / "a.json").read_text("utf-8")
+
+
+# --- seed ---------------------------------------------------------------------------------
+
+USERS = {"users": [
+    {"email": "e1@demo.test", "password": "demo-enterprise-1", "name": "张三", "role": "enterprise",
+     "enterprise_ref": "E-01"},
+    {"email": "e2@demo.test", "password": "demo-enterprise-2", "name": "李四", "role": "enterprise",
+     "enterprise_ref": "E-01"},
+    {"email": "bank@demo.test", "password": "demo-bank-admin", "name": "王五", "role": "bank_admin",
+     "institution_ref": "I-BANK-01"},
+    {"email": "org@demo.test", "password": "demo-organizer", "name": "赵六", "role": "organizer",
+     "district": "永川", "organization": "永川区经信委"},
+    {"email": "admin@demo.test", "password": "demo-admin-pass", "name": "管理员", "role": "admin"},
+]}
+
+
+@pytest.fixture
+def seeds(tmp_path):
+    shutil.copy(DATA / "example.json", tmp_path / "demo.json")
+    write(tmp_path / "users.json", USERS)
+    return tmp_path
+
+
+def test_seed_imports_the_demo_data_and_creates_the_logins(runner, db, seeds):
+    result = runner.invoke(args=["seed", "--dir", str(seeds)])
+    assert result.exit_code == 0, result.output
+    assert "demo data: institutions: 2 created" in result.stdout
+    for entry in USERS["users"]:  # a demo login table: email, password, role
+        assert any(entry["email"] in line and entry["password"] in line and entry["role"] in line
+                   for line in result.stdout.splitlines())
+    first, second = (db.session.scalar(select(User).where(User.email == e))
+                     for e in ("e1@demo.test", "e2@demo.test"))
+    assert first.enterprise.ref == "E-01" and first.is_enterprise_admin
+    assert not second.is_enterprise_admin
+    assert verify_password(first.password_hash, "demo-enterprise-1")
+    bank = db.session.scalar(select(User).where(User.email == "bank@demo.test"))
+    assert bank.institution.ref == "I-BANK-01"
+    organizer = db.session.scalar(select(User).where(User.email == "org@demo.test"))
+    assert (organizer.district, organizer.organization) == ("永川区", "永川区经信委")
+
+
+def test_seed_twice_changes_nothing_and_leaves_existing_users_alone(runner, db, seeds):
+    UserFactory(email="admin@demo.test", role="admin", name="已有管理员")
+    runner.invoke(args=["seed", "--dir", str(seeds)])
+    users = count(db, User)
+    result = runner.invoke(args=["seed", "--dir", str(seeds)])
+    assert result.exit_code == 0
+    assert "needs: 0 created, 0 updated, 3 unchanged" in result.stdout
+    assert "0 created, 5 already there" in result.stdout
+    assert count(db, User) == users
+    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
+    assert admin.name == "已有管理员"
+
+
+def test_seed_with_a_bad_user_entry_writes_nothing(runner, db, seeds):
+    bad = {"users": USERS["users"] + [
+        {"email": "x@demo.test", "password": "p", "name": "x", "role": "bank_manager",
+         "institution_ref": "I-NOPE"},
+        {"email": "y@demo.test", "password": "p", "name": "y", "role": "wizard", "team": 1}]}
+    write(seeds / "users.json", bad)
+    result = runner.invoke(args=["seed", "--dir", str(seeds)])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "users x@demo.test institution_ref: unknown ref 'I-NOPE'",
+        "users y@demo.test team: unknown field",
+        ("users y@demo.test role: unknown role 'wizard' "
+        "(one of enterprise, bank_manager, bank_admin, organizer, admin)")]
+    assert (count(db, Institution), count(db, User)) == (0, 0)
+
+
+def test_seed_without_demo_json_fails_clearly(runner, db, tmp_path):
+    result = runner.invoke(args=["seed", "--dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "demo.json not found" in result.stderr

@@ -1,0 +1,221 @@
+"""The admin's upload page: access, upload → preview → confirm, errors, export download."""
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from matchmaker.audit.models import AuditEntry
+from matchmaker.enterprises.models import Enterprise, Need
+from matchmaker.exchange.service import export_document, import_document
+from matchmaker.institutions.models import Institution, Product
+from tests.conftest import ROLES
+from tests.factories import EnterpriseFactory
+from tests.helpers import assert_audited
+
+DATA = Path(__file__).parent / "data"
+UPLOAD, CONFIRM, EXPORT = "/admin/exchange/", "/admin/exchange/confirm", "/admin/exchange/export"
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EXCHANGE_UPLOAD_DIR", str(tmp_path / "uploads"))
+    return tmp_path / "uploads"
+
+
+@pytest.fixture
+def admin(client_as, db):
+    client = client_as("admin")
+    db.session.commit()  # views roll back on refusal; the admin must survive that
+    return client
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def upload(client, raw: bytes, filename: str = "example.json"):
+    return client.post(UPLOAD, data={"document": (io.BytesIO(raw), filename)},
+                       content_type="multipart/form-data")
+
+
+def example_bytes(changes: dict | None = None) -> bytes:
+    """example.json, with {(section, index, field): value} changes."""
+    doc = json.loads((DATA / "example.json").read_text(encoding="utf-8"))
+    for (section, index, name), value in (changes or {}).items():
+        doc[section][index][name] = value
+    return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def token_in(html: str) -> str:
+    return re.search(r'name="token" type="hidden" value="([^"]+)"', html).group(1)
+
+
+# --- access -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url", [UPLOAD, EXPORT])
+def test_get_pages_are_for_admins_only(client_as, role, url):
+    response = client_as(role).get(url)
+    if role == "admin":
+        assert response.status_code == 200
+    elif role == "anonymous":
+        assert response.status_code in (302, 303)
+        assert "/login" in response.headers["Location"]
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("url", [UPLOAD, CONFIRM])
+def test_posts_are_for_admins_only(client_as, db, role, url):
+    client = client_as(role)
+    response = client.post(url, data={"token": "x" * 32})
+    if role == "admin":
+        assert response.status_code in (302, 400)  # no file / no pending upload
+    elif role == "anonymous":
+        assert response.status_code in (302, 303)
+        assert "/login" in response.headers["Location"]
+    else:
+        assert response.status_code == 403
+    assert count(db, Product) == 0
+
+
+def test_admin_menu_links_to_the_upload_page(admin):
+    assert f'href="{UPLOAD}"' in admin.get("/home").get_data(as_text=True)
+
+
+# --- upload, preview, confirm ---------------------------------------------------------------
+
+def test_upload_previews_then_confirm_imports(admin, db, upload_dir):
+    response = upload(admin, example_bytes())
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "将新增（3）" in html and 'data-action="created">P-TECH-01<' in html
+    assert "确认导入" in html
+    assert count(db, Institution) == 0  # a preview writes nothing
+    assert len(list(upload_dir.glob("*.json"))) == 1
+
+    response = admin.post(CONFIRM, data={"token": token_in(html)})
+    assert response.status_code == 302
+    assert (count(db, Institution), count(db, Product), count(db, Enterprise),
+            count(db, Need)) == (2, 3, 2, 3)
+    assert list(upload_dir.glob("*.json")) == []  # deleted once imported
+    entry = assert_audited("exchange.imported")
+    assert entry.actor.role == "admin"
+    assert "导入完成" in admin.get(UPLOAD).get_data(as_text=True)
+
+
+def test_preview_shows_updates_with_their_fields(admin, db):
+    import_document(json.loads(example_bytes()))
+    db.session.commit()
+    html = upload(admin, example_bytes({("needs", 0, "amount_wan"): 900})).get_data(
+        as_text=True)
+    assert 'data-action="updated">N-01</code>：amount_wan' in html
+    assert "保持不变（2）" in html  # the other needs
+
+
+def test_a_file_without_changes_needs_no_import(admin, db, upload_dir):
+    import_document(json.loads(example_bytes()))
+    db.session.commit()
+    response = upload(admin, example_bytes())
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "无需导入" in html and "确认导入" not in html
+    assert list(upload_dir.glob("*.json")) == []
+
+
+def test_an_invalid_file_shows_every_error_and_offers_no_import(admin, db, upload_dir):
+    raw = example_bytes({("enterprises", 0, "uscc"): "91500116MA5U12340A",
+                         ("products", 0, "purposes"): ["bogus"]})
+    response = upload(admin, raw)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "文件中有 2 处错误，未导入任何数据" in html
+    assert "enterprises E-01 uscc: check character should be K" in html
+    assert "products P-TECH-01 purposes: unknown code &#39;bogus&#39; (not in purposes)" in html
+    assert "确认导入" not in html
+    assert list(upload_dir.glob("*.json")) == []
+    assert count(db, Institution) == 0
+
+
+def test_a_file_that_is_not_json_is_explained(admin):
+    response = upload(admin, b"name,uscc\n")
+    assert response.status_code == 400
+    assert "document: not valid JSON" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({}, "请选择要上传的文件"),
+    ({"document": (io.BytesIO(b"{}"), "demo.csv")}, "只能上传 .json 文件"),
+])
+def test_the_form_refuses_a_missing_or_wrong_file(admin, data, message):
+    response = admin.post(UPLOAD, data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+
+
+def test_a_file_over_the_size_limit_is_413_in_chinese(admin, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 1024)
+    response = upload(admin, b" " * 4096 + example_bytes())
+    assert response.status_code == 413
+    assert "文件过大" in response.get_data(as_text=True)
+
+
+def test_confirm_needs_the_token_of_this_sessions_upload(admin, client_as, db, upload_dir):
+    token = token_in(upload(admin, example_bytes()).get_data(as_text=True))
+    other_admin = client_as("admin")
+    db.session.commit()
+    response = other_admin.post(CONFIRM, data={"token": token})
+    assert response.status_code == 302
+    assert count(db, Institution) == 0
+    assert "上传的文件已失效" in other_admin.get(UPLOAD).get_data(as_text=True)
+
+
+@pytest.mark.parametrize("token", ["../../etc/passwd", "short", ""])
+def test_confirm_refuses_malformed_tokens(admin, db, token):
+    upload(admin, example_bytes())
+    assert admin.post(CONFIRM, data={"token": token}).status_code == 302
+    assert count(db, Institution) == 0
+
+
+def test_confirm_twice_imports_once(admin, db):
+    token = token_in(upload(admin, example_bytes()).get_data(as_text=True))
+    admin.post(CONFIRM, data={"token": token})
+    audits = count(db, AuditEntry)
+    assert admin.post(CONFIRM, data={"token": token}).status_code == 302
+    assert count(db, AuditEntry) == audits
+
+
+def test_confirm_rechecks_against_the_platform_as_it_is_now(admin, db, upload_dir):
+    token = token_in(upload(admin, example_bytes()).get_data(as_text=True))
+    EnterpriseFactory(ref="E-OTHER", uscc="91500116MA5U12340K")  # registered meanwhile
+    db.session.commit()
+    response = admin.post(CONFIRM, data={"token": token})
+    assert response.status_code == 400
+    assert "enterprises E-01 uscc: already used by enterprise E-OTHER" in response.get_data(
+        as_text=True)
+    assert count(db, Institution) == 0 and count(db, Enterprise) == 1
+    assert list(upload_dir.glob("*.json")) == []
+
+
+# --- export download ------------------------------------------------------------------------
+
+def test_export_downloads_the_platforms_data_and_is_audited(admin, db):
+    import_document(json.loads(example_bytes()))
+    db.session.commit()
+    response = admin.get(EXPORT)
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    assert response.headers["Content-Disposition"].startswith(
+        "attachment; filename=matchmaker-export-")
+    assert json.loads(response.get_data(as_text=True)) == export_document()
+    assert "示例农村商业银行" in response.get_data(as_text=True)
+    assert assert_audited("exchange.exported").details["needs"] == 3
+
+
+def test_upload_page_links_to_the_export(admin):
+    html = admin.get(UPLOAD).get_data(as_text=True)
+    assert f'href="{EXPORT}"' in html and 'enctype="multipart/form-data"' in html

@@ -1,0 +1,516 @@
+"""The matcher: exact eligibility (spec rules 1–9), the bitset index against the plain rules,
+near misses, ranking, the spec's output shape, incremental refresh. No app, no database."""
+import dataclasses
+import json
+from datetime import date
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matchmaker.institutions.subsidies import default_programs, estimate_cost
+from matchmaker.matching.matcher import (
+    CONDITIONS,
+    RULES,
+    EnterpriseFacts,
+    MatchContext,
+    Matcher,
+    NeedFacts,
+    NeedIndex,
+    ProductTerms,
+    default_loan_kind,
+    evaluate,
+    failed_rules,
+    is_eligible,
+    near_miss_of,
+    rank_order,
+    to_spec_json,
+)
+
+TODAY = date(2026, 10, 15)
+CTX = MatchContext(TODAY, D("3.0"), tuple(default_programs()))
+
+
+def make_product(**kw) -> ProductTerms:
+    base = {"id": 1, "ref": "P-1", "institution_id": 1, "institution_ref": "I-1", "institution_kind": "bank",
+                "version": 1, "name": "流动资金贷", "active": True,
+                "purposes": frozenset({"working_capital"}), "guarantee_modes": frozenset({"credit"}),
+                "amount_min_wan": D(50), "amount_max_wan": D(500), "term_min_months": 6,
+                "term_max_months": 24, "rate_min": D("3.5"), "rate_max": D("4.5")}
+    base.update(kw)
+    return ProductTerms(**base)
+
+
+def make_enterprise(**kw) -> EnterpriseFacts:
+    base = {"id": 1, "ref": "E-1", "district": "江津区", "industry": "C3670",
+                "cluster": "intelligent_connected_nev", "size": "small", "employees": 80,
+                "revenue_wan": D(3000), "founded": date(2016, 5, 18), "tags": frozenset(),
+                "tax_credit_grade": "B", "has_bank_loan": True, "core_enterprise": None}
+    base.update(kw)
+    return EnterpriseFacts(**base)
+
+
+def make_need(enterprise=None, **kw) -> NeedFacts:
+    base = {"id": 1, "ref": "N-1", "enterprise": enterprise or make_enterprise(),
+                "purpose": "working_capital", "loan_kind": "new", "amount_wan": D(200), "term_months": 12,
+                "guarantee_modes": frozenset({"credit"}), "created": date(2026, 9, 1)}
+    base.update(kw)
+    return NeedFacts(**base)
+
+
+def failing(need, product):
+    return [rule.code for rule, _ in failed_rules(need, product, CTX)]
+
+
+def indexed_eligible(need, product) -> bool:
+    return product.id in Matcher([product], CTX).eligible_ids(need)
+
+
+# --------------------------------------------------------------------------- each rule
+
+
+E = make_enterprise
+# (rule code, (product changes, enterprise changes, need changes) that hold,
+#  the same that fail) — each pair sits on the two sides of the rule's boundary
+BOUNDARIES = [
+    ("active", ({}, {}, {}), ({"active": False}, {}, {})),
+    ("purpose", ({"purposes": frozenset({"working_capital", "rnd"})}, {}, {}),
+     ({"purposes": frozenset({"rnd"})}, {}, {})),
+    ("amount", ({}, {}, {"amount_wan": D(50)}), ({}, {}, {"amount_wan": D("49.99")})),
+    ("amount", ({}, {}, {"amount_wan": D(500)}), ({}, {}, {"amount_wan": D("500.01")})),
+    ("term", ({}, {}, {"term_months": 6}), ({}, {}, {"term_months": 5})),
+    ("term", ({}, {}, {"term_months": 24}), ({}, {}, {"term_months": 25})),
+    ("guarantee", ({"guarantee_modes": frozenset({"credit", "mortgage"})}, {},
+                   {"guarantee_modes": frozenset({"mortgage"})}),
+     ({"guarantee_modes": frozenset({"credit"})}, {},
+      {"guarantee_modes": frozenset({"mortgage"})})),
+    ("district", ({"districts": frozenset({"江津区", "璧山区"})}, {}, {}),
+     ({"districts": frozenset({"璧山区"})}, {}, {})),
+    ("district", ({"districts": frozenset()}, {"district": "城口县"}, {}),
+     ({"districts": frozenset({"江津区"})}, {"district": "城口县"}, {})),
+    ("size", ({"sizes": frozenset({"small", "micro"})}, {}, {}),
+     ({"sizes": frozenset({"micro"})}, {}, {})),
+    ("tags", ({"tags_any": frozenset({"specialized_sme", "little_giant"})},
+              {"tags": frozenset({"little_giant"})}, {}),
+     ({"tags_any": frozenset({"specialized_sme", "little_giant"})},
+      {"tags": frozenset({"high_tech"})}, {})),
+    ("industry", ({"industries": ("C36",)}, {"industry": "C3670"}, {}),
+     ({"industries": ("C367",)}, {"industry": "C36"}, {})),
+    ("industry", ({"industries": ("C",)}, {"industry": "C1391"}, {}),
+     ({"industries": ("C39", "C40")}, {"industry": "C3670"}, {})),
+    # min_years counts at the need's creation date: the anniversary day itself qualifies
+    ("min_years", ({"min_years": D(2)}, {"founded": date(2024, 9, 1)}, {}),
+     ({"min_years": D(2)}, {"founded": date(2024, 9, 2)}, {})),
+    ("min_years", ({"min_years": D("1.5")}, {"founded": date(2025, 3, 1)}, {}),
+     ({"min_years": D("1.5")}, {"founded": date(2025, 3, 2)}, {})),
+    ("min_revenue", ({"min_revenue_wan": D(3000)}, {}, {}),
+     ({"min_revenue_wan": D("3000.01")}, {}, {})),
+    ("tax_grade", ({"tax_credit_grades": frozenset({"A", "B"})}, {}, {}),
+     ({"tax_credit_grades": frozenset({"A"})}, {}, {})),
+    ("tax_grade", ({"tax_credit_grades": frozenset()}, {"tax_credit_grade": None}, {}),
+     ({"tax_credit_grades": frozenset({"A", "B"})}, {"tax_credit_grade": None}, {})),
+    ("loan_kind", ({"loan_kinds": frozenset({"new", "renewal"})}, {}, {}),
+     ({"loan_kinds": frozenset({"first_loan"})}, {}, {})),
+    ("core_enterprise", ({"core_enterprises": ("长安汽车",)},
+                         {"core_enterprise": "重庆长安汽车股份有限公司"}, {}),
+     ({"core_enterprises": ("长城汽车",)}, {"core_enterprise": "重庆长安汽车股份有限公司"}, {})),
+    ("core_enterprise", ({"core_enterprises": ()}, {"core_enterprise": None}, {}),
+     ({"core_enterprises": ("长安汽车",)}, {"core_enterprise": None}, {})),
+    ("max_rate", ({}, {}, {"max_rate": D("3.5")}), ({}, {}, {"max_rate": D("3.49")})),
+    ("existing_customer", ({"existing_customers_only": True, "institution_id": 7}, {},
+                           {"current_lender_id": 7, "loan_kind": "renewal"}),
+     ({"existing_customers_only": True, "institution_id": 7}, {},
+      {"current_lender_id": 8, "loan_kind": "renewal"})),
+    ("existing_customer", ({"existing_customers_only": False}, {}, {"current_lender_id": None}),
+     ({"existing_customers_only": True}, {}, {"current_lender_id": None})),
+]
+
+
+@pytest.mark.parametrize("code, holds, fails", BOUNDARIES,
+                         ids=[f"{b[0]}-{i}" for i, b in enumerate(BOUNDARIES)])
+def test_rule_on_both_sides_of_its_boundary(code, holds, fails):
+    for (p_kw, e_kw, n_kw), eligible in ((holds, True), (fails, False)):
+        product = make_product(**p_kw)
+        need = make_need(make_enterprise(**e_kw), **n_kw)
+        assert is_eligible(need, product, CTX) is eligible
+        assert indexed_eligible(need, product) is eligible
+        assert failing(need, product) == ([] if eligible else [code])
+        verdict = {r.code: v for r, v in evaluate(need, product, CTX)}[code]
+        assert verdict.ok is eligible
+        assert verdict.reason_zh and all(ord(c) < 0x2000 or c for c in verdict.reason_zh)
+
+
+def test_every_rule_is_in_the_spec():
+    assert [r.spec_no for r in RULES] == ["1", "2", "3", "4", "5", "6"] + ["7"] * 8 + ["8", "9"]
+    assert len(CONDITIONS) == len(RULES) - 1
+
+
+def test_default_loan_kind():
+    assert default_loan_kind(False) == "first_loan"
+    assert default_loan_kind(True) == "new"
+
+
+# --------------------------------------------------------------------------- reasons
+
+
+def test_near_miss_reasons_and_fixes():
+    product = make_product(term_max_months=24, guarantee_modes=frozenset({"mortgage",
+                                                                          "guarantee"}))
+    need = make_need(term_months=36, guarantee_modes=frozenset({"mortgage"}))
+    [nm] = Matcher([product], CTX).near_misses(need)
+    assert (nm.rule_code, nm.reason_zh, nm.fix_zh) == (
+        "term", "期限36个月超出产品上限24个月", "将期限缩短至24个月以内")
+
+    need = make_need(guarantee_modes=frozenset({"credit"}))
+    [nm] = Matcher([product], CTX).near_misses(need)
+    assert nm.rule_code == "guarantee"
+    assert nm.fix_zh == "需提供抵押或担保"
+    assert nm.reason_zh == "产品要求抵押或担保，企业可提供信用"
+
+
+@pytest.mark.parametrize("p_kw, n_kw, reason, fix", [
+    ({}, {"amount_wan": D(800)}, "金额800万元超出产品上限500万元",
+     "将金额降至500万元以内，或分笔申请"),
+    ({}, {"amount_wan": D(20)}, "金额20万元低于产品下限50万元", "将金额提高至50万元以上"),
+    ({}, {"max_rate": D("3.2")}, "产品最低利率3.50%高于企业可接受的利率上限3.20%",
+     "将可接受利率上限提高至3.50%以上"),
+    ({"min_years": D(12)}, {}, "成立10年3个月，未满产品要求的12年",
+     "2028-05-18起成立满12年后可申请"),
+    ({"tax_credit_grades": frozenset({"A"})}, {}, "纳税信用B级，产品要求A级", None),
+])
+def test_near_miss_text(p_kw, n_kw, reason, fix):
+    [nm] = Matcher([make_product(**p_kw)], CTX).near_misses(make_need(**n_kw))
+    assert (nm.reason_zh, nm.fix_zh) == (reason, fix)
+
+
+def test_products_failing_two_conditions_or_inactive_are_not_near_misses():
+    need = make_need(amount_wan=D(800), term_months=36)
+    assert Matcher([make_product()], CTX).near_misses(need) == []
+    assert Matcher([make_product(active=False)], CTX).near_misses(make_need()) == []
+    assert near_miss_of(make_need(), make_product(active=False), CTX) is None
+
+
+def test_actionable_near_misses_come_first():
+    products = [make_product(id=1, ref="P-1", purposes=frozenset({"rnd"})),
+                make_product(id=2, ref="P-2", amount_max_wan=D(100))]
+    codes = [nm.rule_code for nm in Matcher(products, CTX).near_misses(make_need())]
+    assert codes == ["amount", "purpose"]
+
+
+def test_match_reasons_are_chinese_strongest_first():
+    p = make_product(purposes=frozenset({"tech_upgrade"}), subsidy_programs=(
+        "tech_upgrade_interest",), guarantee_modes=frozenset({"mortgage"}),
+        tags_any=frozenset({"specialized_sme"}), min_years=D(2))
+    need = make_need(make_enterprise(tags=frozenset({"specialized_sme"})),
+                     purpose="tech_upgrade", guarantee_modes=frozenset({"mortgage"}))
+    [m] = Matcher([p], CTX).match(need)
+    assert m.reasons[0].startswith("可享技改专项贷款贴息")
+    assert "产品专为技术改造与设备更新设计" in m.reasons
+    assert "专精特新中小企业，符合产品准入" in m.reasons
+    assert "金额200万元在产品额度50–500万元内" in " ".join(m.reasons)
+    assert any(r.startswith("成立10年3个月") for r in m.reasons)
+    assert set(m.components) == {"purpose", "loan_kind", "amount", "term", "focus", "cost",
+                                 "responsiveness"}
+    assert abs(sum(m.components.values()) - m.score) < 0.1
+
+
+# --------------------------------------------------------------------------- ranking
+
+
+def best(products, need, **ctx_kw):
+    ctx = dataclasses.replace(CTX, **ctx_kw) if ctx_kw else CTX
+    return [m.product_ref for m in Matcher(products, ctx).match(need)]
+
+
+def test_dedicated_subsidised_tech_loan_beats_a_generic_product():
+    tech = make_product(id=1, ref="P-TECH", purposes=frozenset({"tech_upgrade"}),
+                        subsidy_programs=("tech_upgrade_interest",), rate_min=D("3.6"),
+                        rate_max=D("4.6"), term_max_months=60)
+    generic = make_product(id=2, ref="P-ANY", rate_min=D("3.5"), rate_max=D("4.5"),
+                           term_max_months=60, purposes=frozenset({
+                               "working_capital", "tech_upgrade", "project", "rnd", "green",
+                               "trade"}))
+    need = make_need(purpose="tech_upgrade", term_months=36)
+    assert best([generic, tech], need) == ["P-TECH", "P-ANY"]
+
+
+def test_first_loan_product_beats_a_general_one_for_a_first_loan():
+    first = make_product(id=1, ref="P-FIRST", loan_kinds=frozenset({"first_loan"}))
+    general = make_product(id=2, ref="P-GEN")
+    need = make_need(make_enterprise(has_bank_loan=False), loan_kind="first_loan")
+    assert best([general, first], need) == ["P-FIRST", "P-GEN"]
+
+
+def test_chain_product_for_the_enterprises_buyer_beats_a_generic_chain_product():
+    chain = make_product(id=1, ref="P-YULIAN", purposes=frozenset({"supply_chain"}),
+                         core_enterprises=("长安汽车",))
+    generic = make_product(id=2, ref="P-ORDER", purposes=frozenset({"supply_chain"}))
+    need = make_need(make_enterprise(core_enterprise="重庆长安汽车股份有限公司"),
+                     purpose="supply_chain")
+    assert best([generic, chain], need) == ["P-YULIAN", "P-ORDER"]
+
+
+def test_cheaper_beats_dearer_and_sweet_spot_beats_edge():
+    cheap = make_product(id=1, ref="P-CHEAP", rate_min=D("3.2"), rate_max=D("3.8"))
+    dear = make_product(id=2, ref="P-DEAR", rate_min=D("4.5"), rate_max=D("6.5"))
+    assert best([dear, cheap], make_need()) == ["P-CHEAP", "P-DEAR"]
+    centred = make_product(id=3, ref="P-MID", amount_min_wan=D(50), amount_max_wan=D(800))
+    edge = make_product(id=4, ref="P-EDGE", amount_min_wan=D(200), amount_max_wan=D(5000))
+    assert best([edge, centred], make_need()) == ["P-MID", "P-EDGE"]
+
+
+def test_responsive_institutions_rank_higher():
+    fast = make_product(id=1, ref="P-Z", institution_id=1)
+    slow = make_product(id=2, ref="P-A", institution_id=2)
+    assert best([slow, fast], make_need(), lead_response={1: 0.95, 2: 0.2}) == ["P-Z", "P-A"]
+    [m] = Matcher([slow], dataclasses.replace(CTX, lead_response={2: 0.2})).match(make_need())
+    assert m.reasons[-1] == "机构线索按时响应率仅20%"
+
+
+def test_ties_break_on_rate_then_ref():
+    a = make_product(id=1, ref="P-B")
+    b = make_product(id=2, ref="P-A")
+    assert best([a, b], make_need()) == ["P-A", "P-B"]
+    ms = Matcher([a, b], CTX).match(make_need())
+    assert ms[0].score == ms[1].score
+
+
+def test_estimated_rate_is_the_subsidy_modules():
+    p = make_product(purposes=frozenset({"tech_upgrade"}),
+                     subsidy_programs=("tech_upgrade_interest",))
+    need = make_need(purpose="tech_upgrade", max_rate=D("3.8"))
+    [m] = Matcher([p], CTX).match(need)
+    assert m.estimated_rate == estimate_cost(need, p, CTX.programs, TODAY).rate_after
+    assert m.estimated_rate == D("1.90")        # ceiling 3.80 below the 4.00 midpoint, halved
+
+
+# --------------------------------------------------------------------------- output shape
+
+
+def test_spec_json_shape():
+    p = make_product()
+    matches = Matcher([p], CTX).match(make_need())
+    out = to_spec_json("N-1", matches)
+    assert list(out) == ["need_ref", "matches"]
+    [row] = out["matches"]
+    assert list(row) == ["product_ref", "institution_ref", "score", "reasons", "estimated_rate"]
+    assert isinstance(row["score"], float) and 0 <= row["score"] <= 100
+    assert round(row["score"], 1) == row["score"]
+    assert isinstance(row["estimated_rate"], float)
+    text = json.dumps(out, ensure_ascii=False)
+    assert '"estimated_rate": 4.0' in text and "万元" in text
+    no_rate = dataclasses.replace(matches[0], estimated_rate=None)
+    assert "estimated_rate" not in to_spec_json("N-1", [no_rate])["matches"][0]
+    assert to_spec_json("N-2", []) == {"need_ref": "N-2", "matches": []}
+
+
+def test_top_limits_and_none_returns_all():
+    products = [make_product(id=i, ref=f"P-{i:02d}", rate_min=D(3) + D(i) / 10)
+                for i in range(1, 16)]
+    m = Matcher(products, CTX)
+    assert len(m.match(make_need())) == 10
+    assert len(m.match(make_need(), top=3)) == 3
+    assert len(m.match(make_need(), top=None)) == 15
+    assert m.match(make_need(), top=0) == []
+
+
+# --------------------------------------------------------------------------- example.json
+# The three needs of ../shared/spec/example.json, copied here (the project does not read
+# /work/shared): each has exactly one eligible product.
+
+EX_PRODUCTS = [
+    ProductTerms(1, "P-TECH-01", 1, "I-BANK-01", "bank", 1, "技改专项贷（示例）", True,
+                 frozenset({"tech_upgrade"}), frozenset({"mortgage", "guarantee"}), D(100),
+                 D(3000), 12, 60, D("3.1"), D("4.2"), industries=("C",), min_years=D(2),
+                 subsidy_programs=("tech_upgrade_interest",)),
+    ProductTerms(2, "P-CHAIN-01", 1, "I-BANK-01", "bank", 1, "链上订单贷（示例）", True,
+                 frozenset({"supply_chain"}), frozenset({"credit", "pledge"}), D(20), D(1000),
+                 3, 12, D("3.6"), D("5.0"), core_enterprises=("长安汽车",)),
+    # the guarantor serves 江津区 and 璧山区: the product's effective coverage
+    ProductTerms(3, "P-FIRST-01", 2, "I-GUAR-01", "guarantee", 1, "首贷担保贷（示例）", True,
+                 frozenset({"working_capital"}), frozenset({"guarantee"}), D(10), D(300), 6,
+                 12, D("3.8"), D("5.5"), sizes=frozenset({"small", "micro"}),
+                 districts=frozenset({"江津区", "璧山区"}), loan_kinds=frozenset({"first_loan"}),
+                 subsidy_programs=("guarantee_fee_subsidy",)),
+]
+# E-01 gives its district as 江津 (the importer stores 江津区); sizes derived from the rule
+EX_E1 = EnterpriseFacts(1, "E-01", "江津区", "C3484", "intelligent_equipment", "small", 120,
+                        D(8600), date(2016, 5, 18), frozenset({"specialized_sme"}), "A", True,
+                        "重庆长安汽车股份有限公司")
+EX_E2 = EnterpriseFacts(2, "E-02", "璧山区", "C1391", None, "micro", 18, D(260),
+                        date(2022, 3, 1), has_bank_loan=False)
+EX_NEEDS = [
+    NeedFacts(1, "N-01", EX_E1, "tech_upgrade", "new", D(800), 36, frozenset({"mortgage"}),
+              D("4.0"), created=date(2026, 9, 1)),
+    NeedFacts(2, "N-02", EX_E1, "supply_chain", default_loan_kind(True), D(300), 6,
+              frozenset({"credit"}), created=date(2026, 9, 10)),
+    NeedFacts(3, "N-03", EX_E2, "working_capital", default_loan_kind(False), D(50), 12,
+              frozenset({"guarantee", "credit"}), created=date(2026, 10, 8)),
+]
+
+
+def test_example_json_each_need_has_exactly_its_product():
+    m = Matcher(EX_PRODUCTS, CTX)
+    expected = {"N-01": ["P-TECH-01"], "N-02": ["P-CHAIN-01"], "N-03": ["P-FIRST-01"]}
+    for need in EX_NEEDS:
+        assert [x.product_ref for x in m.match(need, top=None)] == expected[need.ref]
+        naive = [p.ref for p in EX_PRODUCTS if is_eligible(need, p, CTX)]
+        assert naive == expected[need.ref]
+    out = to_spec_json("N-01", m.match(EX_NEEDS[0]))
+    assert out["matches"][0]["estimated_rate"] == 1.83     # 3.65 % halved by 技改贴息
+
+
+# --------------------------------------------------------------------------- index ≡ rules
+
+CORES = ("长安汽车", "长城汽车", "京东方")
+STATED = (None, "重庆长安汽车股份有限公司", "长城汽车股份有限公司", "赛力斯")
+DISTRICTS = ("江津区", "璧山区", "永川区")
+
+
+def subsets(items, min_size=0):
+    return st.frozensets(st.sampled_from(items), min_size=min_size)
+
+
+products_st = st.builds(
+    lambda i, active, purposes, modes, amounts, terms, rmin, spread, sizes, tags, inds,
+    districts, years, revenue, grades, kinds, eco, inst, cores, programs, kind: ProductTerms(
+        id=i, ref=f"P-{i:03d}", institution_id=inst, institution_ref=f"I-{inst}",
+        institution_kind=kind, version=1, name="x", active=active, purposes=purposes,
+        guarantee_modes=modes, amount_min_wan=min(amounts), amount_max_wan=max(amounts),
+        term_min_months=min(terms), term_max_months=max(terms), rate_min=rmin,
+        rate_max=rmin + spread, sizes=sizes, tags_any=tags, industries=tuple(sorted(inds)),
+        districts=districts, min_years=years, min_revenue_wan=revenue,
+        tax_credit_grades=grades, loan_kinds=kinds, existing_customers_only=eco,
+        core_enterprises=tuple(sorted(cores)), subsidy_programs=tuple(sorted(programs))),
+    st.just(0), st.booleans() | st.just(True),
+    subsets(("working_capital", "tech_upgrade", "supply_chain"), 1),
+    subsets(("credit", "mortgage", "pledge", "guarantee"), 1),
+    st.tuples(st.sampled_from([D(10), D(50), D(100), D(300)]),
+              st.sampled_from([D(100), D(300), D(1000)])),
+    st.tuples(st.sampled_from([3, 6, 12]), st.sampled_from([12, 24, 36])),
+    st.sampled_from([D("3.0"), D("3.5"), D("4.0")]), st.sampled_from([D(0), D("0.5"), D(2)]),
+    subsets(("medium", "small", "micro")), subsets(("specialized_sme", "high_tech", "tech_sme")),
+    subsets(("C", "C36", "C367", "C39")), subsets(DISTRICTS),
+    st.sampled_from([None, D(1), D("1.5"), D(2)]), st.sampled_from([None, D(300), D(2000)]),
+    subsets(("A", "B")), subsets(("first_loan", "renewal", "new")),
+    st.booleans(), st.sampled_from([1, 2, 3]), subsets(CORES),
+    subsets(("tech_upgrade_interest", "guarantee_fee_subsidy", "equipment_renewal_relending",
+             "bridge_fee_waiver")),
+    st.sampled_from(["bank", "bank", "guarantee"]))
+
+enterprises_st = st.builds(
+    lambda district, industry, size, revenue, founded, tags, grade, core: EnterpriseFacts(
+        1, "E-1", district, industry, None, size, 50, revenue, founded, tags, grade,
+        True, core),
+    st.sampled_from(DISTRICTS + ("城口县",)), st.sampled_from(("C3670", "C36", "C3911", "C1391")),
+    st.sampled_from(("medium", "small", "micro")),
+    st.sampled_from([D("299.99"), D(300), D(2000), D(5000)]),
+    st.sampled_from([date(2025, 9, 1), date(2025, 3, 1), date(2025, 3, 2), date(2024, 9, 1),
+                     date(2024, 9, 2), date(2016, 1, 31)]),
+    subsets(("specialized_sme", "high_tech", "double_hundred")),
+    st.sampled_from(["A", "B", "M", None]), st.sampled_from(STATED))
+
+needs_st = st.builds(
+    lambda e, purpose, kind, amount, term, modes, max_rate, lender: NeedFacts(
+        0, "N", e, purpose, kind, amount, term, modes, max_rate, lender,
+        created=date(2026, 9, 1)),
+    enterprises_st, st.sampled_from(("working_capital", "tech_upgrade", "supply_chain")),
+    st.sampled_from(("first_loan", "renewal", "new")),
+    st.sampled_from([D(5), D(10), D("99.99"), D(100), D(300), D("300.01"), D(1000),
+                     D("1000.01")]),
+    st.sampled_from([2, 3, 6, 12, 24, 36, 48]),
+    subsets(("credit", "mortgage", "pledge", "guarantee"), 1),
+    st.sampled_from([None, D("3.0"), D("3.49"), D("3.5"), D("4.2")]),
+    st.sampled_from([None, 1, 2, 3]))
+
+
+def numbered(items, start=1):
+    return [dataclasses.replace(x, id=i, ref=f"{x.ref}-{i:03d}")
+            for i, x in enumerate(items, start)]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(products_st, min_size=1, max_size=14), st.lists(needs_st, min_size=1,
+                                                                max_size=6),
+       st.integers(1, 5))
+def test_index_agrees_with_the_rules(products, needs, top):
+    products, needs = numbered(products), numbered(needs)
+    m = Matcher(products, CTX)
+    for need in needs:
+        naive = {p.id for p in products if is_eligible(need, p, CTX)}
+        assert m.eligible_ids(need) == naive
+        naive_near = {p.id: nm for p in products if (nm := near_miss_of(need, p, CTX))}
+        near = {nm.product_id: nm for nm in m.near_misses(need)}
+        assert near == naive_near                      # same products, rules, reasons, fixes
+        everything = m.match(need, top=None)
+        assert {x.product_id for x in everything} == naive
+        keys = [(-x.score, x.estimated_rate, x.product_ref) for x in everything]
+        assert keys == sorted(keys)
+        assert m.match(need, top=top) == everything[:top]     # pruning never changes the top
+        for x in everything:
+            assert 0 <= x.score <= 100
+            assert m.rescore(need, x.product_id) == x
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(products_st, min_size=1, max_size=6), st.lists(needs_st, min_size=1,
+                                                               max_size=12))
+def test_need_index_agrees_with_the_rules(products, needs):
+    products, needs = numbered(products), numbered(needs)
+    index = NeedIndex(needs, CTX)
+    for p in products:
+        impact = index.impact(p)
+        assert impact.eligible == {n.id for n in needs if is_eligible(n, p, CTX)}
+        assert dict(impact.near_miss) == {
+            n.id: nm.rule_code for n in needs if (nm := near_miss_of(n, p, CTX))}
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(products_st, min_size=1, max_size=4), st.lists(needs_st, min_size=2,
+                                                               max_size=10), needs_st)
+def test_need_index_after_needs_change(products, needs, edited):
+    products, needs = numbered(products), numbered(needs)
+    index = NeedIndex(needs, CTX)
+    edited = dataclasses.replace(edited, id=needs[0].id, ref=needs[0].ref)
+    index.put(edited)                        # needs[0] edited
+    index.remove(needs[1].id)                # needs[1] withdrawn
+    current = [edited] + needs[2:]
+    for p in products:
+        impact = index.impact(p)
+        assert impact.eligible == {n.id for n in current if is_eligible(n, p, CTX)}
+        assert dict(impact.near_miss) == {
+            n.id: nm.rule_code for n in current if (nm := near_miss_of(n, p, CTX))}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(products_st, min_size=2, max_size=14), st.lists(needs_st, min_size=1,
+                                                                max_size=5),
+       products_st, st.integers(0, 13), st.integers(1, 3))
+def test_refresh_equals_a_full_recomputation(products, needs, changed, which, top):
+    products, needs = numbered(products), numbered(needs)
+    target = products[which % len(products)]
+    after = dataclasses.replace(changed, id=target.id, ref=target.ref)
+    before_m = Matcher(products, CTX)
+    after_m = before_m.with_product(after)
+    for need in needs:
+        ranking = before_m.rank(need, top, reserve=1)
+        fresh = after_m.refresh(need, ranking, after.id, top, reserve=1) or ranking
+        assert fresh.keys[:top] == after_m.rank_keys(need, top)
+        near = before_m.near_ranking(need, top, reserve=1)
+        nm = near_miss_of(need, after, CTX)
+        new_near = after_m.refresh_near(need, near, after.id, nm and nm.rule_code, top,
+                                        reserve=1) or near
+        assert new_near.items[:top] == after_m.near_misses(need, top)
+    rebuilt = Matcher(list(after_m.products.values()), CTX)
+    for need in needs:
+        assert rebuilt.match(need, None) == after_m.match(need, None)
+
+
+def test_rank_order_matches_match_order():
+    products = [make_product(id=i, ref=f"P-{i}", rate_min=D("3.5") + D(i % 3) / 10)
+                for i in range(1, 9)]
+    m = Matcher(products, CTX)
+    keys = m.rank_keys(make_need(), None)
+    assert keys == sorted(keys, key=rank_order)
+    assert [k.product_id for k in keys] == [x.product_id for x in m.match(make_need(), None)]
