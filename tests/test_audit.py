@@ -1,4 +1,5 @@
 """The audit log: admin-only page, its filters, and rows the database refuses to change."""
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -20,8 +21,6 @@ def entry(actor, action, subject, at=None, **details) -> AuditEntry:
 
 def shown(client, **filters) -> set[str]:
     """The rows the page lists, as "action subject_type #id" strings."""
-    import re
-
     response = client.get("/admin/audit/", query_string=filters)
     assert response.status_code == 200
     html = response.get_data(as_text=True)

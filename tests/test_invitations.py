@@ -287,3 +287,18 @@ def test_accepting_needs_a_name_and_matching_passwords(app, db, admin, outbox):
     html = response.get_data(as_text=True)
     assert "请输入姓名" in html and "两次输入的密码不一致" in html
     assert db.session.scalar(select(User).where(User.email == "new.once@jxw.cq.cn")) is None
+
+
+@pytest.mark.parametrize("forged", ["abc", "999999"])
+def test_a_forged_institution_choice_is_refused_not_a_500(app, db, admin, forged):
+    response = invite(app.test_client(user=admin), email="new.y@bank.cn", role="bank_admin",
+                      institution=forged)
+    assert response.status_code == 400
+    assert "请选择所属机构" in response.get_data(as_text=True)
+
+
+def test_a_post_without_the_institution_field_is_refused_not_a_500(app, db, admin):
+    response = app.test_client(user=admin).post("/invitations/new", data={
+        "email": "new.z@bank.cn", "role": "bank_admin"})
+    assert response.status_code == 400
+    assert "请选择所属机构" in response.get_data(as_text=True)

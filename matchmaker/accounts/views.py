@@ -165,7 +165,8 @@ def invite():
     form = InviteForm().setup(roles, [(str(i), n) for i, n in institutions])
     if form.validate_on_submit():
         institution = None
-        if form.institution.data and current_user.role == "admin":
+        # validate_choice is off (the list is long): a forged value must not reach int()
+        if (form.institution.data or "").isdigit() and current_user.role == "admin":
             institution = db.session.get(Institution, int(form.institution.data))
         try:
             invitation, token = service.invite(
