@@ -36,6 +36,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     register_extensions(app)
     register_web(app)
+    _trust_proxy(app)
     _register_blueprints(app)
     from .commands import register_commands
 
@@ -65,6 +66,16 @@ def _resolve_secret_key(app: Flask) -> None:
         raise RuntimeError(
             "MATCHMAKER_SECRET_KEY is not set and instance/secret_key does not exist "
             "(run `make demo`, or `python -m matchmaker.secret` to write one)")
+
+
+def _trust_proxy(app: Flask) -> None:
+    """Behind nginx, MATCHMAKER_PROXY_HOPS=1 makes rate limits and the audit log see the
+    client's address instead of the proxy's."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _import_models() -> None:

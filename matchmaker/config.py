@@ -27,3 +27,4 @@ class Defaults:
     MAIL_PASSWORD = None
     MAIL_SENDER = "noreply@matchmaker.local"
     PAGE_SIZE = 20
+    PROXY_HOPS = 0  # MATCHMAKER_PROXY_HOPS=1 behind one reverse proxy (nginx)

@@ -124,3 +124,13 @@ def test_argon2_hashes():
     assert not verify_password(hashed, "wrong")
     assert not verify_password("not-a-hash", "wrong")
     assert not needs_rehash(hashed)
+
+
+def test_a_used_link_says_so_before_asking_for_a_password(client, user, outbox):
+    client.post("/password/forgot", data={"email": user.email})
+    link = reset_link(outbox)
+    reset(client, link)
+    response = client.get(link, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "重置链接已失效，请重新申请" in page
+    assert 'name="new_password"' not in page

@@ -236,3 +236,22 @@ def test_no_personal_data_in_logs(client, db, caplog, outbox):
     assert "failed login for user" in caplog.text  # the capture works
     for personal in (USCC, data["company_name"], data["email"], data["name"]):
         assert personal not in caplog.text
+
+
+def test_behind_a_proxy_the_client_address_is_the_forwarded_one():
+    from flask import request
+
+    from tests.conftest import make_test_app
+
+    def whoami():
+        return request.remote_addr or ""
+
+    direct, proxied = make_test_app(), make_test_app(PROXY_HOPS=1)
+    for app in (direct, proxied):
+        app.add_url_rule("/_whoami", "whoami", whoami)
+    seen = {}
+    for name, app in (("direct", direct), ("proxied", proxied)):
+        response = app.test_client().get("/_whoami", headers={"X-Forwarded-For": "203.0.113.9"},
+                                         environ_base={"REMOTE_ADDR": "10.0.0.1"})
+        seen[name] = response.get_data(as_text=True)
+    assert seen == {"direct": "10.0.0.1", "proxied": "203.0.113.9"}

@@ -184,7 +184,8 @@ def request_password_reset(email: str) -> tuple[User, str] | None:
     return user, reset_token(user)
 
 
-def reset_password(token: str, new_password: str) -> User:
+def user_for_reset_token(token: str) -> User:
+    """The user a reset link is for, while the link is still usable; otherwise ServiceError."""
     max_age = current_app.config["PASSWORD_RESET_HOURS"] * 3600
     try:
         data = _reset_serializer().loads(token, max_age=max_age)
@@ -195,6 +196,11 @@ def reset_password(token: str, new_password: str) -> User:
     user = db.session.get(User, data.get("u"))
     if user is None or user.session_version != data.get("v"):
         raise ServiceError("重置链接已失效，请重新申请")
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user = user_for_reset_token(token)
     user.password_hash = hash_password(new_password)
     end_sessions(user, "user.password_reset")
     return user

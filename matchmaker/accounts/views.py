@@ -131,6 +131,11 @@ def forgot_password():
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset_password(token):
+    try:
+        service.user_for_reset_token(token)
+    except ServiceError as err:  # a used or expired link says so before asking for a password
+        flash(err.message, "danger")
+        return redirect(url_for("accounts.forgot_password"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:

@@ -43,8 +43,13 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
     enterprise = Enterprise(
         ref=enterprise_ref_for(code), name=company_name.strip(), uscc=code, district=district,
         industry=industry, employees=employees, revenue_wan=revenue_wan, founded=founded)
-    db.session.add(enterprise)
-    db.session.flush()
+    try:
+        # the unique index settles two registrations of one code submitted at the same moment
+        with db.session.begin_nested():
+            db.session.add(enterprise)
+    except IntegrityError:
+        raise ServiceError("该统一社会信用代码已注册，请联系贵公司已注册的同事邀请您加入",
+                           field="uscc") from None
     user = create_user(email=email, name=name, password=password, role="enterprise",
                        enterprise_id=enterprise.id, is_enterprise_admin=True)
     record(user, "enterprise.created", enterprise, via="registration")
