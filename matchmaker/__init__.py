@@ -11,6 +11,9 @@ MODEL_MODULES = (
     "matchmaker.accounts.models", "matchmaker.institutions.models",
     "matchmaker.enterprises.models", "matchmaker.audit.models", "matchmaker.policy.models",
     "matchmaker.matching.models",
+    "matchmaker.leads.models", "matchmaker.notifications.models",
+    "matchmaker.whitelists.models",
+    "matchmaker.events.models",
 )
 
 BLUEPRINTS = (
@@ -18,6 +21,9 @@ BLUEPRINTS = (
     "matchmaker.exchange.views",
     "matchmaker.enterprises.views",
     "matchmaker.institutions.views", "matchmaker.catalog.views", "matchmaker.policy.views",
+    "matchmaker.leads.views", "matchmaker.notifications.views", "matchmaker.matching.views",
+    "matchmaker.whitelists.views",
+    "matchmaker.events.views",
 )
 
 
@@ -31,6 +37,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     _resolve_secret_key(app)
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic announces every autogenerate plugin at INFO on each command
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     _import_models()
     from .web.setup import register_extensions, register_web
 

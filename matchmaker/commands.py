@@ -4,7 +4,11 @@ from flask import Flask
 
 COMMAND_MODULES: tuple[str, ...] = ("matchmaker.exchange.commands", "matchmaker.seeds",
                                    "matchmaker.enterprises.commands",
-                                   "matchmaker.institutions.commands")
+                                   "matchmaker.institutions.commands",
+                                   "matchmaker.leads.commands",
+                                   "matchmaker.notifications.commands",
+                                   "matchmaker.matching.commands",
+                                   "matchmaker.whitelists.commands")
 
 
 def register_commands(app: Flask) -> None:

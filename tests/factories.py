@@ -106,3 +106,61 @@ def user_for_role(role: str, **fields) -> User:
         fields["enterprise"] = EnterpriseFactory()
         fields.setdefault("is_enterprise_admin", True)
     return UserFactory(role=role, **fields)
+
+
+# --- matches and leads (leads issue) ---------------------------------------------------------
+
+from matchmaker.leads import scope as _lead_scope  # noqa: E402
+from matchmaker.leads.models import Consent, Lead  # noqa: E402
+from matchmaker.matching.models import Match  # noqa: E402
+
+
+class MatchFactory(BaseFactory):
+    """A stored eligible pairing, as matching.service would write it."""
+
+    class Meta:
+        model = Match
+
+    need = factory.SubFactory(NeedFactory)
+    product = factory.SubFactory(ProductFactory)
+    product_version = factory.LazyAttribute(lambda m: m.product.version)
+    score = Decimal("80.0")
+    reasons = factory.LazyFunction(lambda: ["用途相符：流动资金", "金额300万元在产品额度内"])
+    components = factory.LazyFunction(dict)
+    estimated_rate = Decimal("3.650")
+
+
+class ConsentFactory(BaseFactory):
+    class Meta:
+        model = Consent
+
+    need = factory.SubFactory(NeedFactory)
+    institution = factory.SubFactory(InstitutionFactory)
+    scope = factory.LazyFunction(lambda: list(_lead_scope.FULL))
+    via = "push"
+
+
+class LeadFactory(BaseFactory):
+    """A lead with its live consent and a stored match (what push_need leaves behind)."""
+
+    class Meta:
+        model = Lead
+
+    need = factory.SubFactory(NeedFactory)
+    institution = factory.SubFactory(InstitutionFactory)
+    source = "consent"
+    status = "open"
+    matched = factory.LazyFunction(list)
+
+    @factory.post_generation
+    def consent(lead, create, extracted, **kwargs):
+        if extracted is False:
+            return
+        ConsentFactory(need=lead.need, institution=lead.institution, **kwargs)
+        if not lead.matched:
+            match = MatchFactory(need=lead.need, product=ProductFactory(
+                institution=lead.institution))
+            lead.matched = [{"product_id": match.product_id, "product_version": 1,
+                             "score": 80.0, "reasons": list(match.reasons),
+                             "estimated_rate": 3.65}]
+            db.session.flush()

@@ -551,8 +551,10 @@ def _mark_has_bank_loan(actor, enterprise: Enterprise) -> None:
 
 
 def _after_need_change(need: Need) -> None:
-    """The matcher will be called here: after a need is created, edited or (re)published,
-    its matches are recomputed (matchmaker.matching.service.refresh_need, wired by the lead)."""
+    """After a need is created, edited or (re)published its matches are recomputed."""
+    from ..matching.service import refresh_need  # matching reads enterprises' models
+
+    refresh_need(need)
 
 
 # Expiry rule (run daily by `matchmaker needs expire`): a published need expires when

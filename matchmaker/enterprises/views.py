@@ -19,6 +19,7 @@ from .. import vocab
 from ..accounts.permissions import roles_required
 from ..audit.labels import action_label
 from ..errors import ServiceError
+from ..matching import service as matching
 from ..extensions import db
 from ..institutions.models import Institution
 from . import service, spreadsheet
@@ -223,7 +224,8 @@ def need(need_id):
         "enterprises/need.html", need=need, timeline=service.need_timeline(need),
         next_statuses=service.next_statuses(current_user, need),
         verbs=service.TRANSITION_VERBS, reason_required=service.REASON_REQUIRED,
-        status_form=NeedStatusForm(), purpose_help=PURPOSE_HELP, action_label=action_label)
+        status_form=NeedStatusForm(), purpose_help=PURPOSE_HELP, action_label=action_label,
+        matches=matching.matches_for_need(need), near_misses=matching.near_misses_for_need(need))
 
 
 @bp.post("/needs/<int:need_id>/status")

@@ -322,8 +322,17 @@ def import_document(doc, actor=None) -> ImportReport:
             _audit_change(change, actor)
     if report.changed:
         record(actor, "exchange.imported", _ExchangeSubject(), **report.counts())
+        _rematch_all()
     log.info("exchange import: %s", report.counts())
     return report
+
+
+def _rematch_all() -> None:
+    """An import may change any product or need: recompute every match in its transaction."""
+    from ..matching.service import refresh_all
+
+    for _ in refresh_all():
+        pass
 
 
 def _assign(obj, values: dict, fields: list[str], renamed: dict | None = None) -> None:

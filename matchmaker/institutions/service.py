@@ -90,6 +90,7 @@ def update_product(actor, product: Product, *, version_seen: int | None = None,
     record(actor, "product.updated", product, changed=changed)
     if product.status == "published" and _differs_from_last_version(product):
         publish_version(product, actor)
+        _rematch(product)
     return product
 
 
@@ -100,12 +101,21 @@ def change_product_status(actor, product: Product, action: str,
     if product.status not in starts:
         raise ServiceError(f"“{product.status_label}”状态的产品不能{ACTION_NAMES[action]}")
     if action == "publish":
-        return _publish(actor, product, today or date.today())
-    product.status = target
-    db.session.flush()
-    record(actor, f"product.{'paused' if action == 'pause' else 'retired'}", product,
-           version=product.version)
+        _publish(actor, product, today or date.today())
+    else:
+        product.status = target
+        db.session.flush()
+        record(actor, f"product.{'paused' if action == 'pause' else 'retired'}", product,
+               version=product.version)
+    _rematch(product)
     return product
+
+
+def _rematch(product: Product) -> None:
+    """Publishing, editing or pausing a product recomputes the matches it touches."""
+    from ..matching.service import refresh_product  # matching reads institutions' models
+
+    refresh_product(product)
 
 
 ACTION_NAMES = {"publish": "发布", "pause": "暂停", "retire": "下架"}
@@ -269,6 +279,7 @@ def reprice_lpr_products(actor, today: date) -> int:
         db.session.flush()
         if product.status == "published":
             publish_version(product, actor)
+            _rematch(product)
     return repriced
 
 

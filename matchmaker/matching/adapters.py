@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import or_, select
 
@@ -27,13 +28,13 @@ def product_terms(product: Product) -> ProductTerms:
         institution_ref=institution.ref, institution_kind=institution.kind,
         version=product.version, name=product.name, active=product.status == "published",
         purposes=frozenset(product.purposes), guarantee_modes=frozenset(product.guarantee_modes),
-        amount_min_wan=product.amount_min_wan, amount_max_wan=product.amount_max_wan,
+        amount_min_wan=_dec(product.amount_min_wan), amount_max_wan=_dec(product.amount_max_wan),
         term_min_months=product.term_min_months, term_max_months=product.term_max_months,
-        rate_min=product.rate_min, rate_max=product.rate_max,
+        rate_min=_dec(product.rate_min), rate_max=_dec(product.rate_max),
         sizes=frozenset(product.sizes), tags_any=frozenset(product.tags_any),
         industries=tuple(product.industries),
         districts=frozenset(product.districts or institution.districts),
-        min_years=product.min_years, min_revenue_wan=product.min_revenue_wan,
+        min_years=_dec(product.min_years), min_revenue_wan=_dec(product.min_revenue_wan),
         tax_credit_grades=frozenset(product.tax_credit_grades),
         loan_kinds=frozenset(product.loan_kinds),
         existing_customers_only=bool(product.existing_customers_only),
@@ -42,11 +43,19 @@ def product_terms(product: Product) -> ProductTerms:
     )
 
 
+def _dec(value) -> Decimal | None:
+    """Decimal, whatever a caller assigned before the row was reloaded (a float stays a float
+    on the instance until then, and the matcher's arithmetic is Decimal)."""
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
 def enterprise_facts(enterprise: Enterprise) -> EnterpriseFacts:
     return EnterpriseFacts(
         id=enterprise.id, ref=enterprise.ref, district=enterprise.district,
         industry=enterprise.industry, cluster=enterprise.cluster, size=enterprise.size,
-        employees=enterprise.employees, revenue_wan=enterprise.revenue_wan,
+        employees=enterprise.employees, revenue_wan=_dec(enterprise.revenue_wan),
         founded=enterprise.founded, tags=frozenset(enterprise.tags),
         tax_credit_grade=enterprise.tax_credit_grade,
         has_bank_loan=bool(enterprise.has_bank_loan),
@@ -57,9 +66,9 @@ def enterprise_facts(enterprise: Enterprise) -> EnterpriseFacts:
 def need_facts(need: Need) -> NeedFacts:
     return NeedFacts(
         id=need.id, ref=need.ref, enterprise=enterprise_facts(need.enterprise),
-        purpose=need.purpose, loan_kind=need.loan_kind, amount_wan=need.amount_wan,
+        purpose=need.purpose, loan_kind=need.loan_kind, amount_wan=_dec(need.amount_wan),
         term_months=need.term_months, guarantee_modes=frozenset(need.guarantee_modes),
-        max_rate=need.max_rate, current_lender_id=need.current_lender_id,
+        max_rate=_dec(need.max_rate), current_lender_id=need.current_lender_id,
         created=need.created, renewal_due=need.renewal_due,
     )
 

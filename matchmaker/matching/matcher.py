@@ -18,6 +18,22 @@ Layers, from the single source of truth outwards:
 4. `NeedIndex` — the same idea turned around (bitsets over needs) to find, after one product
    changed, the needs it now serves or nearly serves; `Matcher.refresh()` then patches each
    stored top-N list without rescoring the rest.
+
+Public API (what adapters, the CLI and benchmarks use):
+    ctx = MatchContext(today, lpr_1y, programs, lead_response=None, core_resolver=None,
+                       core_aliases=None, guarantee_fee_rate=Decimal("1.0"))
+    m = Matcher(products: Iterable[ProductTerms], ctx)
+    m.match(need, top=10) -> list[Match]               # eligible only, best first
+    m.near_misses(need, top=None) -> list[NearMiss]    # active products failing one condition
+    m.eligible_ids(need) -> frozenset[int];  m.near_miss_ids(need) -> dict[int, str]
+    m.explain(need, product_id) -> [(Rule, Verdict)];  m.cost(need, product_id) -> CostEstimate
+    m.match_all(needs, top=10, near_top=None, reserve=0) -> Iterator[NeedResult]
+    m.with_product(terms) / m.without_product(id) -> Matcher
+    m.rank(need, top, reserve) -> Ranking;  m.refresh(need, ranking, product_id, ...)
+    m.near_ranking(need, top, reserve) -> NearRanking;  m.refresh_near(need, near, id, code)
+    NeedIndex(needs, ctx).impact(product) -> ProductImpact;  .put(need) / .remove(need_id)
+    evaluate(need, product, ctx), is_eligible(...), near_miss_of(...)   # the plain rules
+    to_spec_json(need_ref, matches) -> dict             # the spec's "Match output" object
 """
 from __future__ import annotations
 
@@ -175,7 +191,9 @@ class Rule:
     need_key: Callable[[NeedFacts], object] = lambda need: need.id
 
 
-@dataclass(frozen=True, slots=True)
+# Match and NearMiss are values: treat them as read-only. Not frozen only because a frozen
+# dataclass is six times slower to create, and the matcher creates millions of them.
+@dataclass(slots=True)
 class Match:
     product_id: int
     product_ref: str
@@ -188,7 +206,7 @@ class Match:
     estimated_rate: Decimal | None  # yearly cost after subsidies, annual %, 2 places
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class NearMiss:
     product_id: int
     product_ref: str
@@ -589,6 +607,7 @@ class _Prepared:
         "focus_kinds",
         "ln_amt_mid",
         "ln_term_mid",
+        "mid_cost",
         "mid_rate",
         "pos",
         "purpose_pts",
@@ -605,6 +624,7 @@ class _Prepared:
         "term_text",
         "terms",
         "ub",
+        "ub_free",
         "ub_r",
         "uid",
     )
@@ -656,6 +676,14 @@ class _Prepared:
         self.best_cost = _cost_points(best_rate, ctx) + 1e-6
         self.ub = self.static + w.amount + w.term + self.best_cost + 1e-6
         self.ub_r = round(self.ub, 1)
+        # without a rate ceiling on the need, a product no program applies to costs exactly
+        # its midpoint (+ fee): a tighter bound (a cent lower, for the rounding)
+        self.mid_cost = self.best_cost
+        if self.simple:
+            fee = ctx.guarantee_fee_rate if self.fee_always else 0
+            tight = float(self.mid_rate + fee) - 0.01
+            self.mid_cost = min(self.best_cost, _cost_points(tight, ctx) + 1e-6)
+        self.ub_free = self.static + w.amount + w.term + self.mid_cost + 1e-6
         # conditions the product sets that no score component already explains
         self.explained = tuple(RULES_BY_CODE[c] for c in _BINDING_CODES if _sets(p, c))
 
@@ -829,16 +857,27 @@ class _ProductIndex:
         waiver = self.in_force.get(BRIDGE_FEE_WAIVER)
         tags = (waiver.settings.get("tags") if waiver else None) or DEFAULT_WAIVER_TAGS
         self.relevant_tags = frozenset(tags) | {DOUBLE_HUNDRED}
-        items.sort(key=lambda it: (-it.ub, it.terms.ref))
+        items.sort(key=lambda it: (-it.ub_free, it.terms.ref))
         for rank, it in enumerate(sorted(items, key=lambda it: it.terms.ref)):
             it.ref_rank = rank
         for pos, it in enumerate(items):
             it.pos = pos
         self.items = items
         self.by_id = {it.terms.id: it for it in items}
-        # what _top reads per candidate, in one tuple
-        self.fast = [(it.static, it.amt_slope, it.ln_amt_mid, it.term_slope, it.ln_term_mid,
-                      it.best_cost, it.ub_r, it.simple, it.mid_rate) for it in items]
+        # what _top reads per candidate, in one tuple: for needs without a rate ceiling
+        # (positions are sorted by that bound), and for needs with one (the bound's maximum
+        # over the positions still ahead, since that order does not sort it)
+        self.fast_free = [(it.static, it.amt_slope, it.ln_amt_mid, it.term_slope,
+                           it.ln_term_mid, it.mid_cost, round(it.ub_free, 1), it.simple,
+                           it.mid_rate) for it in items]
+        ahead, best = [], float("-inf")
+        for it in reversed(items):
+            best = max(best, it.ub)
+            ahead.append(round(best, 1))
+        ahead.reverse()
+        self.fast_capped = [(it.static, it.amt_slope, it.ln_amt_mid, it.term_slope,
+                             it.ln_term_mid, it.best_cost, bound, it.simple, it.mid_rate)
+                            for it, bound in zip(items, ahead)]
         nb = self.nbytes = (len(items) + 7) >> 3
         self.all = _mask((it.pos for it in items if it.terms.active), nb)
         self._build(items, nb)
@@ -1126,9 +1165,9 @@ class Matcher:
     def _top(self, v: _NeedView, eligible: int, top: int | None) -> list[tuple]:
         """(rank key, pos, score, cost) of the best `top` eligible products, best first.
 
-        Positions come in descending order of each product's upper bound (`ub`), so once a
-        bound falls below the k-th score nothing further can enter; a candidate whose score
-        without cost plus its best possible cost is below it is skipped before its cost."""
+        Positions come in descending order of each product's upper bound, so once a bound
+        falls below the k-th score nothing further can enter; a candidate whose score without
+        cost plus its best possible cost is below it is skipped before its cost."""
         items = self._index.items
         cost_of = self._cost
         w_amount, w_term = self._w_amount, self._w_term
@@ -1148,9 +1187,9 @@ class Matcher:
         heap: list[tuple] = []
         full = False
         kth = floor = -1.0
-        fast = self._index.fast
         mid_costs = self._mid_costs
         ceiling = v.need.max_rate
+        fast = self._index.fast_free if ceiling is None else self._index.fast_capped
         data = eligible.to_bytes(self._index.nbytes, "little")
         for found in _NONZERO.finditer(data):
             byte = found.start()
@@ -1158,15 +1197,14 @@ class Matcher:
             for off in _BYTE_BITS[data[byte]]:
                 pos = base + off
                 static, a_slope, a_mid, t_slope, t_mid, best_cost, ub_r, simple, mid = fast[pos]
+                if full and ub_r < kth:
+                    heap.sort(reverse=True)
+                    return heap
                 # the same operations, in the same order, as _pair()
                 partial = (static + (w_amount - a_slope * abs(ln_a - a_mid))
                            + (w_term - t_slope * abs(ln_t - t_mid)))
-                if full:
-                    if ub_r < kth:
-                        heap.sort(reverse=True)
-                        return heap
-                    if partial + best_cost < floor:
-                        continue
+                if full and partial + best_cost < floor:
+                    continue
                 if simple and (ceiling is None or ceiling >= mid):
                     cost = mid_costs[pos]
                     if cost is None:
@@ -1348,7 +1386,7 @@ class Matcher:
             p = it.terms
             fresh = NearMiss(p.id, p.ref, p.institution_id, p.institution_ref, rule.code,
                              rule.label, verdict.reason_zh, verdict.fix_zh)
-        if fresh == old:
+        if fresh is None and old is None:
             return None
         rest = [x for x in items if x.product_id != product_id]
 
@@ -1356,10 +1394,11 @@ class Matcher:
             return NEAR_RANK[x.rule_code], ix.by_id[x.product_id].pos
 
         complete = near.complete
+        # re-placed even when unchanged: its bound, hence its place, may have moved
         if fresh is not None and (complete or (rest and order(fresh) < order(rest[-1]))):
             rest.append(fresh)
             rest.sort(key=order)
-        if old is None and len(rest) == len(items):
+        if rest == items:
             return None
         if not complete and len(rest) < top:
             return self.near_ranking(need, top, reserve)
@@ -1422,10 +1461,10 @@ class Matcher:
                                         "核心企业名单内")))
         if p.tags_any:
             held = p.tags_any & ent.tags
-            text = texts.get(held)
+            text = texts.get(("tags", held))
             if text is None:
-                text = texts[held] = (f"{_join(label('enterprise_tags', t) for t in sorted(held))}"
-                                      "，符合产品准入")
+                names = _join(label("enterprise_tags", t) for t in sorted(held))
+                text = texts["tags", held] = f"{names}，符合产品准入"
             out.append((focus * 2 / 3 - 0.01, text))
         if p.industries:
             key = (it.uid, ent.industry, ent.cluster)
@@ -1436,8 +1475,12 @@ class Matcher:
         if p.tax_credit_grades:
             out.append((focus / 3, f"纳税信用{ent.tax_credit_grade}级，可办理银税互动产品"))
         if p.sizes and len(p.sizes) < 4:
-            sizes = _join(label("sizes", s) for s in _sorted_sizes(p.sizes))
-            out.append((focus * 0.2, f"产品专门面向{sizes}企业"))
+            key = ("sizes", p.sizes)
+            text = texts.get(key)
+            if text is None:
+                sizes = _join(label("sizes", s) for s in _sorted_sizes(p.sizes))
+                text = texts[key] = f"产品专门面向{sizes}企业"
+            out.append((focus * 0.2, text))
         if p.districts and len(p.districts) <= 3:
             out.append((focus * 0.2, f"{ent.district}本地产品"))
 
@@ -1719,3 +1762,6 @@ def to_spec_json(need_ref: str, matches: Sequence[Match]) -> dict:
             row["estimated_rate"] = float(m.estimated_rate)
         out.append(row)
     return {"need_ref": need_ref, "matches": out}
+
+
+Matcher.to_spec_json = staticmethod(to_spec_json)

@@ -138,7 +138,7 @@ def test_rule_on_both_sides_of_its_boundary(code, holds, fails):
         assert failing(need, product) == ([] if eligible else [code])
         verdict = {r.code: v for r, v in evaluate(need, product, CTX)}[code]
         assert verdict.ok is eligible
-        assert verdict.reason_zh and all(ord(c) < 0x2000 or c for c in verdict.reason_zh)
+        assert any("\u4e00" <= c <= "\u9fff" for c in verdict.reason_zh)   # Chinese
 
 
 def test_every_rule_is_in_the_spec():
@@ -334,7 +334,8 @@ EX_PRODUCTS = [
                  districts=frozenset({"江津区", "璧山区"}), loan_kinds=frozenset({"first_loan"}),
                  subsidy_programs=("guarantee_fee_subsidy",)),
 ]
-# E-01 gives its district as 江津 (the importer stores 江津区); sizes derived from the rule
+# E-01's district is written 江津 in the file (the importer stores 江津区); sizes follow
+# the size rule (120 employees, 8600万元: small; 18 employees: micro)
 EX_E1 = EnterpriseFacts(1, "E-01", "江津区", "C3484", "intelligent_equipment", "small", 120,
                         D(8600), date(2016, 5, 18), frozenset({"specialized_sme"}), "A", True,
                         "重庆长安汽车股份有限公司")
@@ -514,3 +515,20 @@ def test_rank_order_matches_match_order():
     keys = m.rank_keys(make_need(), None)
     assert keys == sorted(keys, key=rank_order)
     assert [k.product_id for k in keys] == [x.product_id for x in m.match(make_need(), None)]
+
+
+def test_refresh_near_moves_a_product_whose_bound_changed():
+    # all three fail only the amount; B becomes cheaper, so its bound (and place) moves up
+    products = [make_product(id=i, ref=f"P-{c}", amount_max_wan=D(100),
+                             rate_min=D(r), rate_max=D(r) + 1)
+                for i, (c, r) in enumerate((("A", "3.5"), ("B", "4.5"), ("C", "4.0")), 1)]
+    need = make_need()
+    before = Matcher(products, CTX)
+    near = before.near_ranking(need, top=2, reserve=1)
+    assert [x.product_ref for x in near.items] == ["P-A", "P-C", "P-B"]
+    cheaper = dataclasses.replace(products[1], rate_min=D("3.0"), rate_max=D("3.5"))
+    after = before.with_product(cheaper)
+    fresh = after.refresh_near(need, near, cheaper.id, "amount", top=2, reserve=1)
+    assert fresh is not None
+    assert fresh.items[:2] == after.near_misses(need, 2)
+    assert [x.product_ref for x in fresh.items] == ["P-B", "P-A", "P-C"]

@@ -1,0 +1,667 @@
+"""The one-to-one meeting schedule of a 银企对接会. Pure: no Flask, no database, no I/O, so
+tests and `benchmarks/bench_scheduler.py` call it directly.
+
+Input: accepted meeting requests (enterprise, institution, priority, must-meet), the event's
+slots and tables, each institution's managers present per slot, each enterprise's slots.
+
+Hard constraints (never broken; `violations()` checks them):
+- a request is met at most once;
+- an enterprise sits at one table per slot, and only in slots it said it can attend;
+- an institution holds at most as many meetings in a slot as it has managers present then
+  (a bank meets in parallel, one manager per table; no manager present = unavailable);
+- a table holds one meeting per slot.
+
+Objective, lexicographic (`Schedule.key`):
+  0. must-meet pairs placed (the organizer's 必须洽谈 pairs come first);
+  1. enterprises with at least one meeting — fairness before volume: the small firm that came
+     and got no meeting is the usual complaint about such events;
+  2. total priority (better-matched pairs weigh more: the stored match score).
+
+Why not one flow. Serving each enterprise ONCE is a flow problem: enterprise -> (institution,
+slot) [its managers] -> slot [its tables]; an enterprise with one meeting never conflicts with
+itself. Several meetings per enterprise add the rule "one table per slot per enterprise" on
+top of "one meeting per pair": that is class–teacher timetabling with availability, NP-hard
+(Even, Itai & Shamir 1976), so levels 0–1 are solved exactly and level 2 by local search:
+
+Phase 1 (exact for levels 0–1). The sets of enterprises that can be served together, one
+  meeting each, are the independent sets of a matroid (a gammoid of the flow network above).
+  So a greedy in priority order — must-meet enterprises first (through their must-meet pair
+  only), then the rest by their best request — that admits an enterprise whenever an
+  augmenting path reaches it is a maximum-weight basis: as many must-meets as possible, then
+  as many enterprises as possible. An augmenting path never unserves anyone, it only moves
+  them. Most enterprises fit directly (the best request in the emptiest slot); the path
+  search runs only for the rest, and a node from which a search once failed can never reach
+  the sink again (new residual edges only start on augmenting paths), so it is skipped for
+  good: the failed searches together cost one pass over the network.
+Phase 2. Further must-meet pairs (an enterprise's second one), then every other request by
+  priority, each into the feasible slot with the most free tables.
+Phase 3 (local search on level 2, never losing levels 0–1). For each unplaced request,
+  heaviest first, and each of its slots: take out what blocks it there (the enterprise's own
+  meeting in that slot, one meeting of a full institution, one meeting of a full slot),
+  place it, and put each blocker back in another slot when one is free; keep the change if
+  the objective rose. A blocker may be dropped only if it is not a must-meet and its
+  enterprise keeps another meeting. Passes repeat until one finds nothing or time is up.
+Tables last: each institution keeps "home" tables as far as possible, so a bank's managers
+  stay put while enterprises move between slots.
+
+`benchmarks/bench_scheduler.py` compares this with the exact optimum (OR-Tools CP-SAT) and
+with the naive heaviest-request-first greedy.
+"""
+from __future__ import annotations
+
+import heapq
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+# --------------------------------------------------------------------------- input / output
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: int
+    enterprise: int
+    institution: int
+    priority: int = 1
+    must_meet: bool = False
+
+
+@dataclass(frozen=True)
+class Problem:
+    slots: tuple[int, ...]  # in time order
+    tables: tuple[int, ...]
+    requests: tuple[Request, ...]
+    # institution -> slot -> managers present; a slot absent from the inner map means none
+    capacity: Mapping[int, Mapping[int, int]]
+    # enterprise -> slots it can attend; an enterprise absent from the map attends them all
+    available: Mapping[int, frozenset[int]]
+
+    @classmethod
+    def build(cls, slots: Iterable[int], tables: Iterable[int], requests: Iterable[Request],
+              managers: Mapping[int, int],
+              enterprise_slots: Mapping[int, Iterable[int]] | None = None,
+              institution_slots: Mapping[int, Iterable[int]] | None = None) -> Problem:
+        """The common case: an institution's managers attend the same slots (all unless
+        institution_slots says otherwise)."""
+        slots = tuple(slots)
+        institution_slots = institution_slots or {}
+        capacity = {}
+        for inst, count in managers.items():
+            present = set(institution_slots.get(inst, slots))
+            capacity[inst] = {s: count for s in slots if s in present and count > 0}
+        return cls(slots=slots, tables=tuple(tables), requests=tuple(requests),
+                   capacity=capacity,
+                   available={e: frozenset(v) for e, v in (enterprise_slots or {}).items()})
+
+    def capacity_of(self, institution: int, slot: int) -> int:
+        return self.capacity.get(institution, {}).get(slot, 0)
+
+    def attends(self, enterprise: int, slot: int) -> bool:
+        slots = self.available.get(enterprise)
+        return slots is None or slot in slots
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    request_id: int
+    slot: int
+    table: int
+
+
+@dataclass(frozen=True)
+class Schedule:
+    placements: tuple[Placement, ...]
+    unplaced: tuple[int, ...]  # request ids, heaviest first
+    must_meets: int
+    served: int
+    priority: int
+    elapsed: float = 0.0
+
+    @property
+    def key(self) -> tuple[int, int, int]:
+        return (self.must_meets, self.served, self.priority)
+
+
+def evaluate(problem: Problem, placements: Iterable[Placement]) -> tuple[int, int, int]:
+    """(must-meets placed, enterprises served, total priority) of any placement list."""
+    by_id = {r.id: r for r in problem.requests}
+    placed = [by_id[p.request_id] for p in placements]
+    return (sum(r.must_meet for r in placed), len({r.enterprise for r in placed}),
+            sum(r.priority for r in placed))
+
+
+def violations(problem: Problem, placements: Iterable[Placement]) -> list[str]:
+    """Every broken hard constraint, as a code with the ids involved; [] when valid."""
+    by_id = {r.id: r for r in problem.requests}
+    slots, tables = set(problem.slots), set(problem.tables)
+    found, seen, enterprise_at, table_at, load = [], set(), set(), set(), {}
+    for p in placements:
+        r = by_id.get(p.request_id)
+        if r is None or p.slot not in slots or p.table not in tables:
+            found.append(f"unknown:{p}")
+            continue
+        if r.id in seen:
+            found.append(f"request_twice:{r.id}")
+        seen.add(r.id)
+        if not problem.attends(r.enterprise, p.slot):
+            found.append(f"enterprise_unavailable:{r.enterprise}@{p.slot}")
+        if (r.enterprise, p.slot) in enterprise_at:
+            found.append(f"enterprise_double_booked:{r.enterprise}@{p.slot}")
+        enterprise_at.add((r.enterprise, p.slot))
+        if (p.table, p.slot) in table_at:
+            found.append(f"table_double_booked:{p.table}@{p.slot}")
+        table_at.add((p.table, p.slot))
+        key = (r.institution, p.slot)
+        load[key] = load.get(key, 0) + 1
+        if load[key] > problem.capacity_of(r.institution, p.slot):
+            found.append(f"institution_over_capacity:{r.institution}@{p.slot}")
+    return found
+
+
+def schedule(problem: Problem, time_limit: float = 1.5) -> Schedule:
+    """The best schedule found (see the module docstring); levels 0–1 of the objective are
+    optimal, level 2 is improved until a local optimum or `time_limit` seconds."""
+    started = time.perf_counter()
+    state = _State(problem)
+    _serve_most(state)
+    for r in state.order(must_only=True):
+        if state.slot_of[r] < 0:
+            _improve_with(state, r)
+    _fill(state)
+    deadline = started + time_limit
+    while time.perf_counter() < deadline and _local_search_pass(state, deadline):
+        pass
+    while time.perf_counter() < deadline and _reoptimize_slots(state, deadline):
+        while time.perf_counter() < deadline and _local_search_pass(state, deadline):
+            pass
+    return state.result(time.perf_counter() - started)
+
+
+def heaviest_first(problem: Problem) -> Schedule:
+    """The naive baseline the benchmark compares with: requests by priority, each into the
+    first slot where it fits. Popular, well-matched pairs crowd out small firms."""
+    started = time.perf_counter()
+    state = _State(problem)
+    for r in sorted(range(len(state.w)), key=lambda r: (-state.must[r], -state.w[r])):
+        for s in state.allowed[r]:
+            if state.fits(r, s):
+                state.place(r, s)
+                break
+    return state.result(time.perf_counter() - started)
+
+
+# --------------------------------------------------------------------------- working state
+
+
+class _State:
+    """Everything by index: requests r, enterprises e, institutions b, slots s (time order)."""
+
+    def __init__(self, problem: Problem):
+        self.problem = problem
+        self.requests = list(problem.requests)
+        S = self.S = len(problem.slots)
+        self.T = len(problem.tables)
+        e_ids = sorted({r.enterprise for r in self.requests})
+        b_ids = sorted({r.institution for r in self.requests})
+        e_index = {e: i for i, e in enumerate(e_ids)}
+        b_index = {b: i for i, b in enumerate(b_ids)}
+        self.re = [e_index[r.enterprise] for r in self.requests]
+        self.rb = [b_index[r.institution] for r in self.requests]
+        self.w = [max(0, int(r.priority)) for r in self.requests]
+        self.must = [bool(r.must_meet) for r in self.requests]
+        self.cap = [[problem.capacity_of(b, s) for s in problem.slots] for b in b_ids]
+        attends = [[problem.attends(e, s) for s in problem.slots] for e in e_ids]
+        self.allowed = [tuple(s for s in range(S) if attends[self.re[r]][s]
+                              and self.cap[self.rb[r]][s] > 0)
+                        for r in range(len(self.requests))]
+        self.by_e = [[] for _ in e_ids]
+        for r, e in enumerate(self.re):
+            self.by_e[e].append(r)
+        self.slot_of = [-1] * len(self.requests)
+        self.e_at = [[-1] * S for _ in e_ids]
+        self.b_at = [[[] for _ in range(S)] for _ in b_ids]
+        self.s_members = [set() for _ in range(S)]
+        self.e_count = [0] * len(e_ids)
+        self.score = [0, 0, 0]
+
+    def fits(self, r: int, s: int) -> bool:
+        b = self.rb[r]
+        return (len(self.s_members[s]) < self.T and self.e_at[self.re[r]][s] < 0
+                and len(self.b_at[b][s]) < self.cap[b][s])
+
+    def place(self, r: int, s: int) -> None:
+        e = self.re[r]
+        self.slot_of[r] = s
+        self.e_at[e][s] = r
+        self.b_at[self.rb[r]][s].append(r)
+        self.s_members[s].add(r)
+        self.e_count[e] += 1
+        self.score[0] += self.must[r]
+        self.score[1] += self.e_count[e] == 1
+        self.score[2] += self.w[r]
+
+    def remove(self, r: int) -> int:
+        s, e = self.slot_of[r], self.re[r]
+        self.slot_of[r] = -1
+        self.e_at[e][s] = -1
+        self.b_at[self.rb[r]][s].remove(r)
+        self.s_members[s].discard(r)
+        self.e_count[e] -= 1
+        self.score[0] -= self.must[r]
+        self.score[1] -= self.e_count[e] == 0
+        self.score[2] -= self.w[r]
+        return s
+
+    def free_tables(self, s: int) -> int:
+        return self.T - len(self.s_members[s])
+
+    def best_slot(self, r: int, exclude: int = -1) -> int:
+        """The feasible slot with the most free tables (keeps room for the next request)."""
+        best, room = -1, 0
+        for s in self.allowed[r]:
+            if s != exclude and self.fits(r, s) and self.free_tables(s) > room:
+                best, room = s, self.free_tables(s)
+        return best
+
+    def order(self, must_only: bool = False) -> list[int]:
+        rs = [r for r in range(len(self.w)) if self.must[r] or not must_only]
+        return sorted(rs, key=lambda r: (-self.must[r], -self.w[r], len(self.allowed[r]), r))
+
+    def result(self, elapsed: float) -> Schedule:
+        tables = _assign_tables(self)
+        placements = tuple(sorted(
+            (Placement(self.requests[r].id, self.problem.slots[s], tables[r])
+             for r, s in enumerate(self.slot_of) if s >= 0),
+            key=lambda p: (self.problem.slots.index(p.slot), p.table)))
+        unplaced = tuple(self.requests[r].id for r in self.order() if self.slot_of[r] < 0)
+        return Schedule(placements, unplaced, *self.score, elapsed=elapsed)
+
+
+# --------------------------------------------------------------------------- phase 1
+
+
+class _ServeFlow:
+    """Max flow: source -> enterprise (1) -> (institution, slot) (1 per request and slot) ->
+    slot (managers present) -> sink (tables). Residual capacities on paired edges i, i^1."""
+
+    SOURCE, SINK = 0, 1
+
+    def __init__(self, st: _State):
+        self.st = st
+        self.E, self.B, self.S = len(st.by_e), len(st.cap), st.S
+        self.bs_base = 2 + self.E
+        self.s_base = self.bs_base + self.B * self.S
+        n = self.s_base + self.S
+        self.adj = [[] for _ in range(n)]
+        self.head, self.res = [], []
+        self.meta = {}  # edge -> (request, slot)
+        self.dead = [False] * n
+        self.source_edge = [self._edge(self.SOURCE, 2 + e, 0) for e in range(self.E)]
+        self.bs_edge = {}
+        for b in range(self.B):
+            for s in range(self.S):
+                if st.cap[b][s] > 0:
+                    self.bs_edge[b, s] = self._edge(self.bs_base + b * self.S + s,
+                                                    self.s_base + s, st.cap[b][s])
+        self.sink_edge = [self._edge(self.s_base + s, self.SINK, st.T) for s in range(self.S)]
+        self.with_options = set()
+
+    def _edge(self, u: int, v: int, cap: int) -> int:
+        i = len(self.head)
+        self.head += [v, u]
+        self.res += [cap, 0]
+        self.adj[u].append(i)
+        self.adj[v].append(i + 1)
+        return i
+
+    def add_options(self, e: int, requests: list[int]) -> None:
+        st = self.st
+        for r in requests:
+            if (e, r) in self.with_options:
+                continue
+            self.with_options.add((e, r))
+            for s in st.allowed[r]:
+                i = self._edge(2 + e, self.bs_base + st.rb[r] * self.S + s, 1)
+                self.meta[i] = (r, s)
+        self.dead[2 + e] = False  # new edges: a failed search from e says nothing now
+
+    def try_serve(self, e: int, preferred: list[int]) -> bool:
+        return self._direct(e, preferred) or self._augment(e)
+
+    def _direct(self, e: int, preferred: list[int]) -> bool:
+        """The common case without a search: the best request in the emptiest slot."""
+        st = self.st
+        for r in preferred:
+            best, room = None, 0
+            for s in st.allowed[r]:
+                j = self.bs_edge[st.rb[r], s]
+                k = self.sink_edge[s]
+                if self.res[j] > 0 and self.res[k] > room:
+                    best, room = s, self.res[k]
+            if best is not None:
+                edge = next(i for i in self.adj[2 + e]
+                            if i in self.meta and self.meta[i] == (r, best))
+                path = [self.source_edge[e], edge, self.bs_edge[st.rb[r], best],
+                        self.sink_edge[best]]
+                for i in path:
+                    self.res[i] -= 1
+                    self.res[i ^ 1] += 1
+                return True
+        return False
+
+    def _augment(self, e: int) -> bool:
+        self.res[self.source_edge[e]] = 1
+        parent = {self.SOURCE: -1}
+        queue = deque([self.SOURCE])
+        while queue:
+            u = queue.popleft()
+            for i in self.adj[u]:
+                v = self.head[i]
+                if self.res[i] <= 0 or v in parent or self.dead[v]:
+                    continue
+                parent[v] = i
+                if v == self.SINK:
+                    while v != self.SOURCE:
+                        i = parent[v]
+                        self.res[i] -= 1
+                        self.res[i ^ 1] += 1
+                        v = self.head[i ^ 1]
+                    return True
+                queue.append(v)
+        for v in parent:  # none of them can reach the sink, now or later
+            if v != self.SOURCE:
+                self.dead[v] = True
+        self.res[self.source_edge[e]] = 0
+        return False
+
+    def assignment(self) -> Iterable[tuple[int, int]]:
+        for e in range(self.E):
+            for i in self.adj[2 + e]:
+                if i in self.meta and self.res[i] == 0 and self.res[i ^ 1] == 1:
+                    yield self.meta[i]
+
+
+def _serve_most(st: _State) -> None:
+    flow = _ServeFlow(st)
+
+    def best_first(rs):
+        return sorted(rs, key=lambda r: (-st.w[r], len(st.allowed[r]), r))
+
+    must_enterprises = [e for e, rs in enumerate(st.by_e) if any(st.must[r] for r in rs)]
+    # must-meet enterprises first, through their must-meet pairs only (level 0) ...
+    must_enterprises.sort(key=lambda e: min(len(st.allowed[r]) for r in st.by_e[e]
+                                            if st.must[r]))
+    left = []
+    for e in must_enterprises:
+        musts = best_first(r for r in st.by_e[e] if st.must[r])
+        flow.add_options(e, musts)
+        if not flow.try_serve(e, musts):
+            left.append(e)
+    # ... then everyone else, best-matched first (level 1, exact; level 2, a good start)
+    must_set = set(must_enterprises)
+    rest = [e for e in range(len(st.by_e)) if e not in must_set] + left
+    rest.sort(key=lambda e: (-max(st.w[r] for r in st.by_e[e]),
+                             sum(len(st.allowed[r]) for r in st.by_e[e]), e))
+    for e in rest:
+        options = best_first(st.by_e[e])
+        flow.add_options(e, options)
+        flow.try_serve(e, options)
+    for r, s in flow.assignment():
+        st.place(r, s)
+
+
+# --------------------------------------------------------------------------- phases 2 and 3
+
+
+def _fill(st: _State) -> None:
+    for r in st.order():
+        if st.slot_of[r] < 0:
+            s = st.best_slot(r)
+            if s >= 0:
+                st.place(r, s)
+
+
+def _local_search_pass(st: _State, deadline: float) -> bool:
+    improved = False
+    for n, r in enumerate(st.order()):
+        if n % 64 == 0 and time.perf_counter() > deadline:
+            break
+        if st.slot_of[r] < 0 and _improve_with(st, r):
+            improved = True
+    return improved
+
+
+def _improve_with(st: _State, r: int) -> bool:
+    """Place unplaced request r in the slot where that raises the objective most, moving or
+    dropping what blocks it there; False (and nothing changed) when no slot does."""
+    before = tuple(st.score)
+    best = None
+    for s in st.allowed[r]:
+        gain = _try_in_slot(st, r, s, commit=False)
+        if gain is not None and gain > (0, 0, 0) and (best is None or gain > best[0]):
+            best = (gain, s)
+    if best is None:
+        return False
+    _try_in_slot(st, r, best[1], commit=True)
+    assert tuple(st.score) > before
+    return True
+
+
+def _try_in_slot(st: _State, r: int, s: int, commit: bool):
+    """Lexicographic gain of putting r into s (blockers moved elsewhere or dropped), or None
+    when a blocker may not be dropped. Undone unless commit."""
+    blockers = _blockers(st, r, s)
+    if blockers is None:
+        return None
+    before = tuple(st.score)
+    moved = []
+    for m in blockers:
+        st.remove(m)
+    st.place(r, s)
+    for m in blockers:
+        to = st.best_slot(m, exclude=s)
+        if to >= 0:
+            st.place(m, to)
+            moved.append(m)
+    after = tuple(st.score)
+    gain = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
+    if not commit:
+        for m in moved:
+            st.remove(m)
+        st.remove(r)
+        for m in blockers:
+            st.place(m, s)
+    return gain
+
+
+def _blockers(st: _State, r: int, s: int) -> list[int] | None:
+    """What must leave slot s for r to fit: its enterprise's meeting there, one meeting of
+    its institution when full, one more meeting when the tables are full. Each one must be
+    movable elsewhere or droppable; None if not."""
+    e, b = st.re[r], st.rb[r]
+    out = []
+    own = st.e_at[e][s]
+    if own >= 0:
+        if not _leavable(st, own, e, out):
+            return None
+        out.append(own)
+    if len(st.b_at[b][s]) >= st.cap[b][s]:
+        pick = _cheapest_leaver(st, st.b_at[b][s], s, e, out)
+        if pick is None:
+            return None
+        out.append(pick)
+    if len(st.s_members[s]) - len(out) >= st.T:
+        pick = _cheapest_leaver(st, st.s_members[s], s, e, out)
+        if pick is None:
+            return None
+        out.append(pick)
+    return out
+
+
+def _leavable(st: _State, m: int, e: int, out: list[int], room: bool = True) -> bool:
+    """m may leave its slot if it can move, or be dropped without unserving anyone
+    (room=False: no other slot has a free table, so nothing can move)."""
+    if st.must[m]:
+        return room and _movable(st, m)
+    em = st.re[m]
+    leaving = sum(1 for x in out if st.re[x] == em) + 1
+    return em == e or st.e_count[em] > leaving or (room and _movable(st, m))
+
+
+def _movable(st: _State, m: int) -> bool:
+    s = st.slot_of[m]
+    return any(to != s and st.fits(m, to) for to in st.allowed[m])
+
+
+def _cheapest_leaver(st: _State, candidates, s: int, e: int, out: list[int]) -> int | None:
+    """Prefer a meeting that can move to another slot (nothing lost), else the lightest one
+    that may be dropped."""
+    best, best_key = None, None
+    room = any(st.free_tables(t) > 0 for t in range(st.S) if t != s)
+    for m in candidates:
+        if m in out:
+            continue
+        if room and _movable(st, m):
+            return m
+        if st.must[m] or not _leavable(st, m, e, out, room=False):
+            continue
+        key = (st.w[m], m)
+        if best_key is None or key < best_key:
+            best, best_key = m, key
+    return best
+
+
+def _reoptimize_slots(st: _State, deadline: float) -> bool:
+    """One sweep of exact single-slot re-optimisation; True if any slot improved."""
+    improved = False
+    for s in range(st.S):
+        if time.perf_counter() > deadline:
+            break
+        improved |= _reoptimize_slot(st, s)
+    return improved
+
+
+def _reoptimize_slot(st: _State, s: int) -> bool:
+    """With every other slot fixed, choose slot s's meetings optimally: a maximum-weight
+    b-matching (enterprise ≤ 1, institution ≤ its managers, ≤ T in all) solved as a min-cost
+    flow by successive shortest paths. Weights encode the lexicographic objective: a
+    must-meet outweighs any number of enterprises served, and serving an enterprise that has
+    no meeting in another slot outweighs any total priority."""
+    current = list(st.s_members[s])
+    before = tuple(st.score)
+    for r in current:
+        st.remove(r)
+    serve = sum(st.w) + 1
+    must = serve * (len(st.by_e) + 1)
+    candidates = [r for r in range(len(st.w)) if st.slot_of[r] < 0 and s in st.allowed[r]]
+    value = {r: st.w[r] + must * st.must[r] + serve * (st.e_count[st.re[r]] == 0)
+             for r in candidates}
+    chosen = _max_weight_b_matching(st, s, candidates, value)
+    for r in chosen:
+        st.place(r, s)
+    if tuple(st.score) >= before:
+        return tuple(st.score) > before
+    for r in chosen:  # never worse: put the old slot back (ties in the weights, rounding)
+        st.remove(r)
+    for r in current:
+        st.place(r, s)
+    return False
+
+
+def _max_weight_b_matching(st: _State, s: int, candidates: list[int], value) -> list[int]:
+    enterprises = sorted({st.re[r] for r in candidates})
+    banks = sorted({st.rb[r] for r in candidates})
+    e_node = {e: 2 + i for i, e in enumerate(enterprises)}
+    b_node = {b: 2 + len(enterprises) + i for i, b in enumerate(banks)}
+    hub = 2 + len(enterprises) + len(banks)
+    n = hub + 1
+    SOURCE, SINK = 0, 1
+    head, res, cost, adj = [], [], [], [[] for _ in range(n)]
+
+    def edge(u, v, cap, c):
+        head.extend((v, u))
+        res.extend((cap, 0))
+        cost.extend((c, -c))
+        adj[u].append(len(head) - 2)
+        adj[v].append(len(head) - 1)
+        return len(head) - 2
+
+    for e in enterprises:
+        edge(SOURCE, e_node[e], 1, 0)
+    request_edge = {r: edge(e_node[st.re[r]], b_node[st.rb[r]], 1, -value[r])
+                    for r in candidates}
+    for b in banks:
+        edge(b_node[b], hub, st.cap[b][s] - len(st.b_at[b][s]), 0)
+    edge(hub, SINK, st.T - len(st.s_members[s]), 0)
+    # potentials for the first search: shortest distances in this DAG
+    pot = [0] * n
+    for r in candidates:
+        b = b_node[st.rb[r]]
+        pot[b] = min(pot[b], -value[r])
+    pot[hub] = min((pot[b_node[b]] for b in banks), default=0)
+    pot[SINK] = pot[hub]
+    inf = float("inf")
+    while True:
+        dist = [inf] * n
+        parent = [-1] * n
+        dist[SOURCE] = 0
+        heap = [(0, SOURCE)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > dist[u]:
+                continue
+            pu = pot[u]
+            for i in adj[u]:
+                if res[i] <= 0:
+                    continue
+                v = head[i]
+                nd = d + cost[i] + pu - pot[v]
+                if nd < dist[v]:
+                    dist[v] = nd
+                    parent[v] = i
+                    heapq.heappush(heap, (nd, v))
+        if dist[SINK] == inf or dist[SINK] + pot[SINK] - pot[SOURCE] >= 0:
+            break
+        v = SINK
+        while v != SOURCE:
+            i = parent[v]
+            res[i] -= 1
+            res[i ^ 1] += 1
+            v = head[i ^ 1]
+        top = max(d for d in dist if d != inf)
+        pot = [p + (d if d != inf else top) for p, d in zip(pot, dist)]
+    return [r for r, i in request_edge.items() if res[i] == 0]
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def _assign_tables(st: _State) -> dict[int, int]:
+    """A table per placed request. Each institution gets home tables (as many as its busiest
+    slot needs, busiest institutions first), used whenever free; the rest fill the gaps."""
+    tables = st.problem.tables
+    if not tables:
+        return {}
+    peak = [max((len(st.b_at[b][s]) for s in range(st.S)), default=0)
+            for b in range(len(st.cap))]
+    home, nxt = {}, 0
+    for b in sorted(range(len(peak)), key=lambda b: (-peak[b], b)):
+        home[b] = [tables[(nxt + k) % len(tables)] for k in range(peak[b])]
+        nxt += peak[b]
+    out = {}
+    for s in range(st.S):
+        used = set()
+        members = sorted(st.s_members[s], key=lambda r: (st.rb[r], r))
+        waiting = []
+        for r in members:
+            table = next((t for t in home[st.rb[r]] if t not in used), None)
+            if table is None:
+                waiting.append(r)
+            else:
+                used.add(table)
+                out[r] = table
+        free = (t for t in tables if t not in used)
+        for r in waiting:
+            out[r] = next(free)
+    return out

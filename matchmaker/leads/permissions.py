@@ -1,0 +1,160 @@
+"""Who sees which lead and what they may do to it.
+
+A bank user sees a lead of their own institution when ALL hold (visible_leads and
+can_view_lead say the same, a test checks it):
+- a live consent exists for the need × institution (revocation hides it at once: nothing
+  new reaches the bank, and the old page answers 404);
+- the lead has not lapsed for the institution (a claim with no contact in time takes the lead
+  away from it; only a fresh push by the enterprise gives it back);
+- the need is not a draft.
+Anything else answers 404 (the scoped query does not find it), never 403.
+
+Enterprises see the leads of their own needs, organizers those of their district's
+enterprises (the need rule of enterprises.permissions), read through `progress_leads`.
+"""
+from sqlalchemy import Select, exists, false, select
+
+from ..accounts.models import BANK_ROLES
+from ..enterprises.models import Enterprise, Need
+from ..enterprises.permissions import can_view_need, visible_needs
+from ..extensions import db
+from .models import CLAIM_LIVE, Claim, Consent, Lead
+
+CLAIMABLE_NEED_STATUSES = ("published", "in_progress")
+PUSHABLE_NEED_STATUSES = ("published", "in_progress")
+RATEABLE_STATUSES = ("funded", "declined", "withdrawn")
+
+
+def _authenticated(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False))
+
+
+def live_consent_clause():
+    return exists().where(Consent.need_id == Lead.need_id,
+                          Consent.institution_id == Lead.institution_id,
+                          Consent.revoked_at.is_(None))
+
+
+def visible_leads(user) -> Select:
+    """Every bank-side lead query starts here: own institution, live consent, not lapsed."""
+    if not _authenticated(user) or user.role not in BANK_ROLES:
+        return select(Lead).where(false())
+    return (select(Lead).join(Lead.need)
+            .where(Lead.institution_id == user.institution_id, Lead.status != "lapsed",
+                   Need.status != "draft", live_consent_clause()))
+
+
+def has_live_consent(lead: Lead) -> bool:
+    return db.session.scalar(select(Consent.id).where(
+        Consent.need_id == lead.need_id, Consent.institution_id == lead.institution_id,
+        Consent.revoked_at.is_(None))) is not None
+
+
+def can_view_lead(user, lead) -> bool:
+    return (_authenticated(user) and lead is not None and user.role in BANK_ROLES
+            and lead.institution_id == user.institution_id and lead.status != "lapsed"
+            and lead.need.status != "draft" and has_live_consent(lead))
+
+
+def claim_refusal(user, lead) -> str | None:
+    """Why this manager may not claim the lead now (Chinese), or None. The K-per-need limit is
+    checked by the service under a lock, not here."""
+    if not (_authenticated(user) and user.role == "bank_manager" and can_view_lead(user, lead)):
+        return "您不能认领该线索"
+    if lead.need.status not in CLAIMABLE_NEED_STATUSES:
+        return f"该需求当前状态为“{lead.need.status_label}”，不能认领"
+    if lead.live_claim is not None:
+        return "本机构已有客户经理认领该线索"
+    if lead.status != "open":
+        return f"该线索当前状态为“{lead.status_label}”，不能认领"
+    return None
+
+
+def can_claim_lead(user, lead) -> bool:
+    return claim_refusal(user, lead) is None
+
+
+def holds_claim(user, lead) -> bool:
+    claim = lead.live_claim
+    return claim is not None and claim.manager_id == user.id
+
+
+def can_work_lead(user, lead) -> bool:
+    """Log follow-ups and record the outcome: the manager holding the live claim."""
+    return (_authenticated(user) and user.role == "bank_manager" and can_view_lead(user, lead)
+            and holds_claim(user, lead))
+
+
+def can_release_lead(user, lead) -> bool:
+    """Give a claim back: its holder, or the institution's admin (a manager who left)."""
+    return (can_view_lead(user, lead) and lead.live_claim is not None
+            and (holds_claim(user, lead) or user.role == "bank_admin"))
+
+
+def progress_leads(user) -> Select:
+    """Leads of the needs this enterprise or organizer may see."""
+    if not _authenticated(user) or user.role not in ("enterprise", "organizer"):
+        return select(Lead).where(false())
+    return select(Lead).where(Lead.need_id.in_(visible_needs(user).with_only_columns(Need.id)))
+
+
+def can_push_need(user, need) -> bool:
+    return (_authenticated(user) and user.role == "enterprise" and can_view_need(user, need)
+            and need.status in PUSHABLE_NEED_STATUSES)
+
+
+def can_revoke_consent(user, consent) -> bool:
+    return (_authenticated(user) and user.role == "enterprise" and consent.live
+            and can_view_need(user, consent.need))
+
+
+def _owner(user, lead) -> bool:
+    return _authenticated(user) and user.role == "enterprise" and can_view_need(user, lead.need)
+
+
+def can_confirm_funding(user, lead) -> bool:
+    return _owner(user, lead) and lead.status == "approved"
+
+
+def can_rate_lead(user, lead) -> bool:
+    return _owner(user, lead) and lead.status in RATEABLE_STATUSES and lead.rating is None
+
+
+def can_view_pipeline(user) -> bool:
+    return _authenticated(user) and user.role in ("bank_admin", "organizer")
+
+
+def supervised_claims(user) -> Select:
+    """Claims on the organizers' 督办 list: decisions overdue and still undecided, in the
+    organizer's district (all for a city-level organizer)."""
+    if not _authenticated(user) or user.role != "organizer":
+        return select(Claim).where(false())
+    query = (select(Claim).join(Claim.need).join(Need.enterprise)
+             .where(Claim.escalated_at.is_not(None), Claim.status.in_(CLAIM_LIVE)))
+    return query.where(Enterprise.district == user.district) if user.district else query
+
+
+def can_supervise_claim(user, claim) -> bool:
+    return (_authenticated(user) and user.role == "organizer" and claim.escalated_at is not None
+            and claim.live and (user.district is None
+                                or claim.need.enterprise.district == user.district))
+
+
+def can_edit_workdays(user) -> bool:
+    return _authenticated(user) and user.role == "admin"
+
+
+# registered as Jinja globals by the blueprint (views.py)
+PREDICATES = {
+    "can_view_lead": can_view_lead,
+    "can_claim_lead": can_claim_lead,
+    "can_work_lead": can_work_lead,
+    "can_release_lead": can_release_lead,
+    "can_push_need": can_push_need,
+    "can_revoke_consent": can_revoke_consent,
+    "can_confirm_funding": can_confirm_funding,
+    "can_rate_lead": can_rate_lead,
+    "can_view_pipeline": can_view_pipeline,
+    "can_supervise_claim": can_supervise_claim,
+    "can_edit_workdays": can_edit_workdays,
+}

@@ -1,0 +1,411 @@
+"""Leads pages: the bank's inbox and lead page, the enterprise's push and progress pages, the
+pipeline, the organizers' 督办 list and the admin's working-day calendar."""
+import logging
+import random
+import time
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from ..accounts.permissions import roles_required
+from ..enterprises.models import Need
+from ..enterprises.permissions import visible_needs
+from ..errors import ServiceError
+from ..extensions import db
+from ..institutions.models import Product
+from ..policy.service import setting
+from . import pipeline as figures
+from . import queries, service, workdays
+from . import scope as scopes
+from .forms import (
+    ApproveForm,
+    ClaimForm,
+    ConfirmFundingForm,
+    DeclineForm,
+    DeleteForm,
+    FollowUpForm,
+    InboxFilterForm,
+    PushForm,
+    RateForm,
+    ReleaseForm,
+    RevokeForm,
+    SuperviseForm,
+    WithdrawForm,
+    WorkdayForm,
+)
+from .models import Claim, Consent, Lead, WorkdayOverride
+from .permissions import (
+    PREDICATES,
+    can_confirm_funding,
+    can_push_need,
+    can_rate_lead,
+    can_release_lead,
+    can_revoke_consent,
+    can_supervise_claim,
+    can_work_lead,
+    progress_leads,
+    supervised_claims,
+    visible_leads,
+)
+
+log = logging.getLogger(__name__)
+bp = Blueprint("leads", __name__, url_prefix="/leads")
+for _name, _predicate in PREDICATES.items():
+    bp.add_app_template_global(_predicate, _name)
+# the need page (enterprises) includes leads/_need_leads.html, which asks for its data here
+bp.add_app_template_global(queries.need_panel, "need_leads_panel")
+bp.add_app_template_global(queries.public_timeline, "lead_public_timeline")
+bp.add_app_template_global(scopes.labels, "consent_scope_labels")
+
+SQLITE_ATTEMPTS = 40
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _bank_lead(lead_id: int) -> Lead:
+    return db.one_or_404(visible_leads(current_user).where(Lead.id == lead_id))
+
+
+def _back(lead: Lead):
+    return redirect(url_for(".show", lead_id=lead.id))
+
+
+def _form_errors(form) -> str:
+    return "；".join(e for errors in form.errors.values() for e in errors)
+
+
+# --- the bank's inbox ---------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required("bank_manager", "bank_admin")
+def index():
+    form = InboxFilterForm(request.args)
+    query = queries.inbox_query(current_user, **form.filters())
+    page = db.paginate(query, per_page=20, error_out=False)
+    return render_template("leads/index.html", form=form, page=page, today=workdays.today(),
+                           filtered=any(v for k, v in request.args.items() if k != "page"))
+
+
+@bp.get("/<int:lead_id>")
+@roles_required("bank_manager", "bank_admin")
+def show(lead_id):
+    lead = _bank_lead(lead_id)
+    return _render_show(lead)
+
+
+def _render_show(lead: Lead, status: int = 200, **forms):
+    consent, profile = queries.lead_profile(lead)
+    approve = forms.get("approve") or ApproveForm(formdata=None)
+    approve.product_id.choices = [(p.id, f"{p.name}（最高{p.amount_max_wan.normalize():f}万元）")
+                                  for p in queries.approval_products(lead)]
+    if not approve.is_submitted():
+        approve.amount_wan.data = approve.amount_wan.data or lead.need.amount_wan
+        approve.term_months.data = approve.term_months.data or lead.need.term_months
+        approve.approved_on.data = workdays.today()
+    return render_template(
+        "leads/show.html", lead=lead, need=lead.need, consent=consent, profile=profile,
+        products=queries.lead_products(lead), claim=lead.live_claim, today=workdays.today(),
+        claim_form=ClaimForm(), release_form=ReleaseForm(),
+        followup_form=forms.get("followup") or FollowUpForm(formdata=None),
+        approve_form=approve, decline_form=forms.get("decline") or DeclineForm(formdata=None),
+        withdraw_form=forms.get("withdraw") or WithdrawForm(formdata=None),
+        claim_limit=service.claim_limit()), status
+
+
+@bp.post("/<int:lead_id>/claim")
+@roles_required("bank_manager")
+def claim(lead_id):
+    if not ClaimForm().validate_on_submit():
+        abort(400)
+    try:
+        _claim_serialized(lead_id)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for(".show", lead_id=lead_id))
+    flash("接单成功。请在截止日期前联系企业并登记跟进。", "success")
+    return redirect(url_for(".show", lead_id=lead_id))
+
+
+def _claim_serialized(lead_id: int) -> None:
+    """Load, claim and commit; on SQLite a concurrent claimer's write lock shows up as
+    "database is locked" (a deadlock SQLite breaks at once): roll back and try again, so the
+    loser re-reads the winner's claim and gets the clear message. PostgreSQL waits on the
+    need's row lock instead and never loops here."""
+    for attempt in range(SQLITE_ATTEMPTS):
+        lead = _bank_lead(lead_id)
+        try:
+            service.claim_lead(_me(), lead)
+            db.session.commit()
+            return
+        except OperationalError as err:
+            db.session.rollback()
+            if "locked" not in str(err) or attempt == SQLITE_ATTEMPTS - 1:
+                raise
+            log.info("claim on lead %s: database busy, retry %s", lead_id, attempt + 1)
+            time.sleep(random.uniform(0.01, 0.05))
+
+
+@bp.post("/<int:lead_id>/release")
+@roles_required("bank_manager", "bank_admin")
+def release(lead_id):
+    lead = _bank_lead(lead_id)
+    form = ReleaseForm()
+    if not form.validate_on_submit() or not can_release_lead(current_user, lead):
+        flash("您不能放弃该线索的认领。", "danger")
+        return _back(lead)
+    service.release_claim(_me(), lead, form.reason.data)
+    db.session.commit()
+    flash("已放弃认领，线索已回到本机构的待认领列表。", "success")
+    return _back(lead)
+
+
+def _holder_action(lead_id: int, form_name: str, form, apply, success: str):
+    """The shape of every action of the claim holder: validate, one service call, commit."""
+    lead = _bank_lead(lead_id)
+    if not can_work_lead(current_user, lead):
+        flash("只有认领该线索的客户经理可以进行此操作。", "danger")
+        return _back(lead)
+    if not form.validate_on_submit():
+        return _render_show(lead, 400, **{form_name: form})
+    try:
+        apply(lead)
+    except ServiceError as err:
+        db.session.rollback()
+        name = err.field if err.field and err.field in form else None
+        if name:
+            form[name].errors = list(form[name].errors) + [err.message]
+        else:
+            flash(err.message, "danger")
+        return _render_show(db.session.get(Lead, lead.id), 400, **{form_name: form})
+    db.session.commit()
+    flash(success, "success")
+    return _back(lead)
+
+
+@bp.post("/<int:lead_id>/followups")
+@roles_required("bank_manager")
+def add_followup(lead_id):
+    form = FollowUpForm()
+    return _holder_action(lead_id, "followup", form, lambda lead: service.add_followup(
+        _me(), lead, form.kind.data, form.note.data), "跟进记录已保存。")
+
+
+@bp.post("/<int:lead_id>/approve")
+@roles_required("bank_manager")
+def approve(lead_id):
+    form = ApproveForm()
+
+    def apply(lead):
+        product = db.session.get(Product, form.product_id.data)
+        service.approve_lead(_me(), lead, product=product, amount_wan=form.amount_wan.data,
+                             rate=form.rate.data, term_months=form.term_months.data,
+                             guarantee_mode=form.guarantee_mode.data,
+                             approved_on=form.approved_on.data, note=form.note.data)
+    return _holder_action(lead_id, "approve", form, apply, "审批结果已登记：已批准。企业将收到通知。")
+
+
+@bp.post("/<int:lead_id>/decline")
+@roles_required("bank_manager")
+def decline(lead_id):
+    form = DeclineForm()
+    return _holder_action(lead_id, "decline", form, lambda lead: service.decline_lead(
+        _me(), lead, form.reason.data, form.text.data), "审批结果已登记：未获批。企业将看到原因。")
+
+
+@bp.post("/<int:lead_id>/withdraw")
+@roles_required("bank_manager")
+def withdraw(lead_id):
+    form = WithdrawForm()
+    return _holder_action(lead_id, "withdraw", form, lambda lead: service.withdraw_lead(
+        _me(), lead, form.note.data), "已终止对接。")
+
+
+# --- pipeline and 督办 ----------------------------------------------------------------------
+
+@bp.get("/pipeline")
+@roles_required("bank_admin", "organizer")
+def pipeline():
+    days = request.args.get("days", type=int)
+    days = days if days in figures.WINDOWS else 180
+    if current_user.role == "bank_admin":
+        data = figures.pipeline(institution_id=current_user.institution_id, days=days)
+    else:
+        data = figures.pipeline(district=current_user.district, days=days)
+    return render_template("leads/pipeline.html", data=data, windows=figures.WINDOWS)
+
+
+@bp.get("/supervision")
+@roles_required("organizer")
+def supervision():
+    query = supervised_claims(current_user).order_by(Claim.supervised_at.is_not(None),
+                                                     Claim.decision_due, Claim.id)
+    page = db.paginate(query, per_page=20, error_out=False)
+    return render_template("leads/supervision.html", page=page, form=SuperviseForm(),
+                           today=workdays.today())
+
+
+@bp.post("/claims/<int:claim_id>/supervise")
+@roles_required("organizer")
+def supervise(claim_id):
+    claim = db.one_or_404(supervised_claims(current_user).where(Claim.id == claim_id))
+    form = SuperviseForm()
+    if not form.validate_on_submit() or not can_supervise_claim(current_user, claim):
+        flash(_form_errors(form) or "不能督办该线索。", "danger")
+        return redirect(url_for(".supervision"))
+    service.supervise_claim(_me(), claim, form.note.data)
+    db.session.commit()
+    flash("督办情况已记录，机构管理员将收到通知。", "success")
+    return redirect(url_for(".supervision"))
+
+
+# --- the enterprise: push, consent, progress -----------------------------------------------
+
+def _own_need(need_id: int) -> Need:
+    return db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
+
+
+@bp.route("/needs/<int:need_id>/push", methods=["GET", "POST"])
+@roles_required("enterprise")
+def push(need_id):
+    need = _own_need(need_id)
+    if not can_push_need(current_user, need):
+        flash(f"需求当前状态为“{need.status_label}”，不能推送给金融机构。", "warning")
+        return redirect(url_for("enterprises.need", need_id=need.id))
+    candidates = service.push_candidates(need)
+    form = PushForm()
+    if not form.is_submitted():
+        form.institutions.data = [c.institution.id for c in candidates if c.default]
+        form.scope.data = list(scopes.OPTIONAL)
+    if form.validate_on_submit():
+        try:
+            leads = service.push_need(_me(), need, form.institutions.data, form.scope.data)
+        except ServiceError as err:
+            db.session.rollback()
+            form.institutions.errors = list(form.institutions.errors) + [err.message]
+            return _render_push(need, candidates, form), 400
+        db.session.commit()
+        flash(f"已推送给{len(leads)}家金融机构，它们只能看到您授权的信息。", "success")
+        return redirect(url_for("enterprises.need", need_id=need.id))
+    return _render_push(need, candidates, form), 400 if form.is_submitted() else 200
+
+
+def _render_push(need, candidates, form):
+    return render_template("leads/push.html", need=need, candidates=candidates, form=form,
+                           fields=scopes.SCOPE_FIELDS, need_part=scopes.NEED_PART)
+
+
+@bp.post("/consents/<int:consent_id>/revoke")
+@roles_required("enterprise")
+def revoke_consent(consent_id):
+    consent = db.one_or_404(select(Consent).where(
+        Consent.id == consent_id,
+        Consent.need_id.in_(visible_needs(current_user).with_only_columns(Need.id))))
+    if not RevokeForm().validate_on_submit() or not can_revoke_consent(current_user, consent):
+        flash("该授权已撤回或不能撤回。", "warning")
+        return redirect(url_for("enterprises.need", need_id=consent.need_id))
+    service.revoke_consent(_me(), consent)
+    db.session.commit()
+    flash(f"已撤回对{consent.institution.name}的授权，该机构将不能再查看本需求。", "success")
+    return redirect(url_for("enterprises.need", need_id=consent.need_id))
+
+
+def _progress_lead(lead_id: int) -> Lead:
+    return db.one_or_404(progress_leads(current_user).where(Lead.id == lead_id))
+
+
+@bp.get("/<int:lead_id>/progress")
+@roles_required("enterprise", "organizer")
+def progress(lead_id):
+    lead = _progress_lead(lead_id)
+    return _render_progress(lead)
+
+
+def _render_progress(lead, status=200, confirm_form=None, rate_form=None):
+    claim = lead.live_claim or lead.last_claim
+    return render_template(
+        "leads/progress.html", lead=lead, need=lead.need, claim=claim,
+        consent=service.live_consent(lead.need_id, lead.institution_id),
+        timeline=queries.public_timeline(lead),
+        confirm_form=confirm_form or ConfirmFundingForm(formdata=None),
+        rate_form=rate_form or RateForm(formdata=None)), status
+
+
+def _enterprise_action(lead_id, form, form_name, allowed, apply, success):
+    lead = _progress_lead(lead_id)
+    if not allowed(current_user, lead):
+        flash("该线索当前不能进行此操作。", "warning")
+        return redirect(url_for(".progress", lead_id=lead.id))
+    if not form.validate_on_submit():
+        return _render_progress(lead, 400, **{form_name: form})
+    try:
+        apply(lead)
+    except ServiceError as err:
+        db.session.rollback()
+        flash(err.message, "danger")
+        return redirect(url_for(".progress", lead_id=lead.id))
+    db.session.commit()
+    flash(success, "success")
+    return redirect(url_for(".progress", lead_id=lead.id))
+
+
+@bp.post("/<int:lead_id>/confirm")
+@roles_required("enterprise")
+def confirm_funding(lead_id):
+    form = ConfirmFundingForm()
+    return _enterprise_action(lead_id, form, "confirm_form", can_confirm_funding, lambda lead: (
+        service.confirm_funding(_me(), lead, int(form.rating.data), form.comment.data)),
+        "已确认放款到账，感谢您的评价！")
+
+
+@bp.post("/<int:lead_id>/rate")
+@roles_required("enterprise")
+def rate(lead_id):
+    form = RateForm()
+    return _enterprise_action(lead_id, form, "rate_form", can_rate_lead, lambda lead: (
+        service.rate_lead(_me(), lead, int(form.rating.data), form.comment.data)),
+        "感谢您的评价！")
+
+
+# --- working-day calendar (admin) -------------------------------------------------------------
+
+@bp.route("/workdays", methods=["GET", "POST"])
+@roles_required("admin")
+def workdays_page():
+    form = WorkdayForm()
+    if form.validate_on_submit():
+        service.save_workday_override(_me(), form.day.data, form.is_working.data == "1",
+                                      form.note.data)
+        db.session.commit()
+        flash(f"{form.day.data} 已设为{'工作日' if form.is_working.data == '1' else '休息日'}。",
+              "success")
+        return redirect(url_for(".workdays_page", year=form.day.data.year))
+    year = request.args.get("year", type=int) or workdays.today().year
+    return render_template(
+        "leads/workdays.html", form=form, year=year, delete_form=DeleteForm(),
+        overrides=service.workday_overrides(year), known=workdays.calendar_knows(year),
+        missing=workdays.unknown_years(workdays.today().year, workdays.today().year + 1),
+        settings={"contact": setting("first_contact_working_days", 2),
+                  "decision": setting("decision_working_days", 10)}
+    ), 400 if form.is_submitted() else 200
+
+
+@bp.post("/workdays/<day>/delete")
+@roles_required("admin")
+def delete_workday(day):
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    row = db.get_or_404(WorkdayOverride, parsed)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    service.delete_workday_override(_me(), row)
+    db.session.commit()
+    flash(f"已删除 {parsed} 的设置，该日恢复按国务院节假日安排（或周一至周五）计算。", "success")
+    return redirect(url_for(".workdays_page", year=parsed.year))

@@ -1,0 +1,116 @@
+"""Working days (工作日) in China, and the clock the leads domain reads.
+
+A day is a working day when:
+1. an administrator's WorkdayOverride row says so (it wins: corrections, and years the
+   package does not know yet);
+2. else, for a year the `chinese_calendar` package knows, what the State Council's notice
+   says (法定节假日 off, 调休 make-up Saturdays/Sundays on) — the package carries each notice;
+3. else Monday to Friday (a year whose notice is not in the package nor in the overrides;
+   the admin page warns about it).
+
+Deadlines are China dates, inclusive: claimed on Wednesday 30 Sep 2026 with 2 working days
+for first contact, the holiday 1–7 Oct does not count, so the deadline is Fri 9 Oct 2026.
+
+`now()` is the one clock of the leads domain (claims, sweep, records): tests freeze it with
+monkeypatch.setattr(workdays, "now", ...), so callers always write `workdays.now()`.
+"""
+import logging
+from datetime import date, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+from sqlalchemy import select
+
+from ..extensions import db
+from ..types import utcnow
+from .models import WorkdayOverride
+
+log = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def now() -> datetime:
+    """The current time (aware, UTC). Tests replace this function."""
+    return utcnow()
+
+
+def today() -> date:
+    """Today in China: deadlines are Beijing dates."""
+    return china_date(now())
+
+
+def china_date(moment: datetime) -> date:
+    return moment.astimezone(CHINA).date()
+
+
+@cache
+def calendar_knows(year: int) -> bool:
+    """Whether the chinese_calendar package carries the State Council notice for the year."""
+    try:
+        chinese_calendar.is_workday(date(year, 6, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def _by_package(day: date) -> bool:
+    if calendar_knows(day.year):
+        return chinese_calendar.is_workday(day)
+    return day.weekday() < 5
+
+
+def overrides_between(first: date, last: date) -> dict[date, bool]:
+    rows = db.session.execute(select(WorkdayOverride.day, WorkdayOverride.is_working)
+                              .where(WorkdayOverride.day.between(first, last)))
+    return {day: working for day, working in rows}
+
+
+def _working(day: date, overrides: dict[date, bool]) -> bool:
+    return overrides[day] if day in overrides else _by_package(day)
+
+
+def is_working_day(day: date) -> bool:
+    override = db.session.get(WorkdayOverride, day)
+    return override.is_working if override is not None else _by_package(day)
+
+
+def add_working_days(start: date, n: int) -> date:
+    """The n-th working day after `start` (start itself never counts); n=0 gives start."""
+    if n < 0:
+        raise ValueError("n must be >= 0")
+    # 3 calendar days per working day is more than any Chinese holiday season needs
+    window_end = start + timedelta(days=3 * n + 21)
+    overrides = overrides_between(start, window_end)
+    day, counted = start, 0
+    while counted < n:
+        day += timedelta(days=1)
+        if day > window_end:  # pathological overrides (a month off): widen and go on
+            window_end += timedelta(days=3 * n + 21)
+            overrides = overrides_between(start, window_end)
+        if _working(day, overrides):
+            counted += 1
+    return day
+
+
+def working_days_between(first: date, last: date) -> int:
+    """Working days in (first, last]: how many of the allowance a span used."""
+    if last <= first:
+        return 0
+    overrides = overrides_between(first, last)
+    return sum(1 for k in range(1, (last - first).days + 1)
+               if _working(first + timedelta(days=k), overrides))
+
+
+def unknown_years(first_year: int, last_year: int) -> list[int]:
+    """Years in the span the package does not know and no override row covers: the admin
+    page asks for that year's notice to be entered."""
+    missing = []
+    for year in range(first_year, last_year + 1):
+        if calendar_knows(year):
+            continue
+        has_rows = db.session.scalar(select(WorkdayOverride.day).where(
+            WorkdayOverride.day.between(date(year, 1, 1), date(year, 12, 31))).limit(1))
+        if has_rows is None:
+            missing.append(year)
+    return missing

@@ -1,0 +1,209 @@
+"""Stored matches: computed by the pure matcher (matcher.py), kept fresh when a need or a
+product changes. Services flush, never commit."""
+import logging
+import threading
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import selectinload
+
+from ..enterprises.models import Enterprise, Need
+from ..extensions import db
+from ..institutions.models import CoreEnterpriseAlias, Institution, Product
+from ..policy import service as policy
+from ..policy.models import ReferenceRate, Setting, SubsidyProgram
+from ..types import utcnow
+from . import adapters
+from .matcher import Match as PureMatch
+from .matcher import MatchContext, Matcher, near_miss_of
+from .models import Match, NearMiss
+
+log = logging.getLogger(__name__)
+
+NEAR_TOP = 10  # near misses kept per need: the ones the enterprise can act on first
+CHINA = ZoneInfo("Asia/Shanghai")
+# needs whose matches a bank may act on (counted on the bank's product reach page)
+OPEN_STATUSES = ("published", "in_progress")
+
+_cache_lock = threading.Lock()
+_cache: dict = {"stamp": None, "matcher": None}
+
+
+def today() -> date:
+    return datetime.now(CHINA).date()
+
+
+# --- the matcher, built once per catalogue state --------------------------------------------
+
+def _stamp(day: date) -> tuple:
+    """Changes whenever anything the matcher reads from the catalogue or the policy changes."""
+    parts = [day]
+    for model, column in ((Product, Product.updated_at), (Institution, Institution.updated_at),
+                          (SubsidyProgram, SubsidyProgram.updated_at),
+                          (ReferenceRate, ReferenceRate.created_at),
+                          (Setting, Setting.updated_at)):
+        parts.extend(db.session.execute(select(func.count(), func.max(column))
+                                        .select_from(model)).one())
+    parts.extend(db.session.execute(select(func.count(), func.max(CoreEnterpriseAlias.id))
+                                    .where(CoreEnterpriseAlias.confirmed.is_(True))).one())
+    return tuple(parts)
+
+
+def build_context(day: date) -> MatchContext:
+    return MatchContext(
+        today=day,
+        lpr_1y=policy.lpr_on(day, "lpr_1y") or Decimal("3.0"),
+        programs=tuple(adapters.subsidy_records(db.session, day)),
+        lead_response=_lead_response(),
+        core_resolver=adapters.core_resolver(db.session),
+        core_aliases=adapters.core_aliases(db.session),
+        guarantee_fee_rate=Decimal(str(policy.setting("guarantee_fee_rate", 1.0))),
+    )
+
+
+def _lead_response() -> dict | None:
+    """Institutions' on-time answer record, once the leads domain has one."""
+    from ..leads.service import lead_response_record
+
+    return lead_response_record()
+
+
+def current_matcher(day: date | None = None) -> Matcher:
+    """The matcher over every published product, rebuilt only when the catalogue changed."""
+    day = day or today()
+    stamp = _stamp(day)
+    with _cache_lock:
+        if _cache["stamp"] == stamp:
+            return _cache["matcher"]
+    products = db.session.scalars(
+        select(Product).where(Product.status == "published")
+        .options(selectinload(Product.institution).selectinload(Institution.district_rows))
+    ).all()
+    matcher = Matcher([adapters.product_terms(p) for p in products], build_context(day))
+    with _cache_lock:
+        _cache.update(stamp=stamp, matcher=matcher)
+    return matcher
+
+
+# --- keeping stored results fresh -------------------------------------------------------------
+
+def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
+    """Recompute one need's matches and near misses; returns its matches, best first."""
+    matcher = matcher or current_matcher()
+    db.session.flush()
+    facts = adapters.need_facts(need)
+    db.session.execute(delete(Match).where(Match.need_id == need.id))
+    db.session.execute(delete(NearMiss).where(NearMiss.need_id == need.id))
+    found = matcher.match(facts, top=None)
+    _insert_matches(need.id, found)
+    _insert_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
+    _share_with_matched(need)
+    return found
+
+
+def refresh_product(product: Product) -> int:
+    """After a product is published, edited, paused or retired: recompute its pairings with
+    every need, and the near-miss lists it enters or leaves. Returns its match count."""
+    db.session.flush()
+    matcher = current_matcher()
+    pid = product.id
+    listed = product.status == "published"
+    db.session.execute(delete(Match).where(Match.product_id == pid))
+    had_near = set(db.session.scalars(select(NearMiss.need_id).where(NearMiss.product_id == pid)))
+    terms = matcher.products.get(pid) if listed else None
+    count = 0
+    for need in _all_needs():
+        facts = adapters.need_facts(need)
+        found = matcher.rescore(facts, pid) if terms is not None else None
+        if found is not None:
+            _insert_matches(need.id, [found])
+            _share_with_matched(need)
+            count += 1
+        nearly = terms is not None and near_miss_of(facts, terms, matcher.ctx) is not None
+        if nearly or need.id in had_near:
+            db.session.execute(delete(NearMiss).where(NearMiss.need_id == need.id))
+            _insert_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
+    log.info("product %s refreshed: %s matches", pid, count)
+    return count
+
+
+def refresh_all():
+    """`matchmaker match --all`: recompute everything; yields (need, its matches) in ref order."""
+    matcher = current_matcher()
+    db.session.execute(delete(Match))
+    db.session.execute(delete(NearMiss))
+    for need in _all_needs():
+        yield need, refresh_need(need, matcher)
+
+
+def _all_needs():
+    return db.session.scalars(
+        select(Need).order_by(Need.ref)
+        .options(selectinload(Need.enterprise).selectinload(Enterprise.tag_rows),
+                 selectinload(Need.guarantee_rows))).all()
+
+
+def _insert_matches(need_id: int, found) -> None:
+    if not found:
+        return
+    now = utcnow()
+    db.session.execute(insert(Match), [
+        {"need_id": need_id, "product_id": m.product_id, "product_version": m.product_version,
+         "score": Decimal(str(m.score)), "reasons": list(m.reasons),
+         "components": {k: round(v, 1) for k, v in m.components.items()},
+         "estimated_rate": m.estimated_rate, "computed_at": now} for m in found])
+
+
+def _insert_near_misses(need_id: int, matcher: Matcher, near) -> None:
+    if not near:
+        return
+    now = utcnow()
+    db.session.execute(insert(NearMiss), [
+        {"need_id": need_id, "product_id": n.product_id,
+         "product_version": matcher.products[n.product_id].version, "rule": n.rule_code,
+         "reason": n.reason_zh[:255], "fix": (n.fix_zh or "")[:255] or None, "computed_at": now}
+        for n in near])
+
+
+def _share_with_matched(need: Need) -> None:
+    """consent_to_share (exchange format) = consent to every institution whose product matches."""
+    from ..leads.service import sync_consent_from_flag
+
+    sync_consent_from_flag(need)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def matches_for_need(need: Need, top: int | None = None) -> list[Match]:
+    query = (select(Match).where(Match.need_id == need.id)
+             .options(selectinload(Match.product).selectinload(Product.institution))
+             .order_by(Match.score.desc(), Match.estimated_rate.asc(), Match.product_id))
+    if top:
+        query = query.limit(top)
+    rows = db.session.scalars(query).all()
+    # the matcher's tie-break is the product ref; the id stands in above, settle it here
+    return sorted(rows, key=lambda m: (-m.score, m.estimated_rate is None,
+                                       m.estimated_rate or 0, m.product.ref))
+
+
+def near_misses_for_need(need: Need) -> list[NearMiss]:
+    return db.session.scalars(
+        select(NearMiss).where(NearMiss.need_id == need.id)
+        .options(selectinload(NearMiss.product).selectinload(Product.institution))
+        .order_by(NearMiss.id)).all()
+
+
+def product_reach(institution_id: int) -> list[tuple[Product, int, Decimal]]:
+    """Per product of the institution: how many open needs it matches and their total
+    amount — figures only, no enterprise details before consent."""
+    counts = dict((pid, (n, total)) for pid, n, total in db.session.execute(
+        select(Match.product_id, func.count(Match.id), func.coalesce(func.sum(Need.amount_wan), 0))
+        .join(Need, Need.id == Match.need_id)
+        .join(Product, Product.id == Match.product_id)
+        .where(Product.institution_id == institution_id, Need.status.in_(OPEN_STATUSES))
+        .group_by(Match.product_id)))
+    products = db.session.scalars(select(Product).where(Product.institution_id == institution_id)
+                                  .order_by(Product.status, Product.name)).all()
+    return [(p, *counts.get(p.id, (0, Decimal(0)))) for p in products]

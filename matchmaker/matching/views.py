@@ -1,0 +1,18 @@
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from ..accounts.permissions import roles_required
+from . import service
+
+bp = Blueprint("matching", __name__)
+
+
+@bp.get("/institution/reach")
+@roles_required("bank_manager", "bank_admin")
+def reach():
+    """Per product of the bank: how many open needs it matches and their total amount.
+    Figures only: enterprise details reach a bank through consented leads."""
+    rows = service.product_reach(current_user.institution_id)
+    return render_template("matching/reach.html", rows=rows,
+                           total_needs=sum(n for _, n, _ in rows),
+                           total_amount=sum(a for _, _, a in rows))
