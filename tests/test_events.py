@@ -11,17 +11,40 @@ from sqlalchemy.exc import IntegrityError
 
 from matchmaker.errors import ServiceError
 from matchmaker.events import figures, meetings, service
-from matchmaker.events.models import (CheckIn, Event, EventInvitation, EventSlot, Meeting,
-                                      MeetingRequest, MeetingResult, Registration)
+from matchmaker.events.models import (
+    CheckIn,
+    Event,
+    EventInvitation,
+    Meeting,
+    MeetingRequest,
+    MeetingResult,
+    Registration,
+)
 from matchmaker.leads.models import Claim, Lead
 from matchmaker.notifications.models import Notification
 from matchmaker.policy.models import Setting
-from tests.factories import (EnterpriseFactory, InstitutionFactory, MatchFactory, NeedFactory,
-                             ProductFactory, user_for_role)
+from tests.factories import (
+    EnterpriseFactory,
+    InstitutionFactory,
+    MatchFactory,
+    NeedFactory,
+    ProductFactory,
+    user_for_role,
+)
 from tests.helpers import assert_audited
-from tests.test_events_helpers import (BEFORE, CHINA, EVENT_DAY, ON_THE_DAY, accepted,
-                                       enterprise_side, freeze, institution_side, make_event,
-                                       matched_pair, organizer)
+from tests.test_events_helpers import (
+    BEFORE,
+    CHINA,
+    EVENT_DAY,
+    ON_THE_DAY,
+    accepted,
+    enterprise_side,
+    freeze,
+    institution_side,
+    make_event,
+    matched_pair,
+    organizer,
+)
 
 
 @pytest.fixture
@@ -285,7 +308,7 @@ def test_suggested_partners_show_the_matchers_reasons(db, app, before):
 
 def test_a_request_is_sent_and_accepted(db, app, before):
     event = make_event()
-    ent, ent_user, inst, inst_user, _ = matched_pair(event, score="75.5")
+    _ent, ent_user, inst, inst_user, _ = matched_pair(event, score="75.5")
     response = app.test_client(user=ent_user).post(
         f"/events/{event.id}/requests", data={"to": inst.id, "message": "想了解设备更新贷款"})
     assert response.status_code == 302
@@ -366,7 +389,7 @@ def test_withdrawing_an_accepted_request_removes_its_meeting(db, before):
 
 def test_an_organizer_adds_a_must_meet_pair(db, app, before):
     event = make_event()
-    ent, ent_user, inst, inst_user, _ = matched_pair(event)
+    ent, ent_user, inst, _inst_user, _ = matched_pair(event)
     response = app.test_client(user=organizer()).post(f"/events/{event.id}/must-meet", data={
         "enterprise_registration_id": ent.id, "institution_registration_id": inst.id})
     assert response.status_code == 302
@@ -571,7 +594,7 @@ def test_a_follow_up_opens_a_lead_for_the_institution(db, app, monkeypatch):
 
 
 def test_a_managers_intention_claims_the_lead_with_the_leads_deadlines(db, app, monkeypatch):
-    event, ent, _, inst, _, staff = _scheduled_pair(monkeypatch)
+    event, _ent, _, _inst, _, staff = _scheduled_pair(monkeypatch)
     meeting = db.session.scalar(select(Meeting))
     manager = staff[0]
     response = app.test_client(user=manager).post(
@@ -579,7 +602,7 @@ def test_a_managers_intention_claims_the_lead_with_the_leads_deadlines(db, app, 
         data={"outcome": "intention", "amount_wan": "500"})
     assert response.status_code == 302
     result = db.session.scalar(select(MeetingResult))
-    assert result.amount_wan == Decimal("500") and result.side == "institution"
+    assert result.amount_wan == Decimal(500) and result.side == "institution"
     claim = db.session.scalar(select(Claim).where(Claim.lead_id == result.lead_id))
     assert claim.manager_id == manager.id
     # claimed Wed 16 Dec: first contact within 2 working days, a decision within 10
@@ -587,7 +610,7 @@ def test_a_managers_intention_claims_the_lead_with_the_leads_deadlines(db, app, 
 
 
 def test_an_intention_needs_an_amount(db, app, monkeypatch):
-    event, ent, ent_user, _, _, _ = _scheduled_pair(monkeypatch)
+    event, _ent, ent_user, _, _, _ = _scheduled_pair(monkeypatch)
     meeting = db.session.scalar(select(Meeting))
     response = app.test_client(user=ent_user).post(
         f"/events/{event.id}/meetings/{meeting.id}/result", data={"outcome": "intention"})
@@ -596,7 +619,7 @@ def test_an_intention_needs_an_amount(db, app, monkeypatch):
 
 
 def test_results_wait_for_the_day(db, monkeypatch):
-    event, ent, ent_user, _, _, _ = _scheduled_pair(monkeypatch)
+    _event, _ent, ent_user, _, _, _ = _scheduled_pair(monkeypatch)
     freeze(monkeypatch, BEFORE)
     with pytest.raises(ServiceError, match="洽谈尚未举行"):
         meetings.record_result(ent_user, db.session.scalar(select(Meeting)), "enterprise",
@@ -606,29 +629,29 @@ def test_results_wait_for_the_day(db, monkeypatch):
 def test_six_months_on_the_organizer_sees_intentions_become_loans(db, app, monkeypatch):
     from matchmaker.leads import service as leads
 
-    event, ent, _, inst, _, staff = _scheduled_pair(monkeypatch)
+    event, _ent, _, _inst, _, staff = _scheduled_pair(monkeypatch)
     meeting = db.session.scalar(select(Meeting))
     result = meetings.record_result(staff[0], meeting, "institution", "intention",
-                                    Decimal("500"))
+                                    Decimal(500))
     lead = db.session.get(Lead, result.lead_id)
     leads.add_followup(staff[0], lead, "call", "首次电话")
     freeze(monkeypatch, datetime(2027, 1, 6, 10, tzinfo=CHINA))
     leads.approve_lead(staff[0], lead, product=meeting.request.product,
-                       amount_wan=Decimal("450"), rate=Decimal("3.6"), term_months=12,
+                       amount_wan=Decimal(450), rate=Decimal("3.6"), term_months=12,
                        guarantee_mode="credit", approved_on=EVENT_DAY + timedelta(days=20))
     freeze(monkeypatch, datetime(2027, 6, 20, 10, tzinfo=CHINA))
     numbers = figures.event_figures(event)
-    assert (numbers.intentions, numbers.intention_wan) == (1, Decimal("500"))
+    assert (numbers.intentions, numbers.intention_wan) == (1, Decimal(500))
     outcome = numbers.outcomes
     assert outcome.final and outcome.cutoff == date(2027, 6, 16)
     assert (outcome.intention_leads, outcome.approved, outcome.approved_wan) == (
-        1, 1, Decimal("450"))
+        1, 1, Decimal(450))
     page = app.test_client(user=organizer()).get(f"/events/{event.id}")
     assert "1 笔 · 450 万元" in page.get_data(as_text=True)
 
 
 def test_the_years_enterprises_served_against_the_target(db, app, monkeypatch):
-    event, ent, ent_user, _, _, _ = _scheduled_pair(monkeypatch)
+    event, _ent, ent_user, _, _, _ = _scheduled_pair(monkeypatch)
     meetings.record_result(ent_user, db.session.scalar(select(Meeting)), "enterprise",
                            "no_fit")
     db.session.get(Setting, "enterprises_served_target").value = 40
@@ -640,6 +663,6 @@ def test_the_years_enterprises_served_against_the_target(db, app, monkeypatch):
 
 def test_no_personal_data_in_the_logs(db, app, monkeypatch, caplog):
     caplog.set_level("INFO")
-    event, ent, ent_user, inst, _, _ = _scheduled_pair(monkeypatch)
+    event, ent, _ent_user, _inst, _, _ = _scheduled_pair(monkeypatch)
     meetings.check_in(organizer(), event, ent.checkin_code)
     assert ent.enterprise.name not in caplog.text and ent.enterprise.uscc not in caplog.text

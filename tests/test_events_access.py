@@ -8,8 +8,16 @@ from matchmaker.events import meetings
 from matchmaker.events.models import Meeting
 from tests.conftest import ROLES
 from tests.factories import user_for_role
-from tests.test_events_helpers import (BEFORE, accepted, enterprise_side, freeze,
-                                       institution_side, make_event, matched_pair, organizer)
+from tests.test_events_helpers import (
+    BEFORE,
+    accepted,
+    enterprise_side,
+    freeze,
+    institution_side,
+    make_event,
+    matched_pair,
+    organizer,
+)
 
 ALL = {"enterprise", "bank_manager", "bank_admin", "organizer"}
 PARTICIPANTS = {"enterprise", "bank_manager", "bank_admin"}

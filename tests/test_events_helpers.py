@@ -11,8 +11,13 @@ from zoneinfo import ZoneInfo
 from matchmaker.events import service
 from matchmaker.events.models import Event, EventSlot, EventTable
 from matchmaker.extensions import db
-from tests.factories import (InstitutionFactory, MatchFactory, NeedFactory, ProductFactory,
-                             user_for_role)
+from tests.factories import (
+    InstitutionFactory,
+    MatchFactory,
+    NeedFactory,
+    ProductFactory,
+    user_for_role,
+)
 
 CHINA = ZoneInfo("Asia/Shanghai")
 EVENT_DAY = date(2026, 12, 16)  # a Wednesday

@@ -7,8 +7,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matchmaker.events.scheduler import (Placement, Problem, Request, evaluate, heaviest_first,
-                                         schedule, violations)
+from matchmaker.events.scheduler import (
+    Placement,
+    Problem,
+    Request,
+    evaluate,
+    heaviest_first,
+    schedule,
+    violations,
+)
 
 
 def brute_force(problem: Problem) -> tuple[int, int, int]:

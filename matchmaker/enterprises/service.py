@@ -511,8 +511,14 @@ def transition_allowed(actor, from_status: str, to_status: str) -> bool:
 
 
 def next_statuses(actor, need: Need) -> list[str]:
+    """The moves offered on the need page. An enterprise whose need is with a lender confirms
+    the loan on that lead (with its rating), not with a bare status button."""
+    from ..leads.models import Lead  # leads reads this module
+
+    has_leads = db.session.scalar(select(Lead.id).where(Lead.need_id == need.id).limit(1))
     return [to for (frm, to) in TRANSITIONS if frm == need.status
-            and transition_allowed(actor, frm, to)]
+            and transition_allowed(actor, frm, to)
+            and not (to == "funded" and getattr(actor, "role", None) == "enterprise" and has_leads)]
 
 
 def change_status(actor, need: Need, to: str, reason: str | None = None) -> Need:
@@ -536,6 +542,10 @@ def change_status(actor, need: Need, to: str, reason: str | None = None) -> Need
            summary=summary + (f"（原因：{reason}）" if reason else ""))
     if to == "funded":
         _mark_has_bank_loan(actor, need.enterprise)
+    if to in ("withdrawn", "closed", "expired"):
+        from ..leads.service import close_leads_of_ended_need  # leads reads this module
+
+        close_leads_of_ended_need(need)
     if to == "published":
         _after_need_change(need)
     log.info("need %s %s -> %s", need.id, frm, to)

@@ -1,7 +1,7 @@
 """A participant's agenda as an .ics calendar (icalendar) and the check-in QR code (segno).
 Pure functions of the rows they are given; the views serve the bytes."""
 import io
-from datetime import timezone
+from datetime import UTC
 
 import segno
 from icalendar import Calendar
@@ -28,9 +28,9 @@ def ics(event: Event, registration: Registration, meetings: list[Meeting], host:
         other = counterpart(meeting, registration)
         item = CalendarEvent()
         item.add("uid", f"event-{event.id}-meeting-{meeting.id}-{registration.kind}@{host}")
-        item.add("dtstamp", meeting.created_at.astimezone(timezone.utc))
-        item.add("dtstart", meeting.slot.starts_at.astimezone(timezone.utc))
-        item.add("dtend", meeting.slot.ends_at.astimezone(timezone.utc))
+        item.add("dtstamp", meeting.created_at.astimezone(UTC))
+        item.add("dtstart", meeting.slot.starts_at.astimezone(UTC))
+        item.add("dtend", meeting.slot.ends_at.astimezone(UTC))
         item.add("summary", f"洽谈：{other.name}")
         item.add("location", f"{event.venue} {meeting.table.label}")
         item.add("description", f"{event.title}\n{meeting.table.label}\n"

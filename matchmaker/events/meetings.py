@@ -18,8 +18,16 @@ from ..leads.permissions import PUSHABLE_NEED_STATUSES, claim_refusal
 from ..notifications.service import notify_all
 from . import scheduler
 from . import service as events
-from .models import (CheckIn, Event, EventSlot, EventTable, Meeting, MeetingRequest,
-                     MeetingResult, Registration)
+from .models import (
+    CheckIn,
+    Event,
+    EventSlot,
+    EventTable,
+    Meeting,
+    MeetingRequest,
+    MeetingResult,
+    Registration,
+)
 
 log = logging.getLogger(__name__)
 

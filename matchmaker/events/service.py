@@ -18,7 +18,6 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import vocab
 from ..accounts.models import BANK_ROLES, User
 from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
@@ -28,8 +27,18 @@ from ..institutions.models import Institution, InstitutionDistrict, Product
 from ..matching.models import Match
 from ..notifications.service import notify_all
 from ..types import utcnow
-from .models import (Event, EventInvitation, EventSlot, EventTable, Meeting, MeetingRequest,
-                     Registration, RegistrationManager, RegistrationProduct, UnavailableSlot)
+from .models import (
+    Event,
+    EventInvitation,
+    EventSlot,
+    EventTable,
+    Meeting,
+    MeetingRequest,
+    Registration,
+    RegistrationManager,
+    RegistrationProduct,
+    UnavailableSlot,
+)
 
 log = logging.getLogger(__name__)
 

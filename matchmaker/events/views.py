@@ -4,8 +4,17 @@ partners, requests, agenda with .ics and QR, results)."""
 import logging
 from datetime import datetime, time
 
-from flask import (Blueprint, Response, abort, flash, jsonify, redirect, render_template,
-                   request, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,17 +25,45 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
 from . import agenda as agenda_files
-from . import figures, meetings
-from . import service
-from .forms import (CheckInForm, ConfirmForm, EnterpriseRegistrationForm, EventForm,
-                    InstitutionRegistrationForm, InviteForm, MoveForm, MustMeetForm,
-                    RequestForm, ResultForm, SlotsForm, TablesForm)
-from .models import (INVITATION_SOURCE_LABELS, REQUEST_STATUS_LABELS, Event, EventSlot,
-                     EventTable, Meeting, MeetingRequest, Registration)
-from .permissions import (EVENT_ROLES, PARTICIPANT_ROLES, PREDICATES, can_cancel_registration,
-                          can_respond_request, can_withdraw_request, managed_events,
-                          meeting_side, visible_events, visible_meetings,
-                          visible_registrations, visible_requests)
+from . import figures, meetings, service
+from .forms import (
+    CheckInForm,
+    ConfirmForm,
+    EnterpriseRegistrationForm,
+    EventForm,
+    InstitutionRegistrationForm,
+    InviteForm,
+    MoveForm,
+    MustMeetForm,
+    RequestForm,
+    ResultForm,
+    SlotsForm,
+    TablesForm,
+)
+from .models import (
+    INVITATION_SOURCE_LABELS,
+    REQUEST_STATUS_LABELS,
+    Event,
+    EventSlot,
+    EventTable,
+    Meeting,
+    MeetingRequest,
+    Registration,
+)
+from .permissions import (
+    EVENT_ROLES,
+    PARTICIPANT_ROLES,
+    PREDICATES,
+    can_cancel_registration,
+    can_respond_request,
+    can_withdraw_request,
+    managed_events,
+    meeting_side,
+    visible_events,
+    visible_meetings,
+    visible_registrations,
+    visible_requests,
+)
 
 log = logging.getLogger(__name__)
 bp = Blueprint("events", __name__, url_prefix="/events")
@@ -539,9 +576,9 @@ def run_schedule(event_id):
         flash(err.message, "danger")
         return redirect(url_for(".schedule", event_id=event.id))
     db.session.commit()
+    musts = (f"必洽配对{report.must_meets}/{report.must_total}；" if report.must_total else "")
     flash(f"排程完成：{report.meetings}场洽谈，{report.served}/{report.enterprises}家企业至少有一场；"
-          f"必洽配对{report.must_meets}/{report.must_total}；{len(report.unplaced)}个请求未能安排。",
-          "success")
+          f"{musts}{len(report.unplaced)}个请求未能安排。", "success")
     return redirect(url_for(".schedule", event_id=event.id))
 
 

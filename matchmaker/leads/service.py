@@ -133,10 +133,16 @@ def push_candidates(need: Need) -> list[Candidate]:
 
 def _snapshot(need: Need, institution_id: int) -> list[dict]:
     """What the bank is shown as "matched products": frozen when the lead opens."""
+    # one query for this institution's matches: an import opens thousands of leads
+    matches = db.session.scalars(
+        select(Match).join(Product, Product.id == Match.product_id)
+        .where(Match.need_id == need.id, Product.institution_id == institution_id,
+               Product.status == "published")
+        .order_by(Match.score.desc(), Match.estimated_rate, Product.ref)).all()
     return [{"product_id": m.product_id, "product_version": m.product_version,
              "score": float(m.score), "reasons": list(m.reasons or []),
              "estimated_rate": float(m.estimated_rate) if m.estimated_rate is not None else None}
-            for m in need_matches(need) if m.product.institution_id == institution_id]
+            for m in matches]
 
 
 # --- consent --------------------------------------------------------------------------------
@@ -702,6 +708,15 @@ def _close_other_leads(funded: Lead) -> None:
         # another institution's approval stays on record (outcome kept) but is closed
         if lead.id != funded.id and lead.status in LEAD_ACTIVE + ("approved",):
             _close_lead(lead, "需求已在其他机构获得融资")
+
+
+def close_leads_of_ended_need(need: Need) -> list[Lead]:
+    """A need withdrawn, closed or expired: its banks stop working on it at once (the sweep
+    would otherwise close the leads only at its next run)."""
+    closed = [lead for lead in need_leads(need) if lead.status in LEAD_ACTIVE]
+    for lead in closed:
+        _close_lead(lead, f"需求已{need.status_label}")
+    return closed
 
 
 def _close_lead(lead: Lead, message: str) -> None:

@@ -38,7 +38,9 @@ def today() -> date:
 # --- the matcher, built once per catalogue state --------------------------------------------
 
 def _stamp(day: date) -> tuple:
-    """Changes whenever anything the matcher reads from the catalogue or the policy changes."""
+    """Changes whenever anything the matcher reads from the catalogue or the policy changes,
+    and each day: the institutions' on-time record (a 180-day window) enters scores daily,
+    not on every claim, so that a busy inbox does not rebuild the matcher all day."""
     parts = [day]
     for model, column in ((Product, Product.updated_at), (Institution, Institution.updated_at),
                           (SubsidyProgram, SubsidyProgram.updated_at),
@@ -91,7 +93,12 @@ def current_matcher(day: date | None = None) -> Matcher:
 
 def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
     """Recompute one need's matches and near misses; returns its matches, best first."""
-    matcher = matcher or current_matcher()
+    found = _recompute(need, matcher or current_matcher())
+    _share_with_matched(need)
+    return found
+
+
+def _recompute(need: Need, matcher: Matcher) -> list[PureMatch]:
     db.session.flush()
     facts = adapters.need_facts(need)
     db.session.execute(delete(Match).where(Match.need_id == need.id))
@@ -99,7 +106,6 @@ def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
     found = matcher.match(facts, top=None)
     _insert_matches(need.id, found)
     _insert_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
-    _share_with_matched(need)
     return found
 
 
@@ -119,23 +125,29 @@ def refresh_product(product: Product) -> int:
         found = matcher.rescore(facts, pid) if terms is not None else None
         if found is not None:
             _insert_matches(need.id, [found])
-            _share_with_matched(need)
             count += 1
         nearly = terms is not None and near_miss_of(facts, terms, matcher.ctx) is not None
         if nearly or need.id in had_near:
             db.session.execute(delete(NearMiss).where(NearMiss.need_id == need.id))
             _insert_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
+    from ..leads.service import sync_flag_consents_for_product
+
+    sync_flag_consents_for_product(product)
     log.info("product %s refreshed: %s matches", pid, count)
     return count
 
 
 def refresh_all():
-    """`matchmaker match --all`: recompute everything; yields (need, its matches) in ref order."""
+    """`matchmaker match --all` (run it nightly): recompute everything; yields (need, its
+    matches) in ref order. Consume it whole: flag consents are synced after the last need."""
     matcher = current_matcher()
     db.session.execute(delete(Match))
     db.session.execute(delete(NearMiss))
     for need in _all_needs():
-        yield need, refresh_need(need, matcher)
+        yield need, _recompute(need, matcher)
+    from ..leads.service import sync_all_flag_consents
+
+    sync_all_flag_consents()
 
 
 def _all_needs():

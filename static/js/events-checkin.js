@@ -69,7 +69,7 @@
 
   if (!("BarcodeDetector" in window) || !navigator.mediaDevices) {
     box.querySelector("[data-scanner-hint]").textContent =
-      "此浏览器不支持扫码，请在右侧输入签到码（或用手机相机扫描二维码，打开链接后确认签到）。";
+      "此浏览器不支持扫码：请在“输入签到码”处输入（或用手机相机扫描二维码，打开链接后确认签到）。";
     return;
   }
   var detector = new window.BarcodeDetector({formats: ["qr_code"]});

@@ -150,11 +150,22 @@ def test_register_request_schedule_and_check_in(new_page, live_server, artifacts
     assert staff.get_by_test_id("checked-in-count").inner_text() == "1"
     staff.get_by_label("签到码").fill(code)
     staff.get_by_role("button", name="签到", exact=True).click()
-    staff.wait_for_function(
-        "document.querySelector('[data-testid=checkin-result]').textContent.includes('签到过')")
+    staff.get_by_test_id("checkin-result").get_by_text(re.compile("已于.*签到过")).wait_for()
     staff.screenshot(path=str(artifacts / "events-checkin-mobile.png"), full_page=True)
 
     firm.reload()  # the agenda now says when the enterprise checked in
     assert "签到" in firm.get_by_text(re.compile(r"已于 \d\d:\d\d 签到")).inner_text()
-    for page in (firm, banker, staff):
+    # the organizer's event page: figures, the year's count against the target
+    desk = new_page()
+    log_in(desk, STAFF)
+    desk.goto(f"/events/{event_id}")
+    assert desk.get_by_test_id("fig-meetings").inner_text() == "1"
+    assert desk.get_by_test_id("fig-enterprises").inner_text() == "1"
+    desk.screenshot(path=str(artifacts / "events-organizer.png"), full_page=True)
+    desk.get_by_role("link", name="1号桌").click()
+    assert scene["firm"] in desk.get_by_test_id("table-sheet").inner_text()
+    desk.emulate_media(media="print")
+    print("DBG", desk.evaluate("[...document.styleSheets].map(s => s.href)"), desk.evaluate("getComputedStyle(document.querySelector('nav.navbar')).display"))
+    assert desk.locator("nav.navbar").is_hidden()  # the print stylesheet
+    for page in (firm, banker, staff, desk):
         assert page.console_errors == []
