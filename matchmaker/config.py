@@ -27,4 +27,5 @@ class Defaults:
     MAIL_PASSWORD = None
     MAIL_SENDER = "noreply@matchmaker.local"
     PAGE_SIZE = 20
+    BASE_URL = None  # MATCHMAKER_BASE_URL: absolute links in mail sent outside a request
     PROXY_HOPS = 0  # MATCHMAKER_PROXY_HOPS=1 behind one reverse proxy (nginx)

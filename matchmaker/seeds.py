@@ -4,6 +4,7 @@ second run changes nothing); seeds/users.json lists the demo logins, created whe
 users.json: {"users": [{"email", "password", "name", "role", and per role "enterprise_ref",
 "institution_ref", "district" or "organization"}]}.
 """
+import json
 from pathlib import Path
 
 import click
@@ -15,7 +16,9 @@ from .accounts.models import BANK_ROLES, ROLE_LABELS, ROLES, User
 from .accounts.service import create_user, find_user_by_email
 from .enterprises.models import Enterprise
 from .exchange.service import ImportRejected, import_document, load_document
+from .errors import ServiceError
 from .extensions import db
+from .institutions.service import load_core_enterprises
 from .institutions.models import Institution
 
 USER_FIELDS = ("email", "password", "name", "role", "enterprise_ref", "institution_ref",
@@ -100,9 +103,14 @@ def _user_entries(path: Path):
 def seed_command(directory: Path):
     """Load the demo data and create the demo logins (idempotent)."""
     demo, users_file = directory / "demo.json", directory / "users.json"
+    core_file = directory / "core_enterprises.json"
     if not demo.is_file():
         raise click.ClickException(f"{demo} not found")
     try:
+        # the core-enterprise list first: the demo's supply-chain needs name its members
+        if core_file.is_file():
+            records = json.loads(core_file.read_text(encoding="utf-8"))["core_enterprises"]
+            load_core_enterprises(None, records)
         report = import_document(load_document(demo.read_bytes()))
         users = seed_users(_user_entries(users_file)) if users_file.is_file() else []
     except ImportRejected as rejected:
@@ -110,6 +118,9 @@ def seed_command(directory: Path):
         for line in rejected.errors:
             click.echo(line, err=True)
         raise SystemExit(1) from None
+    except ServiceError as err:
+        db.session.rollback()
+        raise click.ClickException(f"{core_file}: {err.message}") from None
     db.session.commit()
     click.echo(f"demo data: {report.summary()}")
     _print_logins(users)

@@ -179,3 +179,27 @@ def test_seed_without_demo_json_fails_clearly(runner, db, tmp_path):
     result = runner.invoke(args=["seed", "--dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "demo.json not found" in result.stderr
+
+
+def test_seed_loads_the_core_enterprise_list_first(runner, db, seeds):
+    from matchmaker.institutions.models import CoreEnterprise
+
+    write(seeds / "core_enterprises.json", {"core_enterprises": [
+        {"name": "重庆长安汽车股份有限公司", "aliases": ["长安汽车"],
+         "cluster": "intelligent_connected_nev"}]})
+    result = runner.invoke(args=["seed", "--dir", str(seeds)])
+    assert result.exit_code == 0, result.output
+    entry = db.session.scalar(select(CoreEnterprise))
+    assert entry.name == "重庆长安汽车股份有限公司"
+    assert [a.alias for a in entry.aliases] == ["长安汽车"]
+
+
+def test_seed_refuses_a_bad_core_enterprise_list_and_writes_nothing(runner, db, seeds):
+    from matchmaker.institutions.models import Institution
+
+    write(seeds / "core_enterprises.json", {"core_enterprises": [
+        {"name": "某核心企业", "uscc": "91500000MA5U12340X"}]})
+    result = runner.invoke(args=["seed", "--dir", str(seeds)])
+    assert result.exit_code != 0
+    assert "core_enterprises.json" in result.output
+    assert count(db, Institution) == 0

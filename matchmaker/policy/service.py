@@ -37,6 +37,9 @@ SETTING_FIELDS = {
     "first_contact_working_days": ("首次联系时限（工作日）", "int", 1, 60),
     "decision_working_days": ("审批答复时限（工作日）", "int", 1, 120),
     "enterprises_served_target": ("年度对接服务企业目标（家次）", "int", 0, 1000000),
+    "whitelist_institutions_per_entry": ("白名单每户推送机构数上限", "int", 1, 20),
+    "whitelist_institution_share": ("白名单单家机构承接比例上限（0–1）", "decimal",
+                                    Decimal("0.01"), Decimal(1)),
 }
 
 
