@@ -98,11 +98,14 @@ def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
     return found
 
 
-def _recompute(need: Need, matcher: Matcher) -> list[PureMatch]:
-    db.session.flush()
+def _recompute(need: Need, matcher: Matcher, clear: bool = True) -> list[PureMatch]:
+    if clear:
+        db.session.flush()
+        db.session.execute(delete(Match).where(Match.need_id == need.id),
+                           execution_options={"synchronize_session": False})
+        db.session.execute(delete(NearMiss).where(NearMiss.need_id == need.id),
+                           execution_options={"synchronize_session": False})
     facts = adapters.need_facts(need)
-    db.session.execute(delete(Match).where(Match.need_id == need.id))
-    db.session.execute(delete(NearMiss).where(NearMiss.need_id == need.id))
     found = matcher.match(facts, top=None)
     _insert_matches(need.id, found)
     _insert_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
@@ -141,10 +144,10 @@ def refresh_all():
     """`matchmaker match --all` (run it nightly): recompute everything; yields (need, its
     matches) in ref order. Consume it whole: flag consents are synced after the last need."""
     matcher = current_matcher()
-    db.session.execute(delete(Match))
-    db.session.execute(delete(NearMiss))
+    db.session.execute(delete(Match), execution_options={"synchronize_session": False})
+    db.session.execute(delete(NearMiss), execution_options={"synchronize_session": False})
     for need in _all_needs():
-        yield need, _recompute(need, matcher)
+        yield need, _recompute(need, matcher, clear=False)
     from ..leads.service import sync_all_flag_consents
 
     sync_all_flag_consents()
