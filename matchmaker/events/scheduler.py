@@ -35,12 +35,16 @@ Phase 1 (exact for levels 0–1). The sets of enterprises that can be served tog
   good: the failed searches together cost one pass over the network.
 Phase 2. Further must-meet pairs (an enterprise's second one), then every other request by
   priority, each into the feasible slot with the most free tables.
-Phase 3 (local search on level 2, never losing levels 0–1). For each unplaced request,
-  heaviest first, and each of its slots: take out what blocks it there (the enterprise's own
-  meeting in that slot, one meeting of a full institution, one meeting of a full slot),
-  place it, and put each blocker back in another slot when one is free; keep the change if
-  the objective rose. A blocker may be dropped only if it is not a must-meet and its
-  enterprise keeps another meeting. Passes repeat until one finds nothing or time is up.
+Phase 3 (local search on level 2; a move is kept only if the lexicographic objective
+  rises, so levels 0–1 are never lost). (a) For each unplaced request, heaviest first, and
+  each of its slots: take out what blocks it there (the enterprise's own meeting in that
+  slot, the cheapest meeting of a full institution, the cheapest of a full slot), place it,
+  and put each blocker in another slot — where it fits, or by an ejection chain of depth 2
+  (moving one meeting there to a free place); a blocker with nowhere to go is dropped.
+  (b) Exact single-slot re-optimisation: with the other slots fixed, a slot's meetings are
+  a maximum-weight b-matching (min-cost flow), the weights encoding the three levels.
+  (a) and (b) alternate until neither improves or time is up (typically well under 1 s for
+  300 participants and 12 slots).
 Tables last: each institution keeps "home" tables as far as possible, so a bank's managers
   stay put while enterprises move between slots.
 
@@ -215,6 +219,7 @@ class _State:
         self.allowed = [tuple(s for s in range(S) if attends[self.re[r]][s]
                               and self.cap[self.rb[r]][s] > 0)
                         for r in range(len(self.requests))]
+        self.allowed_set = [frozenset(a) for a in self.allowed]
         self.by_e = [[] for _ in e_ids]
         for r, e in enumerate(self.re):
             self.by_e[e].append(r)
@@ -222,6 +227,8 @@ class _State:
         self.e_at = [[-1] * S for _ in e_ids]
         self.b_at = [[[] for _ in range(S)] for _ in b_ids]
         self.s_members = [set() for _ in range(S)]
+        # slots with a free table: in a tight event few or none, so searches start here
+        self.open = set(range(S)) if self.T > 0 else set()
         self.e_count = [0] * len(e_ids)
         self.score = [0, 0, 0]
 
@@ -236,6 +243,8 @@ class _State:
         self.e_at[e][s] = r
         self.b_at[self.rb[r]][s].append(r)
         self.s_members[s].add(r)
+        if len(self.s_members[s]) >= self.T:
+            self.open.discard(s)
         self.e_count[e] += 1
         self.score[0] += self.must[r]
         self.score[1] += self.e_count[e] == 1
@@ -247,6 +256,7 @@ class _State:
         self.e_at[e][s] = -1
         self.b_at[self.rb[r]][s].remove(r)
         self.s_members[s].discard(r)
+        self.open.add(s)
         self.e_count[e] -= 1
         self.score[0] -= self.must[r]
         self.score[1] -= self.e_count[e] == 0
@@ -259,8 +269,10 @@ class _State:
     def best_slot(self, r: int, exclude: int = -1) -> int:
         """The feasible slot with the most free tables (keeps room for the next request)."""
         best, room = -1, 0
-        for s in self.allowed[r]:
-            if s != exclude and self.fits(r, s) and self.free_tables(s) > room:
+        allowed = self.allowed_set[r]
+        for s in self.open:
+            if (s != exclude and s in allowed and self.fits(r, s)
+                    and (self.free_tables(s), -s) > (room, -best)):
                 best, room = s, self.free_tables(s)
         return best
 
@@ -439,7 +451,7 @@ def _improve_with(st: _State, r: int) -> bool:
     best = None
     for s in st.allowed[r]:
         gain = _try_in_slot(st, r, s, commit=False)
-        if gain is not None and gain > (0, 0, 0) and (best is None or gain > best[0]):
+        if gain > (0, 0, 0) and (best is None or gain > best[0]):
             best = (gain, s)
     if best is None:
         return False
@@ -449,84 +461,112 @@ def _improve_with(st: _State, r: int) -> bool:
 
 
 def _try_in_slot(st: _State, r: int, s: int, commit: bool):
-    """Lexicographic gain of putting r into s (blockers moved elsewhere or dropped), or None
-    when a blocker may not be dropped. Undone unless commit."""
+    """Lexicographic gain of putting r into s, its blockers moved elsewhere (directly or by
+    an ejection chain) or dropped. Undone unless commit."""
     blockers = _blockers(st, r, s)
-    if blockers is None:
-        return None
     before = tuple(st.score)
-    moved = []
-    for m in blockers:
-        st.remove(m)
+    trail = [(m, st.remove(m), -1) for m in blockers]
     st.place(r, s)
+    trail.append((r, -1, s))
     for m in blockers:
-        to = st.best_slot(m, exclude=s)
-        if to >= 0:
-            st.place(m, to)
-            moved.append(m)
+        _relocate(st, m, s, trail)
     after = tuple(st.score)
-    gain = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
     if not commit:
-        for m in moved:
+        _undo(st, trail)
+    return (after[0] - before[0], after[1] - before[1], after[2] - before[2])
+
+
+def _undo(st: _State, trail: list[tuple[int, int, int]]) -> None:
+    """Reverse (request, slot it left or -1, slot it entered or -1) steps, last first."""
+    for m, left, entered in reversed(trail):
+        if entered >= 0:
             st.remove(m)
-        st.remove(r)
-        for m in blockers:
-            st.place(m, s)
-    return gain
+        if left >= 0:
+            st.place(m, left)
 
 
-def _blockers(st: _State, r: int, s: int) -> list[int] | None:
+def _relocate(st: _State, m: int, avoid: int, trail: list) -> bool:
+    """Put the evicted meeting m in a slot other than `avoid`: where it fits, else where one
+    meeting stands in its way that can itself move to a free place (an ejection chain of
+    depth 2: this is what rotates a must-meet out of the one slot an enterprise can attend).
+    Nothing else is dropped; False (and nothing changed) when neither works."""
+    to = st.best_slot(m, exclude=avoid)
+    if to >= 0:
+        st.place(m, to)
+        trail.append((m, -1, to))
+        return True
+    for to in st.allowed[m]:
+        x = -1 if to == avoid else _single_conflict(st, m, to)
+        if x < 0:
+            continue
+        mark = len(trail)
+        trail.append((x, st.remove(x), -1))
+        st.place(m, to)
+        trail.append((m, -1, to))
+        back = st.best_slot(x, exclude=to)
+        if back >= 0:
+            st.place(x, back)
+            trail.append((x, -1, back))
+            return True
+        _undo(st, trail[mark:])
+        del trail[mark:]
+    return False
+
+
+def _single_conflict(st: _State, m: int, to: int) -> int:
+    """The one meeting whose leaving slot `to` lets m in, and which can move to another slot
+    directly; -1 if there is none (or more than one would have to leave)."""
+    em, bm = st.re[m], st.rb[m]
+    own = st.e_at[em][to]
+    bank_full = len(st.b_at[bm][to]) >= st.cap[bm][to]
+    if own >= 0:
+        return own if not bank_full and _movable(st, own) else -1
+    if bank_full:
+        return next((x for x in st.b_at[bm][to] if _movable(st, x)), -1)
+    if len(st.s_members[to]) >= st.T and _room_elsewhere(st, to):
+        return next((x for x in st.s_members[to] if _movable(st, x)), -1)
+    return -1
+
+
+def _blockers(st: _State, r: int, s: int) -> list[int]:
     """What must leave slot s for r to fit: its enterprise's meeting there, one meeting of
-    its institution when full, one more meeting when the tables are full. Each one must be
-    movable elsewhere or droppable; None if not."""
+    its institution when full, one more meeting when the tables are full — the cheapest to
+    lose each time. Whether the move pays is the caller's lexicographic gain."""
     e, b = st.re[r], st.rb[r]
     out = []
     own = st.e_at[e][s]
     if own >= 0:
-        if not _leavable(st, own, e, out):
-            return None
         out.append(own)
+    room = _room_elsewhere(st, s)
     if len(st.b_at[b][s]) >= st.cap[b][s]:
-        pick = _cheapest_leaver(st, st.b_at[b][s], s, e, out)
-        if pick is None:
-            return None
-        out.append(pick)
+        out.append(_cheapest_leaver(st, st.b_at[b][s], e, out, room))
     if len(st.s_members[s]) - len(out) >= st.T:
-        pick = _cheapest_leaver(st, st.s_members[s], s, e, out)
-        if pick is None:
-            return None
-        out.append(pick)
+        out.append(_cheapest_leaver(st, st.s_members[s], e, out, room))
     return out
 
 
-def _leavable(st: _State, m: int, e: int, out: list[int], room: bool = True) -> bool:
-    """m may leave its slot if it can move, or be dropped without unserving anyone
-    (room=False: no other slot has a free table, so nothing can move)."""
-    if st.must[m]:
-        return room and _movable(st, m)
-    em = st.re[m]
-    leaving = sum(1 for x in out if st.re[x] == em) + 1
-    return em == e or st.e_count[em] > leaving or (room and _movable(st, m))
+def _room_elsewhere(st: _State, s: int) -> bool:
+    return len(st.open) > (s in st.open)
 
 
 def _movable(st: _State, m: int) -> bool:
-    s = st.slot_of[m]
-    return any(to != s and st.fits(m, to) for to in st.allowed[m])
+    s, allowed = st.slot_of[m], st.allowed_set[m]
+    return any(to != s and to in allowed and st.fits(m, to) for to in st.open)
 
 
-def _cheapest_leaver(st: _State, candidates, s: int, e: int, out: list[int]) -> int | None:
-    """Prefer a meeting that can move to another slot (nothing lost), else the lightest one
-    that may be dropped."""
-    best, best_key = None, None
-    room = any(st.free_tables(t) > 0 for t in range(st.S) if t != s)
+def _cheapest_leaver(st: _State, candidates, e: int, out: list[int], room: bool) -> int:
+    """A meeting that can move to another slot (nothing lost) if there is one, else the one
+    whose loss costs least: not a must-meet, not an enterprise's only meeting, lightest."""
+    best, best_key = -1, None
     for m in candidates:
         if m in out:
             continue
         if room and _movable(st, m):
             return m
-        if st.must[m] or not _leavable(st, m, e, out, room=False):
-            continue
-        key = (st.w[m], m)
+        em = st.re[m]
+        leaving = sum(1 for x in out if st.re[x] == em) + 1
+        sole = em != e and st.e_count[em] <= leaving
+        key = (st.must[m], sole, st.w[m], m)
         if best_key is None or key < best_key:
             best, best_key = m, key
     return best
