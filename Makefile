@@ -22,7 +22,7 @@ instance/secret_key: | $(STAMP)
 ## make demo: venv, install, migrate a SQLite database, load seeds/, serve on 127.0.0.1:8000
 demo: $(STAMP) instance/secret_key
 	$(BIN)/matchmaker db upgrade
-	$(BIN)/matchmaker seed
+	MATCHMAKER_LOG_LEVEL=WARNING $(BIN)/matchmaker seed
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	MATCHMAKER_SESSION_COOKIE_SECURE=false MATCHMAKER_REMEMBER_COOKIE_SECURE=false \
 	  $(BIN)/gunicorn -w 2 -b $(HOST):$(PORT) --access-logfile - wsgi:app

@@ -17,6 +17,9 @@ ROLE_LABELS = {
     "organizer": "组织方（经信委/金融办/人民银行）",
     "admin": "平台管理员",
 }
+# the navbar badge: short enough to keep the organizer's nine links on one line
+ROLE_SHORT_LABELS = {"enterprise": "企业", "bank_manager": "客户经理", "bank_admin": "机构管理员",
+                     "organizer": "组织方", "admin": "管理员"}
 _ROLE_IN = "role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")"
 
 
@@ -65,6 +68,10 @@ class User(UserMixin, db.Model):
     @property
     def role_label(self) -> str:
         return ROLE_LABELS[self.role]
+
+    @property
+    def role_short_label(self) -> str:
+        return ROLE_SHORT_LABELS[self.role]
 
 
 class Invitation(db.Model):

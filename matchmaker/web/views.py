@@ -2,6 +2,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
+from ..audit.labels import action_label
 from ..audit.models import AuditEntry
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
@@ -68,4 +69,5 @@ def _admin_home():
               "needs": db.session.scalar(select(func.count(Need.id))),
               "institutions": db.session.scalar(select(func.count(Institution.id))),
               "products": db.session.scalar(select(func.count(Product.id)))}
-    return render_template("web/home_admin.html", recent=recent, counts=counts)
+    return render_template("web/home_admin.html", recent=recent, counts=counts,
+                           action_label=action_label)

@@ -96,8 +96,8 @@ def test_push_claim_contact_approve_confirm(new_page, live_server, artifacts, pl
     assert "重庆渝信精密模具有限公司" in profile and "13983000001" in profile
     assert "上年营业收入" not in profile
     assert "金额300万元在产品额度内" in banker.content()
-    banker.get_by_test_id("claim").click()
-    banker.wait_for_load_state()
+    with banker.expect_navigation():
+        banker.get_by_test_id("claim").click()
     assert "接单成功" in banker.content()
 
     # the enterprise sees who will call, and by when
@@ -107,19 +107,19 @@ def test_push_claim_contact_approve_confirm(new_page, live_server, artifacts, pl
     # first call, then approval
     banker.get_by_label("跟进方式").select_option("call")
     banker.get_by_label("情况记录（仅本机构可见）").fill("已与周会计通话，资料齐全")
-    banker.get_by_test_id("save-followup").click()
-    banker.wait_for_load_state()
+    with banker.expect_navigation():
+        banker.get_by_test_id("save-followup").click()
     assert "跟进记录已保存" in banker.content()
     banker.get_by_label("批准金额（万元）").fill("1200")
     banker.get_by_label("年利率（%）").fill("3.45")
-    banker.get_by_test_id("approve").click()
-    banker.wait_for_load_state()
+    with banker.expect_navigation():
+        banker.get_by_test_id("approve").click()
     assert "批准金额不能超过产品“渝信流动资金贷”的最高额度1000万元" in banker.content()
     assert banker.console_errors.pop().startswith("400 ")
     banker.get_by_label("批准金额（万元）").fill("300")
     banker.get_by_label("年利率（%）").fill("3.45")
-    banker.get_by_test_id("approve").click()
-    banker.wait_for_load_state()
+    with banker.expect_navigation():
+        banker.get_by_test_id("approve").click()
     assert "审批结果已登记：已批准" in banker.content()
     banker.screenshot(path=str(artifacts / "leads-bank-approved.png"), full_page=True)
 
@@ -129,8 +129,8 @@ def test_push_claim_contact_approve_confirm(new_page, live_server, artifacts, pl
     timeline = firm.get_by_test_id("lead-timeline").inner_text()
     assert "客户经理电话联系" in timeline and "资料齐全" not in timeline  # notes stay internal
     firm.get_by_test_id("rating-5").check()
-    firm.get_by_test_id("confirm-funding").click()
-    firm.wait_for_load_state()
+    with firm.expect_navigation():
+        firm.get_by_test_id("confirm-funding").click()
     assert "已确认放款到账" in firm.content()
     assert "您评价了服务：5星" in firm.get_by_test_id("lead-timeline").inner_text()
     firm.screenshot(path=str(artifacts / "leads-enterprise-funded.png"), full_page=True)

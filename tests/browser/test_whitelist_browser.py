@@ -89,13 +89,13 @@ def test_upload_push_answer(new_page, live_server, artifacts, platform, tmp_path
     assert city.get_by_test_id("no-consent").count() == 1
 
     # the proposal and the push
-    city.get_by_test_id("propose").click()
-    city.wait_for_load_state()
+    with city.expect_navigation():
+        city.get_by_test_id("propose").click()
     assert "已生成推送方案" in city.content()
     loads = city.get_by_test_id("loads").inner_text()
     assert BANK in loads
-    city.get_by_test_id("push").click()
-    city.wait_for_load_state()
+    with city.expect_navigation():
+        city.get_by_test_id("push").click()
     assert "本次推送 1 条（1 家机构）" in city.content()
     assert city.get_by_test_id("status").inner_text() == "已推送"
     city.screenshot(path=str(artifacts / "whitelist-pushed.png"), full_page=True)
@@ -109,14 +109,14 @@ def test_upload_push_answer(new_page, live_server, artifacts, platform, tmp_path
     assert "待反馈" in table.inner_text()
     banker.get_by_role("link", name="详情").first.click()
     banker.get_by_test_id("lead-link").click()
-    banker.get_by_test_id("claim").click()
-    banker.wait_for_load_state()
+    with banker.expect_navigation():
+        banker.get_by_test_id("claim").click()
     banker.locator('[data-testid="followup-form"] select[name="kind"]').select_option("call")
-    banker.get_by_test_id("save-followup").click()
-    banker.wait_for_load_state()
+    with banker.expect_navigation():
+        banker.get_by_test_id("save-followup").click()
     banker.get_by_label("年利率（%）").first.fill("3.85")
-    banker.get_by_test_id("approve").click()
-    banker.wait_for_load_state()
+    with banker.expect_navigation():
+        banker.get_by_test_id("approve").click()
     assert "已批准" in banker.content()
 
     banker.goto("/whitelists/bank")
@@ -124,8 +124,8 @@ def test_upload_push_answer(new_page, live_server, artifacts, platform, tmp_path
     banker.get_by_role("link", name="详情").first.click()
     banker.get_by_label("放款金额（万元）").fill("180")
     banker.get_by_label("年利率（%）").fill("3.80")
-    banker.get_by_test_id("record-disbursement").click()
-    banker.wait_for_load_state()
+    with banker.expect_navigation():
+        banker.get_by_test_id("record-disbursement").click()
     assert "放款情况已登记" in banker.content()
     assert banker.get_by_test_id("answer").inner_text() == "已放款"
     banker.screenshot(path=str(artifacts / "whitelist-bank.png"), full_page=True)
