@@ -32,10 +32,11 @@ class LiveServer:
         return self.base_url + path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The app on 127.0.0.1:<free port>, its own migrated SQLite file, CSRF on as in
-    production (the pages' forms and fetches must carry the token)."""
+    production (the pages' forms and fetches must carry the token). One per test module, so
+    that one module's data (banks, products) never changes what another's pages show."""
     db_file = tmp_path_factory.mktemp("browser-db") / "browser.sqlite3"
     app = make_test_app(DATABASE_URL=f"sqlite:///{db_file}", WTF_CSRF_ENABLED=True,
                         SERVER_NAME=None, TESTING=False)
