@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from ..enterprises.models import Enterprise, Need
@@ -93,22 +93,22 @@ def current_matcher(day: date | None = None) -> Matcher:
 
 def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
     """Recompute one need's matches and near misses; returns its matches, best first."""
-    found = _recompute(need, matcher or current_matcher())
+    batch = _Rows()
+    found = _recompute(need, matcher or current_matcher(), batch, clear=True)
+    batch.write()
     _share_with_matched(need)
     return found
 
 
-def _recompute(need: Need, matcher: Matcher, clear: bool = True) -> list[PureMatch]:
+def _recompute(need: Need, matcher: Matcher, batch: "_Rows", clear: bool) -> list[PureMatch]:
     if clear:
         db.session.flush()
-        db.session.execute(delete(Match).where(Match.need_id == need.id),
-                           execution_options={"synchronize_session": False})
-        db.session.execute(delete(NearMiss).where(NearMiss.need_id == need.id),
-                           execution_options={"synchronize_session": False})
+        _delete(Match, Match.need_id == need.id)
+        _delete(NearMiss, NearMiss.need_id == need.id)
     facts = adapters.need_facts(need)
     found = matcher.match(facts, top=None)
-    _insert_matches(need.id, found)
-    _insert_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
+    batch.add_matches(need.id, found)
+    batch.add_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
     return found
 
 
@@ -118,36 +118,41 @@ def refresh_product(product: Product) -> int:
     db.session.flush()
     matcher = current_matcher()
     pid = product.id
-    listed = product.status == "published"
-    db.session.execute(delete(Match).where(Match.product_id == pid))
-    had_near = set(db.session.scalars(select(NearMiss.need_id).where(NearMiss.product_id == pid)))
-    terms = matcher.products.get(pid) if listed else None
-    count = 0
+    terms = matcher.products.get(pid) if product.status == "published" else None
+    _delete(Match, Match.product_id == pid)
+    renear = set(db.session.scalars(select(NearMiss.need_id).where(NearMiss.product_id == pid)))
+    batch = _Rows()
     for need in _all_needs():
         facts = adapters.need_facts(need)
         found = matcher.rescore(facts, pid) if terms is not None else None
         if found is not None:
-            _insert_matches(need.id, [found])
-            count += 1
-        nearly = terms is not None and near_miss_of(facts, terms, matcher.ctx) is not None
-        if nearly or need.id in had_near:
-            db.session.execute(delete(NearMiss).where(NearMiss.need_id == need.id))
-            _insert_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
+            batch.add_matches(need.id, [found])
+        if terms is not None and near_miss_of(facts, terms, matcher.ctx) is not None:
+            renear.add(need.id)
+        if need.id in renear:
+            batch.add_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
+    for chunk in _chunks(sorted(renear)):
+        _delete(NearMiss, NearMiss.need_id.in_(chunk))
+    batch.write()
     from ..leads.service import sync_flag_consents_for_product
 
     sync_flag_consents_for_product(product)
-    log.info("product %s refreshed: %s matches", pid, count)
-    return count
+    log.info("product %s refreshed: %s matches", pid, batch.match_count)
+    return batch.match_count
 
 
 def refresh_all():
     """`matchmaker match --all` (run it nightly): recompute everything; yields (need, its
     matches) in ref order. Consume it whole: flag consents are synced after the last need."""
     matcher = current_matcher()
-    db.session.execute(delete(Match), execution_options={"synchronize_session": False})
-    db.session.execute(delete(NearMiss), execution_options={"synchronize_session": False})
+    _delete(Match)
+    _delete(NearMiss)
+    batch = _Rows()
     for need in _all_needs():
-        yield need, _recompute(need, matcher, clear=False)
+        yield need, _recompute(need, matcher, batch, clear=False)
+        if len(batch) >= 20_000:
+            batch.write()
+    batch.write()
     from ..leads.service import sync_all_flag_consents
 
     sync_all_flag_consents()
@@ -160,26 +165,53 @@ def _all_needs():
                  selectinload(Need.guarantee_rows))).all()
 
 
-def _insert_matches(need_id: int, found) -> None:
-    if not found:
-        return
-    now = utcnow()
-    db.session.execute(insert(Match), [
-        {"need_id": need_id, "product_id": m.product_id, "product_version": m.product_version,
-         "score": Decimal(str(m.score)), "reasons": list(m.reasons),
-         "components": {k: round(v, 1) for k, v in m.components.items()},
-         "estimated_rate": m.estimated_rate, "computed_at": now} for m in found])
+def _delete(model, *where) -> None:
+    # no session synchronisation: no Match or NearMiss objects are kept in the session while
+    # refreshing, and evaluating the criteria against every loaded object cost seconds
+    db.session.execute(delete(model).where(*where),
+                       execution_options={"synchronize_session": False})
 
 
-def _insert_near_misses(need_id: int, matcher: Matcher, near) -> None:
-    if not near:
-        return
-    now = utcnow()
-    db.session.execute(insert(NearMiss), [
-        {"need_id": need_id, "product_id": n.product_id,
-         "product_version": matcher.products[n.product_id].version, "rule": n.rule_code,
-         "reason": n.reason_zh[:255], "fix": (n.fix_zh or "")[:255] or None, "computed_at": now}
-        for n in near])
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+class _Rows:
+    """Match and NearMiss rows gathered across needs, written in a few executemany calls."""
+
+    def __init__(self):
+        self.matches: list[dict] = []
+        self.near: list[dict] = []
+        self.match_count = 0
+        self.now = utcnow()
+
+    def __len__(self) -> int:
+        return len(self.matches) + len(self.near)
+
+    def add_matches(self, need_id: int, found) -> None:
+        self.match_count += len(found)
+        self.matches.extend(
+            {"need_id": need_id, "product_id": m.product_id,
+             "product_version": m.product_version, "score": Decimal(str(m.score)),
+             "reasons": list(m.reasons),
+             "components": {k: round(v, 1) for k, v in m.components.items()},
+             "estimated_rate": m.estimated_rate, "computed_at": self.now} for m in found)
+
+    def add_near_misses(self, need_id: int, matcher: Matcher, near) -> None:
+        self.near.extend(
+            {"need_id": need_id, "product_id": n.product_id,
+             "product_version": matcher.products[n.product_id].version, "rule": n.rule_code,
+             "reason": n.reason_zh[:255], "fix": (n.fix_zh or "")[:255] or None,
+             "computed_at": self.now} for n in near)
+
+    def write(self) -> None:
+        # Core inserts: the ORM's bulk path adds per-row bookkeeping these rows do not need
+        if self.matches:
+            db.session.execute(Match.__table__.insert(), self.matches)
+        if self.near:
+            db.session.execute(NearMiss.__table__.insert(), self.near)
+        self.matches, self.near = [], []
 
 
 def _share_with_matched(need: Need) -> None:
