@@ -1,5 +1,6 @@
 """Registers every domain's CLI commands on the app (thin: parse, call a service, commit)."""
 import importlib
+
 from flask import Flask
 
 COMMAND_MODULES: tuple[str, ...] = ("matchmaker.exchange.commands", "matchmaker.seeds",

@@ -15,11 +15,11 @@ from . import ROOT, vocab
 from .accounts.models import BANK_ROLES, ROLE_LABELS, ROLES, User
 from .accounts.service import create_user, find_user_by_email
 from .enterprises.models import Enterprise
-from .exchange.service import ImportRejected, import_document, load_document
 from .errors import ServiceError
+from .exchange.service import ImportRejected, import_document, load_document
 from .extensions import db
-from .institutions.service import load_core_enterprises
 from .institutions.models import Institution
+from .institutions.service import load_core_enterprises
 
 USER_FIELDS = ("email", "password", "name", "role", "enterprise_ref", "institution_ref",
                "district", "organization")

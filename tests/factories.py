@@ -24,7 +24,7 @@ def valid_uscc(n: int) -> str:
 class BaseFactory(factory.alchemy.SQLAlchemyModelFactory):
     class Meta:
         abstract = True
-        sqlalchemy_session_factory = lambda: db.session  # noqa: E731 (callable: the fixture swaps it)
+        sqlalchemy_session_factory = lambda: db.session
         sqlalchemy_session_persistence = "flush"
 
 
@@ -48,7 +48,7 @@ class EnterpriseFactory(BaseFactory):
     industry = "C3484"
     cluster = "intelligent_equipment"
     employees = 120
-    revenue_wan = Decimal("8600")
+    revenue_wan = Decimal(8600)
     founded = date(2016, 5, 18)
     has_bank_loan = True
 
@@ -62,14 +62,14 @@ class ProductFactory(BaseFactory):
     name = factory.Sequence(lambda n: f"流动资金贷{n}号")
     status = "published"
     version = 1
-    amount_min_wan = Decimal("10")
-    amount_max_wan = Decimal("1000")
+    amount_min_wan = Decimal(10)
+    amount_max_wan = Decimal(1000)
     term_min_months = 6
     term_max_months = 36
     rate_min = Decimal("3.2")
     rate_max = Decimal("4.5")
-    purposes = ["working_capital"]
-    guarantee_modes = ["credit", "guarantee"]
+    purposes = ("working_capital",)
+    guarantee_modes = ("credit", "guarantee")
 
 
 class NeedFactory(BaseFactory):
@@ -80,12 +80,12 @@ class NeedFactory(BaseFactory):
     enterprise = factory.SubFactory(EnterpriseFactory)
     purpose = "working_capital"
     loan_kind = "new"
-    amount_wan = Decimal("300")
+    amount_wan = Decimal(300)
     term_months = 12
     created = date(2026, 9, 1)
     consent_to_share = True
     status = "published"
-    guarantee_modes = ["credit"]
+    guarantee_modes = ("credit",)
 
 
 class UserFactory(BaseFactory):
@@ -110,9 +110,9 @@ def user_for_role(role: str, **fields) -> User:
 
 # --- matches and leads (leads issue) ---------------------------------------------------------
 
-from matchmaker.leads import scope as _lead_scope  # noqa: E402
-from matchmaker.leads.models import Consent, Lead  # noqa: E402
-from matchmaker.matching.models import Match  # noqa: E402
+from matchmaker.leads import scope as _lead_scope
+from matchmaker.leads.models import Consent, Lead
+from matchmaker.matching.models import Match
 
 
 class MatchFactory(BaseFactory):

@@ -13,7 +13,6 @@ from matchmaker.exchange.service import import_document
 from matchmaker.institutions import service as product_service
 from matchmaker.institutions.models import Product
 from matchmaker.matching import service
-from matchmaker.matching.models import Match, NearMiss
 from tests.factories import InstitutionFactory, user_for_role
 
 EXAMPLE = Path(__file__).parent / "data" / "example.json"
@@ -117,7 +116,7 @@ def test_editing_a_need_recomputes_it_and_explains_the_near_miss(example, db):
 
 def test_need_page_shows_ranked_products_and_near_misses(client_as, example, db):
     need = example["N-01"]
-    need.amount_wan = Decimal("5000")  # above P-TECH-01's 3000 maximum: one near miss
+    need.amount_wan = Decimal(5000)  # above P-TECH-01's 3000 maximum: one near miss
     enterprise_service._after_need_change(need)
     page = client_as("enterprise", enterprise=need.enterprise).get(f"/needs/{need.id}")
     html = page.get_data(as_text=True)

@@ -1,7 +1,6 @@
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -12,8 +11,14 @@ from ..extensions import db, limiter
 from ..institutions.models import Institution
 from ..mail import send_mail
 from . import service
-from .forms import (AcceptInvitationForm, ChangePasswordForm, ForgotPasswordForm, InviteForm,
-                    LoginForm, ResetPasswordForm)
+from .forms import (
+    AcceptInvitationForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    InviteForm,
+    LoginForm,
+    ResetPasswordForm,
+)
 from .models import Invitation
 from .permissions import invitable_roles, roles_required
 

@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
@@ -57,4 +57,4 @@ def index():
 
 
 def _utc(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)

@@ -19,9 +19,9 @@ from .. import vocab
 from ..accounts.permissions import roles_required
 from ..audit.labels import action_label
 from ..errors import ServiceError
-from ..matching import service as matching
 from ..extensions import db
 from ..institutions.models import Institution
+from ..matching import service as matching
 from . import service, spreadsheet
 from .forms import (
     LOAN_KIND_HELP,

@@ -1,8 +1,17 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import (JSON, Boolean, CheckConstraint, ForeignKey, Index, Numeric, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import vocab

@@ -245,12 +245,13 @@ def near_misses_for_need(need: Need) -> list[NearMiss]:
 def product_reach(institution_id: int) -> list[tuple[Product, int, Decimal]]:
     """Per product of the institution: how many open needs it matches and their total
     amount — figures only, no enterprise details before consent."""
-    counts = dict((pid, (n, total)) for pid, n, total in db.session.execute(
+    rows = db.session.execute(
         select(Match.product_id, func.count(Match.id), func.coalesce(func.sum(Need.amount_wan), 0))
         .join(Need, Need.id == Match.need_id)
         .join(Product, Product.id == Match.product_id)
         .where(Product.institution_id == institution_id, Need.status.in_(OPEN_STATUSES))
-        .group_by(Match.product_id)))
+        .group_by(Match.product_id))
+    counts = {pid: (n, total) for pid, n, total in rows}
     products = db.session.scalars(select(Product).where(Product.institution_id == institution_id)
                                   .order_by(Product.status, Product.name)).all()
     return [(p, *counts.get(p.id, (0, Decimal(0)))) for p in products]

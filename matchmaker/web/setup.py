@@ -96,9 +96,8 @@ def register_web(app: Flask) -> None:
 
     @app.context_processor
     def navigation():
-        from .nav import menu_for
-
         from ..types import utcnow
+        from .nav import menu_for
 
         return {"nav_items": menu_for(current_user) if current_user else [], "now_utc": utcnow()}
 

@@ -5,9 +5,8 @@ Revises:
 Create Date: 2026-11-26 09:48:28.143693
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'cde4779dd3b9'

@@ -8,7 +8,7 @@ Revises: cde4779dd3b9
 Create Date: 2026-11-26 09:50:00
 
 """
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,7 +18,7 @@ down_revision = "cde4779dd3b9"
 branch_labels = None
 depends_on = None
 
-NOW = datetime(2026, 11, 26, tzinfo=timezone.utc).replace(tzinfo=None)
+NOW = datetime(2026, 11, 26, tzinfo=UTC).replace(tzinfo=None)
 
 reference_rates = sa.table(
     "reference_rates", sa.column("kind", sa.String), sa.column("rate", sa.Numeric),

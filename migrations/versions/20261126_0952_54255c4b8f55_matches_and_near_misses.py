@@ -5,9 +5,8 @@ Revises: 5b1e0c7a9d21
 Create Date: 2026-11-26 09:52:42.900476
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '54255c4b8f55'

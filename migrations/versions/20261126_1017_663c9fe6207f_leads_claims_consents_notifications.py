@@ -11,9 +11,8 @@ Revises: 54255c4b8f55
 Create Date: 2026-11-26 10:17:11.237928
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '663c9fe6207f'

@@ -5,7 +5,7 @@ Revises: 8b2d1f9c0a21
 Create Date: 2026-11-26 11:00:00
 
 """
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -17,7 +17,7 @@ depends_on = None
 
 settings = sa.table("settings", sa.column("key", sa.String), sa.column("value", sa.JSON),
                     sa.column("updated_at", sa.DateTime))
-NOW = datetime(2026, 11, 26, tzinfo=timezone.utc).replace(tzinfo=None)
+NOW = datetime(2026, 11, 26, tzinfo=UTC).replace(tzinfo=None)
 KEYS = {"whitelist_institutions_per_entry": 3, "whitelist_institution_share": 0.25}
 
 
