@@ -53,6 +53,12 @@ def sql_in(column: str, name: str) -> str:
     return f"{column} IN ({quoted})"
 
 
+def sql_in_values(column: str, values) -> str:
+    """A CHECK expression admitting exactly these values (states, sources …)."""
+    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+    return f"{column} IN ({quoted})"
+
+
 def entries(name: str) -> list[dict]:
     return list(_raw()[name])
 

@@ -31,11 +31,6 @@ from ..extensions import db
 from ..institutions.models import WAN
 from ..types import utcnow
 
-
-def _in(column: str, values) -> str:
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 EVENT_STATUSES = ("draft", "published", "scheduled", "finished")
 EVENT_STATUS_LABELS = {"draft": "筹备中", "published": "报名中", "scheduled": "已排程",
                        "finished": "已结束"}
@@ -87,7 +82,7 @@ class Event(db.Model):
         back_populates="event", order_by="EventTable.number", cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(_in("status", EVENT_STATUSES), name="status"),
+        CheckConstraint(vocab.sql_in_values("status", EVENT_STATUSES), name="status"),
         CheckConstraint(f"district IS NULL OR {vocab.sql_in('district', 'districts')}",
                         name="district"),
         CheckConstraint(f"theme_cluster IS NULL OR "
@@ -163,7 +158,7 @@ class EventInvitation(db.Model):
     invited_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (
-        CheckConstraint(_in("source", INVITATION_SOURCES), name="source"),
+        CheckConstraint(vocab.sql_in_values("source", INVITATION_SOURCES), name="source"),
         CheckConstraint("(enterprise_id IS NULL) != (institution_id IS NULL)", name="party"),
         UniqueConstraint("event_id", "enterprise_id", name="uq_event_invitations_enterprise"),
         UniqueConstraint("event_id", "institution_id", name="uq_event_invitations_institution"),
@@ -208,9 +203,9 @@ class Registration(db.Model):
                                                      uselist=False)
 
     __table_args__ = (
-        CheckConstraint(_in("kind", REGISTRATION_KINDS), name="kind"),
-        CheckConstraint(_in("status", REGISTRATION_STATUSES), name="status"),
-        CheckConstraint(f"attendance IS NULL OR {_in('attendance', ATTENDANCE)}",
+        CheckConstraint(vocab.sql_in_values("kind", REGISTRATION_KINDS), name="kind"),
+        CheckConstraint(vocab.sql_in_values("status", REGISTRATION_STATUSES), name="status"),
+        CheckConstraint(f"attendance IS NULL OR {vocab.sql_in_values('attendance', ATTENDANCE)}",
                         name="attendance"),
         CheckConstraint("(kind = 'enterprise' AND enterprise_id IS NOT NULL AND need_id IS NOT "
                         "NULL AND institution_id IS NULL) OR (kind = 'institution' AND "
@@ -305,8 +300,8 @@ class MeetingRequest(db.Model):
     meeting: Mapped["Meeting | None"] = relationship(back_populates="request", uselist=False)
 
     __table_args__ = (
-        CheckConstraint(_in("origin", REQUEST_ORIGINS), name="origin"),
-        CheckConstraint(_in("status", REQUEST_STATUSES), name="status"),
+        CheckConstraint(vocab.sql_in_values("origin", REQUEST_ORIGINS), name="origin"),
+        CheckConstraint(vocab.sql_in_values("status", REQUEST_STATUSES), name="status"),
         UniqueConstraint("enterprise_registration_id", "institution_registration_id",
                          name="uq_event_meeting_requests_pair"),
         Index("ix_event_meeting_requests_event_status", "event_id", "status"),
@@ -365,7 +360,7 @@ class Meeting(db.Model):
         back_populates="meeting", cascade="all, delete-orphan", order_by="MeetingResult.id")
 
     __table_args__ = (
-        CheckConstraint(_in("status", MEETING_STATUSES), name="status"),
+        CheckConstraint(vocab.sql_in_values("status", MEETING_STATUSES), name="status"),
         UniqueConstraint("slot_id", "table_id", name="uq_event_meetings_table"),
         UniqueConstraint("slot_id", "enterprise_registration_id",
                          name="uq_event_meetings_enterprise"),
@@ -413,8 +408,8 @@ class MeetingResult(db.Model):
     lead = relationship("Lead")
 
     __table_args__ = (
-        CheckConstraint(_in("side", RESULT_SIDES), name="side"),
-        CheckConstraint(_in("outcome", RESULT_OUTCOMES), name="outcome"),
+        CheckConstraint(vocab.sql_in_values("side", RESULT_SIDES), name="side"),
+        CheckConstraint(vocab.sql_in_values("outcome", RESULT_OUTCOMES), name="outcome"),
         CheckConstraint("(outcome = 'intention') = (amount_wan IS NOT NULL)",
                         name="intention_amount"),
         CheckConstraint("amount_wan IS NULL OR amount_wan > 0", name="amount"),

@@ -35,11 +35,6 @@ from ..extensions import db
 from ..institutions.models import RATE, WAN
 from ..types import utcnow
 
-
-def _in(column: str, values) -> str:
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 CONSENT_VIA = ("push", "flag", "whitelist", "event")
 CONSENT_VIA_LABELS = {"push": "企业推送", "flag": "需求授权（匹配机构）", "whitelist": "白名单推送",
                       "event": "对接会"}
@@ -61,7 +56,7 @@ OUTCOMES = ("approved", "declined", "withdrawn")
 CLAIM_STATUSES = ("claimed", "contacted", "approved", "declined", "withdrawn", "lapsed",
                   "released", "revoked", "closed")
 CLAIM_LIVE = ("claimed", "contacted")
-LIVE_CLAIM = text(_in("status", CLAIM_LIVE))
+LIVE_CLAIM = text(vocab.sql_in_values("status", CLAIM_LIVE))
 
 FOLLOWUP_KINDS = ("call", "visit", "documents_requested", "note")
 FOLLOWUP_LABELS = {"call": "电话联系", "visit": "上门走访", "documents_requested": "要求提供资料",
@@ -91,7 +86,7 @@ class Consent(db.Model):
     granted_by = relationship("User", foreign_keys=[granted_by_id])
 
     __table_args__ = (
-        CheckConstraint(_in("via", CONSENT_VIA), name="via"),
+        CheckConstraint(vocab.sql_in_values("via", CONSENT_VIA), name="via"),
         Index("uq_consents_live", "need_id", "institution_id", unique=True,
               sqlite_where=text("revoked_at IS NULL"),
               postgresql_where=text("revoked_at IS NULL")),
@@ -153,9 +148,9 @@ class Lead(db.Model):
 
     __table_args__ = (
         UniqueConstraint("need_id", "institution_id", name="uq_leads_need_institution"),
-        CheckConstraint(_in("source", LEAD_SOURCES), name="source"),
-        CheckConstraint(_in("status", LEAD_STATUSES), name="status"),
-        CheckConstraint(f"outcome IS NULL OR {_in('outcome', OUTCOMES)}", name="outcome"),
+        CheckConstraint(vocab.sql_in_values("source", LEAD_SOURCES), name="source"),
+        CheckConstraint(vocab.sql_in_values("status", LEAD_STATUSES), name="status"),
+        CheckConstraint(f"outcome IS NULL OR {vocab.sql_in_values('outcome', OUTCOMES)}", name="outcome"),
         CheckConstraint("outcome IS NULL OR outcome != 'approved' OR (approved_amount_wan > 0 AND "
                         "approved_rate >= 0 AND approved_term_months > 0)",
                         name="approved_terms"),
@@ -224,7 +219,7 @@ class Claim(db.Model):
     supervised_by = relationship("User", foreign_keys=[supervised_by_id])
 
     __table_args__ = (
-        CheckConstraint(_in("status", CLAIM_STATUSES), name="status"),
+        CheckConstraint(vocab.sql_in_values("status", CLAIM_STATUSES), name="status"),
         CheckConstraint("decision_due >= contact_due", name="dues"),
         # one live claim per lead = one manager per institution per lead; the race between
         # two managers of the same bank is settled here
@@ -255,7 +250,7 @@ class LeadFollowUp(db.Model):
     lead: Mapped[Lead] = relationship(back_populates="followups")
     author = relationship("User", lazy="joined")
 
-    __table_args__ = (CheckConstraint(_in("kind", FOLLOWUP_KINDS), name="kind"),)
+    __table_args__ = (CheckConstraint(vocab.sql_in_values("kind", FOLLOWUP_KINDS), name="kind"),)
 
     @property
     def kind_label(self) -> str:

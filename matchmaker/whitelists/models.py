@@ -41,11 +41,6 @@ from ..extensions import db
 from ..institutions.models import RATE, WAN
 from ..types import utcnow
 
-
-def _in(column: str, values) -> str:
-    return f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
-
-
 KINDS = ("needs", "key_projects")
 KIND_LABELS = {"needs": "制造业中小微企业融资需求白名单", "key_projects": "制造业重点项目白名单"}
 STATUSES = ("draft", "submitted", "pushed", "closed")
@@ -95,8 +90,8 @@ class Whitelist(db.Model):
         cascade="all, delete-orphan")
 
     __table_args__ = (
-        CheckConstraint(_in("kind", KINDS), name="kind"),
-        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(vocab.sql_in_values("kind", KINDS), name="kind"),
+        CheckConstraint(vocab.sql_in_values("status", STATUSES), name="status"),
         CheckConstraint(f"owner_district IS NULL OR {vocab.sql_in('owner_district', 'districts')}",
                         name="owner_district"),
         CheckConstraint("answer_deadline >= issued_on", name="deadline"),
@@ -161,7 +156,7 @@ class WhitelistEntry(db.Model):
         CheckConstraint(vocab.sql_in("purpose", "purposes"), name="purpose"),
         CheckConstraint(f"cluster IS NULL OR {vocab.sql_in('cluster', 'clusters_33618')}",
                         name="cluster"),
-        CheckConstraint(_in("source", ENTRY_SOURCES), name="source"),
+        CheckConstraint(vocab.sql_in_values("source", ENTRY_SOURCES), name="source"),
     )
 
     @property
@@ -210,8 +205,8 @@ class Push(db.Model):
 
     __table_args__ = (
         UniqueConstraint("entry_id", "institution_id", name="uq_pushes_entry_institution"),
-        CheckConstraint(_in("status", PUSH_STATUSES), name="status"),
-        CheckConstraint(_in("source", PUSH_SOURCES), name="source"),
+        CheckConstraint(vocab.sql_in_values("status", PUSH_STATUSES), name="status"),
+        CheckConstraint(vocab.sql_in_values("source", PUSH_SOURCES), name="source"),
         CheckConstraint("status != 'sent' OR (lead_id IS NOT NULL AND sent_at IS NOT NULL)",
                         name="sent_lead"),
         CheckConstraint("disbursed_amount_wan IS NULL OR (disbursed_amount_wan > 0 AND "
@@ -240,7 +235,7 @@ class EnterpriseFlag(db.Model):
     cleared_by = relationship("User", foreign_keys=[cleared_by_id])
 
     __table_args__ = (
-        CheckConstraint(_in("kind", FLAG_KINDS), name="kind"),
+        CheckConstraint(vocab.sql_in_values("kind", FLAG_KINDS), name="kind"),
         # one live flag of a kind per enterprise
         Index("uq_enterprise_flags_live", "enterprise_id", "kind", unique=True,
               sqlite_where=LIVE_FLAG, postgresql_where=LIVE_FLAG),
