@@ -14,12 +14,14 @@ from sqlalchemy import select
 from . import ROOT, vocab
 from .accounts.models import BANK_ROLES, ROLE_LABELS, ROLES, User
 from .accounts.service import create_user, find_user_by_email
+from .demo_scenes import seed_scenes
 from .enterprises.models import Enterprise
 from .errors import ServiceError
 from .exchange.service import ImportRejected, import_document, load_document
 from .extensions import db
 from .institutions.models import Institution
 from .institutions.service import load_core_enterprises
+from .leads import workdays
 
 USER_FIELDS = ("email", "password", "name", "role", "enterprise_ref", "institution_ref",
                "district", "organization")
@@ -121,8 +123,16 @@ def seed_command(directory: Path):
     except ServiceError as err:
         db.session.rollback()
         raise click.ClickException(f"{core_file}: {err.message}") from None
+    try:
+        # the 白名单 and 对接会 scenes need the demo logins: they act as those users
+        scenes = seed_scenes(workdays.today()) if users else None
+    except ServiceError as err:
+        db.session.rollback()
+        raise click.ClickException(f"demo scenes: {err.message}") from None
     db.session.commit()
     click.echo(f"demo data: {report.summary()}")
+    if scenes is not None:
+        click.echo(scenes.summary())
     _print_logins(users)
 
 

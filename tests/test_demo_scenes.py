@@ -1,0 +1,77 @@
+"""`matchmaker seed` with the real seeds/ folder: the demo's 白名单 and 对接会 scenes.
+
+The CLI's commit is a savepoint inside the db fixture's transaction, so both runs see each
+other's rows and the test leaves nothing behind."""
+import pytest
+from flask import url_for
+from sqlalchemy import func, select
+
+from matchmaker import ROOT
+from matchmaker.accounts.models import User
+from matchmaker.demo_scenes import EVENT_TITLE, WHITELIST_TITLE
+from matchmaker.events.models import Event, Meeting, MeetingRequest, Registration
+from matchmaker.whitelists.models import Push, Whitelist, WhitelistEntry
+
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+def count(db, model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def seed(runner):
+    result = runner.invoke(args=["seed", "--dir", str(SEEDS)])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_seed_builds_a_pushed_whitelist_and_a_scheduled_event_once(runner, db):
+    first = seed(runner)
+    assert "demo scenes: whitelist #" in first.stdout
+
+    city = db.session.scalar(select(Whitelist).where(Whitelist.title == WHITELIST_TITLE))
+    assert (city.status, city.owner_district) == ("pushed", None)
+    assert len(city.entries) == 12
+    assert any(not e.consent for e in city.entries)  # the consent rule shows on the page
+    sent = db.session.scalars(select(Push).join(Push.entry).where(
+        WhitelistEntry.whitelist_id == city.id, Push.status == "sent")).all()
+    assert sent and all(p.lead_id is not None for p in sent)
+    assert all(p.entry.consent for p in sent)
+    draft = db.session.scalar(select(Whitelist).where(Whitelist.owner_district == "永川区"))
+    assert draft.status == "draft" and len(draft.entries) == 3
+    assert {e.enterprise.district for e in draft.entries} == {"永川区"}
+
+    event = db.session.scalar(select(Event).where(Event.title == EVENT_TITLE))
+    assert (event.status, event.district, event.theme_cluster) == (
+        "scheduled", "永川区", "intelligent_equipment")
+    assert (len(event.slots), len(event.tables)) == (8, 6)
+    assert count(db, Meeting) > 0
+    assert db.session.scalar(select(func.count(MeetingRequest.id)).where(
+        MeetingRequest.status == "accepted")) >= 3
+
+    before = {m: count(db, m) for m in (Whitelist, WhitelistEntry, Push, Event, Registration,
+                                        MeetingRequest, Meeting)}
+    second = seed(runner)
+    assert "nothing created" in second.stdout
+    assert {m: count(db, m) for m in before} == before
+
+
+def test_the_organizer_sees_the_scenes(runner, db, app):
+    seed(runner)
+    organizer = db.session.scalar(select(User).where(User.email == "jxw@demo.matchmaker.local"))
+    city = db.session.scalar(select(Whitelist).where(Whitelist.title == WHITELIST_TITLE))
+    event = db.session.scalar(select(Event).where(Event.title == EVENT_TITLE))
+    client = app.test_client(user=organizer)
+    with app.test_request_context():
+        pages = (url_for("whitelists.show", whitelist_id=city.id),
+                 url_for("whitelists.progress", whitelist_id=city.id),
+                 url_for("events.schedule", event_id=event.id))
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+    assert "演示" in client.get(pages[2]).get_data(as_text=True)
