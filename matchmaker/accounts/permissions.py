@@ -51,6 +51,12 @@ def invitable_roles(user) -> list[str]:
             if can_invite(user, r)]
 
 
+def register_predicates(bp, predicates: dict) -> None:
+    """A domain's predicates become Jinja globals, so templates ask the view's own question."""
+    for name, predicate in predicates.items():
+        bp.add_app_template_global(predicate, name)
+
+
 # registered as Jinja globals so templates ask the view's own question
 PREDICATES = {
     "can_invite": can_invite,

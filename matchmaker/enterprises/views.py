@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from .. import vocab
-from ..accounts.permissions import roles_required
+from ..accounts.permissions import register_predicates, roles_required
 from ..audit.labels import action_label
 from ..errors import ServiceError
 from ..extensions import db
@@ -47,8 +47,7 @@ from .permissions import (
 
 log = logging.getLogger(__name__)
 bp = Blueprint("enterprises", __name__)
-for _name, _predicate in PREDICATES.items():
-    bp.add_app_template_global(_predicate, _name)
+register_predicates(bp, PREDICATES)
 # for the enterprise home page (web.home renders it with the enterprise only)
 bp.add_app_template_global(service.profile_gaps, "enterprise_profile_gaps")
 bp.add_app_template_global(service.profile_completeness, "enterprise_profile_completeness")

@@ -18,7 +18,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..accounts.permissions import roles_required
+from ..accounts.permissions import register_predicates, roles_required
 from ..enterprises.models import Need
 from ..enterprises.permissions import visible_needs
 from ..errors import ServiceError
@@ -67,8 +67,7 @@ from .permissions import (
 
 log = logging.getLogger(__name__)
 bp = Blueprint("events", __name__, url_prefix="/events")
-for _name, _predicate in PREDICATES.items():
-    bp.add_app_template_global(_predicate, _name)
+register_predicates(bp, PREDICATES)
 bp.add_app_template_global(service.local, "event_local")
 
 ALL = EVENT_ROLES

@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy import case, select
 
 from ..accounts.models import BANK_ROLES
-from ..accounts.permissions import roles_required
+from ..accounts.permissions import register_predicates, roles_required
 from ..catalog.service import describe_terms
 from ..enterprises.models import Enterprise
 from ..enterprises.permissions import visible_enterprises
@@ -16,7 +16,7 @@ from .models import PRODUCT_STATUS_LABELS, CoreEnterprise, Product
 from .permissions import POOL_ROLES, PREDICATES, visible_products
 
 bp = Blueprint("institutions", __name__)
-bp.record_once(lambda state: state.app.jinja_env.globals.update(PREDICATES))
+register_predicates(bp, PREDICATES)
 
 STATUS_ORDER = case({"published": 0, "paused": 1, "draft": 2, "retired": 3},
                     value=Product.status)

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from ..accounts.permissions import roles_required
+from ..accounts.permissions import register_predicates, roles_required
 from ..enterprises.models import Need
 from ..enterprises.permissions import visible_needs
 from ..errors import ServiceError
@@ -53,8 +53,7 @@ from .permissions import (
 
 log = logging.getLogger(__name__)
 bp = Blueprint("leads", __name__, url_prefix="/leads")
-for _name, _predicate in PREDICATES.items():
-    bp.add_app_template_global(_predicate, _name)
+register_predicates(bp, PREDICATES)
 # the need page (enterprises) includes leads/_need_leads.html, which asks for its data here
 bp.add_app_template_global(queries.need_panel, "need_leads_panel")
 bp.add_app_template_global(queries.public_timeline, "lead_public_timeline")

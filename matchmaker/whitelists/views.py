@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..accounts.permissions import roles_required
+from ..accounts.permissions import register_predicates, roles_required
 from ..audit.labels import action_label
 from ..audit.service import record
 from ..enterprises import service as enterprises
@@ -50,8 +50,7 @@ from .permissions import (
 
 log = logging.getLogger(__name__)
 bp = Blueprint("whitelists", __name__, url_prefix="/whitelists")
-for _name, _predicate in PREDICATES.items():
-    bp.add_app_template_global(_predicate, _name)
+register_predicates(bp, PREDICATES)
 bp.add_app_template_global(service.answer_of, "whitelist_answer")
 
 BANK = ("bank_manager", "bank_admin")
