@@ -27,7 +27,7 @@ from matchmaker.matching.matcher import (
     NeedFacts,
     ProductTerms,
 )
-from matchmaker.matching.names import same_company
+from matchmaker.names import same_company
 
 
 def build() -> tuple[list[ProductTerms], list[NeedFacts], dict]:

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from . import clock
 from .accounts.models import User
 from .enterprises.models import Enterprise, Need
 from .events import meetings
@@ -151,14 +152,14 @@ def _district_whitelist(district: User, today: date, needs: list[Need]) -> White
 
 def _event(city: User, today: date) -> tuple[Event, int]:
     day = today + timedelta(days=14)
-    deadline = datetime.combine(today + timedelta(days=10), time(18, 0), events.CHINA)
+    deadline = datetime.combine(today + timedelta(days=10), time(18, 0), clock.CHINA)
     event = events.create_event(
         city, title=EVENT_TITLE, day=day, venue="永川区凤凰湖产业园会议中心三楼多功能厅",
         district=DISTRICT, theme_cluster="intelligent_equipment",
         description="聚焦智能装备产业链企业技改、设备更新和供应链融资需求，"
                     "银行、担保机构现场一对一洽谈。（演示数据）",
         registration_deadline=deadline)
-    events.add_slots(city, event, datetime.combine(day, time(14, 0), events.CHINA), 20, 8)
+    events.add_slots(city, event, datetime.combine(day, time(14, 0), clock.CHINA), 20, 8)
     events.set_tables(city, event, 6)
     events.publish_event(city, event)
     events.invite(city, event, "district")  # the 永川区 enterprises and the lenders serving it

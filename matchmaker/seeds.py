@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import ROOT, vocab
+from . import ROOT, clock, vocab
 from .accounts.models import BANK_ROLES, ROLE_LABELS, ROLES, User
 from .accounts.service import create_user, find_user_by_email
 from .demo_scenes import seed_scenes
@@ -21,7 +21,6 @@ from .exchange.service import ImportRejected, import_document, load_document
 from .extensions import db
 from .institutions.models import Institution
 from .institutions.service import load_core_enterprises
-from .leads import workdays
 
 USER_FIELDS = ("email", "password", "name", "role", "enterprise_ref", "institution_ref",
                "district", "organization")
@@ -125,7 +124,7 @@ def seed_command(directory: Path):
         raise click.ClickException(f"{core_file}: {err.message}") from None
     try:
         # the 白名单 and 对接会 scenes need the demo logins: they act as those users
-        scenes = seed_scenes(workdays.today()) if users else None
+        scenes = seed_scenes(clock.china_today()) if users else None
     except ServiceError as err:
         db.session.rollback()
         raise click.ClickException(f"demo scenes: {err.message}") from None

@@ -1,11 +1,17 @@
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
+
+from . import clock
+
+WAN = Numeric(12, 2)  # 万元; Decimal in Python, never float
+RATE = Numeric(6, 3)  # annual %
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The platform clock, as the default of every timestamp column (tests patch clock.now)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

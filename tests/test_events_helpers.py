@@ -2,12 +2,13 @@
 
 Events are written directly (a published event with slots and tables); registrations and
 requests go through the services, so audit rows, codes and notifications are the real ones.
-The events clock is frozen with `freeze`.
+The platform clock is frozen with `freeze`.
 """
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from matchmaker import clock
 from matchmaker.events import service
 from matchmaker.events.models import Event, EventSlot, EventTable
 from matchmaker.extensions import db
@@ -26,11 +27,8 @@ ON_THE_DAY = datetime(2026, 12, 16, 8, 30, tzinfo=CHINA)
 
 
 def freeze(monkeypatch, moment: datetime) -> None:
-    """Stop the events clock (and the leads clock, for the leads results open) at `moment`."""
-    from matchmaker.leads import workdays
-
-    monkeypatch.setattr(service, "now", lambda: moment)
-    monkeypatch.setattr(workdays, "now", lambda: moment)
+    """Stop the platform clock at `moment`."""
+    monkeypatch.setattr(clock, "now", lambda: moment)
 
 
 def organizer(district=None, **fields):

@@ -1,12 +1,13 @@
 """Shared builders for the leads tests (this module holds no tests).
 
 Leads are built through the services (push_need, claim_lead), so consents, snapshots, audit
-rows and notifications are the real ones; the clock is frozen with `freeze`.
+rows and notifications are the real ones; the platform clock is frozen with `freeze`.
 """
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from matchmaker.leads import service, workdays
+from matchmaker import clock
+from matchmaker.leads import service
 from tests.factories import (
     InstitutionFactory,
     MatchFactory,
@@ -23,8 +24,8 @@ def china(y, m, d, hh=10, mm=0) -> datetime:
 
 
 def freeze(monkeypatch, moment: datetime) -> None:
-    """Stop the leads clock at `moment` (aware)."""
-    monkeypatch.setattr(workdays, "now", lambda: moment)
+    """Stop the platform clock at `moment` (aware)."""
+    monkeypatch.setattr(clock, "now", lambda: moment)
 
 
 def matched(need=None, institution=None, **product_fields):

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from matchmaker.audit.models import AuditEntry
 from matchmaker.enterprises import service
 from matchmaker.enterprises.models import NEED_STATUSES, Need
-from matchmaker.enterprises.service import TRANSITIONS, change_status, china_today
+from matchmaker.clock import china_today
+from matchmaker.enterprises.service import TRANSITIONS, change_status
 from matchmaker.errors import ServiceError
 from tests.factories import EnterpriseFactory, InstitutionFactory, NeedFactory, user_for_role
 from tests.helpers import assert_audited

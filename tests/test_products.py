@@ -449,7 +449,8 @@ def test_every_route_of_issue_4_has_access_tests(app):
         "catalog.product_version", "catalog.export", "policy.index", "policy.add_rate",
         "policy.edit_program", "policy.edit_setting"}
     endpoints = {r.endpoint for r in app.url_map.iter_rules()
-                 if r.endpoint.split(".")[0] in ("institutions", "catalog", "policy")}
+                 if r.endpoint.split(".")[0] in ("institutions", "catalog", "policy")
+                 and "workday" not in r.endpoint}  # the calendar's matrix: test_leads_access
     assert endpoints == covered
 
 

@@ -4,8 +4,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from matchmaker.leads import service, workdays
-from matchmaker.leads.models import WorkdayOverride
+from matchmaker import clock
+from matchmaker.leads import service
+from matchmaker.policy import workdays
+from matchmaker.policy.models import WorkdayOverride
 from tests.helpers import assert_audited
 from tests.test_leads_helpers import china, freeze, manager, pushed_lead
 
@@ -59,26 +61,26 @@ def test_an_unknown_year_falls_back_to_weekdays(db):
 
 def test_overrides_teach_an_unknown_year(db):
     admin = None
-    service.save_workday_override(admin, date(2027, 1, 1), False, "2027年元旦")
-    service.save_workday_override(admin, date(2027, 1, 2), True, "调休上班（示例）")
+    workdays.save_workday_override(admin, date(2027, 1, 1), False, "2027年元旦")
+    workdays.save_workday_override(admin, date(2027, 1, 2), True, "调休上班（示例）")
     assert workdays.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 2)
     assert workdays.add_working_days(date(2026, 12, 31), 2) == date(2027, 1, 4)
     assert workdays.working_days_between(date(2026, 12, 31), date(2027, 1, 4)) == 2
 
 
 def test_an_override_wins_over_the_package(db):
-    service.save_workday_override(None, date(2026, 10, 8), False, "更正")
+    workdays.save_workday_override(None, date(2026, 10, 8), False, "更正")
     assert workdays.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 9)
 
 
 def test_a_long_closure_is_still_counted_through(db):
     for offset in range(1, 40):  # an absurd 39-day shutdown must not loop or stop early
-        service.save_workday_override(None, date(2027, 3, 1) + timedelta(days=offset), False)
+        workdays.save_workday_override(None, date(2027, 3, 1) + timedelta(days=offset), False)
     assert workdays.add_working_days(date(2027, 3, 1), 1) > date(2027, 4, 9)
 
 
 def test_claim_in_an_unknown_year_uses_the_overrides(db, monkeypatch):
-    service.save_workday_override(None, date(2027, 2, 8), False, "春节（示例）")
+    workdays.save_workday_override(None, date(2027, 2, 8), False, "春节（示例）")
     freeze(monkeypatch, china(2027, 2, 5))  # a Friday
     lead = pushed_lead()
     claim = service.claim_lead(manager(lead.institution), lead)
@@ -87,34 +89,34 @@ def test_claim_in_an_unknown_year_uses_the_overrides(db, monkeypatch):
 
 def test_unknown_years_are_reported_until_entered(db):
     assert workdays.unknown_years(2026, 2027) == [2027]
-    service.save_workday_override(None, date(2027, 1, 1), False)
+    workdays.save_workday_override(None, date(2027, 1, 1), False)
     assert workdays.unknown_years(2026, 2027) == []
 
 
 def test_admin_page_sets_and_deletes_a_day(db, client_as):
     admin = client_as("admin")
-    page = admin.get("/leads/workdays?year=2027")
+    page = admin.get("/admin/policy/workdays?year=2027")
     assert page.status_code == 200 and "2027年的节假日安排尚未收录" in page.text
-    response = admin.post("/leads/workdays", data={"day": "2027-01-01", "is_working": "0",
+    response = admin.post("/admin/policy/workdays", data={"day": "2027-01-01", "is_working": "0",
                                                    "note": "元旦"})
     assert response.status_code == 302
     row = db.session.get(WorkdayOverride, date(2027, 1, 1))
     assert row.is_working is False and row.note == "元旦"
     assert_audited("workday_override.saved", day="2027-01-01", is_working=False)
-    assert "元旦" in admin.get("/leads/workdays?year=2027").text
-    response = admin.post("/leads/workdays/2027-01-01/delete")
+    assert "元旦" in admin.get("/admin/policy/workdays?year=2027").text
+    response = admin.post("/admin/policy/workdays/2027-01-01/delete")
     assert response.status_code == 302
     assert db.session.get(WorkdayOverride, date(2027, 1, 1)) is None
     assert_audited("workday_override.deleted", day="2027-01-01")
-    assert admin.post("/leads/workdays/2027-13-01/delete").status_code == 404
-    assert admin.post("/leads/workdays/2027-01-05/delete").status_code == 404
+    assert admin.post("/admin/policy/workdays/2027-13-01/delete").status_code == 404
+    assert admin.post("/admin/policy/workdays/2027-01-05/delete").status_code == 404
 
 
 def test_admin_page_refuses_a_missing_date(db, client_as):
-    response = client_as("admin").post("/leads/workdays", data={"is_working": "0"})
+    response = client_as("admin").post("/admin/policy/workdays", data={"is_working": "0"})
     assert response.status_code == 400 and "请选择日期" in response.text
 
 
 def test_clock_is_frozen_by_tests(monkeypatch):
     freeze(monkeypatch, china(2026, 10, 1, 0, 30))
-    assert workdays.today() == date(2026, 10, 1)  # Beijing date, though UTC is 30 Sep
+    assert clock.china_today() == date(2026, 10, 1)  # Beijing date, though UTC is 30 Sep

@@ -1,9 +1,9 @@
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
+from .. import clock
 from ..accounts.models import User
 from ..accounts.permissions import roles_required
 from ..extensions import db
@@ -11,7 +11,6 @@ from .labels import ACTION_LABELS, action_label
 from .models import AuditEntry
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/audit")
-CHINA = ZoneInfo("Asia/Shanghai")
 
 
 def _day(value: str | None):
@@ -57,4 +56,4 @@ def index():
 
 
 def _utc(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=CHINA).astimezone(UTC)
+    return clock.china_midnight(day).astimezone(UTC)

@@ -1,10 +1,9 @@
 """The public 金融超市: browse, filter, search, a product's page; the organizers' 产品手册 export."""
-from datetime import date
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
 
-from .. import vocab
+from .. import clock, vocab
 from ..accounts.permissions import roles_required
 from ..audit.service import record
 from ..extensions import db
@@ -45,7 +44,7 @@ def product(product_id):
     return render_template(
         "catalog/product.html", product=item,
         conditions=service.describe_terms(product_record(item), item),
-        example=service.worked_example(item, date.today()),
+        example=service.worked_example(item, clock.china_today()),
         versions=list(reversed(item.versions)))
 
 
@@ -70,7 +69,7 @@ def export():
     content = product_pool_workbook(grouping)
     record(current_user, "product_pool.exported", current_user, grouping=grouping)
     db.session.commit()
-    filename = f"product-pool-{grouping}-{date.today():%Y%m%d}.xlsx"
+    filename = f"product-pool-{grouping}-{clock.china_today():%Y%m%d}.xlsx"
     return Response(content, headers={
         "Content-Disposition": f"attachment; filename={filename}",
         "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})

@@ -4,6 +4,7 @@ from datetime import date
 import click
 from flask.cli import with_appcontext
 
+from .. import clock
 from ..extensions import db
 from . import service
 
@@ -20,7 +21,7 @@ def needs_group():
 @with_appcontext
 def expire_command(today, dry_run):
     """将已发布但失效的需求标记为“已过期”：续贷需求的现贷款到期日已过，或超过180天未更新。"""
-    day: date = today.date() if today else service.china_today()
+    day: date = today.date() if today else clock.china_today()
     if dry_run:
         for need in service.needs_to_expire(day):
             click.echo(f"{need.ref} would expire")

@@ -1,4 +1,3 @@
-from datetime import date
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -24,7 +23,7 @@ from wtforms import (
 from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import uscc, vocab
+from .. import clock, uscc, vocab
 from ..accounts.forms import PASSWORD_RULES
 from .models import NEED_STATUSES
 
@@ -72,7 +71,7 @@ class RegisterEnterpriseForm(FlaskForm):
             raise ValidationError("请选择所属行业")
 
     def validate_founded(self, field):
-        if field.data and field.data > date.today():
+        if field.data and field.data > clock.china_today():
             raise ValidationError("成立日期不能晚于今天")
 
     def validate_revenue_wan(self, field):
@@ -172,7 +171,7 @@ class EnterpriseProfileForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        this_year = date.today().year
+        this_year = clock.china_today().year
         for _code, _label, box, year in self.tag_fields():
             if box.data and year.data is not None and not TAG_YEAR_MIN <= year.data <= this_year:
                 year.errors = list(year.errors) + [f"认定年份应在{TAG_YEAR_MIN}–{this_year}之间"]

@@ -7,8 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import vocab
 from ..codelist import CodeList
 from ..extensions import db
-from ..institutions.models import RATE, WAN
-from ..types import utcnow
+from ..types import RATE, WAN, utcnow
 
 NEED_STATUSES = ("draft", "published", "in_progress", "funded", "closed", "withdrawn",
                  "expired")

@@ -1,14 +1,13 @@
 """Enterprises and their needs: the rules that need the database. Flush, never commit."""
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from .. import clock, vocab
 from .. import uscc as uscc_rules
-from .. import vocab
 from ..accounts.service import create_user
 from ..audit.models import AuditEntry
 from ..audit.service import record
@@ -18,11 +17,6 @@ from ..types import utcnow
 from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseTag, Need, derive_size
 
 log = logging.getLogger(__name__)
-CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def china_today() -> date:
-    return datetime.now(CHINA).date()
 
 
 def enterprise_ref_for(uscc: str) -> str:
@@ -238,7 +232,7 @@ def enterprise_problems(values: dict) -> dict[str, str]:
     if "founded" in values:
         if values["founded"] is None:
             problems["founded"] = "请填写成立日期"
-        elif values["founded"] > china_today():
+        elif values["founded"] > clock.china_today():
             problems["founded"] = "成立日期不能晚于今天"
     grade = values.get("tax_credit_grade")
     if grade and grade not in vocab.codes("tax_credit_grades"):
@@ -290,7 +284,7 @@ def loan_kind_problem(enterprise: Enterprise, loan_kind: str | None) -> str | No
 def need_problems(enterprise: Enterprise, values: dict, today: date | None = None) -> dict:
     """Every field error of a need, in Chinese: the form, the services and the spreadsheet
     all ask this one function."""
-    today = today or china_today()
+    today = today or clock.china_today()
     problems = {}
     purpose, kind = values.get("purpose"), values.get("loan_kind")
     if purpose not in vocab.codes("purposes"):
@@ -400,7 +394,7 @@ def create_need(actor, enterprise: Enterprise, *, publish: bool, via: str = "for
     _raise_first(need_problems(enterprise, values))
     core = values.pop("core_enterprise", None)
     # by id, not relationship: the need joins the session in _insert_with_ref's savepoint
-    need = Need(enterprise_id=enterprise.id, created=china_today(), status="draft",
+    need = Need(enterprise_id=enterprise.id, created=clock.china_today(), status="draft",
                 **{f: v for f, v in values.items() if f != "guarantee_modes"})
     need.guarantee_modes = values["guarantee_modes"]
     _insert_with_ref(need)
@@ -576,9 +570,8 @@ NEED_STALE_DAYS = 180
 
 
 def needs_to_expire(today: date | None = None) -> list[Need]:
-    today = today or china_today()
-    stale_before = datetime.combine(today, datetime.min.time(), tzinfo=CHINA) \
-        - timedelta(days=NEED_STALE_DAYS)
+    today = today or clock.china_today()
+    stale_before = clock.china_midnight(today) - timedelta(days=NEED_STALE_DAYS)
     return list(db.session.scalars(
         select(Need).where(Need.status == "published", or_(
             (Need.loan_kind == "renewal") & (Need.renewal_due < today),
@@ -586,7 +579,7 @@ def needs_to_expire(today: date | None = None) -> list[Need]:
 
 
 def expire_needs(today: date | None = None) -> list[Need]:
-    today = today or china_today()
+    today = today or clock.china_today()
     expired = []
     for need in needs_to_expire(today):
         overdue = need.loan_kind == "renewal" and need.renewal_due and need.renewal_due < today
@@ -661,7 +654,7 @@ def suggest_core_enterprises(text: str, limit: int = 8) -> list[dict]:
     from rapidfuzz import fuzz
 
     from ..institutions.models import CoreEnterprise
-    from ..matching.names import company_key
+    from ..names import company_key
 
     key = company_key(text or "")
     if len(key) < 1:

@@ -34,7 +34,7 @@ from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
-from ..matching.names import company_key
+from ..names import company_key
 from . import service
 from .models import Enterprise
 from .permissions import visible_enterprises

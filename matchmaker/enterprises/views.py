@@ -15,13 +15,14 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import vocab
+from .. import clock, vocab
 from ..accounts.permissions import register_predicates, roles_required
 from ..audit.labels import action_label
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
 from ..matching import service as matching
+from ..policy import service as policy
 from . import service, spreadsheet
 from .forms import (
     LOAN_KIND_HELP,
@@ -205,14 +206,11 @@ def edit_need(need_id):
 
 
 def _render_need_form(form, enterprise, need):
-    from ..policy.models import ReferenceRate  # the LPR in force, as a hint beside max_rate
-
-    lpr = db.session.scalar(select(ReferenceRate).where(ReferenceRate.kind == "lpr_1y")
-                            .order_by(ReferenceRate.effective_from.desc()).limit(1))
+    # the LPR in force today (a quote dated in the future is not), as a hint beside max_rate
+    lpr = policy.lpr_on(clock.china_today(), "lpr_1y") or vocab.reference_rates().get("lpr_1y")
     return render_template(
         "enterprises/need_form.html", form=form, enterprise=enterprise, need=need,
-        purpose_help=PURPOSE_HELP, loan_kind_help=LOAN_KIND_HELP,
-        lpr=lpr.rate if lpr else vocab.reference_rates().get("lpr_1y"))
+        purpose_help=PURPOSE_HELP, loan_kind_help=LOAN_KIND_HELP, lpr=lpr)
 
 
 @bp.get("/needs/<int:need_id>")

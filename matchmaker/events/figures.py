@@ -8,10 +8,10 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from .. import clock
 from ..extensions import db
 from ..leads.models import Lead
 from ..policy.service import setting
-from . import service as events
 from .models import CheckIn, Event, Meeting, MeetingResult, Registration
 
 FOLLOW_MONTHS = 6  # the organizer looks at the intentions again six months after the event
@@ -92,13 +92,13 @@ def _intention_amount(results: dict[str, MeetingResult]) -> Decimal:
 
 def _outcomes(event: Event, results: dict) -> Outcomes:
     cutoff = add_months(event.day, FOLLOW_MONTHS)
-    report = Outcomes(cutoff=cutoff, final=events.china_today() >= cutoff)
+    report = Outcomes(cutoff=cutoff, final=clock.china_today() >= cutoff)
     lead_ids = {r.lead_id for rs in results.values() for r in rs.values() if r.lead_id}
     intention_ids = {r.lead_id for rs in results.values() if "intention" in rs
                      for r in rs.values() if r.lead_id}
     if not lead_ids:
         return report
-    until = datetime.combine(cutoff, time.max, events.CHINA)
+    until = datetime.combine(cutoff, time.max, clock.CHINA)
     for lead in db.session.scalars(select(Lead).where(Lead.id.in_(lead_ids))):
         report.leads += 1
         report.by_status[lead.status_label] = report.by_status.get(lead.status_label, 0) + 1
@@ -140,5 +140,5 @@ class YearTarget:
 
 def year_target(year: int | None = None) -> YearTarget:
     """The city's enterprises served at events this year (China date), against the target."""
-    year = year or events.china_today().year
+    year = year or clock.china_today().year
     return YearTarget(year, _served(year=year), int(setting("enterprises_served_target", 1000)))

@@ -19,16 +19,15 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import vocab
+from .. import clock, vocab
 from .models import INVITATION_SOURCE_LABELS, RESULT_OUTCOME_LABELS
-from .service import CHINA
 
 LOCAL = "%Y-%m-%dT%H:%M"
 
 
 def _aware(value: datetime | None) -> datetime | None:
     """A datetime-local input is China time."""
-    return value.replace(tzinfo=CHINA) if value else None
+    return value.replace(tzinfo=clock.CHINA) if value else None
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -78,7 +77,7 @@ class EventForm(FlaskForm):
         self.theme_purpose.data = event.theme_purpose or ""
         for name in ("registration_deadline", "requests_deadline"):
             value = getattr(event, name)
-            self[name].data = value.astimezone(CHINA).replace(tzinfo=None) if value else None
+            self[name].data = value.astimezone(clock.CHINA).replace(tzinfo=None) if value else None
 
 
 class SlotsForm(FlaskForm):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..accounts.models import User
 from ..audit.service import record
 from ..errors import ServiceError
@@ -85,7 +86,7 @@ def _check_reschedulable(event: Event) -> None:
         raise ServiceError("活动尚未发布或已结束，不能排程")
     started = db.session.scalar(select(Meeting.id).where(
         Meeting.event_id == event.id, Meeting.status != "scheduled").limit(1))
-    if started is not None or events.china_today() > event.day:
+    if started is not None or clock.china_today() > event.day:
         raise ServiceError("活动已开始，不能重新排程；请手动调整个别洽谈")
 
 
@@ -101,7 +102,7 @@ def schedule_event(actor, event: Event) -> ScheduleReport:
     db.session.flush()
     result = scheduler.schedule(plan.problem, time_limit=SCHEDULE_SECONDS)
     _write_meetings(event, plan, result)
-    event.status, event.scheduled_at = "scheduled", events.now()
+    event.status, event.scheduled_at = "scheduled", clock.now()
     db.session.flush()
     report = ScheduleReport(
         meetings=len(result.placements), served=result.served,
@@ -130,7 +131,7 @@ def _write_meetings(event: Event, plan: Plan, result: scheduler.Schedule) -> Non
         db.session.add(Meeting(event_id=event.id, request_id=request.id, slot_id=p.slot,
                                table_id=p.table, manager_id=manager,
                                enterprise_registration_id=request.enterprise_registration_id,
-                               institution_registration_id=inst, created_at=events.now()))
+                               institution_registration_id=inst, created_at=clock.now()))
     db.session.flush()
 
 
@@ -225,7 +226,7 @@ def move_meeting(actor, meeting: Meeting, slot: EventSlot, table: EventTable,
     before = (meeting.slot_id, meeting.table_id)
     meeting.manager_id = _free_manager(meeting, slot)
     meeting.slot_id, meeting.table_id = slot.id, table.id
-    meeting.moved_at, meeting.moved_by_id = events.now(), actor.id
+    meeting.moved_at, meeting.moved_by_id = clock.now(), actor.id
     db.session.flush()
     db.session.expire(meeting, ["slot", "table"])
     record(actor, "event_meeting.moved", meeting, event_id=meeting.event_id,
@@ -242,7 +243,7 @@ def move_meeting(actor, meeting: Meeting, slot: EventSlot, table: EventTable,
 # --- the day --------------------------------------------------------------------------------
 
 def _check_event_day(event: Event) -> None:
-    if events.china_today() != event.day:
+    if clock.china_today() != event.day:
         raise ServiceError(f"只能在活动当天（{event.day:%Y年%m月%d日}）签到")
 
 
@@ -267,7 +268,7 @@ def check_in(actor, event: Event, code: str, method: str = "code") -> tuple[Regi
         raise ServiceError(f"{reg.name}在候补名单中，未获得参会名额")
     if reg.checkin is not None:
         return reg, True
-    db.session.add(CheckIn(registration_id=reg.id, checked_in_at=events.now(),
+    db.session.add(CheckIn(registration_id=reg.id, checked_in_at=clock.now(),
                            checked_in_by_id=actor.id, method=method))
     reg.attendance = "present"
     db.session.flush()
@@ -279,7 +280,7 @@ def check_in(actor, event: Event, code: str, method: str = "code") -> tuple[Regi
 def record_attendance(actor, event: Event) -> dict[str, int]:
     """At the end of the day: registered participants not checked in are no-shows; a meeting
     with both sides present was held, otherwise it is a no-show. The event is finished."""
-    if events.china_today() < event.day:
+    if clock.china_today() < event.day:
         raise ServiceError("活动尚未举行，不能登记到场情况")
     if event.status != "scheduled":
         raise ServiceError("只有已排程的活动才能登记到场情况" if event.status != "finished"
@@ -310,7 +311,7 @@ def record_result(actor, meeting: Meeting, side: str, outcome: str,
     """One side's result. Follow-up or a signed intention opens a lead for the institution
     (source 'event', the Leads deadlines apply); a manager recording it also takes the lead
     (接单), which starts the 2/10 working-day clock at once."""
-    if events.china_today() < meeting.event.day:
+    if clock.china_today() < meeting.event.day:
         raise ServiceError("洽谈尚未举行，不能登记结果")
     if meeting.status == "no_show":
         raise ServiceError("该场洽谈未举行（有一方未到场），不能登记结果")
@@ -325,7 +326,7 @@ def record_result(actor, meeting: Meeting, side: str, outcome: str,
         db.session.add(result)
     result.outcome, result.amount_wan = outcome, amount_wan
     result.note = (note or "").strip() or None
-    result.recorded_by_id, result.recorded_at = actor.id, events.now()
+    result.recorded_by_id, result.recorded_at = actor.id, clock.now()
     meeting.status = "held"  # a result says it took place
     db.session.flush()
     if outcome in ("follow_up", "intention"):

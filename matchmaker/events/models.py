@@ -28,8 +28,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import vocab
 from ..extensions import db
-from ..institutions.models import WAN
-from ..types import utcnow
+from ..types import WAN, utcnow
 
 EVENT_STATUSES = ("draft", "published", "scheduled", "finished")
 EVENT_STATUS_LABELS = {"draft": "筹备中", "published": "报名中", "scheduled": "已排程",

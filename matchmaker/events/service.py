@@ -3,21 +3,20 @@ with a waitlist), suggested partners and meeting requests. Flush, never commit.
 
 Scheduling, check-in and results are in meetings.py; the organizer's figures in figures.py.
 
-`now()` is the clock of the events domain: tests replace it (monkeypatch.setattr(service,
-"now", ...)), so every module here calls `service.now()`.
+Time comes from `matchmaker.clock` (tests freeze `clock.now`).
 """
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..accounts.models import BANK_ROLES, User
 from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
@@ -26,7 +25,6 @@ from ..extensions import db
 from ..institutions.models import Institution, InstitutionDistrict, Product
 from ..matching.models import Match
 from ..notifications.service import notify_all
-from ..types import utcnow
 from .models import (
     Event,
     EventInvitation,
@@ -42,28 +40,18 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-CHINA = ZoneInfo("Asia/Shanghai")
 OPEN_NEED_STATUSES = ("published", "in_progress")
 MAX_SLOTS = 48
 MAX_TABLES = 500
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by hand at the door
 
 
-def now() -> datetime:
-    """The current time (aware, UTC). Tests replace this function."""
-    return utcnow()
-
-
-def china_today() -> date:
-    return now().astimezone(CHINA).date()
-
-
 def local(moment: datetime | None) -> datetime | None:
-    return moment.astimezone(CHINA) if moment else None
+    return moment.astimezone(clock.CHINA) if moment else None
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), CHINA)
+    start = clock.china_midnight(day)
     return start, start + timedelta(days=1)
 
 
@@ -120,7 +108,7 @@ def create_event(actor, **values) -> Event:
     values = {k: values.get(k) for k in EVENT_FIELDS}
     if actor.district:
         values["district"] = actor.district
-    _check_event_values(values, china_today())
+    _check_event_values(values, clock.china_today())
     event = Event(status="draft", created_by_id=actor.id, **values)
     db.session.add(event)
     db.session.flush()
@@ -138,7 +126,7 @@ def update_event(actor, event: Event, **values) -> Event:
         values["district"] = actor.district
     if values["day"] != event.day and (event.slots or _has_meetings(event)):
         raise ServiceError("已设置洽谈时段，不能再改活动日期（请先删除时段）", field="day")
-    _check_event_values(values, min(china_today(), event.day))
+    _check_event_values(values, min(clock.china_today(), event.day))
     changed = {k: v for k, v in values.items() if getattr(event, k) != v}
     for name, value in changed.items():
         setattr(event, name, value)
@@ -229,10 +217,10 @@ def publish_event(actor, event: Event) -> Event:
         raise ServiceError("请先设置洽谈时段")
     if not event.tables:
         raise ServiceError("请先设置洽谈桌数")
-    if event.registration_deadline <= now():
+    if event.registration_deadline <= clock.now():
         raise ServiceError("报名截止时间已过，请先修改截止时间")
     event.status = "published"
-    event.published_at = now()
+    event.published_at = clock.now()
     db.session.flush()
     record(actor, "event.published", event)
     return event
@@ -279,7 +267,7 @@ def invite(actor, event: Event, source: str, whitelist_id: int | None = None) ->
 def _add_invitation(actor, event, kind, party_id, source, link) -> None:
     column = "enterprise_id" if kind == "enterprise" else "institution_id"
     db.session.add(EventInvitation(event_id=event.id, source=source, invited_by_id=actor.id,
-                                   invited_at=now(), **{column: party_id}))
+                                   invited_at=clock.now(), **{column: party_id}))
     if kind == "enterprise":
         users = select(User).where(User.role == "enterprise", User.enterprise_id == party_id)
     else:
@@ -397,7 +385,7 @@ def _check_registration_open(event: Event) -> None:
     if event.status != "published":
         raise ServiceError("本次对接会当前不接受报名" if event.status != "draft"
                            else "本次对接会尚未开放报名")
-    if now() > event.registration_deadline:
+    if clock.now() > event.registration_deadline:
         raise ServiceError(f"报名已于{local(event.registration_deadline):%m月%d日 %H:%M}截止")
 
 
@@ -437,7 +425,7 @@ def _insert_registration(actor, event: Event, registration: Registration) -> Reg
     full = cap is not None and registered_count(event, registration.kind) >= cap
     registration.status = "waitlisted" if full else "registered"
     registration.registered_by_id = actor.id
-    registration.created_at = now()
+    registration.created_at = clock.now()
     for _attempt in range(5):
         registration.checkin_code = _new_code()
         try:
@@ -476,7 +464,7 @@ def register_enterprise(actor, event: Event, need: Need, unavailable=(),
         raise ServiceError("请确认同意向参会金融机构展示企业概况和本需求", field="consent")
     registration = Registration(event_id=event.id, kind="enterprise",
                                 enterprise_id=need.enterprise_id, need_id=need.id,
-                                consent_at=now())
+                                consent_at=clock.now())
     if _live_registration(event, registration) is not None:
         raise ServiceError("贵企业已报名本次对接会，无需重复报名")
     registration.unavailable_rows = _unavailable_rows(event, unavailable)
@@ -530,11 +518,11 @@ def cancel_registration(actor, registration: Registration) -> Registration:
     event = registration.event
     if registration.status == "cancelled":
         raise ServiceError("该报名已取消")
-    if event.status == "finished" or china_today() >= event.day:
+    if event.status == "finished" or clock.china_today() >= event.day:
         raise ServiceError("活动当天及之后不能取消报名，未到场将记为缺席")
     held_place = registration.status == "registered"
     registration.status = "cancelled"
-    registration.cancelled_at = now()
+    registration.cancelled_at = clock.now()
     registration.cancelled_by_id = actor.id
     for request in _live_requests_of(registration):
         _withdraw(actor, request, reason="registration_cancelled")
@@ -557,7 +545,7 @@ def promote_waitlisted(event: Event, kind: str) -> Registration | None:
     if waiting is None:
         return None
     waiting.status = "registered"
-    waiting.promoted_at = now()
+    waiting.promoted_at = clock.now()
     db.session.flush()
     record(None, "event_registration.promoted", waiting, event_id=event.id)
     notify_all(party_users(waiting), "event.promoted",
@@ -661,7 +649,7 @@ def requests_for(registration: Registration) -> list[MeetingRequest]:
 def _check_requests_open(event: Event) -> None:
     if event.status not in ("published", "scheduled"):
         raise ServiceError("本次对接会当前不接受洽谈请求")
-    if now() > event.requests_close_at:
+    if clock.now() > event.requests_close_at:
         raise ServiceError(f"洽谈请求已于{local(event.requests_close_at):%m月%d日 %H:%M}截止")
 
 
@@ -699,7 +687,7 @@ def request_meeting(actor, sender: Registration | None, receiver: Registration |
     request.product_id = match.product_id if match else None
     request.match_score = match.score if match else None
     request.message = (message or "").strip()[:255] or None
-    request.created_by_id, request.created_at = actor.id, now()
+    request.created_by_id, request.created_at = actor.id, clock.now()
     request.responded_at = request.responded_by_id = None
     db.session.flush()
     record(actor, "meeting_request.created", request, event_id=event.id, origin=sender.kind,
@@ -714,10 +702,10 @@ def respond_request(actor, request: MeetingRequest, accept: bool) -> MeetingRequ
     if request.status != "pending":
         raise ServiceError(f"该请求当前状态为“{request.status_label}”，不能再回复")
     event = request.event
-    if event.status == "finished" or china_today() > event.day:
+    if event.status == "finished" or clock.china_today() > event.day:
         raise ServiceError("活动已结束")
     request.status = "accepted" if accept else "declined"
-    request.responded_at, request.responded_by_id = now(), actor.id
+    request.responded_at, request.responded_by_id = clock.now(), actor.id
     db.session.flush()
     record(actor, "meeting_request.accepted" if accept else "meeting_request.declined",
            request, event_id=event.id)
@@ -773,12 +761,12 @@ def add_must_meet(actor, event: Event, enterprise_registration: Registration | N
                                  institution_registration_id=institution_registration.id,
                                  product_id=match.product_id if match else None,
                                  match_score=match.score if match else None,
-                                 created_by_id=actor.id, created_at=now())
+                                 created_by_id=actor.id, created_at=clock.now())
         db.session.add(request)
     elif request.must_meet:
         raise ServiceError("该配对已是必洽配对")
     request.must_meet, request.status = True, "accepted"
-    request.responded_at, request.responded_by_id = now(), actor.id
+    request.responded_at, request.responded_by_id = clock.now(), actor.id
     db.session.flush()
     record(actor, "meeting_request.must_meet", request, event_id=event.id)
     for reg in (enterprise_registration, institution_registration):

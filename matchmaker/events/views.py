@@ -18,6 +18,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
+from .. import clock
 from ..accounts.permissions import register_predicates, roles_required
 from ..enterprises.models import Need
 from ..enterprises.permissions import visible_needs
@@ -185,7 +186,7 @@ def show(event_id):
     return render_template(
         "events/public.html", event=event, registration=registration,
         places={k: service.registered_count(event, k) for k in ("enterprise", "institution")},
-        cancel_form=ConfirmForm(), now=service.now(), today=service.china_today())
+        cancel_form=ConfirmForm(), now=clock.now(), today=clock.china_today())
 
 
 def _render_manage(event: Event, status: int = 200, **forms):
@@ -419,7 +420,7 @@ def partners(event_id):
     matched, rest = service.suggestions(registration)
     return render_template("events/partners.html", event=event, registration=registration,
                            matched=matched, rest=rest, form=RequestForm(formdata=None),
-                           open=service.now() <= event.requests_close_at)
+                           open=clock.now() <= event.requests_close_at)
 
 
 @bp.get("/<int:event_id>/requests")
@@ -637,7 +638,7 @@ def agenda(event_id, registration_id):
     return render_template("events/agenda.html", event=registration.event,
                            registration=registration, meetings=meetings.agenda(registration),
                            counterpart=agenda_files.counterpart, slot_label=_slot_label,
-                           today=service.china_today())
+                           today=clock.china_today())
 
 
 @bp.get("/<int:event_id>/registrations/<int:registration_id>/agenda.ics")
@@ -676,7 +677,7 @@ def checkin(event_id):
     form = CheckInForm(formdata=None, code=request.args.get("code", ""))
     found = meetings.find_by_code(event, form.code.data) if form.code.data else None
     return render_template("events/checkin.html", event=event, form=form, found=found,
-                           counts=figures.event_figures(event), today=service.china_today())
+                           counts=figures.event_figures(event), today=clock.china_today())
 
 
 @bp.post("/<int:event_id>/checkin")

@@ -11,13 +11,13 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from .. import uscc as uscc_rules
 from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
@@ -280,7 +280,7 @@ def _change(plan: _Plan, section: str, ref: str, values: dict) -> Change:
     stored = plan.stored[section].get(ref)
     if section == "needs" and values["created"] is None:
         # default: the import day, for a new need only (a re-import must not move it)
-        values["created"] = stored.created if stored is not None else date.today()
+        values["created"] = stored.created if stored is not None else clock.china_today()
     if stored is None:
         return Change(section, ref, "created", list(FIELDS[section]), values)
     current, _ = schema.clean(section, RECORDS[section](stored))

@@ -1,12 +1,11 @@
 """The admin's upload page: upload → preview of every change and error → confirm → import."""
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 
+from .. import clock
 from ..accounts.permissions import roles_required
 from ..extensions import db
-from ..types import utcnow
 from . import service
 from .forms import ConfirmForm, UploadForm
 from .service import ImportRejected, ImportReport
@@ -65,7 +64,7 @@ def confirm():
 def export():
     body = service.dump_document(service.export_for(current_user._get_current_object()))
     db.session.commit()  # the audit row of the download
-    stamp = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y%m%d-%H%M")
+    stamp = clock.china_time(clock.now(), "%Y%m%d-%H%M")
     return Response(body.encode("utf-8"), mimetype="application/json",
                     headers={"Content-Disposition":
                              f"attachment; filename=matchmaker-export-{stamp}.json"})

@@ -2,12 +2,12 @@
 `matchmaker reprice-lpr-products`: LPR-priced products at the quote in force today (run daily:
 a quote entered ahead of its effective date takes effect only when this runs on or after it)."""
 import json
-from datetime import date
 from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
 
+from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
 from . import service
@@ -45,7 +45,7 @@ def load_command(path):
 @with_appcontext
 def reprice_command():
     """Recompute LPR + bp products at today's LPR; published ones get a new version."""
-    count = service.reprice_lpr_products(None, date.today())
+    count = service.reprice_lpr_products(None, clock.china_today())
     db.session.commit()
     click.echo(f"LPR-priced products repriced: {count}")
 

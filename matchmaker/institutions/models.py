@@ -17,10 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import vocab
 from ..codelist import CodeList
 from ..extensions import db
-from ..types import utcnow
-
-WAN = Numeric(12, 2)  # 万元; Decimal in Python, never float
-RATE = Numeric(6, 3)  # annual %
+from ..types import RATE, WAN, utcnow
 
 PRODUCT_STATUSES = ("draft", "published", "paused", "retired")
 PRODUCT_STATUS_LABELS = {"draft": "草稿", "published": "已发布", "paused": "已暂停",

@@ -7,14 +7,14 @@ from decimal import Decimal
 from rapidfuzz import fuzz
 from sqlalchemy import func, select
 
+from .. import clock, vocab
 from .. import uscc as uscc_rules
-from .. import vocab
 from ..audit.service import record
 from ..enterprises.models import Enterprise
 from ..errors import ServiceError
 from ..exchange.schema import FIELDS, to_exchange
 from ..extensions import db
-from ..matching.names import company_key, same_company
+from ..names import company_key, same_company
 from ..policy import service as policy_service
 from ..types import utcnow
 from .models import (
@@ -68,7 +68,7 @@ def create_product(actor, institution: Institution, *, today: date | None = None
     # into the session, and the queries below would autoflush it
     product = Product(institution_id=institution.id, ref=_new_product_ref(institution),
                       status="draft", version=0)
-    _apply_terms(product, terms, today or date.today())
+    _apply_terms(product, terms, today or clock.china_today())
     db.session.add(product)
     db.session.flush()
     record(actor, "product.created", product, institution_id=institution.id)
@@ -84,7 +84,7 @@ def update_product(actor, product: Product, *, version_seen: int | None = None,
     if version_seen is not None and version_seen != product.version:
         raise ServiceError(f"该产品已由他人发布了第{product.version}版，请刷新页面后再修改")
     before = product_record(product)
-    _apply_terms(product, terms, today or date.today())
+    _apply_terms(product, terms, today or clock.china_today())
     db.session.flush()
     changed = sorted(k for k, v in product_record(product).items() if before.get(k) != v)
     record(actor, "product.updated", product, changed=changed)
@@ -101,7 +101,7 @@ def change_product_status(actor, product: Product, action: str,
     if product.status not in starts:
         raise ServiceError(f"“{product.status_label}”状态的产品不能{ACTION_NAMES[action]}")
     if action == "publish":
-        _publish(actor, product, today or date.today())
+        _publish(actor, product, today or clock.china_today())
     else:
         product.status = target
         db.session.flush()
@@ -327,7 +327,7 @@ def recognise_core_enterprise(stated: str | None,
                               entries: list[CoreEnterprise] | None = None,
                               aliases: dict[str, str] | None = None) -> CoreEnterprise | None:
     """The listed entry a written name means (长安汽车 = 重庆长安汽车股份有限公司), if any:
-    the same key, a confirmed alias, or the tolerant rule of matching.names."""
+    the same key, a confirmed alias, or the tolerant rule of matchmaker.names."""
     if not stated or not stated.strip():
         return None
     entries = core_enterprises() if entries is None else entries

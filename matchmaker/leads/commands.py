@@ -2,8 +2,9 @@
 import click
 from flask.cli import with_appcontext
 
+from .. import clock
 from ..extensions import db
-from . import service, workdays
+from . import service
 
 
 @click.group("leads")
@@ -17,7 +18,7 @@ def leads_group():
 @with_appcontext
 def sweep_command(today):
     """收回超时未联系的认领、将超过审批时限的线索列入督办并通知机构管理员、关闭已结束需求的线索。"""
-    day = today.date() if today else workdays.today()
+    day = today.date() if today else clock.china_today()
     report = service.sweep(day)
     db.session.commit()
     for claim in report.lapsed:

@@ -1,5 +1,4 @@
 """Forms of the leads pages: input shape only (rules needing the database are in service)."""
-from datetime import date
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -17,7 +16,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import vocab
+from .. import clock, vocab
 from . import scope as scopes
 from .models import FOLLOWUP_LABELS
 from .queries import AGES, INBOX_STATUSES
@@ -96,7 +95,7 @@ class ApproveForm(FlaskForm):
         InputRequired("请填写期限"), NumberRange(min=1, max=360, message="期限应在1–360个月之间")])
     guarantee_mode = SelectField("担保方式", choices=vocab.choices("guarantee_modes"),
                                  validators=[InputRequired("请选择担保方式")])
-    approved_on = DateField("批准日期", default=date.today,
+    approved_on = DateField("批准日期", default=clock.china_today,
                             validators=[InputRequired("请填写批准日期")])
     note = TextAreaField("给企业的说明（可选）", validators=[Optional(), Length(max=1000)])
 
@@ -149,15 +148,6 @@ class RateForm(ConfirmFundingForm):
 class SuperviseForm(FlaskForm):
     note = TextAreaField("督办情况", validators=[InputRequired("请填写督办情况"),
                                              Length(max=1000)])
-
-
-class WorkdayForm(FlaskForm):
-    day = DateField("日期", validators=[InputRequired("请选择日期")])
-    is_working = SelectField("当天", choices=[("1", "上班（工作日/调休上班）"),
-                                            ("0", "放假（休息日/法定节假日）")],
-                             validators=[InputRequired()])
-    note = StringField("说明", validators=[Optional(), Length(max=128)],
-                       render_kw={"placeholder": "如：2027年元旦放假"})
 
 
 class DeleteForm(FlaskForm):

@@ -1,4 +1,4 @@
-"""Consent, Lead, Claim, LeadFollowUp and WorkdayOverride.
+"""Consent, Lead, Claim and LeadFollowUp.
 
 A Consent is the enterprise's separate consent (个人信息保护法 第二十三条: 向其他个人信息处理者
 提供个人信息 … 取得个人的单独同意) for ONE institution to receive ONE need with the listed
@@ -18,7 +18,6 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
-    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -32,8 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import vocab
 from ..extensions import db
-from ..institutions.models import RATE, WAN
-from ..types import utcnow
+from ..types import RATE, WAN, utcnow
 
 CONSENT_VIA = ("push", "flag", "whitelist", "event")
 CONSENT_VIA_LABELS = {"push": "企业推送", "flag": "需求授权（匹配机构）", "whitelist": "白名单推送",
@@ -255,16 +253,3 @@ class LeadFollowUp(db.Model):
     @property
     def kind_label(self) -> str:
         return FOLLOWUP_LABELS[self.kind]
-
-
-class WorkdayOverride(db.Model):
-    """A day whose working status the administrator sets by hand: for years the
-    chinese-calendar package does not know yet (国务院办公厅 publishes each year's holidays in
-    the preceding autumn), or to correct it."""
-
-    __tablename__ = "workday_overrides"
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    is_working: Mapped[bool] = mapped_column(Boolean)
-    note: Mapped[str | None] = mapped_column(String(128))
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -140,10 +140,6 @@ def can_supervise_claim(user, claim) -> bool:
                                 or claim.need.enterprise.district == user.district))
 
 
-def can_edit_workdays(user) -> bool:
-    return _authenticated(user) and user.role == "admin"
-
-
 # registered as Jinja globals by the blueprint (views.py)
 PREDICATES = {
     "can_view_lead": can_view_lead,
@@ -156,5 +152,4 @@ PREDICATES = {
     "can_rate_lead": can_rate_lead,
     "can_view_pipeline": can_view_pipeline,
     "can_supervise_claim": can_supervise_claim,
-    "can_edit_workdays": can_edit_workdays,
 }

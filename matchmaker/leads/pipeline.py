@@ -7,10 +7,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
-from . import workdays
 from .models import CLAIM_LIVE, LEAD_STATUSES, Claim, Lead
 
 WINDOWS = {30: "近30天", 90: "近90天", 180: "近180天", 365: "近一年"}
@@ -64,14 +64,14 @@ def _add_claim(row: Figures, claim: Claim, today) -> None:
     row.claims += 1
     if claim.contacted_at is not None:
         row.contact_counted += 1
-        row.contact_on_time += workdays.china_date(claim.contacted_at) <= claim.contact_due
+        row.contact_on_time += clock.china_date(claim.contacted_at) <= claim.contact_due
         row.hours.append((claim.contacted_at - claim.claimed_at).total_seconds() / 3600)
     elif claim.status == "lapsed":
         row.contact_counted += 1
         row.lapsed += 1
     if claim.decided_at is not None:
         row.decision_counted += 1
-        row.decision_on_time += workdays.china_date(claim.decided_at) <= claim.decision_due
+        row.decision_on_time += clock.china_date(claim.decided_at) <= claim.decision_due
     elif claim.status in CLAIM_LIVE and today > claim.decision_due:
         row.decision_counted += 1
     row.approved += claim.status == "approved"
@@ -82,8 +82,8 @@ def pipeline(*, institution_id: int | None = None, district: str | None = None,
              days: int = 180) -> Pipeline:
     """The figures for one institution (bank admin) or all (organizer; a district organizer's
     view is limited to the district's enterprises)."""
-    since = workdays.now() - timedelta(days=days)
-    today = workdays.today()
+    since = clock.now() - timedelta(days=days)
+    today = clock.china_today()
     claims_q = (select(Claim).join(Claim.need).join(Need.enterprise)
                 .where(Claim.claimed_at >= since)
                 .options(selectinload(Claim.lead), selectinload(Claim.institution))

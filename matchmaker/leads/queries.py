@@ -7,13 +7,12 @@ from datetime import timedelta
 from sqlalchemy import and_, case, select
 from sqlalchemy.orm import aliased, selectinload
 
-from .. import vocab
+from .. import clock, vocab
 from ..audit.models import AuditEntry
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
 from . import scope as scopes
-from . import workdays
 from .models import CLAIM_LIVE, CONTACT_KINDS, FOLLOWUP_LABELS, LEAD_ACTIVE, Claim, Consent, Lead
 from .permissions import can_push_need, visible_leads
 from .service import live_consent, need_consents, need_leads, need_matches
@@ -50,7 +49,7 @@ def inbox_query(user, *, purpose=None, district=None, amount_min=None, amount_ma
         query = query.where(Need.amount_wan <= amount_max)
     if age in AGES:
         _label, newer, older = AGES[age]
-        moment = workdays.now()
+        moment = clock.now()
         query = query.where(Lead.created_at <= moment - timedelta(days=newer))
         if older is not None:
             query = query.where(Lead.created_at > moment - timedelta(days=older))
@@ -69,7 +68,7 @@ def _filter_status(query, user, live, status):
 
 def _urgency(live):
     near = and_(Need.loan_kind == "renewal", Need.renewal_due.is_not(None),
-                Need.renewal_due <= workdays.today() + timedelta(days=RENEWAL_NEAR_DAYS),
+                Need.renewal_due <= clock.china_today() + timedelta(days=RENEWAL_NEAR_DAYS),
                 Lead.status.in_(LEAD_ACTIVE))
     deadline = case((live.status == "claimed", live.contact_due), else_=live.decision_due)
     return (case((near, 0), else_=1), case((near, Need.renewal_due)).asc().nulls_last(),

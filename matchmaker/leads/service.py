@@ -28,7 +28,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import vocab
+from .. import clock, vocab
 from ..accounts.models import User
 from ..audit.service import record
 from ..enterprises.models import Need
@@ -39,9 +39,9 @@ from ..institutions.models import Institution, Product
 from ..matching.models import Match
 from ..matching.service import matches_for_need
 from ..notifications.service import notify, notify_all
+from ..policy import workdays
 from ..policy.service import setting
 from . import scope as scopes
-from . import workdays
 from .models import (
     CLAIM_LIVE,
     CONTACT_KINDS,
@@ -52,7 +52,6 @@ from .models import (
     Consent,
     Lead,
     LeadFollowUp,
-    WorkdayOverride,
 )
 from .permissions import (
     PUSHABLE_NEED_STATUSES,
@@ -179,7 +178,7 @@ def grant_consent(actor, need: Need, institution: Institution, scope, via: str) 
         _close_consent(actor, current, "superseded")
         db.session.flush()  # the partial unique index admits one live row at a time
     consent = Consent(need_id=need.id, institution_id=institution.id, scope=codes, via=via,
-                      granted_at=workdays.now(), granted_by_id=actor.id if actor else None)
+                      granted_at=clock.now(), granted_by_id=actor.id if actor else None)
     db.session.add(consent)
     db.session.flush()
     record(actor, "consent.granted", consent, need_id=need.id, institution_id=institution.id,
@@ -188,7 +187,7 @@ def grant_consent(actor, need: Need, institution: Institution, scope, via: str) 
 
 
 def _close_consent(actor, consent: Consent, reason: str) -> None:
-    consent.revoked_at = workdays.now()
+    consent.revoked_at = clock.now()
     consent.revoked_by_id = actor.id if actor else None
     consent.revoke_reason = reason
     record(actor, "consent.revoked", consent, need_id=consent.need_id,
@@ -354,7 +353,7 @@ def _insert_lead(need, institution, source, actor, product) -> Lead:
     lead = Lead(need_id=need.id, institution_id=institution.id, source=source, status="open",
                 product_id=product.id if product else None,
                 matched=_snapshot(need, institution.id), opened_by_id=actor.id if actor else None,
-                created_at=workdays.now())
+                created_at=clock.now())
     try:
         with db.session.begin_nested():  # two pushes at once: the unique constraint decides
             db.session.add(lead)
@@ -459,8 +458,8 @@ def claim_lead(actor, lead: Lead) -> Claim:
 
 
 def _new_claim(actor, lead: Lead) -> Claim:
-    moment = workdays.now()
-    day = workdays.china_date(moment)
+    moment = clock.now()
+    day = clock.china_date(moment)
     return Claim(lead_id=lead.id, need_id=lead.need_id, institution_id=lead.institution_id,
                  manager_id=actor.id, status="claimed", claimed_at=moment,
                  contact_due=workdays.add_working_days(
@@ -474,7 +473,7 @@ def _end_live_claim(actor, lead: Lead, status: str, reason: str, message: str) -
     if claim is None:
         return None
     claim.status = status
-    claim.ended_at = workdays.now()
+    claim.ended_at = clock.now()
     notify(claim.manager, f"lead.{status}", f"线索 #{lead.id}：{message}",
            _path("leads.index"))
     log.info("claim %s on lead %s ended: %s", claim.id, lead.id, reason)
@@ -499,7 +498,7 @@ def release_claim(actor, lead: Lead, reason: str | None = None) -> Claim:
     if claim is None:
         raise ServiceError("该线索当前没有认领")
     claim.status = "released"
-    claim.ended_at = workdays.now()
+    claim.ended_at = clock.now()
     lead.status = "open"
     db.session.flush()
     record(actor, "lead.released", lead, claim_id=claim.id, reason=(reason or "").strip() or None)
@@ -524,7 +523,7 @@ def add_followup(actor, lead: Lead, kind: str, note: str | None = None) -> LeadF
     if kind == "note" and not note:
         raise ServiceError("请填写备注内容", field="note")
     entry = LeadFollowUp(lead_id=lead.id, claim_id=claim.id, author_id=actor.id, kind=kind,
-                         note=note, created_at=workdays.now())
+                         note=note, created_at=clock.now())
     db.session.add(entry)
     db.session.flush()
     record(actor, "lead.followed_up", lead, followup_id=entry.id, kind=kind)
@@ -543,7 +542,7 @@ def _first_contact(actor, lead: Lead, claim: Claim, moment) -> None:
     claim.contacted_at = moment
     claim.status = "contacted"
     lead.status = "contacted"
-    on_time = workdays.china_date(moment) <= claim.contact_due
+    on_time = clock.china_date(moment) <= claim.contact_due
     db.session.flush()
     record(actor, "lead.contacted", lead, claim_id=claim.id, on_time=on_time,
            contact_due=claim.contact_due)
@@ -559,7 +558,7 @@ def _decision_claim(actor, lead: Lead) -> Claim:
 
 
 def _decide(actor, lead: Lead, claim: Claim, outcome: str) -> None:
-    moment = workdays.now()
+    moment = clock.now()
     if claim.contacted_at is None:  # a decision is a contact: it was made before any lapse
         _first_contact(actor, lead, claim, moment)
     claim.status = outcome
@@ -590,7 +589,7 @@ def approve_lead(actor, lead: Lead, *, product: Product, amount_wan: Decimal, ra
     record(actor, "lead.approved", lead, claim_id=claim.id, product_id=product.id,
            amount_wan=amount_wan, rate=rate, term_months=term_months,
            guarantee_mode=guarantee_mode, approved_on=approved_on,
-           on_time=workdays.china_date(claim.decided_at) <= claim.decision_due)
+           on_time=clock.china_date(claim.decided_at) <= claim.decision_due)
     notify_all(enterprise_users(lead.need), "lead.approved",
                f"{lead.institution.name}已批准您的融资需求 {lead.need.ref}，请在放款到账后确认",
                _path("leads.progress", lead_id=lead.id), email=True)
@@ -612,9 +611,9 @@ def _check_approval(lead, claim, product, amount_wan, rate, term_months, guarant
         raise ServiceError("期限必须大于0个月", field="term_months")
     if guarantee_mode not in vocab.codes("guarantee_modes"):
         raise ServiceError("请选择担保方式", field="guarantee_mode")
-    if approved_on is None or approved_on > workdays.today():
+    if approved_on is None or approved_on > clock.china_today():
         raise ServiceError("批准日期不能晚于今天", field="approved_on")
-    if approved_on < workdays.china_date(claim.claimed_at):
+    if approved_on < clock.china_date(claim.claimed_at):
         raise ServiceError("批准日期不能早于接单日期", field="approved_on")
 
 
@@ -632,7 +631,7 @@ def decline_lead(actor, lead: Lead, reason: str, text_: str | None = None) -> Le
     lead.outcome_note = text_
     db.session.flush()
     record(actor, "lead.declined", lead, claim_id=claim.id, reason=reason,
-           on_time=workdays.china_date(claim.decided_at) <= claim.decision_due)
+           on_time=clock.china_date(claim.decided_at) <= claim.decision_due)
     notify_all(enterprise_users(lead.need), "lead.declined",
                f"{lead.institution.name}未能批准您的需求 {lead.need.ref}："
                f"{vocab.label('decline_reasons', reason)}",
@@ -673,7 +672,7 @@ def confirm_funding(actor, lead: Lead, rating: int, comment: str | None = None) 
     rating = _check_rating(rating)
     change_status(actor, lead.need, "funded")
     lead.status = "funded"
-    lead.funded_at = workdays.now()
+    lead.funded_at = clock.now()
     _rate(lead, rating, comment)
     db.session.flush()
     record(actor, "lead.funded", lead, claim_id=lead.last_claim.id if lead.last_claim else None)
@@ -688,7 +687,7 @@ def confirm_funding(actor, lead: Lead, rating: int, comment: str | None = None) 
 def _rate(lead: Lead, rating: int, comment: str | None) -> None:
     lead.rating = rating
     lead.rating_comment = (comment or "").strip() or None
-    lead.rated_at = workdays.now()
+    lead.rated_at = clock.now()
 
 
 def rate_lead(actor, lead: Lead, rating: int, comment: str | None = None) -> Lead:
@@ -746,7 +745,7 @@ def sweep(today: date | None = None) -> SweepReport:
     2. a contacted claim past its decision deadline goes on the organizers' 督办 list and
        its institution's admins are told (once);
     3. leads of needs that ended elsewhere (withdrawn, closed, expired, funded) close."""
-    today = today or workdays.today()
+    today = today or clock.china_today()
     report = SweepReport()
     for claim in _claims(Claim.status == "claimed", Claim.contact_due < today):
         _lapse(claim)
@@ -771,7 +770,7 @@ def _claims(*conditions) -> list[Claim]:
 def _lapse(claim: Claim) -> None:
     lead = claim.lead
     claim.status = "lapsed"
-    claim.ended_at = workdays.now()
+    claim.ended_at = clock.now()
     lead.status = "lapsed"
     db.session.flush()
     record(None, "lead.lapsed", lead, claim_id=claim.id, manager_id=claim.manager_id,
@@ -786,7 +785,7 @@ def _lapse(claim: Claim) -> None:
 
 def _escalate(claim: Claim) -> None:
     lead = claim.lead
-    claim.escalated_at = workdays.now()
+    claim.escalated_at = clock.now()
     db.session.flush()
     record(None, "lead.escalated", lead, claim_id=claim.id, decision_due=claim.decision_due)
     notify_all(institution_users(claim.institution_id, "bank_admin"), "lead.escalated",
@@ -799,7 +798,7 @@ def supervise_claim(actor, claim: Claim, note: str) -> Claim:
     note = (note or "").strip()
     if not note:
         raise ServiceError("请填写督办情况", field="note")
-    claim.supervised_at = workdays.now()
+    claim.supervised_at = clock.now()
     claim.supervised_by_id = actor.id
     claim.supervision_note = note
     db.session.flush()
@@ -817,55 +816,16 @@ def lead_response_record(today: date | None = None) -> dict[int, float]:
     within the deadline. Counted: claims contacted (on time or late) and claims that lapsed;
     claims still inside their deadline, released or revoked before contact are not yet (or
     not) the institution's doing. Institutions with nothing counted are absent."""
-    today = today or workdays.today()
-    since = workdays.now() - timedelta(days=RECORD_DAYS)
+    today = today or clock.china_today()
+    since = clock.now() - timedelta(days=RECORD_DAYS)
     rows = db.session.execute(
         select(Claim.institution_id, Claim.contacted_at, Claim.contact_due, Claim.status)
         .where(Claim.claimed_at >= since,
                (Claim.contacted_at.is_not(None)) | (Claim.status == "lapsed")))
     counted: dict[int, list[int]] = {}
     for institution_id, contacted_at, due, _status in rows:
-        on_time = contacted_at is not None and workdays.china_date(contacted_at) <= due
+        on_time = contacted_at is not None and clock.china_date(contacted_at) <= due
         tally = counted.setdefault(institution_id, [0, 0])
         tally[0] += on_time
         tally[1] += 1
     return {inst: hits / total for inst, (hits, total) in counted.items() if total}
-
-
-# --- workday overrides (admin) ---------------------------------------------------------------
-
-def workday_overrides(year: int | None = None) -> list[WorkdayOverride]:
-    query = select(WorkdayOverride).order_by(WorkdayOverride.day)
-    if year:
-        query = query.where(WorkdayOverride.day.between(date(year, 1, 1), date(year, 12, 31)))
-    return list(db.session.scalars(query))
-
-
-def save_workday_override(actor, day: date, is_working: bool,
-                          note: str | None = None) -> WorkdayOverride:
-    """Set a day's working status by hand (a year the package does not know, a correction).
-    Claims already made keep their deadlines."""
-    row = db.session.get(WorkdayOverride, day)
-    before = None if row is None else row.is_working
-    if row is None:
-        row = WorkdayOverride(day=day, is_working=is_working)
-        db.session.add(row)
-    row.is_working = is_working
-    row.note = (note or "").strip() or None
-    row.updated_by_id = actor.id if actor else None
-    row.updated_at = workdays.now()
-    db.session.flush()
-    record(actor, "workday_override.saved", row, day=day, is_working=is_working, before=before)
-    return row
-
-
-def delete_workday_override(actor, row: WorkdayOverride) -> None:
-    day = row.day
-    db.session.delete(row)
-    db.session.flush()
-    record(actor, "workday_override.deleted", _DaySubject(), day=day)
-
-
-class _DaySubject:
-    __tablename__ = "workday_overrides"
-    id = None

@@ -3,29 +3,27 @@ pipeline, the organizers' 督办 list and the admin's working-day calendar."""
 import logging
 import random
 import time
-from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from .. import clock
 from ..accounts.permissions import register_predicates, roles_required
 from ..enterprises.models import Need
 from ..enterprises.permissions import visible_needs
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Product
-from ..policy.service import setting
 from . import pipeline as figures
-from . import queries, service, workdays
+from . import queries, service
 from . import scope as scopes
 from .forms import (
     ApproveForm,
     ClaimForm,
     ConfirmFundingForm,
     DeclineForm,
-    DeleteForm,
     FollowUpForm,
     InboxFilterForm,
     PushForm,
@@ -34,9 +32,8 @@ from .forms import (
     RevokeForm,
     SuperviseForm,
     WithdrawForm,
-    WorkdayForm,
 )
-from .models import Claim, Consent, Lead, WorkdayOverride
+from .models import Claim, Consent, Lead
 from .permissions import (
     PREDICATES,
     can_confirm_funding,
@@ -86,7 +83,7 @@ def index():
     form = InboxFilterForm(request.args)
     query = queries.inbox_query(current_user, **form.filters())
     page = db.paginate(query, per_page=20, error_out=False)
-    return render_template("leads/index.html", form=form, page=page, today=workdays.today(),
+    return render_template("leads/index.html", form=form, page=page, today=clock.china_today(),
                            filtered=any(v for k, v in request.args.items() if k != "page"))
 
 
@@ -105,10 +102,10 @@ def _render_show(lead: Lead, status: int = 200, **forms):
     if not approve.is_submitted():
         approve.amount_wan.data = approve.amount_wan.data or lead.need.amount_wan
         approve.term_months.data = approve.term_months.data or lead.need.term_months
-        approve.approved_on.data = workdays.today()
+        approve.approved_on.data = clock.china_today()
     return render_template(
         "leads/show.html", lead=lead, need=lead.need, consent=consent, profile=profile,
-        products=queries.lead_products(lead), claim=lead.live_claim, today=workdays.today(),
+        products=queries.lead_products(lead), claim=lead.live_claim, today=clock.china_today(),
         claim_form=ClaimForm(), release_form=ReleaseForm(),
         followup_form=forms.get("followup") or FollowUpForm(formdata=None),
         approve_form=approve, decline_form=forms.get("decline") or DeclineForm(formdata=None),
@@ -246,7 +243,7 @@ def supervision():
                                                      Claim.decision_due, Claim.id)
     page = db.paginate(query, per_page=20, error_out=False)
     return render_template("leads/supervision.html", page=page, form=SuperviseForm(),
-                           today=workdays.today())
+                           today=clock.china_today())
 
 
 @bp.post("/claims/<int:claim_id>/supervise")
@@ -369,42 +366,3 @@ def rate(lead_id):
     return _enterprise_action(lead_id, form, "rate_form", can_rate_lead, lambda lead: (
         service.rate_lead(_me(), lead, int(form.rating.data), form.comment.data)),
         "感谢您的评价！")
-
-
-# --- working-day calendar (admin) -------------------------------------------------------------
-
-@bp.route("/workdays", methods=["GET", "POST"])
-@roles_required("admin")
-def workdays_page():
-    form = WorkdayForm()
-    if form.validate_on_submit():
-        service.save_workday_override(_me(), form.day.data, form.is_working.data == "1",
-                                      form.note.data)
-        db.session.commit()
-        flash(f"{form.day.data} 已设为{'工作日' if form.is_working.data == '1' else '休息日'}。",
-              "success")
-        return redirect(url_for(".workdays_page", year=form.day.data.year))
-    year = request.args.get("year", type=int) or workdays.today().year
-    return render_template(
-        "leads/workdays.html", form=form, year=year, delete_form=DeleteForm(),
-        overrides=service.workday_overrides(year), known=workdays.calendar_knows(year),
-        missing=workdays.unknown_years(workdays.today().year, workdays.today().year + 1),
-        settings={"contact": setting("first_contact_working_days", 2),
-                  "decision": setting("decision_working_days", 10)}
-    ), 400 if form.is_submitted() else 200
-
-
-@bp.post("/workdays/<day>/delete")
-@roles_required("admin")
-def delete_workday(day):
-    try:
-        parsed = date.fromisoformat(day)
-    except ValueError:
-        abort(404)
-    row = db.get_or_404(WorkdayOverride, parsed)
-    if not DeleteForm().validate_on_submit():
-        abort(400)
-    service.delete_workday_override(_me(), row)
-    db.session.commit()
-    flash(f"已删除 {parsed} 的设置，该日恢复按国务院节假日安排（或周一至周五）计算。", "success")
-    return redirect(url_for(".workdays_page", year=parsed.year))

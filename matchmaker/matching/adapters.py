@@ -14,9 +14,9 @@ from sqlalchemy import or_, select
 from ..enterprises.models import Enterprise, Need
 from ..institutions.models import CoreEnterprise, CoreEnterpriseAlias, Product
 from ..institutions.subsidies import SubsidyProgram
+from ..names import company_key, same_company
 from ..policy.models import SubsidyProgram as SubsidyProgramRow
 from .matcher import EnterpriseFacts, NeedFacts, ProductTerms
-from .names import company_key, same_company
 
 
 def product_terms(product: Product) -> ProductTerms:

@@ -50,6 +50,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import NamedTuple
 
+from .. import clock
 from ..institutions.subsidies import (
     BRIDGE_FEE_WAIVER,
     DEFAULT_GUARANTEE_FEE_RATE,
@@ -64,7 +65,7 @@ from ..institutions.subsidies import (
     cost_lower_bound,
     estimate_cost,
 )
-from .names import same_company
+from ..names import same_company
 
 # --------------------------------------------------------------------------- the facts
 
@@ -130,7 +131,7 @@ class NeedFacts:
     guarantee_modes: frozenset[str]
     max_rate: Decimal | None = None
     current_lender_id: int | None = None
-    created: date = field(default_factory=date.today)
+    created: date = field(default_factory=clock.china_today)
     renewal_due: date | None = None
 
 

@@ -5,8 +5,7 @@ from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..institutions.models import RATE
-from ..types import utcnow
+from ..types import RATE, utcnow
 
 
 class Match(db.Model):

@@ -2,13 +2,13 @@
 product changes. Services flush, never commit."""
 import logging
 import threading
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import CoreEnterpriseAlias, Institution, Product
@@ -23,16 +23,11 @@ from .models import Match, NearMiss
 log = logging.getLogger(__name__)
 
 NEAR_TOP = 10  # near misses kept per need: the ones the enterprise can act on first
-CHINA = ZoneInfo("Asia/Shanghai")
 # needs whose matches a bank may act on (counted on the bank's product reach page)
 OPEN_STATUSES = ("published", "in_progress")
 
 _cache_lock = threading.Lock()
 _cache: dict = {"stamp": None, "matcher": None}
-
-
-def today() -> date:
-    return datetime.now(CHINA).date()
 
 
 # --- the matcher, built once per catalogue state --------------------------------------------
@@ -74,7 +69,7 @@ def _lead_response() -> dict | None:
 
 def current_matcher(day: date | None = None) -> Matcher:
     """The matcher over every published product, rebuilt only when the catalogue changed."""
-    day = day or today()
+    day = day or clock.china_today()
     stamp = _stamp(day)
     with _cache_lock:
         if _cache["stamp"] == stamp:

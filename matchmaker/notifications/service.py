@@ -14,6 +14,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..accounts.models import User
 from ..audit.service import record
 from ..extensions import db
@@ -169,12 +170,9 @@ def send_digests(now: datetime | None = None) -> int:
 
 
 def _digest_body(notes) -> str:
-    from zoneinfo import ZoneInfo
-
-    china = ZoneInfo("Asia/Shanghai")
     lines = [f"您有 {len(notes)} 条新消息：", ""]
     for note in notes:
-        when = note.created_at.astimezone(china).strftime("%m-%d %H:%M")
+        when = clock.china_time(note.created_at, "%m-%d %H:%M")
         lines.append(f"· {when} {note.message}")
         if note.link:
             lines.append(f"  {_absolute(note.link)}")

@@ -1,8 +1,8 @@
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, SelectField
-from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
+from wtforms import DateField, DecimalField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from .service import LPR_KINDS, PROGRAM_SETTING_FIELDS
 
@@ -54,3 +54,16 @@ def program_form(program) -> ProgramForm:
 
 class SettingForm(FlaskForm):
     value = DecimalField("取值", places=None, validators=[InputRequired("请填写取值")])
+
+
+class WorkdayForm(FlaskForm):
+    day = DateField("日期", validators=[InputRequired("请选择日期")])
+    is_working = SelectField("当天", choices=[("1", "上班（工作日/调休上班）"),
+                                            ("0", "放假（休息日/法定节假日）")],
+                             validators=[InputRequired()])
+    note = StringField("说明", validators=[Optional(), Length(max=128)],
+                       render_kw={"placeholder": "如：2027年元旦放假"})
+
+
+class DeleteForm(FlaskForm):
+    """CSRF only."""

@@ -1,14 +1,23 @@
-"""Dated policy figures (LPR, subsidy programs, platform settings): data, never constants."""
+"""Dated policy figures (LPR, subsidy programs, platform settings) and the working-day
+calendar's overrides: data an administrator edits, never constants."""
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .. import vocab
 from ..extensions import db
-from ..institutions.models import RATE
-from ..types import utcnow
+from ..types import RATE, utcnow
 
 
 class ReferenceRate(db.Model):
@@ -54,5 +63,18 @@ class Setting(db.Model):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[dict | list | int | float | str] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class WorkdayOverride(db.Model):
+    """A day whose working status the administrator sets by hand: for years the
+    chinese-calendar package does not know yet (国务院办公厅 publishes each year's holidays in
+    the preceding autumn), or to correct it."""
+
+    __tablename__ = "workday_overrides"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    is_working: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(String(128))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

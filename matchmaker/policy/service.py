@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import or_, select
 
+from .. import clock
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
@@ -73,10 +74,10 @@ def add_lpr_quote(actor, kind: str, rate: Decimal, effective_from: date,
     db.session.add(quote)
     db.session.flush()
     repriced = 0
-    if effective_from <= (today or date.today()):
+    if effective_from <= (today or clock.china_today()):
         from ..institutions import service as institutions_service
 
-        repriced = institutions_service.reprice_lpr_products(actor, today or date.today())
+        repriced = institutions_service.reprice_lpr_products(actor, today or clock.china_today())
     record(actor, "reference_rate.created", quote, kind=kind, rate=rate,
            effective_from=effective_from, repriced_products=repriced)
     log.info("LPR quote %s added (%s), %s products repriced", quote.id, kind, repriced)

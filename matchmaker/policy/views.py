@@ -1,13 +1,17 @@
-"""Administrators keep the dated policy figures: LPR quotes, subsidy programs, settings."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+"""Administrators keep the dated policy figures: LPR quotes, subsidy programs, settings, and
+the working-day calendar."""
+from datetime import date
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import clock
 from ..accounts.permissions import roles_required
 from ..errors import ServiceError
 from ..extensions import db
-from . import service
-from .forms import LprQuoteForm, SettingForm, program_form
-from .models import Setting, SubsidyProgram
+from . import service, workdays
+from .forms import DeleteForm, LprQuoteForm, SettingForm, WorkdayForm, program_form
+from .models import Setting, SubsidyProgram, WorkdayOverride
 
 bp = Blueprint("policy", __name__, url_prefix="/admin/policy")
 
@@ -83,3 +87,42 @@ def edit_setting(key):
         return redirect(url_for(".index"))
     status = 400 if form.is_submitted() else 200
     return render_template("policy/setting_form.html", form=form, key=key, label=label), status
+
+
+# --- working-day calendar (admin) -------------------------------------------------------------
+
+@bp.route("/workdays", methods=["GET", "POST"])
+@roles_required("admin")
+def workdays_page():
+    form = WorkdayForm()
+    if form.validate_on_submit():
+        workdays.save_workday_override(current_user, form.day.data, form.is_working.data == "1",
+                                      form.note.data)
+        db.session.commit()
+        flash(f"{form.day.data} 已设为{'工作日' if form.is_working.data == '1' else '休息日'}。",
+              "success")
+        return redirect(url_for(".workdays_page", year=form.day.data.year))
+    year = request.args.get("year", type=int) or clock.china_today().year
+    return render_template(
+        "policy/workdays.html", form=form, year=year, delete_form=DeleteForm(),
+        overrides=workdays.workday_overrides(year), known=workdays.calendar_knows(year),
+        missing=workdays.unknown_years(clock.china_today().year, clock.china_today().year + 1),
+        settings={"contact": service.setting("first_contact_working_days", 2),
+                  "decision": service.setting("decision_working_days", 10)}
+    ), 400 if form.is_submitted() else 200
+
+
+@bp.post("/workdays/<day>/delete")
+@roles_required("admin")
+def delete_workday(day):
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        abort(404)
+    row = db.get_or_404(WorkdayOverride, parsed)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    workdays.delete_workday_override(current_user, row)
+    db.session.commit()
+    flash(f"已删除 {parsed} 的设置，该日恢复按国务院节假日安排（或周一至周五）计算。", "success")
+    return redirect(url_for(".workdays_page", year=parsed.year))

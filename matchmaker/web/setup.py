@@ -5,7 +5,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from .. import vocab
+from .. import clock, vocab
 from ..extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,4 @@ def format_rate(value) -> str:
 def format_localtime(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
     if value is None:
         return "—"
-    from zoneinfo import ZoneInfo
-
-    return value.astimezone(ZoneInfo("Asia/Shanghai")).strftime(fmt)
+    return clock.china_time(value, fmt)

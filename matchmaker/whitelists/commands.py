@@ -2,8 +2,8 @@
 import click
 from flask.cli import with_appcontext
 
+from .. import clock
 from ..extensions import db
-from ..leads import workdays
 from . import service
 
 
@@ -18,7 +18,7 @@ def whitelists_group():
 @with_appcontext
 def sweep_command(today):
     """将超过反馈截止日期仍未反馈的白名单推送列入督办，并通知机构管理员（每批每机构一次）。"""
-    day = today.date() if today else workdays.today()
+    day = today.date() if today else clock.china_today()
     report = service.sweep(day)
     db.session.commit()
     for push in report.escalated:

@@ -1,5 +1,4 @@
 """Forms of the whitelist pages: input shape only (rules needing the database are in service)."""
-from datetime import date
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -16,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from .. import vocab
+from .. import clock, vocab
 from .models import KIND_LABELS, STATUS_LABELS
 
 
@@ -133,7 +132,7 @@ class DisbursementForm(FlaskForm):
         InputRequired("请填写年利率"), NumberRange(min=0, max=24, message="年利率应在0到24%之间")])
     term_months = IntegerField("期限（月）", validators=[
         InputRequired("请填写期限"), NumberRange(min=1, max=360, message="期限应在1到360个月之间")])
-    disbursed_on = DateField("放款日期", default=date.today,
+    disbursed_on = DateField("放款日期", default=clock.china_today,
                              validators=[InputRequired("请填写放款日期")])
 
 

@@ -38,8 +38,7 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from .. import vocab
 from ..extensions import db
-from ..institutions.models import RATE, WAN
-from ..types import utcnow
+from ..types import RATE, WAN, utcnow
 
 KINDS = ("needs", "key_projects")
 KIND_LABELS = {"needs": "制造业中小微企业融资需求白名单", "key_projects": "制造业重点项目白名单"}

@@ -14,7 +14,7 @@ from sqlalchemy import and_, exists, func, not_, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import vocab
+from .. import clock, vocab
 from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
@@ -22,9 +22,9 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
 from ..leads import service as leads
-from ..leads import workdays
 from ..leads.models import Claim, Lead
 from ..notifications.service import notify_all
+from ..policy import workdays
 from ..policy.service import setting
 from . import allocation
 from .models import KINDS, OPEN_STATUSES, EnterpriseFlag, Push, Whitelist, WhitelistEntry
@@ -62,7 +62,7 @@ def default_share() -> Decimal:
 
 def default_deadline(day: date | None = None) -> date:
     """Ten working days from today: the banks' answer period the city usually sets."""
-    return workdays.add_working_days(day or workdays.today(), 10)
+    return workdays.add_working_days(day or clock.china_today(), 10)
 
 
 # --- batches ---------------------------------------------------------------------------------
@@ -116,7 +116,7 @@ def create_whitelist(actor, **values) -> Whitelist:
         answer_deadline=values["answer_deadline"], owner_district=actor.district,
         status="draft", per_entry=values["per_entry"] or default_per_entry(),
         share=values["share"] or default_share(), created_by_id=actor.id,
-        created_at=workdays.now())
+        created_at=clock.now())
     db.session.add(whitelist)
     db.session.flush()
     record(actor, "whitelist.created", whitelist, kind=whitelist.kind,
@@ -140,7 +140,7 @@ def update_whitelist(actor, whitelist: Whitelist, **values) -> Whitelist:
             changes[name] = [getattr(whitelist, name), new]
             setattr(whitelist, name, new)
     if changes:
-        whitelist.updated_at = workdays.now()
+        whitelist.updated_at = clock.now()
         db.session.flush()
         record(actor, "whitelist.updated", whitelist, changes=changes)
     return whitelist
@@ -190,7 +190,7 @@ def close_whitelist(actor, whitelist: Whitelist) -> Whitelist:
 def _move(actor, whitelist: Whitelist, to: str, action: str, **details) -> None:
     frm = whitelist.status
     whitelist.status = to
-    whitelist.updated_at = workdays.now()
+    whitelist.updated_at = clock.now()
     db.session.flush()
     record(actor, action, whitelist, **{"from": frm, "to": to}, **details)
     log.info("whitelist %s %s -> %s by user %s", whitelist.id, frm, to,
@@ -210,7 +210,7 @@ def new_version(actor, whitelist: Whitelist) -> Whitelist:
         owner_district=whitelist.owner_district, status="draft",
         version=whitelist.version + 1, previous=whitelist,
         per_entry=whitelist.per_entry, share=whitelist.share, created_by_id=actor.id,
-        created_at=workdays.now())
+        created_at=clock.now())
     db.session.add(copy)
     try:
         with db.session.begin_nested():  # one successor per version (unique previous_id)
@@ -232,7 +232,7 @@ def _copied(actor, whitelist: Whitelist, entry: WhitelistEntry) -> WhitelistEntr
         purpose=entry.purpose, term_months=entry.term_months, cluster=entry.cluster,
         recommender=entry.recommender, consent=entry.consent, consent_note=entry.consent_note,
         note=entry.note, source="copied", copied_from_id=entry.id, created_by_id=actor.id,
-        created_at=workdays.now())
+        created_at=clock.now())
 
 
 def _city_organizers():
@@ -284,7 +284,7 @@ def add_entry(actor, whitelist: Whitelist, need: Need, *, recommender: str, cons
         whitelist_id=whitelist.id, position=_next_position(whitelist),
         enterprise_id=enterprise.id, need_id=need.id, amount_wan=need.amount_wan,
         purpose=need.purpose, term_months=need.term_months, cluster=enterprise.cluster,
-        source=source, created_by_id=actor.id, created_at=workdays.now(), **values)
+        source=source, created_by_id=actor.id, created_at=clock.now(), **values)
     try:
         with db.session.begin_nested():  # the unique (batch, need) settles a double click
             db.session.add(entry)
@@ -450,7 +450,7 @@ def set_flag(actor, enterprise: Enterprise, reason: str, kind: str = "difficulty
     if not reason:
         raise ServiceError("请填写标记原因", field="reason")
     flag = EnterpriseFlag(enterprise_id=enterprise.id, kind=kind, reason=reason[:TEXT_MAX],
-                          set_by_id=actor.id, set_at=workdays.now())
+                          set_by_id=actor.id, set_at=clock.now())
     try:
         with db.session.begin_nested():  # one live flag per enterprise and kind
             db.session.add(flag)
@@ -466,7 +466,7 @@ def clear_flag(actor, flag: EnterpriseFlag, note: str | None = None) -> Enterpri
         raise ServiceError("您不能修改该企业的标记")
     if flag.cleared_at is not None:
         raise ServiceError("该标记已解除")
-    flag.cleared_at = workdays.now()
+    flag.cleared_at = clock.now()
     flag.cleared_by_id = actor.id
     flag.clear_note = (note or "").strip()[:255] or None
     db.session.flush()
@@ -536,7 +536,7 @@ def propose(actor, whitelist: Whitelist) -> allocation.Allocation:
             entry.pushes.append(Push(
                 institution_id=institution_id, status="proposed", source="matcher",
                 rank=option.rank, score=option.score, product_id=option.product.id,
-                created_by_id=actor.id, created_at=workdays.now()))
+                created_by_id=actor.id, created_at=clock.now()))
             created += 1
     db.session.flush()
     record(actor, "whitelist.proposed", whitelist, proposals=created, replaced=dropped,
@@ -558,7 +558,7 @@ def add_push(actor, entry: WhitelistEntry, institution: Institution) -> Push:
                 source="organizer", rank=option.rank if option else None,
                 score=option.score if option else None,
                 product_id=option.product.id if option else None, created_by_id=actor.id,
-                created_at=workdays.now())
+                created_at=clock.now())
     try:
         with db.session.begin_nested():
             db.session.add(push)
@@ -645,7 +645,7 @@ def push_whitelist(actor, whitelist: Whitelist) -> PushReport:
     entries = _entries_with_pushes(whitelist)
     problems = entry_problems(whitelist, entries)
     report = PushReport()
-    moment = workdays.now()
+    moment = clock.now()
     for entry in entries:
         waiting = [p for p in entry.pushes if p.status == "proposed"]
         if waiting and blocked(problems[entry.id]):
@@ -791,7 +791,7 @@ def record_disbursement(actor, push: Push, *, amount_wan: Decimal, rate: Decimal
         raise ServiceError("年利率应在0到24%之间", field="rate")
     if term_months is None or not 1 <= term_months <= 360:
         raise ServiceError("期限应在1到360个月之间", field="term_months")
-    if disbursed_on is None or disbursed_on > workdays.today():
+    if disbursed_on is None or disbursed_on > clock.china_today():
         raise ServiceError("放款日期不能晚于今天", field="disbursed_on")
     if lead.approved_on is not None and disbursed_on < lead.approved_on:
         raise ServiceError("放款日期不能早于批准日期", field="disbursed_on")
@@ -810,7 +810,7 @@ def record_disbursement(actor, push: Push, *, amount_wan: Decimal, rate: Decimal
 
 def overdue_pushes(today: date | None = None):
     """Sent pushes of a pushed batch with no answer after its deadline (inclusive)."""
-    today = today or workdays.today()
+    today = today or clock.china_today()
     return (select(Push).join(Push.entry).join(WhitelistEntry.whitelist)
             .join(Lead, Lead.id == Push.lead_id)
             .where(Push.status == "sent", Whitelist.status == "pushed",
@@ -849,9 +849,9 @@ def sweep(today: date | None = None) -> SweepReport:
     """Run by cron (`matchmaker whitelists sweep`), idempotent: pushes without an answer
     after their batch's deadline go on the 督办 list and the institution's admins are told
     once per batch."""
-    today = today or workdays.today()
+    today = today or clock.china_today()
     report = SweepReport()
-    moment = workdays.now()
+    moment = clock.now()
     grouped: dict[tuple[int, int], list[Push]] = {}
     for push in db.session.scalars(overdue_pushes(today).where(Push.escalated_at.is_(None))
                                    .order_by(Push.id)).all():
@@ -878,7 +878,7 @@ def supervise_push(actor, push: Push, note: str) -> Push:
         raise ServiceError("请填写督办情况", field="note")
     if actor is None or actor.role != "organizer":
         raise ServiceError("只有组织方可以督办")
-    push.supervised_at = workdays.now()
+    push.supervised_at = clock.now()
     push.supervised_by_id = actor.id
     push.supervision_note = note[:TEXT_MAX]
     db.session.flush()

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from .. import clock
 from ..accounts.permissions import register_predicates, roles_required
 from ..audit.labels import action_label
 from ..audit.service import record
@@ -19,7 +20,6 @@ from ..enterprises.permissions import visible_enterprises, visible_needs
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
-from ..leads import workdays
 from ..leads.permissions import can_view_lead
 from . import imports, report, service
 from .forms import (
@@ -125,7 +125,7 @@ def index():
 def new():
     form = WhitelistForm()
     if not form.is_submitted():
-        form.issued_on.data = workdays.today()
+        form.issued_on.data = clock.china_today()
         form.answer_deadline.data = service.default_deadline()
         form.per_entry.data = service.default_per_entry()
         form.share_percent.data = int(service.default_share() * 100)
@@ -485,7 +485,7 @@ def progress(whitelist_id):
 @roles_required("organizer")
 def export(whitelist_id):
     whitelist = _whitelist(whitelist_id)
-    data = report.export_xlsx(whitelist, current_user, workdays.today())
+    data = report.export_xlsx(whitelist, current_user, clock.china_today())
     record(_me(), "whitelist.exported", whitelist, entries=len(whitelist.entries))
     db.session.commit()
     name = quote(f"{whitelist.title}-对接情况.xlsx")
@@ -500,7 +500,7 @@ def export(whitelist_id):
 @bp.get("/supervision")
 @roles_required("organizer")
 def supervision():
-    today = workdays.today()
+    today = clock.china_today()
     query = service.supervised_pushes(current_user, today).order_by(
         Push.institution_id, Whitelist.answer_deadline, Push.id)
     page = db.paginate(query, per_page=30, error_out=False)
@@ -599,7 +599,7 @@ def bank_index():
                            WhitelistEntry.position, Push.id)
     page = db.paginate(query, per_page=30, error_out=False)
     return render_template("whitelists/bank_index.html", page=page, batches=batches,
-                           chosen=chosen, today=workdays.today(), can_view_lead=can_view_lead)
+                           chosen=chosen, today=clock.china_today(), can_view_lead=can_view_lead)
 
 
 def _bank_push(push_id: int) -> Push:
@@ -613,7 +613,7 @@ def bank_push(push_id):
     form = DisbursementForm(formdata=None)
     _prefill(form, push)
     return render_template("whitelists/bank_push.html", push=push, form=form,
-                           today=workdays.today())
+                           today=clock.china_today())
 
 
 def _prefill(form, push: Push) -> None:
@@ -621,7 +621,7 @@ def _prefill(form, push: Push) -> None:
     form.amount_wan.data = push.disbursed_amount_wan or lead.approved_amount_wan
     form.rate.data = push.disbursed_rate or lead.approved_rate
     form.term_months.data = push.disbursed_term_months or lead.approved_term_months
-    form.disbursed_on.data = push.disbursed_on or workdays.today()
+    form.disbursed_on.data = push.disbursed_on or clock.china_today()
 
 
 @bp.post("/bank/pushes/<int:push_id>/disbursement")
@@ -643,9 +643,9 @@ def record_disbursement(push_id):
             if not _field_error(form, err):
                 flash(err.message, "danger")
             return render_template("whitelists/bank_push.html", push=push, form=form,
-                                   today=workdays.today()), 400
+                                   today=clock.china_today()), 400
         db.session.commit()
         flash("放款情况已登记。", "success")
         return redirect(url_for(".bank_push", push_id=push.id))
     return render_template("whitelists/bank_push.html", push=push, form=form,
-                           today=workdays.today()), 400
+                           today=clock.china_today()), 400

@@ -1,7 +1,7 @@
 """Tolerant company names (核心企业名单库, 渝金议〔2018〕1号)."""
 import pytest
 
-from matchmaker.matching.names import company_key, same_company
+from matchmaker.names import company_key, same_company
 
 
 @pytest.mark.parametrize("name, key", [

@@ -1,4 +1,4 @@
-"""Working days (工作日) in China, and the clock the leads domain reads.
+"""Working days (工作日) in China: deadlines of leads, whitelists and banks' filings.
 
 A day is a working day when:
 1. an administrator's WorkdayOverride row says so (it wins: corrections, and years the
@@ -11,37 +11,21 @@ A day is a working day when:
 Deadlines are China dates, inclusive: claimed on Wednesday 30 Sep 2026 with 2 working days
 for first contact, the holiday 1–7 Oct does not count, so the deadline is Fri 9 Oct 2026.
 
-`now()` is the one clock of the leads domain (claims, sweep, records): tests freeze it with
-monkeypatch.setattr(workdays, "now", ...), so callers always write `workdays.now()`.
+Today and now come from `matchmaker.clock` (one clock for the platform).
 """
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from functools import cache
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 from sqlalchemy import select
 
+from .. import clock
+from ..audit.service import record
 from ..extensions import db
-from ..types import utcnow
 from .models import WorkdayOverride
 
 log = logging.getLogger(__name__)
-CHINA = ZoneInfo("Asia/Shanghai")
-
-
-def now() -> datetime:
-    """The current time (aware, UTC). Tests replace this function."""
-    return utcnow()
-
-
-def today() -> date:
-    """Today in China: deadlines are Beijing dates."""
-    return china_date(now())
-
-
-def china_date(moment: datetime) -> date:
-    return moment.astimezone(CHINA).date()
 
 
 @cache
@@ -114,3 +98,42 @@ def unknown_years(first_year: int, last_year: int) -> list[int]:
         if has_rows is None:
             missing.append(year)
     return missing
+
+
+# --- overrides (admin) --------------------------------------------------------------------------
+
+def workday_overrides(year: int | None = None) -> list[WorkdayOverride]:
+    query = select(WorkdayOverride).order_by(WorkdayOverride.day)
+    if year:
+        query = query.where(WorkdayOverride.day.between(date(year, 1, 1), date(year, 12, 31)))
+    return list(db.session.scalars(query))
+
+
+def save_workday_override(actor, day: date, is_working: bool,
+                          note: str | None = None) -> WorkdayOverride:
+    """Set a day's working status by hand (a year the package does not know, a correction).
+    Claims already made keep their deadlines."""
+    row = db.session.get(WorkdayOverride, day)
+    before = None if row is None else row.is_working
+    if row is None:
+        row = WorkdayOverride(day=day, is_working=is_working)
+        db.session.add(row)
+    row.is_working = is_working
+    row.note = (note or "").strip() or None
+    row.updated_by_id = actor.id if actor else None
+    row.updated_at = clock.now()
+    db.session.flush()
+    record(actor, "workday_override.saved", row, day=day, is_working=is_working, before=before)
+    return row
+
+
+def delete_workday_override(actor, row: WorkdayOverride) -> None:
+    day = row.day
+    db.session.delete(row)
+    db.session.flush()
+    record(actor, "workday_override.deleted", _DaySubject(), day=day)
+
+
+class _DaySubject:
+    __tablename__ = "workday_overrides"
+    id = None
