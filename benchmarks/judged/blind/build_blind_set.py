@@ -13,7 +13,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from check_eligibility import uscc_check_char, _USCC_ALPHABET
+from check_eligibility import _USCC_ALPHABET, uscc_check_char
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
