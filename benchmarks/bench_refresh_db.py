@@ -82,7 +82,7 @@ def main() -> int:
         print(f"refresh_need over {len(times)} needs: p50 {statistics.median(times):.1f} ms, "
               f"p95 {times[int(len(times) * 0.95) - 1]:.1f} ms")
         from matchmaker.leads.models import Lead
-        from matchmaker.leads.service import sync_consent_from_flag
+        from matchmaker.leads.push import sync_consent_from_flag
 
         sample = db.session.scalars(select(Need).order_by(Need.id).limit(args.consenting)).all()
         started = time.perf_counter()

@@ -1,4 +1,5 @@
 """matchmaker: the bank–enterprise financing platform (Flask app factory)."""
+import importlib
 import logging
 from pathlib import Path
 
@@ -14,6 +15,13 @@ MODEL_MODULES = (
     "matchmaker.leads.models", "matchmaker.notifications.models",
     "matchmaker.whitelists.models",
     "matchmaker.events.models",
+)
+
+# each domain's reactions to the others' signals (matchmaker/signals.py): imported once, they
+# connect for the life of the process
+SUBSCRIBER_MODULES = (
+    "matchmaker.institutions.subscribers", "matchmaker.matching.subscribers",
+    "matchmaker.leads.subscribers",
 )
 
 BLUEPRINTS = (
@@ -87,14 +95,10 @@ def _trust_proxy(app: Flask) -> None:
 
 
 def _import_models() -> None:
-    import importlib
-
-    for name in MODEL_MODULES:
+    for name in MODEL_MODULES + SUBSCRIBER_MODULES:
         importlib.import_module(name)
 
 
 def _register_blueprints(app: Flask) -> None:
-    import importlib
-
     for name in BLUEPRINTS:
         app.register_blueprint(importlib.import_module(name).bp)

@@ -1,13 +1,14 @@
 """The public 金融超市: filters, sorts, tolerant search, product page with the worked cost
 example, and the organizers' Excel 产品手册."""
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
 from matchmaker.catalog import service as catalog
+from matchmaker.clock import china_today
 from matchmaker.policy.models import Setting, SubsidyProgram
 from tests.conftest import ROLES
 from tests.factories import InstitutionFactory, ProductFactory
@@ -179,7 +180,7 @@ def test_worked_example_caps_tech_upgrade_interest_at_1000_wan(client, db):
                              rate_min=Decimal(4), rate_max=Decimal(4),
                              term_min_months=36, term_max_months=120,
                              subsidy_programs=["tech_upgrade_interest"])
-    example = catalog.worked_example(product, date.today())
+    example = catalog.worked_example(product, china_today())
     assert (example.amount_wan, example.term_months) == (Decimal(55000), 36)
     (case,) = example.cases
     rule = case.estimate.applied[0]
@@ -195,7 +196,7 @@ def test_worked_example_guarantee_fee_and_several_programs(client, db):
                              purposes=["tech_upgrade"], guarantee_modes=["guarantee"],
                              subsidy_programs=["equipment_renewal_relending",
                                                "guarantee_fee_subsidy"])
-    example = catalog.worked_example(product, date.today())
+    example = catalog.worked_example(product, china_today())
     titles = [c.title for c in example.cases]
     assert titles == ["用于设备更新改造的贷款", "由融资担保机构担保的贷款", "同时符合以上各项条件"]
     relending, fee, both = (c.estimate for c in example.cases)
@@ -216,8 +217,8 @@ def test_worked_example_follows_the_programs_as_administrators_set_them(client, 
     product = ProductFactory(purposes=["tech_upgrade"], subsidy_programs=["tech_upgrade_interest"])
     html = client.get(f"/catalog/products/{product.id}").get_data(as_text=True)
     assert "按实际利率3.85%的30%贴息" in html
-    program.effective_to = date.today() - timedelta(days=1)
-    program.effective_from = date.today() - timedelta(days=30)
+    program.effective_to = china_today() - timedelta(days=1)
+    program.effective_from = china_today() - timedelta(days=30)
     db.session.flush()
     html = client.get(f"/catalog/products/{product.id}").get_data(as_text=True)
     assert "技改专项贷款贴息：" not in html     # expired: not in force, not drawn
@@ -225,7 +226,7 @@ def test_worked_example_follows_the_programs_as_administrators_set_them(client, 
 
 def test_worked_example_explains_a_program_the_product_cannot_draw(db):
     product = ProductFactory(purposes=["working_capital"], subsidy_programs=["tech_upgrade_interest"])
-    (case,) = catalog.worked_example(product, date.today()).cases
+    (case,) = catalog.worked_example(product, china_today()).cases
     assert case.estimate.applied == ()
     assert case.notes == ["技改专项贷款贴息：融资用途不在支持范围内"]
 
@@ -235,7 +236,7 @@ def test_each_row_notes_only_its_own_program(db):
     product = ProductFactory(institution=guarantor, purposes=["tech_upgrade"],
                              guarantee_modes=["guarantee"],
                              subsidy_programs=["tech_upgrade_interest", "guarantee_fee_subsidy"])
-    tech, fee, both = catalog.worked_example(product, date.today()).cases
+    tech, fee, both = catalog.worked_example(product, china_today()).cases
     assert tech.notes == [] and fee.notes == [] and both.notes == []
     assert [r.code for r in both.estimate.applied] == ["tech_upgrade_interest",
                                                        "guarantee_fee_subsidy"]

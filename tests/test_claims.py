@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from matchmaker.errors import ServiceError
-from matchmaker.leads import service
+from matchmaker.leads import claims, outcomes, push, service
 from matchmaker.leads.models import Claim
 from matchmaker.policy.models import Setting
 from tests.factories import NeedFactory, user_for_role
@@ -19,7 +19,7 @@ def test_claim_sets_deadlines_and_moves_the_need(db, monkeypatch):
     freeze(monkeypatch, china(2026, 11, 25, 16))  # a Wednesday
     lead = pushed_lead()
     mgr = manager(lead.institution)
-    claim = service.claim_lead(mgr, lead)
+    claim = claims.claim_lead(mgr, lead)
     assert (claim.status, lead.status) == ("claimed", "claimed")
     assert claim.contact_due == date(2026, 11, 27)  # Thu, Fri
     assert claim.decision_due == date(2026, 12, 9)  # 10 working days, weekends skipped
@@ -33,15 +33,15 @@ def test_deadlines_follow_the_settings(db, monkeypatch):
     db.session.get(Setting, "first_contact_working_days").value = 1
     db.session.get(Setting, "decision_working_days").value = 5
     lead = pushed_lead()
-    claim = service.claim_lead(manager(lead.institution), lead)
+    claim = claims.claim_lead(manager(lead.institution), lead)
     assert (claim.contact_due, claim.decision_due) == (date(2026, 11, 26), date(2026, 12, 2))
 
 
 def test_second_manager_of_the_same_institution_is_refused(db, client_as):
     lead = pushed_lead()
-    service.claim_lead(manager(lead.institution), lead)
+    claims.claim_lead(manager(lead.institution), lead)
     with pytest.raises(ServiceError, match="本机构已有客户经理认领该线索"):
-        service.claim_lead(manager(lead.institution), lead)
+        claims.claim_lead(manager(lead.institution), lead)
     client = client_as("bank_manager", institution=lead.institution)
     db.session.commit()  # the refused request rolls back to here (a savepoint of the test)
     page = client.post(f"/leads/{lead.id}/claim", follow_redirects=True)
@@ -51,7 +51,7 @@ def test_second_manager_of_the_same_institution_is_refused(db, client_as):
 
 def test_the_database_refuses_a_second_live_claim(db):
     lead = pushed_lead()
-    first = service.claim_lead(manager(lead.institution), lead)
+    first = claims.claim_lead(manager(lead.institution), lead)
     twin = Claim(lead_id=lead.id, need_id=lead.need_id, institution_id=lead.institution_id,
                  manager_id=manager(lead.institution).id, contact_due=first.contact_due,
                  decision_due=first.decision_due)
@@ -64,9 +64,9 @@ def test_at_most_k_institutions_per_need(db, client_as):
     need = NeedFactory()
     leads = [pushed_lead(need=need) for _ in range(4)]
     for lead in leads[:3]:
-        service.claim_lead(manager(lead.institution), lead)
+        claims.claim_lead(manager(lead.institution), lead)
     with pytest.raises(ServiceError, match="该需求已有3家机构接单，暂不能认领"):
-        service.claim_lead(manager(leads[3].institution), leads[3])
+        claims.claim_lead(manager(leads[3].institution), leads[3])
     client = client_as("bank_manager", institution=leads[3].institution)
     db.session.commit()
     page = client.post(f"/leads/{leads[3].id}/claim", follow_redirects=True)
@@ -78,9 +78,9 @@ def test_k_is_a_setting(db):
     db.session.get(Setting, "claim_limit_per_need").value = 1
     need = NeedFactory()
     first, second = pushed_lead(need=need), pushed_lead(need=need)
-    service.claim_lead(manager(first.institution), first)
+    claims.claim_lead(manager(first.institution), first)
     with pytest.raises(ServiceError, match="该需求已有1家机构接单"):
-        service.claim_lead(manager(second.institution), second)
+        claims.claim_lead(manager(second.institution), second)
 
 
 def test_a_slot_frees_up_when_a_claim_ends(db):
@@ -88,10 +88,10 @@ def test_a_slot_frees_up_when_a_claim_ends(db):
     need = NeedFactory()
     first, second = pushed_lead(need=need), pushed_lead(need=need)
     holder = manager(first.institution)
-    service.claim_lead(holder, first)
-    service.decline_lead(holder, first, "weak_financials")
+    claims.claim_lead(holder, first)
+    outcomes.decline_lead(holder, first, "weak_financials")
     assert need.status == "published"  # back on the market
-    service.claim_lead(manager(second.institution), second)
+    claims.claim_lead(manager(second.institution), second)
     assert need.status == "in_progress"
 
 
@@ -100,14 +100,14 @@ def test_claim_refused_when_the_need_left_the_market(db, status):
     lead = pushed_lead()
     lead.need.status = status
     with pytest.raises(ServiceError, match="不能认领"):
-        service.claim_lead(manager(lead.institution), lead)
+        claims.claim_lead(manager(lead.institution), lead)
 
 
 def test_bank_admin_cannot_claim(db, client_as):
     lead = pushed_lead()
     admin = user_for_role("bank_admin", institution=lead.institution)
     with pytest.raises(ServiceError, match="您不能认领该线索"):
-        service.claim_lead(admin, lead)
+        claims.claim_lead(admin, lead)
     assert client_as("bank_admin", institution=lead.institution).post(
         f"/leads/{lead.id}/claim").status_code == 403
 
@@ -115,12 +115,12 @@ def test_bank_admin_cannot_claim(db, client_as):
 def test_release_by_holder_and_by_admin(db, client_as):
     lead = pushed_lead()
     holder = manager(lead.institution)
-    claim = service.claim_lead(holder, lead)
-    service.release_claim(holder, lead, "客户不在本行服务区域")
+    claim = claims.claim_lead(holder, lead)
+    claims.release_claim(holder, lead, "客户不在本行服务区域")
     assert (claim.status, lead.status, lead.need.status) == ("released", "open", "published")
     assert_audited("lead.released", lead, reason="客户不在本行服务区域")
     other = manager(lead.institution)
-    service.claim_lead(other, lead)  # back to the institution's pool
+    claims.claim_lead(other, lead)  # back to the institution's pool
     admin = client_as("bank_admin", institution=lead.institution)
     response = admin.post(f"/leads/{lead.id}/release", follow_redirects=True)
     assert "已放弃认领" in response.text and lead.status == "open"
@@ -128,7 +128,7 @@ def test_release_by_holder_and_by_admin(db, client_as):
 
 def test_only_holder_or_admin_may_release(db, client_as):
     lead = pushed_lead()
-    service.claim_lead(manager(lead.institution), lead)
+    claims.claim_lead(manager(lead.institution), lead)
     client = client_as("bank_manager", institution=lead.institution)
     response = client.post(f"/leads/{lead.id}/release", follow_redirects=True)
     assert "您不能放弃该线索的认领" in response.text
@@ -155,7 +155,7 @@ def test_no_mail_when_the_claim_fails(db, client_as, outbox):
     need = NeedFactory()
     first, second = pushed_lead(need=need), pushed_lead(need=need)
     owner(need)
-    service.claim_lead(manager(first.institution), first)
+    claims.claim_lead(manager(first.institution), first)
     db.session.commit()  # a savepoint in the test transaction; the mail of this claim goes out
     for old in outbox.glob("*.eml"):
         old.unlink()
@@ -169,7 +169,7 @@ def test_claim_is_visible_on_the_enterprise_progress_page(db, client_as, monkeyp
     freeze(monkeypatch, china(2026, 9, 30))
     lead = pushed_lead()
     mgr = manager(lead.institution, phone="023-12345678")
-    service.claim_lead(mgr, lead)
+    claims.claim_lead(mgr, lead)
     page = client_as("enterprise", enterprise=lead.need.enterprise).get(
         f"/leads/{lead.id}/progress").text
     assert mgr.name in page and "023-12345678" in page
@@ -178,5 +178,5 @@ def test_claim_is_visible_on_the_enterprise_progress_page(db, client_as, monkeyp
 
 def test_a_need_with_matches_from_one_institution_only(db):
     need, institution, _ = matched()
-    lead = service.push_need(owner(need), need, [institution.id], [])[0]
-    assert service.claim_lead(manager(institution), lead).status == "claimed"
+    lead = push.push_need(owner(need), need, [institution.id], [])[0]
+    assert claims.claim_lead(manager(institution), lead).status == "claimed"

@@ -21,6 +21,7 @@ from matchmaker.enterprises import service as enterprises_service
 from matchmaker.enterprises.models import Enterprise, Need, NeedGuaranteeMode
 from matchmaker.extensions import db
 from matchmaker.institutions.models import Institution, Product, ProductTerm
+from matchmaker.leads import claims, consent, push
 from matchmaker.leads import service as leads_service
 from matchmaker.leads.models import Claim, Consent, Lead, LeadFollowUp
 from matchmaker.matching.models import Match
@@ -45,7 +46,8 @@ def _no_audit(*_args, **_kwargs):
 @pytest.fixture
 def committed(app, monkeypatch):
     """Rows committed for real (threads must see them), removed after the test."""
-    monkeypatch.setattr(leads_service, "record", _no_audit)
+    for module in (leads_service, consent, claims):
+        monkeypatch.setattr(module, "record", _no_audit)
     monkeypatch.setattr(enterprises_service, "record", _no_audit)
     monkeypatch.setattr(notifications_service, "record", _no_audit)
     made = {"enterprises": [], "institutions": [], "needs": [], "users": []}
@@ -88,7 +90,7 @@ def _race_many_institutions(made, count: int) -> Race:
         _need, institution, _product = matched(need)
         made["institutions"].append(institution.id)
         managers.append(user_for_role("bank_manager", institution=institution))
-    leads = leads_service.push_need(owner(need), need, made["institutions"], [])
+    leads = push.push_need(owner(need), need, made["institutions"], [])
     made["needs"].append(need.id)
     made["enterprises"].append(need.enterprise_id)
     db.session.commit()
@@ -102,7 +104,7 @@ def _race_one_institution(made) -> Race:
     matched(need, institution)
     made["institutions"].append(institution.id)
     managers = [user_for_role("bank_manager", institution=institution) for _ in range(2)]
-    lead = leads_service.push_need(owner(need), need, [institution.id], [])[0]
+    lead = push.push_need(owner(need), need, [institution.id], [])[0]
     made["needs"].append(need.id)
     made["enterprises"].append(need.enterprise_id)
     db.session.commit()

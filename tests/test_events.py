@@ -627,16 +627,16 @@ def test_results_wait_for_the_day(db, monkeypatch):
 
 
 def test_six_months_on_the_organizer_sees_intentions_become_loans(db, app, monkeypatch):
-    from matchmaker.leads import service as leads
+    from matchmaker.leads import claims, outcomes
 
     event, _ent, _, _inst, _, staff = _scheduled_pair(monkeypatch)
     meeting = db.session.scalar(select(Meeting))
     result = meetings.record_result(staff[0], meeting, "institution", "intention",
                                     Decimal(500))
     lead = db.session.get(Lead, result.lead_id)
-    leads.add_followup(staff[0], lead, "call", "首次电话")
+    claims.add_followup(staff[0], lead, "call", "首次电话")
     freeze(monkeypatch, datetime(2027, 1, 6, 10, tzinfo=CHINA))
-    leads.approve_lead(staff[0], lead, product=meeting.request.product,
+    outcomes.approve_lead(staff[0], lead, product=meeting.request.product,
                        amount_wan=Decimal(450), rate=Decimal("3.6"), term_months=12,
                        guarantee_mode="credit", approved_on=EVENT_DAY + timedelta(days=20))
     freeze(monkeypatch, datetime(2027, 6, 20, 10, tzinfo=CHINA))

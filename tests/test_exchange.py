@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from matchmaker.audit.models import AuditEntry
+from matchmaker.clock import china_today
 from matchmaker.enterprises.models import Enterprise, Need
 from matchmaker.exchange.service import (
     ImportRejected,
@@ -332,7 +333,7 @@ def test_size_is_declared_or_derived(db):
 
 def test_need_created_defaults_to_today_and_stays_on_reimport(db):
     import_document(load("full.json"))
-    assert by_ref(db, Need, "N-FIRST").created == date.today()
+    assert by_ref(db, Need, "N-FIRST").created == china_today()
     assert not import_document(load("full.json")).changed
 
 
@@ -448,7 +449,7 @@ def test_export_writes_numbers_exactly_and_omits_defaults(db):
         "district": "永川区", "industry": "C3970", "employees": 0, "revenue_wan": 0,
         "founded": "2025-01-02"}
     assert doc["needs"][0]["loan_kind"] == "first_loan"  # always written: explicit
-    assert doc["needs"][0]["created"] == date.today().isoformat()
+    assert doc["needs"][0]["created"] == china_today().isoformat()
     assert doc["needs"][1]["amount_wan"] == 999.99
 
 

@@ -6,10 +6,11 @@ import pytest
 from flask import url_for
 
 from matchmaker.extensions import db as _db
-from matchmaker.leads import service
-from matchmaker.policy.models import WorkdayOverride
+from matchmaker.leads import claims, push
+from matchmaker.leads import consent as consents
 from matchmaker.leads.permissions import can_view_lead, visible_leads
 from matchmaker.notifications.service import notify
+from matchmaker.policy.models import WorkdayOverride
 from tests.conftest import ROLES
 from tests.factories import InstitutionFactory, user_for_role
 from tests.test_leads_helpers import manager, owner, pushed_lead
@@ -57,7 +58,7 @@ def _setup(app, role):
         fields["enterprise"] = lead.need.enterprise
     user = None if role == "anonymous" else user_for_role(role, **fields)
     holder = user if role == "bank_manager" else manager(lead.institution)
-    claim = service.claim_lead(holder, lead)
+    claim = claims.claim_lead(holder, lead)
     claim.escalated_at = claim.claimed_at
     _db.session.add(WorkdayOverride(day=date(2027, 1, 1), is_working=False))
     note = notify(user or holder, "lead.opened", "新线索", "/leads/")
@@ -67,7 +68,7 @@ def _setup(app, role):
         for endpoint in set(GET_ALLOWED) | set(POST_ALLOWED):
             urls[endpoint] = url_for(
                 endpoint, lead_id=lead.id, need_id=lead.need_id, claim_id=claim.id,
-                consent_id=service.live_consent(lead.need_id, lead.institution_id).id,
+                consent_id=consents.live_consent(lead.need_id, lead.institution_id).id,
                 day="2027-01-01", notification_id=note.id)
     client = app.test_client(user=user) if user else app.test_client()
     return client, urls
@@ -141,8 +142,8 @@ def test_lapsed_lead_is_404_for_the_bank(db, client_as, method, path):
 @pytest.mark.parametrize("method,path", BANK_LEAD_ROUTES)
 def test_revoked_lead_is_404_for_the_bank(db, client_as, method, path):
     lead = pushed_lead()
-    service.revoke_consent(owner(lead.need),
-                           service.live_consent(lead.need_id, lead.institution_id))
+    push.revoke_consent(owner(lead.need),
+                           consents.live_consent(lead.need_id, lead.institution_id))
     client = client_as("bank_manager", institution=lead.institution)
     assert getattr(client, method)(path.format(id=lead.id)).status_code == 404
 
@@ -162,7 +163,7 @@ ENTERPRISE_ROUTES = [("get", "/leads/needs/{need}/push"), ("post", "/leads/needs
 @pytest.mark.parametrize("method,path", ENTERPRISE_ROUTES)
 def test_another_enterprises_need_is_404(db, client_as, method, path):
     lead = pushed_lead()
-    consent = service.live_consent(lead.need_id, lead.institution_id)
+    consent = consents.live_consent(lead.need_id, lead.institution_id)
     client = client_as("enterprise")
     url = path.format(need=lead.need_id, id=lead.id, consent=consent.id)
     assert getattr(client, method)(url).status_code == 404
@@ -202,9 +203,9 @@ def test_visible_leads_and_can_view_lead_agree(db):
     leads = [pushed_lead(institution=institution) for _ in range(5)] + [pushed_lead()]
     leads[1].status = "lapsed"
     leads[2].need.status = "draft"
-    service.revoke_consent(owner(leads[3].need),
-                           service.live_consent(leads[3].need_id, institution.id))
-    service.claim_lead(manager(institution), leads[4])
+    push.revoke_consent(owner(leads[3].need),
+                           consents.live_consent(leads[3].need_id, institution.id))
+    claims.claim_lead(manager(institution), leads[4])
     visible = set(_db.session.scalars(visible_leads(mgr)).all())
     for lead in leads:
         assert (lead in visible) == can_view_lead(mgr, lead), lead.id

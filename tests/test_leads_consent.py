@@ -6,8 +6,9 @@ import pytest
 from sqlalchemy import func, select
 
 from matchmaker.errors import ServiceError
+from matchmaker.leads import claims, push, service
+from matchmaker.leads import consent as consents
 from matchmaker.leads import scope as scopes
-from matchmaker.leads import service
 from matchmaker.leads.models import Consent, Lead
 from matchmaker.leads.permissions import visible_leads
 from tests.factories import (
@@ -31,10 +32,10 @@ def _count(model, *where):
 def test_push_creates_one_consent_and_lead_per_chosen_institution(db):
     need = NeedFactory()
     a, _b, c = (matched(need)[1] for _ in range(3))
-    leads = service.push_need(owner(need), need, [a.id, c.id], ["uscc"])
+    leads = push.push_need(owner(need), need, [a.id, c.id], ["uscc"])
     assert {lead.institution_id for lead in leads} == {a.id, c.id}
     assert _count(Consent, Consent.need_id == need.id) == 2
-    consent = service.live_consent(need.id, a.id)
+    consent = consents.live_consent(need.id, a.id)
     assert consent.scope == list(scopes.REQUIRED) + ["uscc"]  # required fields always go
     assert consent.via == "push" and consent.granted_by_id is not None
     assert_audited("consent.granted", consent, institution_id=a.id)
@@ -46,16 +47,16 @@ def test_push_refuses_unmatched_institutions_and_empty_choice(db):
     need, _institution, _ = matched()
     stranger = InstitutionFactory()
     with pytest.raises(ServiceError, match="只能推送给与本需求匹配的金融机构"):
-        service.push_need(owner(need), need, [stranger.id], [])
+        push.push_need(owner(need), need, [stranger.id], [])
     with pytest.raises(ServiceError, match="请至少选择一家金融机构"):
-        service.push_need(owner(need), need, [], [])
+        push.push_need(owner(need), need, [], [])
 
 
 @pytest.mark.parametrize("status", ["draft", "withdrawn", "funded", "closed", "expired"])
 def test_push_refuses_needs_not_on_the_market(db, status):
     need, institution, _ = matched(NeedFactory(status=status))
     with pytest.raises(ServiceError, match="不能推送"):
-        service.push_need(owner(need), need, [institution.id], [])
+        push.push_need(owner(need), need, [institution.id], [])
 
 
 def test_push_page_preselects_the_top_three_distinct_institutions(db, client_as):
@@ -67,7 +68,7 @@ def test_push_page_preselects_the_top_three_distinct_institutions(db, client_as)
         institutions.append(inst)
     # a second product of the best institution must not take a slot of its own
     MatchFactory(need=need, product=ProductFactory(institution=institutions[0]), score="88")
-    candidates = service.push_candidates(need)
+    candidates = push.push_candidates(need)
     assert [c.institution.id for c in candidates] == [i.id for i in institutions]
     assert [c.default for c in candidates] == [True, True, True, False]
     page = client_as("enterprise", enterprise=need.enterprise).get(f"/leads/needs/{need.id}/push")
@@ -88,7 +89,7 @@ def test_push_through_the_page(db, client_as):
     response = client.post(f"/leads/needs/{need.id}/push", data={
         "institutions": [institution.id], "scope": ["uscc"], "agree": "y"})
     assert response.status_code == 302
-    consent = service.live_consent(need.id, institution.id)
+    consent = consents.live_consent(need.id, institution.id)
     assert consent.scope == list(scopes.REQUIRED) + ["uscc"]
     page = client.get(f"/needs/{need.id}")
     assert "已授权查看：企业名称、所在区县、行业代码、企业规模、联系人及电话、统一社会信用代码" in page.text
@@ -102,7 +103,7 @@ def test_bank_sees_only_the_fields_in_scope(db, client_as):
     page = client.get(f"/leads/{lead.id}").text
     assert enterprise.name in page and "13800000000" in page  # required: who to call
     assert enterprise.uscc not in page and "8,600" not in page  # withheld by the enterprise
-    service.grant_consent(owner(lead.need), lead.need, lead.institution, ["uscc", "revenue"],
+    consents.grant_consent(owner(lead.need), lead.need, lead.institution, ["uscc", "revenue"],
                           "push")
     page = client.get(f"/leads/{lead.id}").text
     assert enterprise.uscc in page and "8,600" in page
@@ -110,12 +111,12 @@ def test_bank_sees_only_the_fields_in_scope(db, client_as):
 
 def test_a_new_scope_supersedes_the_live_consent(db):
     lead = pushed_lead(scope=[])
-    first = service.live_consent(lead.need_id, lead.institution_id)
-    service.grant_consent(owner(lead.need), lead.need, lead.institution, ["tags"], "push")
+    first = consents.live_consent(lead.need_id, lead.institution_id)
+    consents.grant_consent(owner(lead.need), lead.need, lead.institution, ["tags"], "push")
     assert first.revoked_at is not None and first.revoke_reason == "superseded"
-    assert service.live_consent(lead.need_id, lead.institution_id).scope[-1] == "tags"
-    same = service.grant_consent(owner(lead.need), lead.need, lead.institution, ["tags"], "push")
-    assert same.id == service.live_consent(lead.need_id, lead.institution_id).id
+    assert consents.live_consent(lead.need_id, lead.institution_id).scope[-1] == "tags"
+    same = consents.grant_consent(owner(lead.need), lead.need, lead.institution, ["tags"], "push")
+    assert same.id == consents.live_consent(lead.need_id, lead.institution_id).id
 
 
 def test_revocation_hides_the_lead_from_the_bank(db, client_as):
@@ -123,7 +124,7 @@ def test_revocation_hides_the_lead_from_the_bank(db, client_as):
     bank = client_as("bank_manager", institution=lead.institution)
     assert bank.get(f"/leads/{lead.id}").status_code == 200
     enterprise = client_as("enterprise", enterprise=lead.need.enterprise)
-    consent = service.live_consent(lead.need_id, lead.institution_id)
+    consent = consents.live_consent(lead.need_id, lead.institution_id)
     response = enterprise.post(f"/leads/consents/{consent.id}/revoke", follow_redirects=True)
     assert "已撤回对" in response.text
     assert consent.revoked_at is not None
@@ -139,9 +140,9 @@ def test_revocation_hides_the_lead_from_the_bank(db, client_as):
 def test_revocation_ends_a_live_claim_and_frees_the_need(db):
     lead = pushed_lead()
     holder = manager(lead.institution)
-    claim = service.claim_lead(holder, lead)
+    claim = claims.claim_lead(holder, lead)
     assert lead.need.status == "in_progress"
-    service.revoke_consent(owner(lead.need), service.live_consent(lead.need_id,
+    push.revoke_consent(owner(lead.need), consents.live_consent(lead.need_id,
                                                                  lead.institution_id))
     assert claim.status == "revoked" and lead.status == "open"
     assert lead.need.status == "published"  # nobody works it any more
@@ -150,19 +151,19 @@ def test_revocation_ends_a_live_claim_and_frees_the_need(db):
 
 def test_re_consent_after_revocation_shows_the_lead_again(db):
     lead = pushed_lead()
-    service.revoke_consent(owner(lead.need), service.live_consent(lead.need_id,
+    push.revoke_consent(owner(lead.need), consents.live_consent(lead.need_id,
                                                                  lead.institution_id))
-    again = service.push_need(owner(lead.need), lead.need, [lead.institution_id], [])
+    again = push.push_need(owner(lead.need), lead.need, [lead.institution_id], [])
     assert again == [lead]
     assert db.session.scalars(visible_leads(manager(lead.institution))).all() == [lead]
 
 
 def test_revoking_twice_is_refused(db, client_as):
     lead = pushed_lead()
-    consent = service.live_consent(lead.need_id, lead.institution_id)
-    service.revoke_consent(owner(lead.need), consent)
+    consent = consents.live_consent(lead.need_id, lead.institution_id)
+    push.revoke_consent(owner(lead.need), consent)
     with pytest.raises(ServiceError, match="该授权已撤回"):
-        service.revoke_consent(owner(lead.need), consent)
+        push.revoke_consent(owner(lead.need), consent)
     client = client_as("enterprise", enterprise=lead.need.enterprise)
     response = client.post(f"/leads/consents/{consent.id}/revoke", follow_redirects=True)
     assert "该授权已撤回或不能撤回" in response.text
@@ -170,7 +171,7 @@ def test_revoking_twice_is_refused(db, client_as):
 
 def test_another_enterprise_cannot_revoke(db, client_as):
     lead = pushed_lead()
-    consent = service.live_consent(lead.need_id, lead.institution_id)
+    consent = consents.live_consent(lead.need_id, lead.institution_id)
     other = client_as("enterprise")
     assert other.post(f"/leads/consents/{consent.id}/revoke").status_code == 404
     assert consent.revoked_at is None
@@ -182,12 +183,12 @@ def test_flag_consents_to_every_matched_institution(db):
     need = NeedFactory(consent_to_share=True)
     a, b = matched(need)[1], matched(need)[1]
     MatchFactory(need=need, product=ProductFactory(institution=a))  # two products, one lead
-    leads = service.sync_consent_from_flag(need)
+    leads = push.sync_consent_from_flag(need)
     assert sorted(lead.institution_id for lead in leads) == sorted([a.id, b.id])
-    consent = service.live_consent(need.id, a.id)
+    consent = consents.live_consent(need.id, a.id)
     assert consent.via == "flag" and consent.scope == list(scopes.FULL)
     assert consent.granted_by_id is None
-    assert service.sync_consent_from_flag(need) == leads  # idempotent
+    assert push.sync_consent_from_flag(need) == leads  # idempotent
     assert _count(Lead, Lead.need_id == need.id) == 2
     assert _count(Consent, Consent.need_id == need.id) == 2
 
@@ -195,29 +196,29 @@ def test_flag_consents_to_every_matched_institution(db):
 def test_flag_off_revokes_only_flag_consents(db):
     need = NeedFactory(consent_to_share=True)
     flagged, pushed = matched(need)[1], matched(need)[1]
-    service.sync_consent_from_flag(need)
-    service.grant_consent(owner(need), need, pushed, [], "push")  # chosen by hand too
+    push.sync_consent_from_flag(need)
+    consents.grant_consent(owner(need), need, pushed, [], "push")  # chosen by hand too
     need.consent_to_share = False
-    service.sync_consent_from_flag(need)
-    assert service.live_consent(need.id, flagged.id) is None
-    assert service.live_consent(need.id, pushed.id).via == "push"
+    push.sync_consent_from_flag(need)
+    assert consents.live_consent(need.id, flagged.id) is None
+    assert consents.live_consent(need.id, pushed.id).via == "push"
     assert_audited("consent.revoked", reason="flag_off")
 
 
 def test_flag_on_a_draft_does_nothing_yet(db):
     need, institution, _ = matched(NeedFactory(consent_to_share=True, status="draft"))
-    assert service.sync_consent_from_flag(need) == []
-    assert service.live_consent(need.id, institution.id) is None
+    assert push.sync_consent_from_flag(need) == []
+    assert consents.live_consent(need.id, institution.id) is None
 
 
 def test_flag_does_not_hand_back_a_lapsed_lead(db):
     need = NeedFactory(consent_to_share=True)
     institution = matched(need)[1]
-    lead = service.sync_consent_from_flag(need)[0]
+    lead = push.sync_consent_from_flag(need)[0]
     lead.status = "lapsed"
-    service.sync_consent_from_flag(need)
+    push.sync_consent_from_flag(need)
     assert lead.status == "lapsed"
-    service.push_need(owner(need), need, [institution.id], [])  # the enterprise's own choice
+    push.push_need(owner(need), need, [institution.id], [])  # the enterprise's own choice
     assert lead.status == "open"
     assert_audited("lead.reopened", lead)
 
@@ -230,7 +231,7 @@ def test_open_lead_is_idempotent_and_records_consent_for_programme_sources(db):
     lead = service.open_lead(need, institution, source="whitelist", actor=organizer,
                              product=product)
     assert lead.source == "whitelist" and lead.product_id == product.id
-    consent = service.live_consent(need.id, institution.id)
+    consent = consents.live_consent(need.id, institution.id)
     assert consent.via == "whitelist" and consent.scope == list(scopes.FULL)
     again = service.open_lead(need, institution, source="event", actor=organizer)
     assert again.id == lead.id and again.source == "whitelist"
@@ -255,7 +256,7 @@ def test_open_lead_refuses_a_foreign_product_and_unknown_source(db):
 def test_new_lead_tells_the_institutions_managers(db):
     need, institution, _ = matched()
     mgr = manager(institution)
-    lead = service.push_need(owner(need), need, [institution.id], [])[0]
+    lead = push.push_need(owner(need), need, [institution.id], [])[0]
     from matchmaker.notifications.models import Notification
 
     note = db.session.scalar(select(Notification).where(Notification.user_id == mgr.id))
@@ -266,12 +267,12 @@ def test_new_lead_tells_the_institutions_managers(db):
 def test_the_flag_never_overrides_a_revocation(db):
     need = NeedFactory(consent_to_share=True)
     institution = matched(need)[1]
-    service.sync_consent_from_flag(need)
-    service.revoke_consent(owner(need), service.live_consent(need.id, institution.id))
-    service.sync_consent_from_flag(need)  # e.g. after the need is edited and re-matched
-    assert service.live_consent(need.id, institution.id) is None
-    service.push_need(owner(need), need, [institution.id], [])  # the enterprise changes its mind
-    assert service.live_consent(need.id, institution.id).via == "push"
+    push.sync_consent_from_flag(need)
+    push.revoke_consent(owner(need), consents.live_consent(need.id, institution.id))
+    push.sync_consent_from_flag(need)  # e.g. after the need is edited and re-matched
+    assert consents.live_consent(need.id, institution.id) is None
+    push.push_need(owner(need), need, [institution.id], [])  # the enterprise changes its mind
+    assert consents.live_consent(need.id, institution.id).via == "push"
 
 
 def test_bulk_flag_sync_after_a_product_refresh(db):
@@ -280,14 +281,14 @@ def test_bulk_flag_sync_after_a_product_refresh(db):
     product = ProductFactory(institution=institution)
     for need in (flagged, quiet, refused):
         MatchFactory(need=need, product=product)
-    service.grant_consent(owner(refused), refused, institution, [], "push")
-    service.revoke_consent(owner(refused), service.live_consent(refused.id, institution.id))
-    leads = service.sync_flag_consents_for_product(product)
+    consents.grant_consent(owner(refused), refused, institution, [], "push")
+    push.revoke_consent(owner(refused), consents.live_consent(refused.id, institution.id))
+    leads = push.sync_flag_consents_for_product(product)
     assert [lead.need_id for lead in leads] == [flagged.id]
-    assert service.live_consent(flagged.id, institution.id).via == "flag"
-    assert service.sync_flag_consents_for_product(product) == []  # nothing left to do
+    assert consents.live_consent(flagged.id, institution.id).via == "flag"
+    assert push.sync_flag_consents_for_product(product) == []  # nothing left to do
     product.status = "paused"
-    assert service.sync_flag_consents_for_product(product) == []
+    assert push.sync_flag_consents_for_product(product) == []
 
 
 def test_whole_platform_flag_sync(db):
@@ -297,10 +298,10 @@ def test_whole_platform_flag_sync(db):
     MatchFactory(need=on, product=second, score=Decimal(60))
     MatchFactory(need=on, product=best, score=Decimal(90))
     MatchFactory(need=off, product=best)
-    assert service.sync_all_flag_consents() == 2  # one per need × institution
+    assert push.sync_all_flag_consents() == 2  # one per need × institution
     lead = service.need_leads(on)[0]
     assert lead.product_id == best.id
     off.consent_to_share = False
-    assert service.sync_all_flag_consents() == 1
-    assert service.live_consent(off.id, institution.id) is None
-    assert service.sync_all_flag_consents() == 0
+    assert push.sync_all_flag_consents() == 1
+    assert consents.live_consent(off.id, institution.id) is None
+    assert push.sync_all_flag_consents() == 0

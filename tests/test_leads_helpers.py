@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from matchmaker import clock
-from matchmaker.leads import service
+from matchmaker.leads import claims, push
 from tests.factories import (
     InstitutionFactory,
     MatchFactory,
@@ -47,11 +47,11 @@ def manager(institution, **fields):
 
 def pushed_lead(need=None, institution=None, scope=("uscc", "revenue"), **product_fields):
     need, institution, _product = matched(need, institution, **product_fields)
-    return service.push_need(owner(need), need, [institution.id], list(scope))[0]
+    return push.push_need(owner(need), need, [institution.id], list(scope))[0]
 
 
 def claimed_lead(by=None, **kwargs):
     lead = pushed_lead(**kwargs)
     by = by or manager(lead.institution)
-    service.claim_lead(by, lead)
+    claims.claim_lead(by, lead)
     return lead, by

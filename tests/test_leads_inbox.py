@@ -4,7 +4,7 @@ and the pipeline figures."""
 from datetime import date
 from decimal import Decimal
 
-from matchmaker.leads import pipeline, queries, service
+from matchmaker.leads import claims, outcomes, pipeline, queries, supervision
 from tests.factories import EnterpriseFactory, InstitutionFactory, NeedFactory
 from tests.test_leads_helpers import china, claimed_lead, freeze, manager, pushed_lead
 
@@ -47,11 +47,11 @@ def test_filters(db, monkeypatch):
     assert _ids(mgr, age="7") == [big.id]
     assert _ids(mgr, age="older") == []
     assert set(_ids(mgr, age="30")) == {big.id, old.id}
-    service.claim_lead(mgr, old)
+    claims.claim_lead(mgr, old)
     assert _ids(mgr, status="mine") == [old.id]
     assert _ids(mgr, status="open") == [big.id]
     assert _ids(mgr, status="claimed") == [old.id]
-    service.decline_lead(mgr, old, "weak_financials")
+    outcomes.decline_lead(mgr, old, "weak_financials")
     assert _ids(mgr) == [big.id]  # "active" by default
     assert set(_ids(mgr, status="all")) == {big.id, old.id}
     assert _ids(mgr, status="declined") == [old.id]
@@ -81,7 +81,7 @@ def test_renewals_near_due_first_then_deadlines(db, monkeypatch):
     soon = renewal(date(2026, 11, 20))
     sooner = renewal(date(2026, 11, 10))
     claimed = pushed_lead(institution=institution)
-    service.claim_lead(mgr, claimed)  # a contact deadline of 4 Nov
+    claims.claim_lead(mgr, claimed)  # a contact deadline of 4 Nov
     order = _ids(mgr)
     assert order[:3] == [sooner.id, soon.id, claimed.id]
     assert set(order[3:]) == {far.id, fresh.id}
@@ -113,16 +113,16 @@ def test_pipeline_per_manager_and_product(db, monkeypatch, client_as):
     fast, slow = manager(institution), manager(institution)
     a = pushed_lead(institution=institution)
     b = pushed_lead(institution=institution)
-    service.claim_lead(fast, a)
-    service.claim_lead(slow, b)
+    claims.claim_lead(fast, a)
+    claims.claim_lead(slow, b)
     freeze(monkeypatch, china(2026, 11, 2, 12))
-    service.add_followup(fast, a, "call")
+    claims.add_followup(fast, a, "call")
     product = institution.products[0]
-    service.approve_lead(fast, a, product=product, amount_wan=Decimal(200),
+    outcomes.approve_lead(fast, a, product=product, amount_wan=Decimal(200),
                          rate=Decimal("3.4"), term_months=12, guarantee_mode="credit",
                          approved_on=date(2026, 11, 2))
     freeze(monkeypatch, china(2026, 11, 10))
-    service.sweep()  # b lapses
+    supervision.sweep()  # b lapses
     data = pipeline.pipeline(institution_id=institution.id)
     rows = {r.label: r for r in data.managers}
     assert rows[fast.name].contact_sla == 1.0 and rows[fast.name].avg_hours == 3.0

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from matchmaker.errors import ServiceError
-from matchmaker.leads import queries, service
+from matchmaker.leads import claims, outcomes, queries
 from tests.factories import NeedFactory, ProductFactory
 from tests.helpers import assert_audited
 from tests.test_leads_helpers import china, claimed_lead, freeze, manager, owner, pushed_lead
@@ -17,7 +17,7 @@ APPROVAL = {"amount_wan": Decimal(300), "rate": Decimal("3.45"), "term_months": 
 
 def _approve(lead, by, **overrides):
     product = overrides.pop("product", None) or lead.institution.products[0]
-    return service.approve_lead(by, lead, product=product, **dict(APPROVAL, **overrides))
+    return outcomes.approve_lead(by, lead, product=product, **dict(APPROVAL, **overrides))
 
 
 @pytest.fixture
@@ -29,13 +29,13 @@ def clock(monkeypatch):
 
 def test_first_contact_is_recorded_on_time(db, clock):
     lead, mgr = claimed_lead()
-    entry = service.add_followup(mgr, lead, "call", "与财务负责人通话，约定下周走访")
+    entry = claims.add_followup(mgr, lead, "call", "与财务负责人通话，约定下周走访")
     claim = lead.live_claim
     assert claim.status == "contacted" and lead.status == "contacted"
     assert claim.contacted_at is not None
     assert_audited("lead.followed_up", lead, kind="call", followup_id=entry.id)
     assert_audited("lead.contacted", lead, on_time=True)
-    service.add_followup(mgr, lead, "visit")
+    claims.add_followup(mgr, lead, "visit")
     assert claim.contacted_at == entry.created_at  # the first contact stays the first
 
 
@@ -43,22 +43,22 @@ def test_late_contact_is_recorded_late(db, monkeypatch):
     freeze(monkeypatch, china(2026, 9, 30))
     lead, mgr = claimed_lead()
     freeze(monkeypatch, china(2026, 10, 10, 9))  # the Saturday after the deadline (9 Oct)
-    service.add_followup(mgr, lead, "call")
+    claims.add_followup(mgr, lead, "call")
     assert_audited("lead.contacted", lead, on_time=False)
 
 
 def test_a_note_is_not_contact_and_needs_text(db, clock):
     lead, mgr = claimed_lead()
     with pytest.raises(ServiceError, match="请填写备注内容"):
-        service.add_followup(mgr, lead, "note", "  ")
-    service.add_followup(mgr, lead, "note", "企业实控人有涉诉记录，需核实")
+        claims.add_followup(mgr, lead, "note", "  ")
+    claims.add_followup(mgr, lead, "note", "企业实控人有涉诉记录，需核实")
     assert lead.live_claim.status == "claimed"
 
 
 def test_only_the_holder_logs_followups(db, clock, client_as):
     lead, _mgr = claimed_lead()
     with pytest.raises(ServiceError, match="只有认领该线索的客户经理"):
-        service.add_followup(manager(lead.institution), lead, "call")
+        claims.add_followup(manager(lead.institution), lead, "call")
     client = client_as("bank_manager", institution=lead.institution)
     response = client.post(f"/leads/{lead.id}/followups", data={"kind": "call"},
                            follow_redirects=True)
@@ -68,7 +68,7 @@ def test_only_the_holder_logs_followups(db, clock, client_as):
 def test_followup_form_through_the_page(db, clock, client_as):
     lead = pushed_lead()
     mgr = manager(lead.institution)
-    service.claim_lead(mgr, lead)
+    claims.claim_lead(mgr, lead)
     client = client_as("bank_manager", institution=lead.institution)
     client = client.application.test_client(user=mgr)
     db.session.commit()  # a refused request rolls back to here
@@ -157,10 +157,10 @@ def test_approval_form_shows_the_messages_beside_the_fields(db, clock, client_as
 def test_decline_needs_a_reason_and_text_for_other(db, clock):
     lead, mgr = claimed_lead()
     with pytest.raises(ServiceError, match="请选择未获批原因"):
-        service.decline_lead(mgr, lead, "bad_luck")
+        outcomes.decline_lead(mgr, lead, "bad_luck")
     with pytest.raises(ServiceError, match="原因为“其他”时须填写具体说明"):
-        service.decline_lead(mgr, lead, "other", " ")
-    service.decline_lead(mgr, lead, "other", "申请金额超出企业年销售收入的一半")
+        outcomes.decline_lead(mgr, lead, "other", " ")
+    outcomes.decline_lead(mgr, lead, "other", "申请金额超出企业年销售收入的一半")
     assert (lead.status, lead.decline_reason) == ("declined", "other")
     assert lead.need.status == "published"  # nobody else works it: back on the market
     assert_audited("lead.declined", lead, reason="other")
@@ -168,9 +168,9 @@ def test_decline_needs_a_reason_and_text_for_other(db, clock):
 
 def test_the_enterprise_sees_the_decline_reason_not_the_notes(db, clock, client_as):
     lead, mgr = claimed_lead()
-    service.add_followup(mgr, lead, "call", "内部：老板态度差")
-    service.add_followup(mgr, lead, "note", "内部：不建议续作")
-    service.decline_lead(mgr, lead, "insufficient_collateral", "可补充房产抵押后再申请")
+    claims.add_followup(mgr, lead, "call", "内部：老板态度差")
+    claims.add_followup(mgr, lead, "note", "内部：不建议续作")
+    outcomes.decline_lead(mgr, lead, "insufficient_collateral", "可补充房产抵押后再申请")
     page = client_as("enterprise", enterprise=lead.need.enterprise).get(
         f"/leads/{lead.id}/progress").text
     assert "抵押担保不足" in page and "可补充房产抵押后再申请" in page
@@ -192,15 +192,15 @@ def test_decline_through_the_page(db, clock, client_as):
 def test_withdraw_needs_a_reason(db, clock):
     lead, mgr = claimed_lead()
     with pytest.raises(ServiceError, match="请填写终止对接的原因"):
-        service.withdraw_lead(mgr, lead, "")
-    service.withdraw_lead(mgr, lead, "企业表示已通过其他渠道解决")
+        outcomes.withdraw_lead(mgr, lead, "")
+    outcomes.withdraw_lead(mgr, lead, "企业表示已通过其他渠道解决")
     assert lead.status == "withdrawn" and lead.outcome_note == "企业表示已通过其他渠道解决"
     assert_audited("lead.withdrawn", lead)
 
 
 def test_no_second_decision(db, clock):
     lead, mgr = claimed_lead()
-    service.decline_lead(mgr, lead, "weak_financials")
+    outcomes.decline_lead(mgr, lead, "weak_financials")
     with pytest.raises(ServiceError, match="只有认领该线索的客户经理可以登记审批结果"):
         _approve(lead, mgr)
 
@@ -233,20 +233,20 @@ def test_confirm_funding_closes_the_loop(db, clock, client_as):
 def test_confirm_only_an_approved_lead(db, clock):
     lead, _mgr = claimed_lead()
     with pytest.raises(ServiceError, match="只有已批准的线索可以确认放款"):
-        service.confirm_funding(owner(lead.need), lead, 5)
+        outcomes.confirm_funding(owner(lead.need), lead, 5)
 
 
 def test_rate_a_declined_lead_once(db, clock, client_as):
     lead, mgr = claimed_lead()
     with pytest.raises(ServiceError, match="对接结束后才能评价"):
-        service.rate_lead(owner(lead.need), lead, 3)
-    service.decline_lead(mgr, lead, "outside_policy")
+        outcomes.rate_lead(owner(lead.need), lead, 3)
+    outcomes.decline_lead(mgr, lead, "outside_policy")
     with pytest.raises(ServiceError, match="请为服务打分"):
-        service.rate_lead(owner(lead.need), lead, 6)
-    service.rate_lead(owner(lead.need), lead, 2, "等了很久")
+        outcomes.rate_lead(owner(lead.need), lead, 6)
+    outcomes.rate_lead(owner(lead.need), lead, 2, "等了很久")
     assert lead.rating == 2
     with pytest.raises(ServiceError, match="您已评价过该机构的服务"):
-        service.rate_lead(owner(lead.need), lead, 3)
+        outcomes.rate_lead(owner(lead.need), lead, 3)
     client = client_as("enterprise", enterprise=lead.need.enterprise)
     assert "您的评价" in client.get(f"/leads/{lead.id}/progress").text
 
@@ -261,9 +261,9 @@ def test_another_enterprise_cannot_confirm(db, clock, client_as):
 
 def test_the_whole_timeline_for_the_enterprise(db, clock):
     lead, mgr = claimed_lead()
-    service.add_followup(mgr, lead, "visit", "内部记录")
+    claims.add_followup(mgr, lead, "visit", "内部记录")
     _approve(lead, mgr)
-    service.confirm_funding(owner(lead.need), lead, 4)
+    outcomes.confirm_funding(owner(lead.need), lead, 4)
     titles = [item.title for item in queries.public_timeline(lead)]
     inst = lead.institution.name
     assert titles == [f"授权{inst}查看", f"需求已推送至{inst}", f"{inst}客户经理{mgr.name}已接单",

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from matchmaker.enterprises.service import change_status
 from matchmaker.extensions import db as _db
-from matchmaker.leads import queries, service
+from matchmaker.leads import claims, outcomes, queries, service, supervision
 from matchmaker.leads.models import Claim
 from matchmaker.notifications.models import Notification
 from tests.factories import NeedFactory, user_for_role
@@ -32,7 +32,7 @@ def claimed_before_national_day(db, monkeypatch):
 def test_nothing_lapses_during_the_holiday(claimed_before_national_day, monkeypatch):
     lead, _mgr, _admin = claimed_before_national_day
     freeze(monkeypatch, china(2026, 10, 9, 23))
-    assert service.sweep().lapsed == []  # the last day of the allowance is still allowed
+    assert supervision.sweep().lapsed == []  # the last day of the allowance is still allowed
     assert lead.status == "claimed"
 
 
@@ -40,7 +40,7 @@ def test_no_contact_in_time_lapses(claimed_before_national_day, monkeypatch, cli
     lead, mgr, admin = claimed_before_national_day
     need = lead.need
     freeze(monkeypatch, china(2026, 10, 10, 1))
-    report = service.sweep()
+    report = supervision.sweep()
     claim = lead.last_claim
     assert report.lapsed == [claim]
     assert (claim.status, lead.status) == ("lapsed", "lapsed")
@@ -54,7 +54,7 @@ def test_no_contact_in_time_lapses(claimed_before_national_day, monkeypatch, cli
     # the enterprise sees what happened
     titles = [i.title for i in queries.public_timeline(lead)]
     assert f"{lead.institution.name}未在时限内联系您" in titles
-    assert service.sweep().lapsed == []  # idempotent
+    assert supervision.sweep().lapsed == []  # idempotent
 
 
 def test_another_institution_can_claim_after_a_lapse(claimed_before_national_day,
@@ -65,33 +65,33 @@ def test_another_institution_can_claim_after_a_lapse(claimed_before_national_day
     _db.session.get(Setting, "claim_limit_per_need").value = 1
     other = pushed_lead(need=lead.need)
     freeze(monkeypatch, china(2026, 10, 12))
-    service.sweep()
-    assert service.claim_lead(manager(other.institution), other).status == "claimed"
+    supervision.sweep()
+    assert claims.claim_lead(manager(other.institution), other).status == "claimed"
 
 
 def test_contact_in_time_prevents_the_lapse(claimed_before_national_day, monkeypatch):
     lead, mgr, _admin = claimed_before_national_day
     freeze(monkeypatch, china(2026, 10, 9, 18))
-    service.add_followup(mgr, lead, "call")
+    claims.add_followup(mgr, lead, "call")
     freeze(monkeypatch, china(2026, 10, 12))
-    assert service.sweep().lapsed == []
+    assert supervision.sweep().lapsed == []
     assert service.lead_response_record()[lead.institution_id] == 1.0
 
 
 def test_overdue_decision_is_escalated_once(claimed_before_national_day, monkeypatch,
                                             client_as):
     lead, mgr, admin = claimed_before_national_day
-    service.add_followup(mgr, lead, "visit")
+    claims.add_followup(mgr, lead, "visit")
     freeze(monkeypatch, china(2026, 10, 20, 22))
-    assert service.sweep().escalated == []  # due today: not yet
+    assert supervision.sweep().escalated == []  # due today: not yet
     freeze(monkeypatch, china(2026, 10, 21, 2))
-    report = service.sweep()
+    report = supervision.sweep()
     claim = lead.last_claim
     assert report.escalated == [claim] and claim.escalated_at is not None
     assert claim.status == "contacted"  # still the bank's to answer
     assert_audited("lead.escalated", lead, decision_due="2026-10-20")
     assert "lead.escalated" in _kinds(admin)
-    assert service.sweep().escalated == []
+    assert supervision.sweep().escalated == []
     # on the organizers' 督办 list (the enterprise's district, and city level)
     district = lead.need.enterprise.district
     for organizer in (client_as("organizer"), client_as("organizer", district=district)):
@@ -105,9 +105,9 @@ def test_overdue_decision_is_escalated_once(claimed_before_national_day, monkeyp
 def test_organizer_records_the_supervision(claimed_before_national_day, monkeypatch,
                                            client_as):
     lead, mgr, admin = claimed_before_national_day
-    service.add_followup(mgr, lead, "visit")
+    claims.add_followup(mgr, lead, "visit")
     freeze(monkeypatch, china(2026, 10, 22))
-    service.sweep()
+    supervision.sweep()
     claim = lead.last_claim
     organizer = client_as("organizer")
     _db.session.commit()
@@ -119,7 +119,7 @@ def test_organizer_records_the_supervision(claimed_before_national_day, monkeypa
     assert_audited("lead.supervised", lead, claim_id=claim.id)
     assert "lead.supervised" in _kinds(admin)
     # the decision takes it off the list
-    service.decline_lead(mgr, lead, "weak_financials")
+    outcomes.decline_lead(mgr, lead, "weak_financials")
     assert f'data-testid="supervision-{claim.id}"' not in organizer.get(
         "/leads/supervision").text
     assert organizer.post(f"/leads/claims/{claim.id}/supervise",
@@ -133,7 +133,7 @@ def test_leads_of_ended_needs_close_at_once(db, monkeypatch):
     change_status(owner(lead.need), lead.need, "withdrawn", "已通过其他渠道解决")
     assert lead.status == idle.status == "closed" and lead.last_claim.status == "closed"
     assert "lead.closed" in _kinds(mgr)
-    assert service.sweep().closed == []  # nothing left for the cron to close
+    assert supervision.sweep().closed == []  # nothing left for the cron to close
 
 
 def test_sweep_command(app, db, monkeypatch):
@@ -149,11 +149,11 @@ def test_record_counts_only_settled_claims(db, monkeypatch):
     freeze(monkeypatch, china(2026, 11, 2))  # Monday
     need = NeedFactory()
     on_time, mgr = claimed_lead(need=need)
-    service.add_followup(mgr, on_time, "call")
+    claims.add_followup(mgr, on_time, "call")
     late, late_mgr = claimed_lead(need=need)
     pending, _ = claimed_lead(need=NeedFactory(), institution=on_time.institution)
     freeze(monkeypatch, china(2026, 11, 6))  # Friday: past Wednesday's deadline
-    service.add_followup(late_mgr, late, "call")
+    claims.add_followup(late_mgr, late, "call")
     record = service.lead_response_record()
     assert record[on_time.institution_id] == 1.0  # the pending claim is not counted yet
     assert record[late.institution_id] == 0.0
@@ -164,7 +164,7 @@ def test_record_forgets_claims_older_than_180_days(db, monkeypatch):
     freeze(monkeypatch, china(2026, 1, 5))
     lead, _mgr = claimed_lead()
     freeze(monkeypatch, china(2026, 1, 20))
-    service.sweep()
+    supervision.sweep()
     assert lead.institution_id in service.lead_response_record()
     freeze(monkeypatch, china(2026, 7, 20))
     assert lead.institution_id not in service.lead_response_record()
@@ -173,8 +173,8 @@ def test_record_forgets_claims_older_than_180_days(db, monkeypatch):
 def test_released_claim_is_not_held_against_the_institution(db, monkeypatch):
     freeze(monkeypatch, china(2026, 11, 2))
     lead, mgr = claimed_lead()
-    service.release_claim(mgr, lead)
+    claims.release_claim(mgr, lead)
     freeze(monkeypatch, china(2026, 11, 20))
-    service.sweep()
+    supervision.sweep()
     assert lead.institution_id not in service.lead_response_record()
     assert _db.session.scalars(select(Claim.status)).all()[-1] == "released"

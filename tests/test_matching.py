@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from matchmaker import signals
 from matchmaker.enterprises import service as enterprise_service
 from matchmaker.enterprises.models import Need
 from matchmaker.exchange.service import import_document
@@ -107,7 +108,7 @@ def test_editing_a_product_moves_its_matches_to_the_new_version(example):
 def test_editing_a_need_recomputes_it_and_explains_the_near_miss(example, db):
     need = example["N-03"]
     need.term_months = 24  # P-FIRST-01 lends 6–12 months
-    enterprise_service._after_need_change(need)
+    signals.need_changed.send(need)
     assert stored(need) == []
     [miss] = [n for n in service.near_misses_for_need(need) if n.product.ref == "P-FIRST-01"]
     assert "期限24个月" in miss.reason and "12个月" in miss.reason
@@ -117,7 +118,7 @@ def test_editing_a_need_recomputes_it_and_explains_the_near_miss(example, db):
 def test_need_page_shows_ranked_products_and_near_misses(client_as, example, db):
     need = example["N-01"]
     need.amount_wan = Decimal(5000)  # above P-TECH-01's 3000 maximum: one near miss
-    enterprise_service._after_need_change(need)
+    signals.need_changed.send(need)
     page = client_as("enterprise", enterprise=need.enterprise).get(f"/needs/{need.id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200

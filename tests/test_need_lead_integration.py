@@ -9,8 +9,8 @@ def test_an_enterprise_confirms_a_loan_on_its_lead_not_with_a_status_button(db, 
     need = lead.need
     assert need.status == "in_progress"
     enterprise_user = owner(need)
-    assert "funded" not in needs.next_statuses(enterprise_user, need)
-    assert "withdrawn" in needs.next_statuses(enterprise_user, need)
+    assert "funded" not in needs.next_statuses(enterprise_user, need, has_leads=True)
+    assert "withdrawn" in needs.next_statuses(enterprise_user, need, has_leads=True)
 
 
 def test_the_need_page_offers_no_bare_funded_button_once_a_bank_works_on_it(

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from matchmaker.enterprises.models import Need
 from matchmaker.clock import china_today
+from matchmaker.enterprises.models import Need
 from matchmaker.enterprises.service import next_need_ref
 from matchmaker.institutions.models import CoreEnterprise, CoreEnterpriseAlias
 from tests.factories import EnterpriseFactory, InstitutionFactory, NeedFactory

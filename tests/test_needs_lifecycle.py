@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import select
 
 from matchmaker.audit.models import AuditEntry
+from matchmaker.clock import china_today
 from matchmaker.enterprises import service
 from matchmaker.enterprises.models import NEED_STATUSES, Need
-from matchmaker.clock import china_today
 from matchmaker.enterprises.service import TRANSITIONS, change_status
 from matchmaker.errors import ServiceError
 from tests.factories import EnterpriseFactory, InstitutionFactory, NeedFactory, user_for_role

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from matchmaker.clock import china_today
 from matchmaker.errors import ServiceError
 from matchmaker.institutions import service
 from matchmaker.institutions.models import CoreEnterprise, Product, ProductVersion
@@ -463,7 +464,7 @@ def test_cli_reprices_after_a_future_dated_quote_takes_effect(app, db, bank):
     service.change_product_status(admin, product, "publish")
     # entered ahead of time (not yet in force on entry day), in force by the time the job runs
     db.session.add(ReferenceRate(kind="lpr_1y", rate=Decimal("2.75"),
-                                 effective_from=date.today() - timedelta(days=1)))
+                                 effective_from=china_today() - timedelta(days=1)))
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["reprice-lpr-products"])
     assert result.exit_code == 0 and "repriced: 1" in result.output

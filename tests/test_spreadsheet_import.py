@@ -11,8 +11,8 @@ from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from matchmaker.audit.models import AuditEntry
-from matchmaker.enterprises.models import Enterprise, Need
 from matchmaker.clock import china_today
+from matchmaker.enterprises.models import Enterprise, Need
 from matchmaker.enterprises.spreadsheet import CODE_SHEET, COLUMNS, HELP_SHEET, SHEET
 from tests.factories import EnterpriseFactory, InstitutionFactory, valid_uscc
 from tests.helpers import assert_audited

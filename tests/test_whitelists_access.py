@@ -212,14 +212,14 @@ def test_a_bank_does_not_see_a_proposal_not_yet_sent(app, db, client_as):
 
 
 def test_a_bank_loses_the_push_when_the_consent_is_revoked(app, db, client_as):
-    from matchmaker.leads import service as leads
+    from matchmaker.leads import push as pushing
     from matchmaker.leads.models import Consent
 
     _whitelist, entries, _banks, _town = pushed_batch(n_banks=1, n_entries=1)
     push = entries[0].pushes[0]
     consent = db.session.scalar(select(Consent).where(Consent.need_id == push.entry.need_id))
     owner = user_for_role("enterprise", enterprise=push.entry.enterprise)
-    leads.revoke_consent(owner, consent)
+    pushing.revoke_consent(owner, consent)
     client = client_as("bank_admin", institution=push.institution)
     assert client.get(f"/whitelists/bank/pushes/{push.id}").status_code == 404
 

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from matchmaker.errors import ServiceError
-from matchmaker.leads import service as leads
+from matchmaker.leads import claims, outcomes
 from matchmaker.notifications.models import Notification
 from matchmaker.whitelists import report, service
 from matchmaker.whitelists.models import Push
@@ -30,13 +30,13 @@ from tests.test_whitelists_support import (
 
 
 def _contact(manager, lead):
-    leads.claim_lead(manager, lead)
-    leads.add_followup(manager, lead, "call")
+    claims.claim_lead(manager, lead)
+    claims.add_followup(manager, lead, "call")
 
 
 def _approve(manager, lead, product, amount):
     _contact(manager, lead)
-    leads.approve_lead(manager, lead, product=product, amount_wan=Decimal(amount),
+    outcomes.approve_lead(manager, lead, product=product, amount_wan=Decimal(amount),
                        rate=Decimal("3.85"), term_months=12, guarantee_mode="credit",
                        approved_on=date(2026, 11, 10))
 
@@ -50,12 +50,12 @@ def test_answers_follow_the_lead(db, monkeypatch):
     push = entries[0].sent_pushes[0]
     lead = push.lead
     assert service.answer_of(push).stage == "pending"
-    leads.claim_lead(manager, lead)
+    claims.claim_lead(manager, lead)
     assert service.answer_of(push).stage == "pending"  # claimed is not yet an answer
-    leads.add_followup(manager, lead, "call")
+    claims.add_followup(manager, lead, "call")
     assert service.answer_of(push).stage == "contacted"
     freeze(monkeypatch, china(2026, 11, 10, 15))
-    leads.approve_lead(manager, lead, product=product, amount_wan=Decimal(250),
+    outcomes.approve_lead(manager, lead, product=product, amount_wan=Decimal(250),
                        rate=Decimal("3.85"), term_months=12, guarantee_mode="credit",
                        approved_on=date(2026, 11, 10))
     answer = service.answer_of(push)
@@ -73,8 +73,8 @@ def test_a_decline_is_not_suitable_with_its_reason(db):
     _whitelist, entries, banks, _town = pushed_batch(n_banks=1, n_entries=1)
     manager = banks[0][3]
     push = entries[0].sent_pushes[0]
-    leads.claim_lead(manager, push.lead)
-    leads.decline_lead(manager, push.lead, "insufficient_collateral")
+    claims.claim_lead(manager, push.lead)
+    outcomes.decline_lead(manager, push.lead, "insufficient_collateral")
     answer = service.answer_of(push)
     assert (answer.stage, answer.reason, answer.answered, answer.contacted) == (
         "not_suitable", "insufficient_collateral", True, True)
@@ -88,7 +88,7 @@ def test_the_enterprise_confirming_the_money_is_a_disbursement(db, monkeypatch):
     push = entries[0].sent_pushes[0]
     _approve(manager, push.lead, product, "300")
     owner = user_for_role("enterprise", enterprise=entries[0].enterprise)
-    leads.confirm_funding(owner, push.lead, 5)
+    outcomes.confirm_funding(owner, push.lead, 5)
     answer = service.answer_of(push)
     assert (answer.stage, answer.disbursed_wan) == ("disbursed", Decimal(300))
 
@@ -129,7 +129,7 @@ def test_answered_in_sql_and_in_python_agree(db, monkeypatch):
     (_i, product_a, _a, manager_a), (_j, _pb, _b, manager_b) = banks
     by_bank = {p.institution_id: p for e in entries for p in e.pushes if e is entries[0]}
     _approve(manager_a, by_bank[banks[0][0].id].lead, product_a, "100")
-    leads.claim_lead(manager_b, by_bank[banks[1][0].id].lead)  # claimed only
+    claims.claim_lead(manager_b, by_bank[banks[1][0].id].lead)  # claimed only
     _contact(manager_a, next(p for p in entries[1].pushes if p.institution_id == banks[0][0].id).lead)
     from matchmaker.leads.models import Lead
 
@@ -223,12 +223,12 @@ def scenario(db, monkeypatch):
     service.record_disbursement(ma, push[e1.id, a.id], amount_wan=Decimal(150),  # lent 150
                                 rate=Decimal("3.8"), term_months=12,
                                 disbursed_on=date(2026, 11, 10))
-    leads.claim_lead(mb, push[e1.id, b.id].lead)                      # e1 × B: not suitable
-    leads.decline_lead(mb, push[e1.id, b.id].lead, "weak_financials")
+    claims.claim_lead(mb, push[e1.id, b.id].lead)                      # e1 × B: not suitable
+    outcomes.decline_lead(mb, push[e1.id, b.id].lead, "weak_financials")
     _contact(ma, push[e2.id, a.id].lead)                              # e2 × A: contacted
     #                                                                   e2 × C: nothing yet
     _approve(mb, push[e4.id, b.id].lead, pb, "800")                  # e4 × B: granted 800 and
-    leads.confirm_funding(user_for_role("enterprise", enterprise=e4.enterprise),
+    outcomes.confirm_funding(user_for_role("enterprise", enterprise=e4.enterprise),
                           push[e4.id, b.id].lead, 4)                  # confirmed by the firm
     return whitelist, (a, b, c), (e1, e2, e3, e4), town
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 
 from matchmaker import clock
-from matchmaker.leads import service
+from matchmaker.leads import claims
 from matchmaker.policy import workdays
 from matchmaker.policy.models import WorkdayOverride
 from tests.helpers import assert_audited
@@ -40,7 +40,7 @@ def test_zero_and_negative(db):
 def test_claim_on_the_eve_of_national_day(db, monkeypatch):
     freeze(monkeypatch, china(2026, 9, 30, 17, 30))
     lead = pushed_lead()
-    claim = service.claim_lead(manager(lead.institution), lead)
+    claim = claims.claim_lead(manager(lead.institution), lead)
     assert claim.contact_due == date(2026, 10, 9)
     assert claim.decision_due == date(2026, 10, 20)  # 8,9,10(Sat),12–16,19,20
 
@@ -49,7 +49,7 @@ def test_claim_late_in_the_evening_counts_the_beijing_date(db, monkeypatch):
     # 23:30 in Beijing on Fri 27 Nov 2026 is still Friday (15:30 UTC)
     freeze(monkeypatch, china(2026, 11, 27, 23, 30))
     lead = pushed_lead()
-    claim = service.claim_lead(manager(lead.institution), lead)
+    claim = claims.claim_lead(manager(lead.institution), lead)
     assert claim.contact_due == date(2026, 12, 1)  # Mon, Tue
 
 
@@ -83,7 +83,7 @@ def test_claim_in_an_unknown_year_uses_the_overrides(db, monkeypatch):
     workdays.save_workday_override(None, date(2027, 2, 8), False, "春节（示例）")
     freeze(monkeypatch, china(2027, 2, 5))  # a Friday
     lead = pushed_lead()
-    claim = service.claim_lead(manager(lead.institution), lead)
+    claim = claims.claim_lead(manager(lead.institution), lead)
     assert claim.contact_due == date(2027, 2, 10)  # Mon 8 is off: Tue 9, Wed 10
 
 

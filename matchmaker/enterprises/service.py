@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock, vocab
+from .. import clock, signals, vocab
 from .. import uscc as uscc_rules
 from ..accounts.service import create_user
 from ..audit.models import AuditEntry
@@ -15,6 +15,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..types import utcnow
 from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseTag, Need, derive_size
+from .permissions import EDITABLE_STATUSES, TRANSITIONS, transition_allowed
 
 log = logging.getLogger(__name__)
 
@@ -404,7 +405,7 @@ def create_need(actor, enterprise: Enterprise, *, publish: bool, via: str = "for
     if publish:
         change_status(actor, need, "published")
     else:
-        _after_need_change(need)
+        signals.need_changed.send(need)
     return need
 
 
@@ -448,8 +449,6 @@ def _remember_core_enterprise(actor, enterprise: Enterprise, core: str | None) -
 
 def update_need(actor, need: Need, **values) -> Need:
     """Change what a draft, published or expired need asks for; the change is recorded."""
-    from .permissions import EDITABLE_STATUSES
-
     if need.status not in EDITABLE_STATUSES:
         raise ServiceError(f"需求当前状态为“{need.status_label}”，不能修改")
     values = _clean_need_values(values)
@@ -464,52 +463,21 @@ def update_need(actor, need: Need, **values) -> Need:
         need.updated_at = utcnow()  # guarantee rows alone would not touch the need row
         db.session.flush()
         record(actor, "need.updated", need, changes=changes, summary=summary)
-        _after_need_change(need)
+        signals.need_changed.send(need)
     return need
 
 
 # --- needs: lifecycle -------------------------------------------------------------------------
 
-# Every move a need can make, and who may make it ("system" = the CLI or a job, actor None;
-# "bank" = the lead's bank, used by leads/). Anything not listed is refused.
-TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
-    # organizers publish the needs they collected by spreadsheet for their firms
-    ("draft", "published"): frozenset({"enterprise", "organizer"}),
-    ("draft", "withdrawn"): frozenset({"enterprise"}),
-    ("published", "in_progress"): frozenset({"organizer", "bank", "system"}),
-    ("published", "withdrawn"): frozenset({"enterprise"}),
-    ("published", "closed"): frozenset({"organizer"}),
-    ("published", "expired"): frozenset({"system"}),
-    ("in_progress", "funded"): frozenset({"enterprise", "organizer", "bank"}),
-    ("in_progress", "closed"): frozenset({"organizer", "bank"}),
-    ("in_progress", "withdrawn"): frozenset({"enterprise"}),
-    # the talks ended without a loan: back on the market for other lenders
-    ("in_progress", "published"): frozenset({"organizer", "system"}),
-    ("expired", "published"): frozenset({"enterprise"}),
-}
 REASON_REQUIRED = ("withdrawn", "closed")
+ENDED_STATUSES = ("withdrawn", "closed", "expired", "funded")  # off the market for good
 TRANSITION_VERBS = {"published": "发布", "in_progress": "开始对接", "funded": "确认已放款",
                     "closed": "关闭", "withdrawn": "撤回", "expired": "过期"}
 
 
-def actor_kind(actor) -> str:
-    if actor is None:
-        return "system"
-    if actor.role in ("bank_manager", "bank_admin"):
-        return "bank"
-    return actor.role
-
-
-def transition_allowed(actor, from_status: str, to_status: str) -> bool:
-    return actor_kind(actor) in TRANSITIONS.get((from_status, to_status), frozenset())
-
-
-def next_statuses(actor, need: Need) -> list[str]:
-    """The moves offered on the need page. An enterprise whose need is with a lender confirms
-    the loan on that lead (with its rating), not with a bare status button."""
-    from ..leads.models import Lead  # leads reads this module
-
-    has_leads = db.session.scalar(select(Lead.id).where(Lead.need_id == need.id).limit(1))
+def next_statuses(actor, need: Need, *, has_leads: bool) -> list[str]:
+    """The moves offered on the need page. An enterprise whose need is with a lender
+    (`has_leads`) confirms the loan on that lead (with its rating), not with a bare button."""
     return [to for (frm, to) in TRANSITIONS if frm == need.status
             and transition_allowed(actor, frm, to)
             and not (to == "funded" and getattr(actor, "role", None) == "enterprise" and has_leads)]
@@ -536,12 +504,10 @@ def change_status(actor, need: Need, to: str, reason: str | None = None) -> Need
            summary=summary + (f"（原因：{reason}）" if reason else ""))
     if to == "funded":
         _mark_has_bank_loan(actor, need.enterprise)
-    if to in ("withdrawn", "closed", "expired"):
-        from ..leads.service import close_leads_of_ended_need  # leads reads this module
-
-        close_leads_of_ended_need(need)
+    if to in ENDED_STATUSES:
+        signals.need_ended.send(need, status=to)
     if to == "published":
-        _after_need_change(need)
+        signals.need_published.send(need)
     log.info("need %s %s -> %s", need.id, frm, to)
     return need
 
@@ -552,13 +518,6 @@ def _mark_has_bank_loan(actor, enterprise: Enterprise) -> None:
         enterprise.has_bank_loan = True
         record(actor, "enterprise.updated", enterprise, via="need_funded",
                changes={"has_bank_loan": ["否", "是"]}, summary="银行贷款情况：否 → 是（需求已放款）")
-
-
-def _after_need_change(need: Need) -> None:
-    """After a need is created, edited or (re)published its matches are recomputed."""
-    from ..matching.service import refresh_need  # matching reads enterprises' models
-
-    refresh_need(need)
 
 
 # Expiry rule (run daily by `matchmaker needs expire`): a published need expires when

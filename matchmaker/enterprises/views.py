@@ -21,6 +21,7 @@ from ..audit.labels import action_label
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
+from ..leads.service import need_leads  # the need page shows its leads too
 from ..matching import service as matching
 from ..policy import service as policy
 from . import service, spreadsheet
@@ -219,7 +220,7 @@ def need(need_id):
     need = db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
     return render_template(
         "enterprises/need.html", need=need, timeline=service.need_timeline(need),
-        next_statuses=service.next_statuses(current_user, need),
+        next_statuses=service.next_statuses(current_user, need, has_leads=bool(need_leads(need))),
         verbs=service.TRANSITION_VERBS, reason_required=service.REASON_REQUIRED,
         status_form=NeedStatusForm(), purpose_help=PURPOSE_HELP, action_label=action_label,
         matches=matching.matches_for_need(need), near_misses=matching.near_misses_for_need(need))

@@ -13,6 +13,7 @@ from ..accounts.models import User
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
+from ..leads import claims, consent
 from ..leads import scope as lead_scope
 from ..leads import service as leads
 from ..leads.permissions import PUSHABLE_NEED_STATUSES, claim_refusal
@@ -345,17 +346,17 @@ def _lead_for(actor, meeting: Meeting) -> int | None:
     need = ent.need
     if need.status not in PUSHABLE_NEED_STATUSES:
         return None
-    if leads.live_consent(need.id, inst.institution_id) is None:
+    if consent.live_consent(need.id, inst.institution_id) is None:
         # the enterprise agreed at registration (consent_at) that the event's institutions
         # receive its profile and this need: recorded in its name
         registrant = db.session.get(User, ent.registered_by_id) if ent.registered_by_id else None
-        leads.grant_consent(registrant, need, inst.institution, lead_scope.FULL, "event")
+        consent.grant_consent(registrant, need, inst.institution, lead_scope.FULL, "event")
     lead = leads.open_lead(need, inst.institution, source="event", actor=actor,
                            product=meeting.request.product)
     if actor.role == "bank_manager" and claim_refusal(actor, lead) is None:
         try:
             with db.session.begin_nested():
-                leads.claim_lead(actor, lead)
+                claims.claim_lead(actor, lead)
         except ServiceError as err:  # K institutions hold it already: it stays in the pool
             log.info("lead %s not claimed from event meeting %s: %s", lead.id, meeting.id,
                      type(err).__name__)

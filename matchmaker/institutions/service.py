@@ -7,7 +7,7 @@ from decimal import Decimal
 from rapidfuzz import fuzz
 from sqlalchemy import func, select
 
-from .. import clock, vocab
+from .. import clock, signals, vocab
 from .. import uscc as uscc_rules
 from ..audit.service import record
 from ..enterprises.models import Enterprise
@@ -90,7 +90,7 @@ def update_product(actor, product: Product, *, version_seen: int | None = None,
     record(actor, "product.updated", product, changed=changed)
     if product.status == "published" and _differs_from_last_version(product):
         publish_version(product, actor)
-        _rematch(product)
+        signals.product_published.send(product)
     return product
 
 
@@ -107,15 +107,11 @@ def change_product_status(actor, product: Product, action: str,
         db.session.flush()
         record(actor, f"product.{'paused' if action == 'pause' else 'retired'}", product,
                version=product.version)
-    _rematch(product)
+    if product.status == "published":
+        signals.product_published.send(product)
+    else:
+        signals.product_paused.send(product, status=product.status)
     return product
-
-
-def _rematch(product: Product) -> None:
-    """Publishing, editing or pausing a product recomputes the matches it touches."""
-    from ..matching.service import refresh_product  # matching reads institutions' models
-
-    refresh_product(product)
 
 
 ACTION_NAMES = {"publish": "发布", "pause": "暂停", "retire": "下架"}
@@ -279,7 +275,7 @@ def reprice_lpr_products(actor, today: date) -> int:
         db.session.flush()
         if product.status == "published":
             publish_version(product, actor)
-            _rematch(product)
+            signals.product_published.send(product)
     return repriced
 
 

@@ -4,7 +4,7 @@ from flask.cli import with_appcontext
 
 from .. import clock
 from ..extensions import db
-from . import service
+from . import supervision
 
 
 @click.group("leads")
@@ -19,7 +19,7 @@ def leads_group():
 def sweep_command(today):
     """收回超时未联系的认领、将超过审批时限的线索列入督办并通知机构管理员、关闭已结束需求的线索。"""
     day = today.date() if today else clock.china_today()
-    report = service.sweep(day)
+    report = supervision.sweep(day)
     db.session.commit()
     for claim in report.lapsed:
         click.echo(f"lead {claim.lead_id}: claim {claim.id} lapsed (contact due {claim.contact_due})")

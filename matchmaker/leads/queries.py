@@ -13,9 +13,10 @@ from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
 from . import scope as scopes
+from .consent import live_consent, need_consents
 from .models import CLAIM_LIVE, CONTACT_KINDS, FOLLOWUP_LABELS, LEAD_ACTIVE, Claim, Consent, Lead
 from .permissions import can_push_need, visible_leads
-from .service import live_consent, need_consents, need_leads, need_matches
+from .service import need_leads, need_matches
 
 RENEWAL_NEAR_DAYS = 30  # a renewal due within this many days heads the inbox
 

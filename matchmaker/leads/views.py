@@ -16,9 +16,11 @@ from ..enterprises.permissions import visible_needs
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Product
+from . import claims, consent, outcomes, queries
 from . import pipeline as figures
-from . import queries, service
+from . import push as pushing
 from . import scope as scopes
+from . import supervision as supervising
 from .forms import (
     ApproveForm,
     ClaimForm,
@@ -110,7 +112,7 @@ def _render_show(lead: Lead, status: int = 200, **forms):
         followup_form=forms.get("followup") or FollowUpForm(formdata=None),
         approve_form=approve, decline_form=forms.get("decline") or DeclineForm(formdata=None),
         withdraw_form=forms.get("withdraw") or WithdrawForm(formdata=None),
-        claim_limit=service.claim_limit()), status
+        claim_limit=claims.claim_limit()), status
 
 
 @bp.post("/<int:lead_id>/claim")
@@ -136,7 +138,7 @@ def _claim_serialized(lead_id: int) -> None:
     for attempt in range(SQLITE_ATTEMPTS):
         lead = _bank_lead(lead_id)
         try:
-            service.claim_lead(_me(), lead)
+            claims.claim_lead(_me(), lead)
             db.session.commit()
             return
         except OperationalError as err:
@@ -155,7 +157,7 @@ def release(lead_id):
     if not form.validate_on_submit() or not can_release_lead(current_user, lead):
         flash("您不能放弃该线索的认领。", "danger")
         return _back(lead)
-    service.release_claim(_me(), lead, form.reason.data)
+    claims.release_claim(_me(), lead, form.reason.data)
     db.session.commit()
     flash("已放弃认领，线索已回到本机构的待认领列表。", "success")
     return _back(lead)
@@ -188,7 +190,7 @@ def _holder_action(lead_id: int, form_name: str, form, apply, success: str):
 @roles_required("bank_manager")
 def add_followup(lead_id):
     form = FollowUpForm()
-    return _holder_action(lead_id, "followup", form, lambda lead: service.add_followup(
+    return _holder_action(lead_id, "followup", form, lambda lead: claims.add_followup(
         _me(), lead, form.kind.data, form.note.data), "跟进记录已保存。")
 
 
@@ -199,7 +201,7 @@ def approve(lead_id):
 
     def apply(lead):
         product = db.session.get(Product, form.product_id.data)
-        service.approve_lead(_me(), lead, product=product, amount_wan=form.amount_wan.data,
+        outcomes.approve_lead(_me(), lead, product=product, amount_wan=form.amount_wan.data,
                              rate=form.rate.data, term_months=form.term_months.data,
                              guarantee_mode=form.guarantee_mode.data,
                              approved_on=form.approved_on.data, note=form.note.data)
@@ -210,7 +212,7 @@ def approve(lead_id):
 @roles_required("bank_manager")
 def decline(lead_id):
     form = DeclineForm()
-    return _holder_action(lead_id, "decline", form, lambda lead: service.decline_lead(
+    return _holder_action(lead_id, "decline", form, lambda lead: outcomes.decline_lead(
         _me(), lead, form.reason.data, form.text.data), "审批结果已登记：未获批。企业将看到原因。")
 
 
@@ -218,7 +220,7 @@ def decline(lead_id):
 @roles_required("bank_manager")
 def withdraw(lead_id):
     form = WithdrawForm()
-    return _holder_action(lead_id, "withdraw", form, lambda lead: service.withdraw_lead(
+    return _holder_action(lead_id, "withdraw", form, lambda lead: outcomes.withdraw_lead(
         _me(), lead, form.note.data), "已终止对接。")
 
 
@@ -254,7 +256,7 @@ def supervise(claim_id):
     if not form.validate_on_submit() or not can_supervise_claim(current_user, claim):
         flash(_form_errors(form) or "不能督办该线索。", "danger")
         return redirect(url_for(".supervision"))
-    service.supervise_claim(_me(), claim, form.note.data)
+    supervising.supervise_claim(_me(), claim, form.note.data)
     db.session.commit()
     flash("督办情况已记录，机构管理员将收到通知。", "success")
     return redirect(url_for(".supervision"))
@@ -273,14 +275,14 @@ def push(need_id):
     if not can_push_need(current_user, need):
         flash(f"需求当前状态为“{need.status_label}”，不能推送给金融机构。", "warning")
         return redirect(url_for("enterprises.need", need_id=need.id))
-    candidates = service.push_candidates(need)
+    candidates = pushing.push_candidates(need)
     form = PushForm()
     if not form.is_submitted():
         form.institutions.data = [c.institution.id for c in candidates if c.default]
         form.scope.data = list(scopes.OPTIONAL)
     if form.validate_on_submit():
         try:
-            leads = service.push_need(_me(), need, form.institutions.data, form.scope.data)
+            leads = pushing.push_need(_me(), need, form.institutions.data, form.scope.data)
         except ServiceError as err:
             db.session.rollback()
             form.institutions.errors = list(form.institutions.errors) + [err.message]
@@ -305,7 +307,7 @@ def revoke_consent(consent_id):
     if not RevokeForm().validate_on_submit() or not can_revoke_consent(current_user, consent):
         flash("该授权已撤回或不能撤回。", "warning")
         return redirect(url_for("enterprises.need", need_id=consent.need_id))
-    service.revoke_consent(_me(), consent)
+    pushing.revoke_consent(_me(), consent)
     db.session.commit()
     flash(f"已撤回对{consent.institution.name}的授权，该机构将不能再查看本需求。", "success")
     return redirect(url_for("enterprises.need", need_id=consent.need_id))
@@ -326,7 +328,7 @@ def _render_progress(lead, status=200, confirm_form=None, rate_form=None):
     claim = lead.live_claim or lead.last_claim
     return render_template(
         "leads/progress.html", lead=lead, need=lead.need, claim=claim,
-        consent=service.live_consent(lead.need_id, lead.institution_id),
+        consent=consent.live_consent(lead.need_id, lead.institution_id),
         timeline=queries.public_timeline(lead),
         confirm_form=confirm_form or ConfirmFundingForm(formdata=None),
         rate_form=rate_form or RateForm(formdata=None)), status
@@ -355,7 +357,7 @@ def _enterprise_action(lead_id, form, form_name, allowed, apply, success):
 def confirm_funding(lead_id):
     form = ConfirmFundingForm()
     return _enterprise_action(lead_id, form, "confirm_form", can_confirm_funding, lambda lead: (
-        service.confirm_funding(_me(), lead, int(form.rating.data), form.comment.data)),
+        outcomes.confirm_funding(_me(), lead, int(form.rating.data), form.comment.data)),
         "已确认放款到账，感谢您的评价！")
 
 
@@ -364,5 +366,5 @@ def confirm_funding(lead_id):
 def rate(lead_id):
     form = RateForm()
     return _enterprise_action(lead_id, form, "rate_form", can_rate_lead, lambda lead: (
-        service.rate_lead(_me(), lead, int(form.rating.data), form.comment.data)),
+        outcomes.rate_lead(_me(), lead, int(form.rating.data), form.comment.data)),
         "感谢您的评价！")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, signals
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import CoreEnterpriseAlias, Institution, Product
@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 NEAR_TOP = 10  # near misses kept per need: the ones the enterprise can act on first
 # needs whose matches a bank may act on (counted on the bank's product reach page)
 OPEN_STATUSES = ("published", "in_progress")
+# platform settings the matcher reads: changing one makes every stored cost stale
+COST_SETTINGS = ("guarantee_fee_rate",)
 
 _cache_lock = threading.Lock()
 _cache: dict = {"stamp": None, "matcher": None}
@@ -53,18 +55,19 @@ def build_context(day: date) -> MatchContext:
         today=day,
         lpr_1y=policy.lpr_on(day, "lpr_1y") or Decimal("3.0"),
         programs=tuple(adapters.subsidy_records(db.session, day)),
-        lead_response=_lead_response(),
+        **_supplied_inputs(day),
         core_resolver=adapters.core_resolver(db.session),
         core_aliases=adapters.core_aliases(db.session),
         guarantee_fee_rate=Decimal(str(policy.setting("guarantee_fee_rate", 1.0))),
     )
 
 
-def _lead_response() -> dict | None:
-    """Institutions' on-time answer record, once the leads domain has one."""
-    from ..leads.service import lead_response_record
-
-    return lead_response_record()
+def _supplied_inputs(day: date) -> dict:
+    """What other domains add to the context (leads: the institutions' on-time record)."""
+    supplied: dict = {}
+    for _receiver, parts in signals.match_inputs.send(day):
+        supplied.update(parts or {})
+    return supplied
 
 
 def current_matcher(day: date | None = None) -> Matcher:
@@ -91,7 +94,7 @@ def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
     batch = _Rows()
     found = _recompute(need, matcher or current_matcher(), batch, clear=True)
     batch.write()
-    _share_with_matched(need)
+    signals.matches_refreshed.send(need)
     return found
 
 
@@ -129,16 +132,14 @@ def refresh_product(product: Product) -> int:
     for chunk in _chunks(sorted(renear)):
         _delete(NearMiss, NearMiss.need_id.in_(chunk))
     batch.write()
-    from ..leads.service import sync_flag_consents_for_product
-
-    sync_flag_consents_for_product(product)
+    signals.matches_refreshed.send(product)
     log.info("product %s refreshed: %s matches", pid, batch.match_count)
     return batch.match_count
 
 
 def refresh_all():
     """`matchmaker match --all` (run it nightly): recompute everything; yields (need, its
-    matches) in ref order. Consume it whole: flag consents are synced after the last need."""
+    matches) in ref order. Consume it whole: `matches_refreshed` is sent after the last need."""
     matcher = current_matcher()
     _delete(Match)
     _delete(NearMiss)
@@ -148,9 +149,7 @@ def refresh_all():
         if len(batch) >= 20_000:
             batch.write()
     batch.write()
-    from ..leads.service import sync_all_flag_consents
-
-    sync_all_flag_consents()
+    signals.matches_refreshed.send(signals.ALL)
 
 
 def _all_needs():
@@ -207,13 +206,6 @@ class _Rows:
         if self.near:
             db.session.execute(NearMiss.__table__.insert(), self.near)
         self.matches, self.near = [], []
-
-
-def _share_with_matched(need: Need) -> None:
-    """consent_to_share (exchange format) = consent to every institution whose product matches."""
-    from ..leads.service import sync_consent_from_flag
-
-    sync_consent_from_flag(need)
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import or_, select
 
-from .. import clock
+from .. import clock, signals
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
@@ -61,7 +61,7 @@ def lpr_quotes() -> list[ReferenceRate]:
 
 def add_lpr_quote(actor, kind: str, rate: Decimal, effective_from: date,
                   today: date | None = None) -> ReferenceRate:
-    """Record a dated quote; when it is already in force, reprice the LPR-based products."""
+    """Record a dated quote; one already in force reprices the LPR-based products."""
     if kind not in LPR_KINDS:
         raise ServiceError("请选择LPR期限品种", field="kind")
     if rate is None or rate < 0:
@@ -73,11 +73,10 @@ def add_lpr_quote(actor, kind: str, rate: Decimal, effective_from: date,
     quote = ReferenceRate(kind=kind, rate=rate, effective_from=effective_from)
     db.session.add(quote)
     db.session.flush()
-    repriced = 0
-    if effective_from <= (today or clock.china_today()):
-        from ..institutions import service as institutions_service
-
-        repriced = institutions_service.reprice_lpr_products(actor, today or clock.china_today())
+    # institutions reprice their LPR-based products when the quote is already in force
+    replies = signals.policy_changed.send(quote, kind="lpr", key=kind, actor=actor,
+                                          day=today or clock.china_today())
+    repriced = sum(reply or 0 for _receiver, reply in replies)
     record(actor, "reference_rate.created", quote, kind=kind, rate=rate,
            effective_from=effective_from, repriced_products=repriced)
     log.info("LPR quote %s added (%s), %s products repriced", quote.id, kind, repriced)
@@ -119,6 +118,8 @@ def update_program(actor, program: SubsidyProgram, *, settings: dict, effective_
     record(actor, "subsidy_program.updated", program, code=program.code, before=before,
            after={"settings": new_settings, "effective_from": effective_from,
                   "effective_to": effective_to})
+    signals.policy_changed.send(program, kind="programme", key=program.code, actor=actor,
+                                day=clock.china_today())
     return program
 
 
@@ -157,6 +158,8 @@ def update_setting(actor, key: str, value) -> Setting:
     row.updated_by_id = actor.id if actor else None
     db.session.flush()
     record(actor, "setting.updated", _SettingSubject(row), key=key, before=before, after=value)
+    signals.policy_changed.send(row, kind="setting", key=key, actor=actor,
+                                day=clock.china_today())
     return row
 
 

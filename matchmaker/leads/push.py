@@ -1,0 +1,193 @@
+"""Pushing a need to institutions: the candidates, the enterprise's push with its consents,
+revocation, and the exchange flag consent_to_share (consent to every matched institution),
+kept in step with the matches by leads/subscribers.py. Flush, never commit."""
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from ..enterprises.models import Need
+from ..errors import ServiceError
+from ..extensions import db
+from ..institutions.models import Institution, Product
+from ..matching.models import Match
+from . import scope as scopes
+from .consent import close_consent, grant_consent, live_consent, live_consents
+from .models import (
+    Consent,
+    Lead,
+)
+from .permissions import (
+    PUSHABLE_NEED_STATUSES,
+)
+from .service import (
+    end_live_claim,
+    need_leads,
+    need_matches,
+    open_lead,
+    return_need_to_pool,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PUSH_COUNT = 3  # the push page pre-selects the best-matched few institutions
+
+
+@dataclass
+class Candidate:
+    """An institution the enterprise may push a need to, with its matched products."""
+
+    institution: Institution
+    matches: list = field(default_factory=list)
+    default: bool = False
+    consent: Consent | None = None
+    lead: Lead | None = None
+
+    @property
+    def best_score(self) -> Decimal:
+        return self.matches[0].score if self.matches else Decimal(0)
+
+
+def push_candidates(need: Need) -> list[Candidate]:
+    """Institutions with a matched product, best match first; the first few are pre-ticked
+    (the ones already holding a live consent are shown as such)."""
+    by_institution: dict[int, Candidate] = {}
+    for match in need_matches(need):
+        inst = match.product.institution
+        by_institution.setdefault(inst.id, Candidate(inst)).matches.append(match)
+    candidates = list(by_institution.values())
+    consents = {c.institution_id: c for c in live_consents(need)}
+    leads = {lead.institution_id: lead for lead in need_leads(need)}
+    for n, cand in enumerate(candidates):
+        cand.default = n < DEFAULT_PUSH_COUNT
+        cand.consent = consents.get(cand.institution.id)
+        cand.lead = leads.get(cand.institution.id)
+    return candidates
+
+
+def push_need(actor, need: Need, institution_ids, scope) -> list[Lead]:
+    """The enterprise sends a published need to the institutions it ticked, each receiving
+    the need and exactly the profile fields in `scope` (one consent per institution)."""
+    if need.status not in PUSHABLE_NEED_STATUSES:
+        raise ServiceError(f"需求当前状态为“{need.status_label}”，不能推送")
+    ids = list(dict.fromkeys(int(i) for i in institution_ids or ()))
+    if not ids:
+        raise ServiceError("请至少选择一家金融机构", field="institutions")
+    candidates = {c.institution.id: c for c in push_candidates(need)}
+    unknown = [i for i in ids if i not in candidates]
+    if unknown:
+        raise ServiceError("只能推送给与本需求匹配的金融机构", field="institutions")
+    leads = []
+    for institution_id in ids:
+        cand = candidates[institution_id]
+        grant_consent(actor, need, cand.institution, scope, "push")
+        leads.append(open_lead(need, cand.institution, source="consent", actor=actor,
+                               product=cand.matches[0].product))
+    log.info("need %s pushed to institutions %s by user %s", need.id, ids, actor.id)
+    return leads
+
+
+def revoke_consent(actor, consent: Consent, reason: str = "withdrawn") -> Consent:
+    """The enterprise withdraws its consent for one institution: the institution loses the
+    lead at once (404), a live claim ends (the slot frees up), nothing new reaches it."""
+    if consent.revoked_at is not None:
+        raise ServiceError("该授权已撤回")
+    close_consent(actor, consent, reason)
+    lead = db.session.scalar(select(Lead).where(Lead.need_id == consent.need_id,
+                                                Lead.institution_id == consent.institution_id))
+    if lead is not None:
+        end_live_claim(actor, lead, "revoked", "consent_revoked",
+                        "企业已撤回对贵机构的授权，线索已关闭")
+        if lead.status in ("claimed", "contacted"):
+            lead.status = "open"  # hidden while unconsented; a fresh consent shows it again
+        db.session.flush()
+        return_need_to_pool(lead.need)
+    return consent
+
+
+def sync_consent_from_flag(need: Need) -> list[Lead]:
+    """consent_to_share = consent to every institution whose product matches (exchange
+    format). True: each matched institution gets a live consent (scope: every profile field)
+    and a lead, except one whose consent the enterprise revoked. False: the consents given
+    through the flag are revoked; those the enterprise gave by pushing stay. Institutions
+    that stop matching keep what they were given. A lead that lapsed is not handed back by
+    this automatic path. matching.service calls this after every refresh of the need."""
+    if not need.consent_to_share:
+        for consent in live_consents(need):
+            if consent.via == "flag":
+                revoke_consent(None, consent, "flag_off")
+        return []
+    if need.status not in PUSHABLE_NEED_STATUSES:
+        return []
+    opened = []
+    # an institution the enterprise itself withdrew consent from stays out: the blanket flag
+    # never overrides a consent revoked for that one recipient (only a new push does)
+    seen = set(db.session.scalars(select(Consent.institution_id).where(
+        Consent.need_id == need.id, Consent.revoke_reason == "withdrawn")))
+    seen -= {c.institution_id for c in live_consents(need)}
+    for match in need_matches(need):
+        institution = match.product.institution
+        if institution.id in seen:
+            continue
+        seen.add(institution.id)
+        if live_consent(need.id, institution.id) is None:
+            grant_consent(None, need, institution, scopes.FULL, "flag")
+        opened.append(open_lead(need, institution, source="consent", actor=None,
+                                product=match.product, reopen_lapsed=False))
+    return opened
+
+
+def sync_flag_consents_for_product(product: Product) -> list[Lead]:
+    """The bulk form of sync_consent_from_flag for refresh_product: the flagged needs on the
+    market that now match this product, and hold neither a live consent for its institution
+    nor one the enterprise revoked, get both consent and lead. One query when nothing is
+    missing (a product edit re-matches up to every need on the platform)."""
+    if product.status != "published":
+        return []
+    institution = product.institution
+    consent_for = select(Consent.id).where(Consent.need_id == Need.id,
+                                           Consent.institution_id == institution.id)
+    needs = db.session.scalars(
+        select(Need).join(Match, Match.need_id == Need.id)
+        .where(Match.product_id == product.id, Need.consent_to_share.is_(True),
+               Need.status.in_(PUSHABLE_NEED_STATUSES),
+               ~consent_for.where(Consent.revoked_at.is_(None)).exists(),
+               ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
+        .order_by(Need.id)).all()
+    opened = []
+    for need in needs:
+        grant_consent(None, need, institution, scopes.FULL, "flag")
+        opened.append(open_lead(need, institution, source="consent", actor=None,
+                                product=product, reopen_lapsed=False))
+    return opened
+
+
+def sync_all_flag_consents() -> int:
+    """The whole-platform form (after `matchmaker match --all`): two queries find what is
+    missing or no longer consented; returns the number of consents granted or revoked."""
+    stale = db.session.scalars(
+        select(Consent).join(Need, Need.id == Consent.need_id)
+        .where(Consent.via == "flag", Consent.revoked_at.is_(None),
+               Need.consent_to_share.is_(False)).order_by(Consent.id)).all()
+    for consent in stale:
+        revoke_consent(None, consent, "flag_off")
+    consent_for = select(Consent.id).where(Consent.need_id == Need.id,
+                                           Consent.institution_id == Product.institution_id)
+    pairs = db.session.execute(
+        select(Need, Product).join(Match, Match.need_id == Need.id)
+        .join(Product, Product.id == Match.product_id)
+        .where(Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES),
+               Product.status == "published",
+               ~consent_for.where(Consent.revoked_at.is_(None)).exists(),
+               ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
+        .order_by(Need.id, Match.score.desc(), Product.id)).all()
+    granted = set()
+    for need, product in pairs:
+        if (need.id, product.institution_id) in granted:
+            continue  # the institution's best product for the need came first
+        granted.add((need.id, product.institution_id))
+        grant_consent(None, need, product.institution, scopes.FULL, "flag")
+        open_lead(need, product.institution, source="consent", actor=None, product=product,
+                  reopen_lapsed=False)
+    return len(stale) + len(granted)

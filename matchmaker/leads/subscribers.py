@@ -1,0 +1,31 @@
+"""Leads react: consents and leads follow the matches; an ended need closes its leads; the
+matcher hears each institution's on-time record."""
+from datetime import date
+
+from .. import signals
+from ..enterprises.models import Need
+from ..institutions.models import Product
+from . import push, service
+
+
+@signals.matches_refreshed.connect
+def _matches_moved(sender, **_):
+    """consent_to_share (exchange format) = consent to every institution whose product
+    matches: the flagged needs gain the institutions they now match."""
+    if isinstance(sender, Need):
+        push.sync_consent_from_flag(sender)
+    elif isinstance(sender, Product):
+        push.sync_flag_consents_for_product(sender)
+    elif sender == signals.ALL:
+        push.sync_all_flag_consents()
+
+
+@signals.need_ended.connect
+def _need_ended(need, **_):
+    """The banks stop working on it at once (the sweep would close the leads at its next run)."""
+    service.close_leads_of_ended_need(need)
+
+
+@signals.match_inputs.connect
+def _on_time_record(day: date, **_) -> dict:
+    return {"lead_response": service.lead_response_record(day)}

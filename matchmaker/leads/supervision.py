@@ -1,0 +1,114 @@
+"""The service clock (cron: `matchmaker leads sweep`): lapsed claims, overdue decisions on
+the organizers' 督办 list, leads of ended needs; and the organizers' supervision of them.
+Flush, never commit."""
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+
+from .. import clock
+from ..audit.service import record
+from ..enterprises.models import Need
+from ..errors import ServiceError
+from ..extensions import db
+from ..notifications.service import notify, notify_all
+from .models import (
+    LEAD_ACTIVE,
+    Claim,
+    Lead,
+)
+from .service import (
+    close_lead,
+    institution_users,
+    link,
+    return_need_to_pool,
+)
+
+log = logging.getLogger(__name__)
+
+ENDED_NEED_STATUSES = ("funded", "closed", "withdrawn", "expired")
+
+
+# --- the sweep (cron) -------------------------------------------------------------------------
+
+@dataclass
+class SweepReport:
+    lapsed: list = field(default_factory=list)
+    escalated: list = field(default_factory=list)
+    closed: list = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"lapsed {len(self.lapsed)} claim(s), escalated {len(self.escalated)}, "
+                f"closed {len(self.closed)} lead(s)")
+
+
+def sweep(today: date | None = None) -> SweepReport:
+    """Run by cron (`matchmaker leads sweep`), idempotent:
+    1. a claim with no contact after its contact deadline lapses: the lead leaves the
+       institution (counted against its record) and the need's slot frees up;
+    2. a contacted claim past its decision deadline goes on the organizers' 督办 list and
+       its institution's admins are told (once);
+    3. leads of needs that ended elsewhere (withdrawn, closed, expired, funded) close."""
+    today = today or clock.china_today()
+    report = SweepReport()
+    for claim in _claims(Claim.status == "claimed", Claim.contact_due < today):
+        _lapse(claim)
+        report.lapsed.append(claim)
+    for claim in _claims(Claim.status == "contacted", Claim.decision_due < today,
+                         Claim.escalated_at.is_(None)):
+        _escalate(claim)
+        report.escalated.append(claim)
+    ended = db.session.scalars(select(Lead).join(Lead.need).where(
+        Lead.status.in_(LEAD_ACTIVE), Need.status.in_(ENDED_NEED_STATUSES)).order_by(Lead.id))
+    for lead in ended.all():
+        close_lead(lead, f"需求{lead.need.status_label}")
+        report.closed.append(lead)
+    log.info("leads sweep %s: %s", today, report.summary())
+    return report
+
+
+def _claims(*conditions) -> list[Claim]:
+    return list(db.session.scalars(select(Claim).where(*conditions).order_by(Claim.id)))
+
+
+def _lapse(claim: Claim) -> None:
+    lead = claim.lead
+    claim.status = "lapsed"
+    claim.ended_at = clock.now()
+    lead.status = "lapsed"
+    db.session.flush()
+    record(None, "lead.lapsed", lead, claim_id=claim.id, manager_id=claim.manager_id,
+           contact_due=claim.contact_due)
+    message = (f"线索 #{lead.id} 未在{claim.contact_due:%m月%d日}前联系企业，已超时收回，"
+               f"计入本机构响应记录")
+    notify(claim.manager, "lead.lapsed", message, link("leads.index"), email=True)
+    notify_all(institution_users(claim.institution_id, "bank_admin"), "lead.lapsed", message,
+               link("leads.pipeline"), email=True)
+    return_need_to_pool(lead.need)
+
+
+def _escalate(claim: Claim) -> None:
+    lead = claim.lead
+    claim.escalated_at = clock.now()
+    db.session.flush()
+    record(None, "lead.escalated", lead, claim_id=claim.id, decision_due=claim.decision_due)
+    notify_all(institution_users(claim.institution_id, "bank_admin"), "lead.escalated",
+               f"线索 #{lead.id} 超过审批时限（{claim.decision_due:%m月%d日}）仍未答复，"
+               f"已列入主管部门督办清单", link("leads.show", lead_id=lead.id), email=True)
+
+
+def supervise_claim(actor, claim: Claim, note: str) -> Claim:
+    """An organizer records that the overdue decision was followed up (督办)."""
+    note = (note or "").strip()
+    if not note:
+        raise ServiceError("请填写督办情况", field="note")
+    claim.supervised_at = clock.now()
+    claim.supervised_by_id = actor.id
+    claim.supervision_note = note
+    db.session.flush()
+    record(actor, "lead.supervised", claim.lead, claim_id=claim.id)
+    notify_all(institution_users(claim.institution_id, "bank_admin"), "lead.supervised",
+               f"主管部门已就线索 #{claim.lead_id} 的审批超时进行督办",
+               link("leads.show", lead_id=claim.lead_id))
+    return claim
