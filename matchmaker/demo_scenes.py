@@ -19,6 +19,7 @@ from .events import service as events
 from .events.models import Event, Registration
 from .extensions import db
 from .institutions.models import Institution
+from .whitelists import pushing as whitelist_pushing
 from .whitelists import service as whitelists
 from .whitelists.models import Whitelist
 
@@ -111,7 +112,7 @@ def _city_needs(exclude: list[Need]) -> list[Need]:
         if need.id in skip or need.enterprise_id in seen:
             continue
         if need.consent_to_share and len(with_consent) < CITY_ENTRIES - WITHOUT_CONSENT \
-                and whitelists.eligible_institutions(need):
+                and whitelist_pushing.eligible_institutions(need):
             with_consent.append(need)
         elif not need.consent_to_share and len(without) < WITHOUT_CONSENT:
             without.append(need)
@@ -134,8 +135,8 @@ def _city_whitelist(city: User, today: date, exclude: list[Need]) -> tuple[White
         city, title=WHITELIST_TITLE, kind="needs", issuing_body=ISSUING_BODY, issued_on=today,
         answer_deadline=today + timedelta(days=30))
     _add_entries(city, whitelist, _city_needs(exclude), ISSUING_BODY)
-    whitelists.propose(city, whitelist)
-    report = whitelists.push_whitelist(city, whitelist)
+    whitelist_pushing.propose(city, whitelist)
+    report = whitelist_pushing.push_whitelist(city, whitelist)
     return whitelist, len(report.sent)
 
 

@@ -7,7 +7,7 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
-from matchmaker.whitelists import service
+from matchmaker.whitelists import pushing, rules
 from matchmaker.whitelists.models import Whitelist
 from tests.conftest import ROLES
 from tests.factories import user_for_role
@@ -73,9 +73,9 @@ def world(db):
     need = need_in()
     match(need, product)
     item = entry(town, draft, need)
-    service.propose(town, draft)
+    pushing.propose(town, draft)
     pushed, entries, banks, _ = pushed_batch(n_banks=1, n_entries=1, owner=town)
-    flag = service.set_flag(town, need_in().enterprise, "脱困中")
+    flag = rules.set_flag(town, need_in().enterprise, "脱困中")
     return {"draft": draft, "entry": item, "proposal": item.pushes[0], "pushed": pushed,
             "sent": entries[0].pushes[0], "bank": banks[0][0], "flag": flag}
 
@@ -179,7 +179,7 @@ def test_another_batchs_entry_and_push_are_404(app, db, client_as):
     need = need_in()
     match(need, product)
     item = entry(town, first, need)
-    service.propose(town, first)
+    pushing.propose(town, first)
     client = client_as("organizer")
     assert client.get(f"/whitelists/{second.id}/entries/{item.id}/edit").status_code == 404
     assert client.post(f"/whitelists/{second.id}/entries/{item.id}/remove").status_code == 404
@@ -206,7 +206,7 @@ def test_a_bank_does_not_see_a_proposal_not_yet_sent(app, db, client_as):
     need = need_in()
     match(need, product)
     item = entry(town, whitelist, need)
-    service.propose(town, whitelist)
+    pushing.propose(town, whitelist)
     client = client_as("bank_admin", institution=inst)
     assert client.get(f"/whitelists/bank/pushes/{item.pushes[0].id}").status_code == 404
 
@@ -225,7 +225,7 @@ def test_a_bank_loses_the_push_when_the_consent_is_revoked(app, db, client_as):
 
 
 def test_another_districts_flag_is_404(app, db, client_as):
-    flag = service.set_flag(district(OTHER_DISTRICT), need_in(OTHER_DISTRICT).enterprise, "x")
+    flag = rules.set_flag(district(OTHER_DISTRICT), need_in(OTHER_DISTRICT).enterprise, "x")
     client = client_as("organizer", district="永川区")
     assert client.post(f"/whitelists/flags/{flag.id}/clear").status_code == 404
     assert client.get(f"/whitelists/flags?enterprise_id={flag.enterprise_id}").status_code == 404

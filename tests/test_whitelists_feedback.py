@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from matchmaker.errors import ServiceError
 from matchmaker.leads import claims, outcomes
 from matchmaker.notifications.models import Notification
-from matchmaker.whitelists import report, service
+from matchmaker.whitelists import answers, pushing, report
 from matchmaker.whitelists.models import Push
 from tests.factories import user_for_role
 from tests.helpers import assert_audited
@@ -49,21 +49,21 @@ def test_answers_follow_the_lead(db, monkeypatch):
     (_inst, product, _admin, manager) = banks[0]
     push = entries[0].sent_pushes[0]
     lead = push.lead
-    assert service.answer_of(push).stage == "pending"
+    assert answers.answer_of(push).stage == "pending"
     claims.claim_lead(manager, lead)
-    assert service.answer_of(push).stage == "pending"  # claimed is not yet an answer
+    assert answers.answer_of(push).stage == "pending"  # claimed is not yet an answer
     claims.add_followup(manager, lead, "call")
-    assert service.answer_of(push).stage == "contacted"
+    assert answers.answer_of(push).stage == "contacted"
     freeze(monkeypatch, china(2026, 11, 10, 15))
     outcomes.approve_lead(manager, lead, product=product, amount_wan=Decimal(250),
                        rate=Decimal("3.85"), term_months=12, guarantee_mode="credit",
                        approved_on=date(2026, 11, 10))
-    answer = service.answer_of(push)
+    answer = answers.answer_of(push)
     assert (answer.stage, answer.granted_wan, answer.rate) == ("granted", Decimal(250),
                                                                Decimal("3.85"))
-    service.record_disbursement(manager, push, amount_wan=Decimal(200), rate=Decimal("3.8"),
+    answers.record_disbursement(manager, push, amount_wan=Decimal(200), rate=Decimal("3.8"),
                                 term_months=12, disbursed_on=date(2026, 11, 10))
-    answer = service.answer_of(push)
+    answer = answers.answer_of(push)
     assert (answer.stage, answer.granted_wan, answer.disbursed_wan, answer.rate) == (
         "disbursed", Decimal(250), Decimal(200), Decimal("3.8"))
     assert_audited("push.disbursed", push, amount_wan="200", whitelist_id=whitelist.id)
@@ -75,7 +75,7 @@ def test_a_decline_is_not_suitable_with_its_reason(db):
     push = entries[0].sent_pushes[0]
     claims.claim_lead(manager, push.lead)
     outcomes.decline_lead(manager, push.lead, "insufficient_collateral")
-    answer = service.answer_of(push)
+    answer = answers.answer_of(push)
     assert (answer.stage, answer.reason, answer.answered, answer.contacted) == (
         "not_suitable", "insufficient_collateral", True, True)
     assert answer.reason_label == "抵押担保不足"
@@ -89,7 +89,7 @@ def test_the_enterprise_confirming_the_money_is_a_disbursement(db, monkeypatch):
     _approve(manager, push.lead, product, "300")
     owner = user_for_role("enterprise", enterprise=entries[0].enterprise)
     outcomes.confirm_funding(owner, push.lead, 5)
-    answer = service.answer_of(push)
+    answer = answers.answer_of(push)
     assert (answer.stage, answer.disbursed_wan) == ("disbursed", Decimal(300))
 
 
@@ -100,7 +100,7 @@ def test_disbursement_rules(db, monkeypatch):
     push = entries[0].sent_pushes[0]
     other_manager = user_for_role("bank_manager", institution=banks[0][0])
     with pytest.raises(ServiceError, match="只有已授信"):
-        service.record_disbursement(manager, push, amount_wan=Decimal(1), rate=Decimal(3),
+        answers.record_disbursement(manager, push, amount_wan=Decimal(1), rate=Decimal(3),
                                     term_months=12, disbursed_on=date(2026, 11, 10))
     _approve(manager, push.lead, product, "300")
 
@@ -108,7 +108,7 @@ def test_disbursement_rules(db, monkeypatch):
         args = {"amount_wan": Decimal(300), "rate": Decimal("3.8"), "term_months": 12,
                 "disbursed_on": date(2026, 11, 10)}
         args.update(values)
-        return service.record_disbursement(actor, push, **args)
+        return answers.record_disbursement(actor, push, **args)
 
     for values, message in (({"amount_wan": Decimal(301)}, "不能超过授信金额"),
                             ({"rate": Decimal(-1)}, "年利率"),
@@ -133,10 +133,10 @@ def test_answered_in_sql_and_in_python_agree(db, monkeypatch):
     _contact(manager_a, next(p for p in entries[1].pushes if p.institution_id == banks[0][0].id).lead)
     from matchmaker.leads.models import Lead
 
-    rows = db.session.execute(select(Push.id, service.answered_clause())
+    rows = db.session.execute(select(Push.id, answers.answered_clause())
                               .join(Lead, Lead.id == Push.lead_id)).all()
     sql = {push_id: bool(answered) for push_id, answered in rows}
-    python = {p.id: service.answer_of(p).answered for e in entries for p in e.pushes}
+    python = {p.id: answers.answer_of(p).answered for e in entries for p in e.pushes}
     assert sql == python and sum(python.values()) == 2
 
 
@@ -150,18 +150,18 @@ def test_unanswered_entries_go_on_the_supervision_list_after_the_deadline(db, mo
     answered = next(p for p in entries[0].pushes if p.institution_id == banks[0][0].id)
     _contact(manager_a, answered.lead)
 
-    assert service.sweep(date(2026, 11, 20)).escalated == []  # the deadline day is still in time
+    assert answers.sweep(date(2026, 11, 20)).escalated == []  # the deadline day is still in time
     freeze(monkeypatch, china(2026, 11, 23))
-    swept = service.sweep()
+    swept = answers.sweep()
     assert len(swept.escalated) == 3 and answered not in swept.escalated
     assert_audited("push.escalated", swept.escalated[0], whitelist_id=whitelist.id)
     for admin, count in ((admin_a, 1), (admin_b, 2)):
         notices = db.session.scalars(select(Notification).where(
             Notification.user_id == admin.id, Notification.kind == "whitelist.escalated")).all()
         assert len(notices) == 1 and f"{count}户企业超过反馈截止日期" in notices[0].message
-    assert service.sweep().escalated == []  # idempotent: told once
+    assert answers.sweep().escalated == []  # idempotent: told once
 
-    town_view = service.overdue_by_institution(town)
+    town_view = answers.overdue_by_institution(town)
     assert [(inst.id, n) for inst, n, _d in town_view] == [(banks[1][0].id, 2),
                                                             (banks[0][0].id, 1)]
     db.session.commit()
@@ -179,7 +179,7 @@ def test_unanswered_entries_go_on_the_supervision_list_after_the_deadline(db, mo
     # once the bank answers, the entry leaves the list
     manager = user_for_role("bank_manager", institution=late.institution)
     _contact(manager, late.lead)
-    assert late.id not in {p.id for p in db.session.scalars(service.supervised_pushes(town))}
+    assert late.id not in {p.id for p in db.session.scalars(answers.supervised_pushes(town))}
 
 
 def test_a_district_sees_only_its_own_overdue_entries(db, monkeypatch):
@@ -188,8 +188,8 @@ def test_a_district_sees_only_its_own_overdue_entries(db, monkeypatch):
     freeze(monkeypatch, china(2026, 11, 10))
     pushed_batch(n_banks=1, n_entries=1)  # a city batch
     freeze(monkeypatch, china(2026, 11, 30))
-    assert db.session.scalars(service.supervised_pushes(city())).all()
-    assert db.session.scalars(service.supervised_pushes(district())).all() == []
+    assert db.session.scalars(answers.supervised_pushes(city())).all()
+    assert db.session.scalars(answers.supervised_pushes(district())).all() == []
 
 
 def test_sweep_command(app, db, monkeypatch):
@@ -216,11 +216,11 @@ def scenario(db, monkeypatch):
     e4 = entry(town, whitelist, need_in("江津区", amount="800", cluster="advanced_materials"))
     for item, institutions in ((e1, (a, b)), (e2, (a, c)), (e4, (b,))):
         for inst in institutions:
-            service.add_push(town, item, inst)
-    service.push_whitelist(town, whitelist)
+            pushing.add_push(town, item, inst)
+    pushing.push_whitelist(town, whitelist)
     push = {(e.id, p.institution_id): p for e in (e1, e2, e4) for p in e.pushes}
     _approve(ma, push[e1.id, a.id].lead, pa, "200")                # e1 × A: granted 200,
-    service.record_disbursement(ma, push[e1.id, a.id], amount_wan=Decimal(150),  # lent 150
+    answers.record_disbursement(ma, push[e1.id, a.id], amount_wan=Decimal(150),  # lent 150
                                 rate=Decimal("3.8"), term_months=12,
                                 disbursed_on=date(2026, 11, 10))
     claims.claim_lead(mb, push[e1.id, b.id].lead)                      # e1 × B: not suitable

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from matchmaker.enterprises.models import Enterprise, Need
 from matchmaker.enterprises.spreadsheet import SHEET
 from matchmaker.leads.models import Consent, Lead
-from matchmaker.whitelists import service
+from matchmaker.whitelists import rules
 from matchmaker.whitelists.models import WhitelistEntry
 from tests.factories import EnterpriseFactory, UserFactory
 from tests.helpers import assert_audited
@@ -86,8 +86,8 @@ def test_upload_preview_commit_lists_every_row(app, db, yongchuan):
     assert all(not i.need.consent_to_share and i.need.status == "published" for i in items)
     assert_audited("whitelist.imported", whitelist, rows=2, entries=2)
     # the consenting row is pushable, the other is not
-    problems = service.entry_problems(whitelist)
-    assert [service.blocked(problems[i.id]) for i in items] == [False, True]
+    problems = rules.entry_problems(whitelist)
+    assert [rules.blocked(problems[i.id]) for i in items] == [False, True]
 
 
 def test_one_bad_row_writes_nothing(app, db, yongchuan):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from matchmaker.errors import ServiceError
 from matchmaker.leads.models import Consent, Lead
 from matchmaker.notifications.models import Notification
-from matchmaker.whitelists import service
+from matchmaker.whitelists import pushing, rules, service
 from matchmaker.whitelists.models import Push, Whitelist, WhitelistEntry
 from tests.helpers import assert_audited
 from tests.test_whitelists_support import (
@@ -51,8 +51,8 @@ def test_a_district_batch_goes_from_draft_to_closed(db):
     with pytest.raises(ServiceError, match="当前状态下您不能修改"):
         entry(yongchuan, whitelist, need_in())  # the district hands over to the city
 
-    service.propose(town, whitelist)
-    report = service.push_whitelist(town, whitelist)
+    pushing.propose(town, whitelist)
+    report = pushing.push_whitelist(town, whitelist)
     assert whitelist.status == "pushed" and len(report.sent) == 1
     assert_audited("whitelist.pushed", whitelist, sent=1)
     service.close_whitelist(town, whitelist)
@@ -60,7 +60,7 @@ def test_a_district_batch_goes_from_draft_to_closed(db):
     assert_audited("whitelist.closed", whitelist)
     for action in (lambda: service.update_whitelist(town, whitelist, title="改"),
                    lambda: entry(town, whitelist, need_in()),
-                   lambda: service.propose(town, whitelist),
+                   lambda: pushing.propose(town, whitelist),
                    lambda: service.remove_entry(town, first)):
         with pytest.raises(ServiceError):
             action()
@@ -136,9 +136,9 @@ def test_a_closed_batch_is_corrected_in_a_new_version(db):
     # the correction: one entry removed, then the new version is pushed; the needs already
     # reached those banks, so the same leads come back and nothing is announced twice
     service.remove_entry(town, copy.entries[1])
-    service.propose(town, copy)
+    pushing.propose(town, copy)
     before = _count(db, Lead)
-    report = service.push_whitelist(town, copy)
+    report = pushing.push_whitelist(town, copy)
     assert _count(db, Lead) == before and len(report.sent) == 2
     assert {p.lead_id for p in report.sent} == {p.lead_id for p in entries[0].sent_pushes}
 
@@ -164,7 +164,7 @@ def test_history_shows_who_changed_what(db, client_as):
 # --- entry and exit rules ----------------------------------------------------------------------
 
 def _codes(whitelist, item):
-    return {p.code for p in service.entry_problems(whitelist)[item.id]}
+    return {p.code for p in rules.entry_problems(whitelist)[item.id]}
 
 
 def test_an_entry_without_consent_is_listed_but_never_pushed(db, client_as):
@@ -175,12 +175,12 @@ def test_an_entry_without_consent_is_listed_but_never_pushed(db, client_as):
     match(need, product)
     silent = entry(town, whitelist, need, consent=False)
     assert _codes(whitelist, silent) == {"no_consent"}
-    service.propose(town, whitelist)
+    pushing.propose(town, whitelist)
     assert silent.pushes == []
     with pytest.raises(ServiceError, match="没有可推送的内容"):
-        service.push_whitelist(town, whitelist)
+        pushing.push_whitelist(town, whitelist)
     with pytest.raises(ServiceError, match="不符合推送条件"):
-        service.add_push(town, silent, inst)
+        pushing.add_push(town, silent, inst)
     assert _count(db, Lead) == 0 and _count(db, Consent) == 0
     db.session.commit()
     page = client_as("organizer").get(f"/whitelists/{whitelist.id}")
@@ -196,8 +196,8 @@ def test_consent_given_later_makes_the_entry_pushable(db):
     item = entry(town, whitelist, need, consent=False)
     service.update_entry(town, item, consent=True, consent_note="申报表企业盖章同意")
     assert_audited("whitelist_entry.updated", item)
-    service.propose(town, whitelist)
-    sent = service.push_whitelist(town, whitelist).sent
+    pushing.propose(town, whitelist)
+    sent = pushing.push_whitelist(town, whitelist).sent
     consent = db.session.scalar(select(Consent).where(Consent.need_id == need.id))
     assert len(sent) == 1 and consent.via == "whitelist"
 
@@ -219,13 +219,13 @@ def test_the_same_need_on_an_earlier_open_batch_is_a_duplicate(db):
     entry(yongchuan, earlier, need)
     later = batch(town, title="2026年第4批")
     item = entry(town, later, need)
-    problems = service.entry_problems(later)[item.id]
+    problems = rules.entry_problems(later)[item.id]
     assert [p.code for p in problems] == ["duplicate_batch"]
     assert "2026年第3批" in problems[0].message and problems[0].blocking
-    assert service.entry_problems(earlier)[earlier.entries[0].id] == []  # the first one keeps it
+    assert rules.entry_problems(earlier)[earlier.entries[0].id] == []  # the first one keeps it
     earlier.status = "closed"
     db.session.flush()
-    assert service.entry_problems(later)[item.id] == []  # closed batches no longer count
+    assert rules.entry_problems(later)[item.id] == []  # closed batches no longer count
 
 
 def test_two_needs_of_one_enterprise_are_a_warning(db):
@@ -237,7 +237,7 @@ def test_two_needs_of_one_enterprise_are_a_warning(db):
     db.session.flush()
     a, b = entry(town, whitelist, first), entry(town, whitelist, second)
     for item in (a, b):
-        problems = service.entry_problems(whitelist)[item.id]
+        problems = rules.entry_problems(whitelist)[item.id]
         assert [(p.code, p.blocking) for p in problems] == [("duplicate_enterprise", False)]
 
 
@@ -249,18 +249,18 @@ def test_an_enterprise_in_difficulty_is_not_pushed_until_the_flag_is_cleared(db)
     match(need, product)
     item = entry(town, whitelist, need)
     with pytest.raises(ServiceError, match="请填写标记原因"):
-        service.set_flag(town, need.enterprise, "")
-    flag = service.set_flag(town, need.enterprise, "债委会已启动，制定脱困方案")
+        rules.set_flag(town, need.enterprise, "")
+    flag = rules.set_flag(town, need.enterprise, "债委会已启动，制定脱困方案")
     assert_audited("enterprise_flag.set", flag, enterprise_id=need.enterprise_id)
     with pytest.raises(ServiceError, match="已被标记"):
-        service.set_flag(town, need.enterprise, "again")
-    problems = service.entry_problems(whitelist)[item.id]
+        rules.set_flag(town, need.enterprise, "again")
+    problems = rules.entry_problems(whitelist)[item.id]
     assert problems[0].code == "difficulty" and "脱困方案" in problems[0].message
-    service.propose(town, whitelist)
+    pushing.propose(town, whitelist)
     assert item.pushes == []
-    service.clear_flag(town, flag, "脱困完成")
+    rules.clear_flag(town, flag, "脱困完成")
     assert_audited("enterprise_flag.cleared", flag)
-    service.propose(town, whitelist)
+    pushing.propose(town, whitelist)
     assert [p.institution_id for p in item.pushes] == [product.institution_id]
 
 
@@ -272,13 +272,13 @@ def test_a_need_that_left_the_market_is_not_pushed(db, status):
     item = entry(town, whitelist, need)
     need.status = status
     db.session.flush()
-    problems = service.entry_problems(whitelist)[item.id]
+    problems = rules.entry_problems(whitelist)[item.id]
     assert [p.code for p in problems] == ["need_ended"] and problems[0].blocking
 
 
 def test_a_district_organizer_cannot_flag_another_districts_enterprise(db):
     with pytest.raises(ServiceError):
-        service.set_flag(district(), need_in(OTHER_DISTRICT).enterprise, "x")
+        rules.set_flag(district(), need_in(OTHER_DISTRICT).enterprise, "x")
 
 
 # --- proposals, overrides, the push -------------------------------------------------------------
@@ -293,7 +293,7 @@ def test_proposals_follow_the_matches_and_the_cap(db):
         for k, (_i, product, _a, _m) in enumerate(banks):
             match(need, product, score=str(90 - k))
         items.append(entry(town, whitelist, need))
-    result = service.propose(town, whitelist)
+    result = pushing.propose(town, whitelist)
     assert result.cap == 4  # ceil(4 entries × 2 × 0.5)
     assert all(len(i.pushes) == 2 for i in items)
     assert max(result.loads.values()) <= 4 and not result.over_cap
@@ -309,22 +309,22 @@ def test_the_organizer_overrides_a_proposal(db):
     need = need_in()
     match(need, product_a)
     item = entry(town, whitelist, need)
-    service.propose(town, whitelist)
+    pushing.propose(town, whitelist)
     proposed = item.pushes[0]
     assert proposed.institution_id == inst_a.id
-    service.remove_push(town, proposed)
+    pushing.remove_push(town, proposed)
     assert_audited("push.removed", whitelist, institution_id=inst_a.id)
-    added = service.add_push(town, item, inst_b)  # no match: the organizer knows better
+    added = pushing.add_push(town, item, inst_b)  # no match: the organizer knows better
     assert (added.source, added.product_id, added.rank) == ("organizer", None, None)
     assert_audited("push.added", added, matched=False)
     with pytest.raises(ServiceError, match="已在推送给"):
-        service.add_push(town, item, inst_b)
-    report = service.push_whitelist(town, whitelist)
+        pushing.add_push(town, item, inst_b)
+    report = pushing.push_whitelist(town, whitelist)
     assert [p.institution_id for p in report.sent] == [inst_b.id]
     lead = db.session.get(Lead, added.lead_id)
     assert (lead.source, lead.institution_id, lead.status) == ("whitelist", inst_b.id, "open")
     with pytest.raises(ServiceError, match="已推送的机构不能撤回"):
-        service.remove_push(town, added)
+        pushing.remove_push(town, added)
 
 
 def test_push_opens_whitelist_leads_and_tells_each_bank_admin_once(db):
@@ -343,21 +343,21 @@ def test_push_opens_whitelist_leads_and_tells_each_bank_admin_once(db):
 def test_pushing_twice_sends_nothing_twice(db):
     whitelist, entries, _banks, town = pushed_batch(n_banks=2, n_entries=2)
     counts = (_count(db, Lead), _count(db, Notification), _count(db, Consent))
-    again = service.push_whitelist(town, whitelist)
+    again = pushing.push_whitelist(town, whitelist)
     assert again.sent == [] and (_count(db, Lead), _count(db, Notification),
                                  _count(db, Consent)) == counts
     # proposing again keeps what was sent, and a new proposal has nothing left to add
-    service.propose(town, whitelist)
+    pushing.propose(town, whitelist)
     assert all(p.status == "sent" for e in entries for p in e.pushes)
-    assert service.push_whitelist(town, whitelist).sent == []
+    assert pushing.push_whitelist(town, whitelist).sent == []
     assert _count(db, Lead) == counts[0]
 
 
 def test_a_later_supplement_sends_only_the_new_institution(db):
     whitelist, entries, banks, town = pushed_batch(n_banks=1, n_entries=1)
     extra, _p, _extra_admin, _m = bank()
-    service.add_push(town, entries[0], extra)
-    report = service.push_whitelist(town, whitelist)
+    pushing.add_push(town, entries[0], extra)
+    report = pushing.push_whitelist(town, whitelist)
     assert [p.institution_id for p in report.sent] == [extra.id]
     assert_audited("whitelist.pushed", whitelist, supplement=True, sent=1)
     assert _count(db, Notification, Notification.user_id == banks[0][2].id,
@@ -373,9 +373,9 @@ def test_the_push_is_one_transaction(db, monkeypatch, client_as):
     match(need, pa, "90")
     match(need, pb, "80")
     entry(town, whitelist, need)
-    service.propose(town, whitelist)
+    pushing.propose(town, whitelist)
     db.session.commit()  # the view's request begins here
-    real = service.leads.open_lead
+    real = pushing.leads.open_lead
     calls = []
 
     def flaky(*args, **kwargs):
@@ -384,7 +384,7 @@ def test_the_push_is_one_transaction(db, monkeypatch, client_as):
             raise ServiceError("模拟失败")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(service.leads, "open_lead", flaky)
+    monkeypatch.setattr(pushing.leads, "open_lead", flaky)
     page = client_as("organizer").post(f"/whitelists/{whitelist.id}/push", follow_redirects=True)
     assert "模拟失败" in page.text
     db.session.expire_all()

@@ -6,7 +6,7 @@ consents and notifications are the real ones; the clock is the leads clock (`fre
 from datetime import date
 from decimal import Decimal
 
-from matchmaker.whitelists import service
+from matchmaker.whitelists import pushing, service
 from tests.factories import (
     EnterpriseFactory,
     InstitutionFactory,
@@ -73,6 +73,6 @@ def pushed_batch(n_banks=2, n_entries=2, per_entry=3, owner=None):
         for k, (_inst, product, _a, _m) in enumerate(banks):
             match(need, product, score=str(90 - k))
         entries.append(entry(owner, whitelist, need))
-    service.propose(owner, whitelist)
-    service.push_whitelist(owner, whitelist)
+    pushing.propose(owner, whitelist)
+    pushing.push_whitelist(owner, whitelist)
     return whitelist, entries, banks, owner

@@ -4,7 +4,7 @@ from flask.cli import with_appcontext
 
 from .. import clock
 from ..extensions import db
-from . import service
+from . import answers
 
 
 @click.group("whitelists")
@@ -19,7 +19,7 @@ def whitelists_group():
 def sweep_command(today):
     """将超过反馈截止日期仍未反馈的白名单推送列入督办，并通知机构管理员（每批每机构一次）。"""
     day = today.date() if today else clock.china_today()
-    report = service.sweep(day)
+    report = answers.sweep(day)
     db.session.commit()
     for push in report.escalated:
         click.echo(f"push {push.id}: whitelist {push.entry.whitelist_id}, institution "

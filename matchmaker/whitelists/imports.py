@@ -18,7 +18,7 @@ from ..enterprises import spreadsheet
 from ..enterprises.models import Enterprise, Need
 from ..errors import ServiceError
 from ..extensions import db
-from . import service
+from . import rules, service
 from .models import Whitelist
 
 CONSENT_KEY = "consent_to_share"
@@ -50,7 +50,7 @@ def plan_import(actor, whitelist: Whitelist, rows: list[dict],
     preview = spreadsheet.plan_rows(actor, rows, choices)
     plan = ImportPlan(preview)
     existing = {p.row: p.existing for p in preview.plans if p.existing is not None}
-    flags = service.live_flags([e.id for e in existing.values()])
+    flags = rules.live_flags([e.id for e in existing.values()])
     seen: dict[str, int] = {}
     for row in preview.plans:
         _check_row(whitelist, plan, row, flags, seen)

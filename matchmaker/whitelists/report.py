@@ -18,8 +18,9 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from .. import vocab
+from .answers import Answer, answer_of
 from .models import Whitelist, WhitelistEntry
-from .service import Answer, answer_of, entry_problems
+from .rules import entry_problems
 
 ZERO = Decimal(0)
 

@@ -21,7 +21,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
 from ..leads.permissions import can_view_lead
-from . import imports, report, service
+from . import answers, imports, pushing, report, rules, service
 from .forms import (
     ActionForm,
     AddPushForm,
@@ -51,7 +51,7 @@ from .permissions import (
 log = logging.getLogger(__name__)
 bp = Blueprint("whitelists", __name__, url_prefix="/whitelists")
 register_predicates(bp, PREDICATES)
-bp.add_app_template_global(service.answer_of, "whitelist_answer")
+bp.add_app_template_global(answers.answer_of, "whitelist_answer")
 
 BANK = ("bank_manager", "bank_admin")
 ENTRIES_PER_PAGE = 50
@@ -176,20 +176,20 @@ def show(whitelist_id):
              .options(selectinload(WhitelistEntry.pushes), selectinload(WhitelistEntry.need))
              .order_by(WhitelistEntry.position, WhitelistEntry.id))
     page = db.paginate(query, per_page=ENTRIES_PER_PAGE, error_out=False)
-    problems = service.entry_problems(whitelist, page.items)
-    all_problems = service.entry_problems(whitelist)
-    pushing = can_push_whitelist(current_user, whitelist)
-    options = {e.id: service.eligible_institutions(e.need) for e in page.items} if pushing else {}
+    problems = rules.entry_problems(whitelist, page.items)
+    all_problems = rules.entry_problems(whitelist)
+    may_push = can_push_whitelist(current_user, whitelist)
+    options = {e.id: pushing.eligible_institutions(e.need) for e in page.items} if may_push else {}
     institutions = db.session.scalars(select(Institution).order_by(Institution.name)).all() \
-        if pushing else []
+        if may_push else []
     return render_template(
         "whitelists/show.html", whitelist=whitelist, page=page, problems=problems,
-        blocked_count=sum(service.blocked(p) for p in all_problems.values()),
+        blocked_count=sum(rules.blocked(p) for p in all_problems.values()),
         figures=report.progress(whitelist).total, options=options, institutions=institutions,
-        loads=service.institution_loads(whitelist) if whitelist.status != "closed" else [],
+        loads=pushing.institution_loads(whitelist) if whitelist.status != "closed" else [],
         action_form=ActionForm(), push_form=AddPushForm(formdata=None),
-        return_form=ReasonForm(formdata=None), flags=service.live_flags(
-            [e.enterprise_id for e in page.items]), blocked=service.blocked)
+        return_form=ReasonForm(formdata=None), flags=rules.live_flags(
+            [e.enterprise_id for e in page.items]), blocked=rules.blocked)
 
 
 @bp.post("/<int:whitelist_id>/submit")
@@ -423,7 +423,7 @@ def propose(whitelist_id):
         over = result.over_cap
         return (f"已生成推送方案：单家机构上限 {result.cap} 户"
                 + (f"；{len(over)} 家机构因部分企业只有它可推送而超出上限" if over else "") + "。")
-    return _act(whitelist, lambda: service.propose(_me(), whitelist), said, "#push-review")
+    return _act(whitelist, lambda: pushing.propose(_me(), whitelist), said, "#push-review")
 
 
 @bp.post("/<int:whitelist_id>/entries/<int:entry_id>/pushes")
@@ -437,7 +437,7 @@ def add_push(whitelist_id, entry_id):
         return _back(whitelist, f"#entry-{entry.id}")
     institution = db.get_or_404(Institution, form.institution_id.data)
     try:
-        service.add_push(_me(), entry, institution)
+        pushing.add_push(_me(), entry, institution)
     except ServiceError as err:
         db.session.rollback()
         flash(err.message, "danger")
@@ -454,7 +454,7 @@ def remove_push(whitelist_id, push_id):
     push = db.one_or_404(select(Push).join(Push.entry).where(
         Push.id == push_id, WhitelistEntry.whitelist_id == whitelist.id))
     anchor = f"#entry-{push.entry_id}"
-    return _act(whitelist, lambda: service.remove_push(_me(), push), "已从推送方案中移除该机构。",
+    return _act(whitelist, lambda: pushing.remove_push(_me(), push), "已从推送方案中移除该机构。",
                 anchor)
 
 
@@ -467,7 +467,7 @@ def push(whitelist_id):
         if not result.sent:
             return "没有新的推送内容：已推送的条目不会重复推送。"
         return result.summary() + "。各机构管理员已收到通知。"
-    return _act(whitelist, lambda: service.push_whitelist(_me(), whitelist), said)
+    return _act(whitelist, lambda: pushing.push_whitelist(_me(), whitelist), said)
 
 
 # --- progress, report ------------------------------------------------------------------------------
@@ -501,23 +501,23 @@ def export(whitelist_id):
 @roles_required("organizer")
 def supervision():
     today = clock.china_today()
-    query = service.supervised_pushes(current_user, today).order_by(
+    query = answers.supervised_pushes(current_user, today).order_by(
         Push.institution_id, Whitelist.answer_deadline, Push.id)
     page = db.paginate(query, per_page=30, error_out=False)
     return render_template("whitelists/supervision.html", page=page, today=today,
-                           summary=service.overdue_by_institution(current_user, today),
+                           summary=answers.overdue_by_institution(current_user, today),
                            form=SuperviseForm(formdata=None))
 
 
 @bp.post("/pushes/<int:push_id>/supervise")
 @roles_required("organizer")
 def supervise(push_id):
-    push = db.one_or_404(service.supervised_pushes(current_user).where(Push.id == push_id))
+    push = db.one_or_404(answers.supervised_pushes(current_user).where(Push.id == push_id))
     form = SuperviseForm()
     if not form.validate_on_submit():
         flash(_form_errors(form) or "请填写督办情况。", "danger")
         return redirect(url_for(".supervision"))
-    service.supervise_push(_me(), push, form.note.data)
+    answers.supervise_push(_me(), push, form.note.data)
     db.session.commit()
     flash("督办情况已记录，机构管理员将收到通知。", "success")
     return redirect(url_for(".supervision"))
@@ -540,7 +540,7 @@ def flags():
     form = FlagForm(formdata=None, enterprise_id=target.id if target else None)
     return render_template("whitelists/flags.html", page=page, target=target, form=form,
                            clear_form=ClearFlagForm(formdata=None),
-                           live=service.live_flags([target.id]) if target else {})
+                           live=rules.live_flags([target.id]) if target else {})
 
 
 @bp.post("/flags")
@@ -553,7 +553,7 @@ def set_flag():
     enterprise = db.one_or_404(visible_enterprises(current_user).where(
         Enterprise.id == int(form.enterprise_id.data)))
     try:
-        service.set_flag(_me(), enterprise, form.reason.data)
+        rules.set_flag(_me(), enterprise, form.reason.data)
     except ServiceError as err:
         db.session.rollback()
         flash(err.message, "danger")
@@ -573,7 +573,7 @@ def clear_flag(flag_id):
     if not form.validate_on_submit():
         abort(400)
     try:
-        service.clear_flag(_me(), flag, form.note.data)
+        rules.clear_flag(_me(), flag, form.note.data)
     except ServiceError as err:
         db.session.rollback()
         flash(err.message, "danger")
@@ -634,7 +634,7 @@ def record_disbursement(push_id):
     form = DisbursementForm()
     if form.validate_on_submit():
         try:
-            service.record_disbursement(
+            answers.record_disbursement(
                 _me(), push, amount_wan=form.amount_wan.data, rate=form.rate.data,
                 term_months=form.term_months.data, disbursed_on=form.disbursed_on.data)
         except ServiceError as err:

@@ -1,0 +1,232 @@
+"""The push: a fair proposal of institutions per entry (allocation.py), the organizers'
+overrides, and sending the batch to the banks as 白名单 leads. Flush, never commit."""
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+
+from .. import clock
+from ..audit.service import record
+from ..enterprises.models import Need
+from ..errors import ServiceError
+from ..extensions import db
+from ..institutions.models import Institution
+from ..leads import service as leads
+from ..notifications.service import notify_all
+from . import allocation
+from .models import Push, Whitelist, WhitelistEntry
+from .permissions import (
+    can_push_whitelist,
+)
+from .rules import (
+    blocked,
+    entry_problems,
+)
+from .service import (
+    _move,
+    drop_proposals,
+    entries_with_pushes,
+    link,
+)
+
+log = logging.getLogger(__name__)
+
+# --- proposals and overrides ---------------------------------------------------------------------
+
+@dataclass
+class Eligible:
+    institution: Institution
+    rank: int
+    score: Decimal
+    product: object
+
+
+def eligible_institutions(need: Need) -> list[Eligible]:
+    """The institutions with a published product matching the need, best match first."""
+    found: dict[int, Eligible] = {}
+    for match in leads.need_matches(need):
+        inst = match.product.institution
+        if inst.id not in found:
+            found[inst.id] = Eligible(inst, len(found) + 1, match.score, match.product)
+    return list(found.values())
+
+
+def propose(actor, whitelist: Whitelist) -> allocation.Allocation:
+    """The allocation's proposal for every pushable entry (allocation.py), replacing the
+    proposals not yet sent (an organizer's overrides included); sent pushes stay and count."""
+    if not can_push_whitelist(actor, whitelist):
+        raise ServiceError("当前状态下您不能生成推送方案")
+    entries = entries_with_pushes(whitelist)
+    problems = entry_problems(whitelist, entries)
+    options: dict[int, list[Eligible]] = {}
+    for entry in entries:
+        options[entry.id] = [] if blocked(problems[entry.id]) \
+            else eligible_institutions(entry.need)
+    fixed = {e.id: [p.institution_id for p in e.sent_pushes] for e in entries}
+    result = allocation.allocate({e.id: [o.institution.id for o in options[e.id]]
+                                  for e in entries}, whitelist.per_entry, whitelist.share,
+                                 fixed)
+    dropped = drop_proposals(whitelist)
+    created = 0
+    for entry in entries:
+        by_id = {o.institution.id: o for o in options[entry.id]}
+        for institution_id in result.new_for(entry.id, fixed):
+            option = by_id[institution_id]
+            entry.pushes.append(Push(
+                institution_id=institution_id, status="proposed", source="matcher",
+                rank=option.rank, score=option.score, product_id=option.product.id,
+                created_by_id=actor.id, created_at=clock.now()))
+            created += 1
+    db.session.flush()
+    record(actor, "whitelist.proposed", whitelist, proposals=created, replaced=dropped,
+           cap=result.cap, per_entry=whitelist.per_entry, share=whitelist.share,
+           over_cap=result.over_cap)
+    return result
+
+
+def add_push(actor, entry: WhitelistEntry, institution: Institution) -> Push:
+    """The organizer adds an institution to an entry (its best matched product, if any)."""
+    whitelist = entry.whitelist
+    if not can_push_whitelist(actor, whitelist):
+        raise ServiceError("当前状态下您不能调整推送方案")
+    if blocked(entry_problems(whitelist, [entry])[entry.id]):
+        raise ServiceError("该条目不符合推送条件，不能添加推送机构")
+    option = next((o for o in eligible_institutions(entry.need)
+                   if o.institution.id == institution.id), None)
+    push = Push(entry_id=entry.id, institution_id=institution.id, status="proposed",
+                source="organizer", rank=option.rank if option else None,
+                score=option.score if option else None,
+                product_id=option.product.id if option else None, created_by_id=actor.id,
+                created_at=clock.now())
+    try:
+        with db.session.begin_nested():
+            db.session.add(push)
+            db.session.flush()
+    except IntegrityError:
+        raise ServiceError(f"该企业已在推送给{institution.name}的方案中") from None
+    db.session.expire(entry, ["pushes"])
+    record(actor, "push.added", push, whitelist_id=whitelist.id, entry_id=entry.id,
+           institution_id=institution.id, matched=option is not None)
+    return push
+
+
+def remove_push(actor, push: Push) -> None:
+    entry = push.entry
+    whitelist = entry.whitelist
+    if not can_push_whitelist(actor, whitelist):
+        raise ServiceError("当前状态下您不能调整推送方案")
+    if push.status == "sent":
+        raise ServiceError("已推送的机构不能撤回")
+    details = {"push_id": push.id, "entry_id": entry.id, "institution_id": push.institution_id}
+    entry.pushes.remove(push)
+    db.session.flush()
+    record(actor, "push.removed", whitelist, **details)
+
+
+def institution_loads(whitelist: Whitelist, entries=None) -> list[dict]:
+    """Per institution: proposals and pushes in the batch, against the cap (the review table)."""
+    entries = entries_with_pushes(whitelist) if entries is None else entries
+    problems = entry_problems(whitelist, entries)
+    demand = 0
+    loads: dict[int, dict] = {}
+    for entry in entries:
+        n_options = 0 if blocked(problems[entry.id]) else len(eligible_institutions(entry.need))
+        demand += max(len(entry.sent_pushes), min(whitelist.per_entry, n_options))
+        for push in entry.pushes:
+            row = loads.setdefault(push.institution_id, {"institution": push.institution,
+                                                         "proposed": 0, "sent": 0})
+            row[push.status] += 1
+    cap = allocation.cap_for(demand, whitelist.share)
+    rows = sorted(loads.values(), key=lambda r: (-(r["proposed"] + r["sent"]),
+                                                 r["institution"].name))
+    for row in rows:
+        row["total"] = row["proposed"] + row["sent"]
+        row["cap"] = cap
+        row["over"] = row["total"] > cap
+    return rows
+
+
+# --- the push ---------------------------------------------------------------------------------
+
+@dataclass
+class PushReport:
+    sent: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # entries with proposals but a blocking rule
+    institutions: dict = field(default_factory=dict)  # institution_id -> entries sent now
+
+    def summary(self) -> str:
+        return (f"本次推送 {len(self.sent)} 条（{len(self.institutions)} 家机构）"
+                + (f"，{len(self.skipped)} 户因不符合推送条件未推送" if self.skipped else ""))
+
+
+def _lock(whitelist: Whitelist) -> None:
+    """Serialize pushes of one batch: the second click waits, then finds nothing left to
+    send. PostgreSQL: a row lock; SQLite: an UPDATE takes the database's write lock."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Whitelist.id).where(Whitelist.id == whitelist.id)
+                           .with_for_update())
+    else:
+        db.session.execute(text("UPDATE whitelists SET status = status WHERE id = :id"),
+                           {"id": whitelist.id})
+    db.session.refresh(whitelist)
+
+
+def push_whitelist(actor, whitelist: Whitelist) -> PushReport:
+    """Send every proposed push of every pushable entry, in the caller's one transaction:
+    each opens (or finds) the lead for need × institution, source 白名单, with the
+    enterprise's consent recorded; each institution's admins get one notice. A push already
+    sent is never sent again, so pushing twice sends nothing twice."""
+    if not can_push_whitelist(actor, whitelist):
+        raise ServiceError("当前状态下您不能推送这批白名单")
+    _lock(whitelist)
+    if not can_push_whitelist(actor, whitelist):  # re-read under the lock
+        raise ServiceError("当前状态下您不能推送这批白名单")
+    entries = entries_with_pushes(whitelist)
+    problems = entry_problems(whitelist, entries)
+    report = PushReport()
+    moment = clock.now()
+    for entry in entries:
+        waiting = [p for p in entry.pushes if p.status == "proposed"]
+        if waiting and blocked(problems[entry.id]):
+            report.skipped.append(entry)
+            continue
+        for push in waiting:
+            _send(actor, entry, push, moment)
+            report.sent.append(push)
+            report.institutions[push.institution_id] = \
+                report.institutions.get(push.institution_id, 0) + 1
+    if not report.sent:
+        if whitelist.status == "pushed":
+            return report  # nothing new: the earlier push stands, nothing is sent twice
+        raise ServiceError("没有可推送的内容：请先生成推送方案，或检查各条目的推送条件")
+    if whitelist.status != "pushed":
+        whitelist.pushed_at = moment
+        _move(actor, whitelist, "pushed", "whitelist.pushed", sent=len(report.sent),
+              institutions=report.institutions)
+    else:
+        record(actor, "whitelist.pushed", whitelist, sent=len(report.sent),
+               institutions=report.institutions, supplement=True)
+    _announce(whitelist, report)
+    log.info("whitelist %s pushed by user %s: %s pushes", whitelist.id, actor.id,
+             len(report.sent))
+    return report
+
+
+def _send(actor, entry: WhitelistEntry, push: Push, moment) -> None:
+    lead = leads.open_lead(entry.need, push.institution, source="whitelist", actor=actor,
+                           product=push.product)
+    push.lead_id = lead.id
+    push.status = "sent"
+    push.sent_at = moment
+    push.sent_by_id = actor.id
+    db.session.flush()
+
+
+def _announce(whitelist: Whitelist, report: PushReport) -> None:
+    for institution_id, count in report.institutions.items():
+        notify_all(leads.institution_users(institution_id, "bank_admin"), "whitelist.pushed",
+                   f"白名单《{whitelist.title}》向贵机构推送{count}户企业，"
+                   f"请于{whitelist.answer_deadline:%Y年%m月%d日}前反馈对接情况",
+                   link("whitelists.bank_index", whitelist_id=whitelist.id), email=True)
