@@ -8,7 +8,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test test-sqlite test-postgres migrations-check system-deps serve seed lint bench clean-demo
+.PHONY: layers demo test test-sqlite test-postgres migrations-check system-deps serve seed lint bench clean-demo
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,10 +28,14 @@ demo: $(STAMP) instance/secret_key
 	  $(BIN)/gunicorn -w 2 -b $(HOST):$(PORT) --access-logfile - wsgi:app
 
 ## make test: the whole suite on SQLite, then on PostgreSQL
-test: $(STAMP) system-deps migrations-check test-sqlite test-postgres
+test: $(STAMP) system-deps layers migrations-check test-sqlite test-postgres
 
 system-deps:
 	@bash scripts/ensure-system-deps.sh
+
+# the layering written in .importlinter: a new import circle fails here
+layers: $(STAMP)
+	$(BIN)/lint-imports
 
 test-sqlite: $(STAMP)
 	MATCHMAKER_TEST_DATABASE_URL= $(BIN)/pytest

@@ -42,6 +42,20 @@ def can_invite(user, role: str) -> bool:
     return False
 
 
+def can_revoke_invitation(user, invitation) -> bool:
+    """Whoever could have sent it: an admin any, an institution admin its institution's, an
+    enterprise admin its company's."""
+    if not getattr(user, "is_authenticated", False) or invitation is None:
+        return False
+    if user.role == "admin":
+        return True
+    if user.role == "bank_admin":
+        return invitation.institution_id == user.institution_id
+    if user.role == "enterprise" and user.is_enterprise_admin:
+        return invitation.enterprise_id == user.enterprise_id
+    return False
+
+
 def can_view_audit(user) -> bool:
     return user.is_authenticated and user.role == "admin"
 

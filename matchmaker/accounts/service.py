@@ -11,9 +11,11 @@ from sqlalchemy import func, select
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..types import utcnow
 from .models import BANK_ROLES, Invitation, User
 from .passwords import hash_password, needs_rehash, verify_password
+from .permissions import can_revoke_invitation
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +149,7 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
     return user
 
 
+@guarded(can_revoke_invitation, "invitation", message="您不能撤销这封邀请")
 def revoke_invitation(actor: User, invitation: Invitation) -> None:
     if invitation.used_at is not None:
         raise ServiceError("该邀请已被使用，无法撤销")

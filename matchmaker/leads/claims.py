@@ -12,6 +12,7 @@ from ..enterprises.models import Need
 from ..enterprises.service import change_status
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..notifications.service import notify, notify_all
 from ..policy import workdays
 from ..policy.service import setting
@@ -24,6 +25,7 @@ from .models import (
     LeadFollowUp,
 )
 from .permissions import (
+    can_release_lead,
     claim_refusal,
 )
 from .service import (
@@ -111,6 +113,7 @@ def _new_claim(actor, lead: Lead) -> Claim:
                      day, int(setting("decision_working_days", 10))))
 
 
+@guarded(can_release_lead, "lead", message="只有认领人或本机构管理员可以收回该线索")
 def release_claim(actor, lead: Lead, reason: str | None = None) -> Claim:
     """The holder (or the institution's admin) gives the claim back before its deadline: the
     lead is open to the institution's managers again; not counted against the record."""

@@ -4,7 +4,7 @@ import logging
 from datetime import date
 from decimal import Decimal
 
-from .. import clock, vocab
+from .. import clock, signals, vocab
 from ..audit.service import record
 from ..enterprises.service import change_status
 from ..errors import ServiceError
@@ -77,6 +77,7 @@ def approve_lead(actor, lead: Lead, *, product: Product, amount_wan: Decimal, ra
     notify_all(enterprise_users(lead.need), "lead.approved",
                f"{lead.institution.name}已批准您的融资需求 {lead.need.ref}，请在放款到账后确认",
                link("leads.progress", lead_id=lead.id), email=True)
+    signals.lead_decided.send(lead, outcome="approved")
     return lead
 
 
@@ -121,6 +122,7 @@ def decline_lead(actor, lead: Lead, reason: str, text_: str | None = None) -> Le
                f"{vocab.label('decline_reasons', reason)}",
                link("leads.progress", lead_id=lead.id), email=True)
     return_need_to_pool(lead.need)
+    signals.lead_decided.send(lead, outcome="declined")
     return lead
 
 
@@ -139,6 +141,7 @@ def withdraw_lead(actor, lead: Lead, note: str) -> Lead:
                f"{lead.institution.name}已终止与您的对接（需求 {lead.need.ref}）",
                link("leads.progress", lead_id=lead.id))
     return_need_to_pool(lead.need)
+    signals.lead_decided.send(lead, outcome="withdrawn")
     return lead
 
 
@@ -165,6 +168,7 @@ def confirm_funding(actor, lead: Lead, rating: int, comment: str | None = None) 
     notify(manager, "lead.funded", f"企业已确认线索 #{lead.id} 放款到账，评价{rating}星",
            link("leads.show", lead_id=lead.id))
     _close_other_leads(lead)
+    signals.lead_decided.send(lead, outcome="funded")
     return lead
 
 

@@ -104,7 +104,12 @@ def can_push_need(user, need) -> bool:
 
 
 def can_revoke_consent(user, consent) -> bool:
-    return (_authenticated(user) and user.role == "enterprise" and consent.live
+    return owns_consent(user, consent) and consent.live
+
+
+def owns_consent(user, consent) -> bool:
+    """The enterprise whose need it is (whatever the consent's state)."""
+    return (_authenticated(user) and user.role == "enterprise"
             and can_view_need(user, consent.need))
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from ..enterprises.models import Need
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..matching.models import Match
 from . import scope as scopes
@@ -20,6 +21,7 @@ from .models import (
 )
 from .permissions import (
     PUSHABLE_NEED_STATUSES,
+    owns_consent,
 )
 from .service import (
     end_live_claim,
@@ -88,6 +90,7 @@ def push_need(actor, need: Need, institution_ids, scope) -> list[Lead]:
     return leads
 
 
+@guarded(owns_consent, "consent", system=True, message="只有需求所属企业可以撤回授权")
 def revoke_consent(actor, consent: Consent, reason: str = "withdrawn") -> Consent:
     """The enterprise withdraws its consent for one institution: the institution loses the
     lead at once (404), a live claim ends (the slot frees up), nothing new reaches it."""

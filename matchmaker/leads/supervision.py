@@ -12,12 +12,14 @@ from ..audit.service import record
 from ..enterprises.models import Need
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..notifications.service import notify, notify_all
 from .models import (
     LEAD_ACTIVE,
     Claim,
     Lead,
 )
+from .permissions import can_supervise_claim
 from .service import (
     close_lead,
     institution_users,
@@ -98,6 +100,7 @@ def _escalate(claim: Claim) -> None:
                f"已列入主管部门督办清单", link("leads.show", lead_id=lead.id), email=True)
 
 
+@guarded(can_supervise_claim, "claim", message="只有辖区内的组织方可以督办超时未答复的线索")
 def supervise_claim(actor, claim: Claim, note: str) -> Claim:
     """An organizer records that the overdue decision was followed up (督办)."""
     note = (note or "").strip()

@@ -16,6 +16,7 @@ from ..enterprises.permissions import visible_needs
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Product
+from ..web.actions import attempt
 from . import claims, consent, outcomes, queries
 from . import pipeline as figures
 from . import push as pushing
@@ -135,7 +136,7 @@ def _claim_serialized(lead_id: int) -> None:
     "database is locked" (a deadlock SQLite breaks at once): roll back and try again, so the
     loser re-reads the winner's claim and gets the clear message. PostgreSQL waits on the
     need's row lock instead and never loops here."""
-    for attempt in range(SQLITE_ATTEMPTS):
+    for retry in range(SQLITE_ATTEMPTS):
         lead = _bank_lead(lead_id)
         try:
             claims.claim_lead(_me(), lead)
@@ -143,9 +144,9 @@ def _claim_serialized(lead_id: int) -> None:
             return
         except OperationalError as err:
             db.session.rollback()
-            if "locked" not in str(err) or attempt == SQLITE_ATTEMPTS - 1:
+            if "locked" not in str(err) or retry == SQLITE_ATTEMPTS - 1:
                 raise
-            log.info("claim on lead %s: database busy, retry %s", lead_id, attempt + 1)
+            log.info("claim on lead %s: database busy, retry %s", lead_id, retry + 1)
             time.sleep(random.uniform(0.01, 0.05))
 
 
@@ -171,17 +172,10 @@ def _holder_action(lead_id: int, form_name: str, form, apply, success: str):
         return _back(lead)
     if not form.validate_on_submit():
         return _render_show(lead, 400, **{form_name: form})
-    try:
+    with attempt(form) as done:
         apply(lead)
-    except ServiceError as err:
-        db.session.rollback()
-        name = err.field if err.field and err.field in form else None
-        if name:
-            form[name].errors = list(form[name].errors) + [err.message]
-        else:
-            flash(err.message, "danger")
+    if not done:
         return _render_show(db.session.get(Lead, lead.id), 400, **{form_name: form})
-    db.session.commit()
     flash(success, "success")
     return _back(lead)
 
@@ -281,13 +275,10 @@ def push(need_id):
         form.institutions.data = [c.institution.id for c in candidates if c.default]
         form.scope.data = list(scopes.OPTIONAL)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "institutions") as done:
             leads = pushing.push_need(_me(), need, form.institutions.data, form.scope.data)
-        except ServiceError as err:
-            db.session.rollback()
-            form.institutions.errors = list(form.institutions.errors) + [err.message]
+        if not done:
             return _render_push(need, candidates, form), 400
-        db.session.commit()
         flash(f"已推送给{len(leads)}家金融机构，它们只能看到您授权的信息。", "success")
         return redirect(url_for("enterprises.need", need_id=need.id))
     return _render_push(need, candidates, form), 400 if form.is_submitted() else 200
@@ -341,14 +332,10 @@ def _enterprise_action(lead_id, form, form_name, allowed, apply, success):
         return redirect(url_for(".progress", lead_id=lead.id))
     if not form.validate_on_submit():
         return _render_progress(lead, 400, **{form_name: form})
-    try:
+    with attempt() as done:
         apply(lead)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".progress", lead_id=lead.id))
-    db.session.commit()
-    flash(success, "success")
+    if done:
+        flash(success, "success")
     return redirect(url_for(".progress", lead_id=lead.id))
 
 
