@@ -85,7 +85,7 @@ def naive_eligible(n: NeedFacts, p: ProductTerms) -> bool:
         n.purpose in p.purposes,
         p.amount_min_wan <= n.amount_wan <= p.amount_max_wan,
         p.term_min_months <= n.term_months <= p.term_max_months,
-        len(set(n.guarantee_modes) & set(p.guarantee_modes)) > 0,
+        "credit" in p.guarantee_modes or len(set(n.guarantee_modes) & set(p.guarantee_modes)) > 0,
         len(p.districts) == 0 or e.district in p.districts,
         len(p.sizes) == 0 or e.size in p.sizes,
         len(p.tags_any) == 0 or len(set(p.tags_any) & set(e.tags)) > 0,

@@ -375,16 +375,16 @@ def term_fits(need: NeedFacts, p: ProductTerms, ctx: MatchContext) -> Verdict:
 
 
 def guarantee_fits(need: NeedFacts, p: ProductTerms, ctx: MatchContext) -> Verdict:
+    # spec rule 5 (Changes 2026-12-04): a product that accepts credit needs no security, so
+    # it admits whatever the need offers; otherwise the two must share a mode
     shared = need.guarantee_modes & p.guarantee_modes
     if shared:
         return Verdict(True, f"产品接受{'或'.join(_modes(shared))}方式")
+    if "credit" in p.guarantee_modes:
+        return Verdict(True, "产品为信用方式，无需抵押或担保")
     offered = "、".join(_modes(need.guarantee_modes)) or "无"
     accepted = "或".join(_modes(p.guarantee_modes))
-    if "credit" in p.guarantee_modes:
-        fix = "可选择信用方式申请"
-    else:
-        fix = f"需提供{accepted}"
-    return Verdict(False, f"产品要求{accepted}，企业可提供{offered}", fix)
+    return Verdict(False, f"产品要求{accepted}，企业可提供{offered}", f"需提供{accepted}")
 
 
 def district_covered(need: NeedFacts, p: ProductTerms, ctx: MatchContext) -> Verdict:
@@ -542,14 +542,22 @@ _MAX_RATE = RULES_BY_CODE["max_rate"]
 CACHE_SIZE = 1_000_000      # entries per cache before it is emptied
 # the conditions a near miss may fail: an inactive product is never a near miss
 CONDITIONS: tuple[Rule, ...] = tuple(r for r in RULES if r.code != "active")
-# near misses the enterprise can act on come first: change the amount, term, guarantee or
-# rate ceiling now; reach the age, grade, certification later; purpose and place last
-_NEAR_PRIORITY = ("amount", "term", "guarantee", "max_rate", "min_years", "tax_grade",
-                  "core_enterprise", "tags", "min_revenue", "loan_kind", "existing_customer",
-                  "size", "industry", "district", "purpose")
+# A near miss is shown only for a condition the enterprise can change itself, each with the
+# change that would make the product eligible: what it asks for (amount, term, the security
+# it offers, its rate ceiling), in the order it is most likely to act on, and a missing tax
+# grade it can supply. Where it is, what it makes, how old or large it is, or which loan
+# kinds a product serves (首贷 only …) are not its to change: those products are left out.
+_NEAR_PRIORITY = ("amount", "term", "guarantee", "max_rate", "tax_grade")
 NEAR_MISS_ORDER: tuple[int, ...] = tuple(
     [r.code for r in CONDITIONS].index(code) for code in _NEAR_PRIORITY)
 NEAR_RANK = {code: i for i, code in enumerate(_NEAR_PRIORITY)}
+
+
+def actionable(code: str, need: NeedFacts) -> bool:
+    """Can the enterprise change what fails this condition (see _NEAR_PRIORITY)?"""
+    if code == "tax_grade":  # a grade it has not entered, not a grade it holds
+        return need.enterprise.tax_credit_grade is None
+    return code in NEAR_RANK
 
 
 def evaluate(need: NeedFacts, product: ProductTerms,
@@ -569,11 +577,12 @@ def is_eligible(need: NeedFacts, product: ProductTerms, ctx: MatchContext) -> bo
 
 
 def near_miss_of(need: NeedFacts, product: ProductTerms, ctx: MatchContext) -> NearMiss | None:
-    """The single failing condition, when an active product fails exactly one."""
+    """The single failing condition, when an active product fails exactly one and the
+    enterprise can change it (actionable)."""
     if not product.active:
         return None
     failed = [(r, v) for r in CONDITIONS if not (v := r.check(need, product, ctx)).ok]
-    if len(failed) != 1:
+    if len(failed) != 1 or not actionable(failed[0][0].code, need):
         return None
     rule, verdict = failed[0]
     return NearMiss(product.id, product.ref, product.institution_id, product.institution_ref,
@@ -931,7 +940,7 @@ class _ProductIndex:
         modes = v.need.guarantee_modes
         m = self._modes_cache.get(modes)
         if m is None:
-            m = 0
+            m = self.modes.get("credit", 0)  # rule 5: a credit product admits any need
             for mode in modes:
                 m |= self.modes.get(mode, 0)
             self._modes_cache[modes] = m
@@ -1264,9 +1273,9 @@ class Matcher:
 
     def near_misses(self, need: NeedFacts, top: int | None = None) -> list[NearMiss]:
         """Active products failing exactly one condition, with the condition's reason and
-        what would change it. Ordered by what the enterprise can act on (NEAR_MISS_ORDER:
-        amount, term, guarantee, rate ceiling first; purpose and district last), then by
-        the product's best possible score."""
+        what would change it, for conditions the enterprise can change (actionable), in
+        NEAR_MISS_ORDER (amount, term, guarantee, rate ceiling, a missing tax grade), then
+        by the product's best possible score."""
         v = self._view(need)
         ix = self._index
         return self._near(v, ix.passes(v), top)
@@ -1289,9 +1298,9 @@ class Matcher:
             return out
         for i in NEAR_MISS_ORDER:
             hit = exact & fails[i]
-            if not hit:
-                continue
             rule = CONDITIONS[i]
+            if not hit or not actionable(rule.code, v.need):
+                continue
             for pos in _bits(hit):
                 if top is not None and len(out) >= top:
                     return out
@@ -1380,7 +1389,7 @@ class Matcher:
         items = near.items
         old = next((x for x in items if x.product_id == product_id), None)
         fresh = None
-        if code is not None and product_id in ix.by_id:
+        if code is not None and product_id in ix.by_id and actionable(code, need):
             it = ix.by_id[product_id]
             rule = RULES_BY_CODE[code]
             verdict = self._verdict(rule, need, it)
@@ -1684,7 +1693,8 @@ class NeedIndex:
             "purpose": self._any(self.purpose, p.purposes),
             "amount": self.amount.ge(p.amount_min_wan) & self.amount.le(p.amount_max_wan),
             "term": self.term.ge(p.term_min_months) & self.term.le(p.term_max_months),
-            "guarantee": self._any(self.modes, p.guarantee_modes),
+            "guarantee": (every if "credit" in p.guarantee_modes
+                          else self._any(self.modes, p.guarantee_modes)),
             "district": self._any(self.district, p.districts) if p.districts else every,
             "size": self._any(self.size, p.sizes) if p.sizes else every,
             "tags": self._any(self.tag, p.tags_any) if p.tags_any else every,
@@ -1725,12 +1735,13 @@ class NeedIndex:
         exact = ones & ~twos
         for rule, f in zip(CONDITIONS, fails):
             for i in _bits(exact & f):
-                near[self.ids[i]] = rule.code
+                if actionable(rule.code, self.needs[i]):
+                    near[self.ids[i]] = rule.code
         for need in self.extra.values():
             failed = [r.code for r in CONDITIONS if not r.check(need, p, self.ctx).ok]
             if not failed:
                 eligible.add(need.id)
-            elif len(failed) == 1:
+            elif len(failed) == 1 and actionable(failed[0], need):
                 near[need.id] = failed[0]
         return ProductImpact(p.id, frozenset(eligible), near)
 

@@ -17,7 +17,7 @@ from ..policy.models import ReferenceRate, Setting, SubsidyProgram
 from ..types import utcnow
 from . import adapters
 from .matcher import Match as PureMatch
-from .matcher import MatchContext, Matcher, near_miss_of
+from .matcher import NEAR_RANK, MatchContext, Matcher, near_miss_of
 from .models import Match, NearMiss
 
 log = logging.getLogger(__name__)
@@ -223,8 +223,11 @@ def matches_for_need(need: Need, top: int | None = None) -> list[Match]:
 
 
 def near_misses_for_need(need: Need) -> list[NearMiss]:
+    """The stored near misses the enterprise can act on, each with its change (rows stored
+    before the actionable rule, until the nightly `match --all`, are left out here)."""
     return db.session.scalars(
-        select(NearMiss).where(NearMiss.need_id == need.id)
+        select(NearMiss).where(NearMiss.need_id == need.id, NearMiss.rule.in_(NEAR_RANK),
+                               NearMiss.fix.is_not(None))
         .options(selectinload(NearMiss.product).selectinload(Product.institution))
         .order_by(NearMiss.id)).all()
 
