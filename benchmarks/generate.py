@@ -18,8 +18,10 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
+from matchmaker import industries as industries_table
 from matchmaker.matching.matcher import EnterpriseFacts, NeedFacts, ProductTerms
 
 TODAY = date(2026, 10, 15)
@@ -89,8 +91,21 @@ KINDS = {"bank": 58, "guarantee": 15, "leasing": 8, "microcredit": 6, "factoring
 NICE = (1, 2, 3, 5)
 
 
+def _class_of(division: str, tens: int, units: int) -> str:
+    """A real GB/T 4754 class of the division, picked by the two random digits (the same rng
+    calls as when the digits were the code itself, so a seed still gives the same platform)."""
+    classes = _classes(division)
+    return classes[(tens * 10 + units) % len(classes)]
+
+
+@cache
+def _classes(division: str) -> list[str]:
+    return [e.code for e in industries_table.table().values()
+            if e.level == 4 and e.code.startswith(division)]
+
+
 def derive_size(employees: int, revenue_wan: Decimal) -> str:
-    """工信部联企业〔2011〕300号, 工业 (vocabulary size_rule)."""
+    """工信部联企业〔2011〕300号, 工业 (the generator makes manufacturers only: B/C/D)."""
     if employees >= 1000 and revenue_wan >= 40000:
         return "large"
     if employees >= 300 and revenue_wan >= 2000:
@@ -353,7 +368,8 @@ def _enterprises(rng: random.Random, n: int) -> tuple[list[EnterpriseFacts], dic
     out, names = [], {}
     for eid in range(1, n + 1):
         division = rng.choices(industries, weights=iweights)[0]
-        industry = division + (f"{rng.randint(1, 9)}{rng.randint(0, 9)}" if rng.random() < 0.7 else "")
+        industry = _class_of(division, rng.randint(1, 9), rng.randint(0, 9)) \
+            if rng.random() < 0.7 else division
         cluster = INDUSTRIES[division][1] if rng.random() < 0.8 else None
         employees = max(1, int(rng.lognormvariate(math.log(60), 1.1)))
         revenue = nice(employees * rng.lognormvariate(math.log(45), 0.7))

@@ -17,8 +17,8 @@ import math
 from datetime import date
 from decimal import Decimal
 
-from benchmarks.generate import derive_size
 from benchmarks.judged import judged_set as J
+from matchmaker import sizes
 from matchmaker.institutions.subsidies import default_programs
 from matchmaker.matching.matcher import (
     EnterpriseFacts,
@@ -56,7 +56,7 @@ def build() -> tuple[list[ProductTerms], list[NeedFacts], dict]:
     for i, (ref, e) in enumerate(J.ENTERPRISES.items(), 1):
         district, industry, cluster, employees, revenue, founded, tags, grade, loan, core = e
         enterprises[ref] = EnterpriseFacts(
-            i, ref, district, industry, cluster, derive_size(employees, Decimal(revenue)),
+            i, ref, district, industry, cluster, sizes.derive(industry, employees, Decimal(revenue)),
             employees, Decimal(revenue), founded, frozenset(tags), grade, loan, core)
     needs = []
     for i, (ref, n) in enumerate(J.NEEDS.items(), 1):

@@ -1,5 +1,4 @@
 """The exchange vocabulary (codes and Chinese labels), loaded once from data/vocabulary.json."""
-import csv
 import json
 from functools import cache
 from pathlib import Path
@@ -33,6 +32,9 @@ def labels(name: str) -> dict[str, str]:
         return {d["name"]: d["name"] for d in _raw()["districts"]}
     if name == "industry_divisions":
         return {row["code"]: row["name"] for row in industry_divisions()}
+    if name == "industries":
+        from . import industries
+        return {code: e.name for code, e in industries.table().items()}
     return {entry["code"]: entry["label"] for entry in _raw()[name]}
 
 
@@ -84,20 +86,17 @@ def district_name(value: str | None) -> str | None:
     return _district_aliases().get(value.strip())
 
 
-@cache
 def industry_divisions() -> tuple[dict, ...]:
-    with (DATA / "gb4754_manufacturing.csv").open(encoding="utf-8") as fh:
-        return tuple(csv.DictReader(fh))
+    """The 97 GB/T 4754—2017 divisions (大类) of every section, as {code, name}."""
+    from . import industries
+    return tuple({"code": e.code, "name": e.name} for e in industries.divisions())
 
 
-def valid_industry(code: str | None) -> bool:
-    """A GB/T 4754 manufacturing code: C, or a division C13..C43 followed by up to 2 digits."""
-    if not code or not code.startswith("C"):
-        return False
-    if code == "C":
-        return True
-    division, rest = code[:3], code[3:]
-    return division in codes("industry_divisions") and (rest == "" or rest.isdigit()) and len(rest) <= 2
+def valid_industry(code: str | None, detailed: bool = False) -> bool:
+    """A GB/T 4754—2017 code of the table (any section); `detailed`: 2–4 digits, as an
+    enterprise's own code must be (a product's prefix may be a section letter)."""
+    from . import industries
+    return industries.valid(code, detailed)
 
 
 def size_rule() -> str:

@@ -63,10 +63,11 @@ SUBSIDIES = codes("subsidy_programs")
 CLUSTERS = codes("clusters_33618")
 DISTRICTS = {d["name"]: d for d in VOCAB["districts"]}
 
-GB_PATH = _find(REF_DIRS, "gb4754_manufacturing.csv")
+GB_PATH = _find(REF_DIRS, "gb4754_2017.csv")
 if GB_PATH is not None:
     with GB_PATH.open(encoding="utf-8") as fh:
-        DIVISIONS = {row["code"] for row in csv.DictReader(fh)}
+        DIVISIONS = {row["code"] for row in csv.DictReader(fh)
+                     if row["section"] == "C" and row["level"] == "2"}
 else:  # GB/T 4754-2017 section C: divisions 13..43
     DIVISIONS = {f"C{n}" for n in range(13, 44)}
 

@@ -25,7 +25,7 @@ SIZE_CASES = [
 
 @pytest.mark.parametrize("employees,revenue,size", SIZE_CASES)
 def test_size_rule_at_every_threshold(employees, revenue, size):
-    assert derive_size(employees, Decimal(revenue)) == size
+    assert derive_size("C3670", employees, Decimal(revenue)) == size
 
 
 @pytest.mark.parametrize("employees,revenue,size", SIZE_CASES[:9])
@@ -79,7 +79,10 @@ def test_edit_profile_saves_every_field_and_records_change(db, client_as):
 @pytest.mark.parametrize("overrides,field,message", [
     ({"uscc": "91500000MA0000000X"}, "uscc", "校验位错误"),
     ({"uscc": "123"}, "uscc", "应为18位"),
-    ({"industry": "A0111"}, "industry", "行业代码无效"),
+    ({"industry": "C3699"}, "industry", "请从列表中选择所属行业"),
+    ({"industry": "汽车零部件"}, "industry", "请从列表中选择所属行业"),
+    ({"industry": "E4790", "assets_wan": ""}, "assets_wan", "建筑业按资产总额划分企业规模"),
+    ({"assets_wan": "-5"}, "assets_wan", "资产总额不能为负数"),
     ({"employees": "-1"}, "employees", "人数需在0–1000000之间"),
     ({"founded": "2999-01-01"}, "founded", "成立日期不能晚于今天"),
     ({"district": "成都市"}, "district", "请选择所在区县"),

@@ -173,14 +173,17 @@ CASES = {
                  "enterprises E-01 district: unknown district '火星区'"),
     "institution district": (_set(("institutions", 1, "districts"), ["江津", "江津区"]),
                              "institutions I-GUAR-01 districts: duplicate district '江津区'"),
-    "industry": (_set(("enterprises", 0, "industry"), "A0111"),
-                 "enterprises E-01 industry: not a GB/T 4754 manufacturing code: 'A0111'"),
+    "industry": (_set(("enterprises", 0, "industry"), "C3699"),
+                 "enterprises E-01 industry: not a GB/T 4754—2017 code: 'C3699'"),
+    "industry shape": (_set(("enterprises", 0, "industry"), "3670"),
+                       "enterprises E-01 industry: not a GB/T 4754—2017 code: '3670'"),
     "enterprise industry too coarse": (
         _set(("enterprises", 0, "industry"), "C"),
-        "enterprises E-01 industry: not a GB/T 4754 manufacturing code: 'C'"),
+        "enterprises E-01 industry: a section letter alone is not an enterprise's industry: "
+        "'C' (give its division, group or class, e.g. C36 or C3670)"),
     "product industry": (
         _set(("products", 0, "industries"), ["C", "C99"]),
-        "products P-TECH-01 industries: not a GB/T 4754 manufacturing code: 'C99'"),
+        "products P-TECH-01 industries: not a GB/T 4754—2017 code: 'C99'"),
     "cluster": (_set(("enterprises", 0, "cluster"), "robots"),
                 "enterprises E-01 cluster: unknown code 'robots' (not in clusters_33618)"),
     "uscc": (_set(("enterprises", 0, "uscc"), "91500116MA5U12340A"),
@@ -446,7 +449,7 @@ def test_export_writes_numbers_exactly_and_omits_defaults(db):
                                       "kind": "bridge_fund", "districts": ["永川区", "江津区"]}
     assert doc["enterprises"][1] == {
         "ref": "E-YONG", "name": "永川示例电子有限公司", "uscc": "91500118MA5YQ1230C",
-        "district": "永川区", "industry": "C3970", "employees": 0, "revenue_wan": 0,
+        "district": "永川区", "industry": "C3976", "employees": 0, "revenue_wan": 0,
         "founded": "2025-01-02"}
     assert doc["needs"][0]["loan_kind"] == "first_loan"  # always written: explicit
     assert doc["needs"][0]["created"] == china_today().isoformat()

@@ -113,7 +113,7 @@ def test_lpr_priced_product_gets_its_rates_from_the_lpr_in_force(db, admin_clien
     ({"guarantee_modes": []}, "guarantee_modes", "请至少选择一种担保方式"),
     ({"tags_any": ["famous"]}, "tags_any", "不是有效的代码"),
     ({"districts": ["成都市"]}, "districts", "不是有效的代码"),
-    ({"industries": "A01, C36"}, "industries", "不是有效的制造业行业代码"),
+    ({"industries": "C99, C36"}, "industries", "“C99”不是国民经济行业分类（GB/T 4754—2017）代码"),
     ({"core_enterprises": ["不存在的汽车公司"]}, "core_enterprises", "不在核心企业名单库中"),
     ({"min_years": "-1"}, "min_years", "成立年限不能为负数"),
     ({"rate_basis": "lpr_10y"}, "rate_basis", "请选择有效的定价方式"),

@@ -208,7 +208,7 @@ def test_bad_rows_listed_with_row_and_column_and_nothing_written(db, organizer):
 
 
 def test_formula_cell_is_a_row_error(db, organizer):
-    data = workbook([row(1)], formula="T2")  # 融资金额 of the first data row
+    data = workbook([row(1)], formula="U2")  # 融资金额 of the first data row
     response = upload(organizer, data)
     text = response.get_data(as_text=True)
     assert "第2行「融资金额（万元）」：含公式" in text
@@ -397,3 +397,33 @@ def test_logs_carry_no_names_or_uscc(db, organizer, caplog):
     commit(organizer, response)
     assert valid_uscc(500001) not in caplog.text
     assert "重庆导入测试1号" not in caplog.text
+
+
+# --- every trade, and 资产总额 where the sector's size rule reads it (issue 14) ----------------
+
+def test_any_trade_imports_and_a_builder_needs_its_assets(db, organizer):
+    rows = [row(1, industry="I6513 应用软件开发", cluster=None, name="重庆导入测试软件有限公司"),
+            row(2, industry="E4790", name="重庆导入测试建筑有限公司"),
+            row(3, industry="6513", name="重庆导入测试信息有限公司"),
+            row(4, industry="C3699")]
+    text = upload(organizer, workbook(rows)).get_data(as_text=True)
+    assert "第3行「资产总额（万元）」：建筑业按资产总额划分企业规模，请填写资产总额（万元）" in text
+    assert "第5行「行业代码」：行业代码无效" in text
+    assert "第2行" not in text and "第4行" not in text
+    rows[1]["assets_wan"] = 5000
+    preview = upload(organizer, workbook(rows[:3]))
+    assert commit(organizer, preview).status_code == 302
+    soft = db.session.scalar(select(Enterprise).where(Enterprise.uscc == valid_uscc(500001)))
+    build = db.session.scalar(select(Enterprise).where(Enterprise.uscc == valid_uscc(500002)))
+    third = db.session.scalar(select(Enterprise).where(Enterprise.uscc == valid_uscc(500003)))
+    assert soft.industry == "I6513" and third.industry == "I6513"
+    assert build.industry == "E4790" and build.assets_wan == 5000
+
+
+def test_template_lists_every_class_of_every_section(organizer):
+    wb = load_workbook(io.BytesIO(organizer.get("/enterprises/import/template.xlsx").data))
+    code_values = {c.value for col in wb[CODE_SHEET].iter_cols() for c in col}
+    for expected in ("C3670 汽车零部件及配件制造", "I6513 应用软件开发", "E4790 其他房屋建筑业"):
+        assert expected in code_values
+    headers = [c.value for c in wb[SHEET][1]]
+    assert "资产总额（万元）" in headers

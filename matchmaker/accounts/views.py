@@ -83,7 +83,7 @@ def register():
                 district=form.district.data, industry=form.industry.data,
                 employees=form.employees.data, revenue_wan=form.revenue_wan.data,
                 founded=form.founded.data, name=form.name.data, email=form.email.data,
-                password=form.password.data)
+                password=form.password.data, assets_wan=form.assets_wan.data)
         except ServiceError as err:
             db.session.rollback()
             getattr(form, err.field or "company_name").errors.append(err.message)

@@ -7,18 +7,15 @@ over 5,000 products costs one narrow query and a few milliseconds of scoring.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 
 from flask_sqlalchemy.pagination import Pagination
-from pypinyin import lazy_pinyin
-from rapidfuzz import fuzz
 from sqlalchemy import Select, and_, exists, not_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import industries as industries_table
 from .. import vocab
 from ..extensions import db
 from ..institutions.models import Institution, InstitutionDistrict, Product, ProductTerm
@@ -26,6 +23,7 @@ from ..institutions.subsidies import CostEstimate, estimate_cost
 from ..matching import adapters
 from ..matching.matcher import EnterpriseFacts, NeedFacts
 from ..policy import service as policy_service
+from ..textsearch import NameKeys, name_keys, name_score  # noqa: F401 (re-exported)
 
 PER_PAGE = 20
 SORTS = {
@@ -38,8 +36,6 @@ RELEVANCE = "relevance"
 # a name search keeps names scoring at least this (0–100): one wrong character in a 6–7
 # character name scores about 85, an unrelated name sharing one character about 50
 FUZZY_CUTOFF = 75
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
-_CJK = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass
@@ -203,61 +199,11 @@ def _sort_key(sort: str):
     return lambda pair: key(*pair)
 
 
-@dataclass(frozen=True)
-class NameKeys:
-    text: str       # lower case, no spaces
-    initials: str   # 知识产权质押贷 -> zscqzyd
-    full: str       # 知识产权质押贷 -> zhishichanquanzhiyadai
-
-
-@lru_cache(maxsize=65536)
-def name_keys(name: str) -> NameKeys:
-    text = re.sub(r"\s+", "", (name or "").lower())
-    # one pypinyin call (the cold cost of a search is this, once per name and process):
-    # non-Chinese characters come back one per item, so each item's first letter is an initial
-    items = lazy_pinyin(text, errors=list)
-    initials = _NON_ALNUM.sub("", "".join(item[:1] for item in items))
-    full = _NON_ALNUM.sub("", "".join(items))
-    return NameKeys(text, initials, full)
-
-
 def warm_search_cache() -> int:
     """Compute the pinyin keys of every published name now (e.g. when a worker starts), so
     that the first name search of the process does not pay for them."""
     published = db.session.scalars(select(Product.name).where(Product.status == "published"))
     return sum(1 for name in published if name_keys(name))
-
-
-def name_score(query: str, name: str) -> float:
-    """0–100: how well `query` names this product, tolerating typos, homophones (pinyin input
-    picks the wrong character of the same sound) and pinyin initials or full pinyin."""
-    q = name_keys(query)
-    keys = name_keys(name)
-    if not q.text:
-        return 0.0
-    if q.text in keys.text:
-        return 100.0
-    if not _CJK.search(q.text):
-        return _latin_score(_NON_ALNUM.sub("", q.text), keys)
-    if len(q.text) < 3:  # two characters: too short for a typo to be told from noise
-        return 96.0 if q.full and q.full in keys.full else 0.0
-    by_char = fuzz.partial_ratio(q.text, keys.text)
-    by_sound = fuzz.partial_ratio(q.full, keys.full) if len(q.full) >= 6 else 0.0
-    return max(by_char, by_sound - 2)  # a homophone ranks just below the same characters
-
-
-def _latin_score(q: str, keys: NameKeys) -> float:
-    if not q:
-        return 0.0
-    if keys.initials.startswith(q):
-        return 99.0
-    if q in keys.initials:
-        return 97.0
-    if q in keys.full:
-        return 95.0 if len(q) >= 3 else 0.0
-    if len(q) >= 6:  # a typo in typed pinyin: zhishichanqun
-        return fuzz.partial_ratio(q, keys.full) * 0.95
-    return 0.0
 
 
 def institution_score(query: str, institution_name: str) -> float:
@@ -340,9 +286,8 @@ def _eligibility(terms: dict) -> list[tuple[str, str] | None]:
         ("企业规模", "不限"),
         ("企业资质", "须具备以下资质之一：" + _labels("enterprise_tags", terms["tags_any"]))
         if terms.get("tags_any") else None,
-        ("所属行业", "仅限：" + "、".join(
-            f"{c} {vocab.label('industry_divisions', c[:3])}" for c in industries))
-        if industries else ("所属行业", "制造业各行业"),
+        ("所属行业", "仅限：" + "、".join(f"{c} {industries_table.name(c)}" for c in industries))
+        if industries else ("所属行业", "不限"),
         ("服务区域", "、".join(terms["districts"])) if terms.get("districts") else
         ("服务区域", "按机构服务区域"),
         ("成立年限", f"成立满{_num(terms['min_years'])}年") if terms.get("min_years") else None,

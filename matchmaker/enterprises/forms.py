@@ -1,5 +1,6 @@
 from decimal import Decimal
 
+from flask import url_for
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -23,14 +24,53 @@ from wtforms import (
 from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import clock, uscc, vocab
+from .. import clock, industries, sizes, uscc, vocab
 from ..accounts.forms import PASSWORD_RULES
 from .models import NEED_STATUSES
 
+ASSETS_LABEL = "资产总额（万元）"
+INDUSTRY_INVALID = ("请从列表中选择所属行业：可输入行业代码（如 3670）、名称中的词（如 汽车零部件）"
+                    "或拼音首字母（如 qclbj）查找")
 
-def industry_choices() -> list[tuple[str, str]]:
-    return [("", "请选择行业大类")] + [(code, f"{code} {name}") for code, name in
-                                      vocab.labels("industry_divisions").items()]
+
+class IndustryField(StringField):
+    """A GB/T 4754—2017 division, group or class (any section), typed or chosen with the
+    industry picker (static/js/industry-picker.js); the data becomes the table's code."""
+
+    def __init__(self, label, **kwargs):
+        kwargs.setdefault("validators", [InputRequired("请选择所属行业")])
+        kwargs.setdefault("render_kw", {
+            "autocomplete": "off", "maxlength": 32, "spellcheck": "false",
+            "placeholder": "输入代码、名称或拼音首字母，如 3670、汽车零部件、qclbj"})
+        super().__init__(label, **kwargs)
+
+    def __call__(self, **kwargs):
+        kwargs.setdefault("data-industry-search", url_for("enterprises.industry_search"))
+        if industries.valid(self.data, detailed=True):
+            kwargs.setdefault("data-industry-path", industries.path_text(self.data))
+        return super().__call__(**kwargs)
+
+    def post_validate(self, form, validation_stopped):
+        if validation_stopped or self.errors:
+            return
+        code = industries.normalize(self.data)
+        if code is None:
+            self.errors.append(INDUSTRY_INVALID)
+        else:
+            self.data = code
+
+
+def _assets_given_where_needed(form) -> bool:
+    """资产总额 is optional, except where the sector's 300号 rule reads it and no size is
+    declared (the field's Optional() stops its own validators on a blank)."""
+    declared = getattr(form, "declared_size", None)
+    if form.assets_wan.data is not None or (declared is not None and declared.data) \
+            or form.industry.errors or not sizes.needs_assets(form.industry.data):
+        return True
+    sector = sizes.sector_of(form.industry.data)
+    form.assets_wan.errors = list(form.assets_wan.errors) + [
+        f"{sector.label}按资产总额划分企业规模，请填写资产总额（万元）"]
+    return False
 
 
 class RegisterEnterpriseForm(FlaskForm):
@@ -39,11 +79,14 @@ class RegisterEnterpriseForm(FlaskForm):
     uscc = StringField("统一社会信用代码", validators=[InputRequired("请填写统一社会信用代码")],
                        render_kw={"maxlength": 18, "autocomplete": "off"})
     district = SelectField("所在区县", choices=[], validate_choice=False)
-    industry = SelectField("所属行业（国民经济行业分类 大类）", choices=[], validate_choice=False)
+    industry = IndustryField("所属行业（国民经济行业分类）")
     employees = IntegerField("从业人员（人）", validators=[
         InputRequired("请填写从业人员数"), NumberRange(min=0, max=1_000_000, message="人数需在0–1000000之间")])
     revenue_wan = DecimalField("上年营业收入（万元）", places=2, validators=[
         InputRequired("请填写上年营业收入"), NumberRange(min=0, message="营业收入不能为负数")])
+    assets_wan = DecimalField(ASSETS_LABEL, places=2, validators=[
+        Optional(), NumberRange(min=0, message="资产总额不能为负数")],
+        render_kw={"min": 0, "step": "0.01", "inputmode": "decimal"})
     founded = DateField("成立日期", validators=[InputRequired("请填写成立日期")])
     name = StringField("您的姓名", validators=[InputRequired("请填写姓名"), Length(max=64)])
     email = EmailField("登录邮箱", validators=[InputRequired("请填写邮箱"), Email("邮箱格式不正确")])
@@ -54,7 +97,6 @@ class RegisterEnterpriseForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.district.choices = vocab.choices("districts", blank="请选择区县")
-        self.industry.choices = industry_choices()
 
     def validate_uscc(self, field):
         message = uscc.problem(field.data)
@@ -66,10 +108,6 @@ class RegisterEnterpriseForm(FlaskForm):
         if vocab.district_name(field.data) is None:
             raise ValidationError("请选择所在区县")
 
-    def validate_industry(self, field):
-        if field.data not in vocab.codes("industry_divisions"):
-            raise ValidationError("请选择所属行业")
-
     def validate_founded(self, field):
         if field.data and field.data > clock.china_today():
             raise ValidationError("成立日期不能晚于今天")
@@ -77,6 +115,14 @@ class RegisterEnterpriseForm(FlaskForm):
     def validate_revenue_wan(self, field):
         if field.data is not None and field.data > Decimal(100000000):
             raise ValidationError("营业收入数值过大，请以万元为单位填写")
+
+    def validate_assets_wan(self, field):
+        if field.data is not None and field.data > Decimal(100000000):
+            raise ValidationError("资产总额数值过大，请以万元为单位填写")
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        return _assets_given_where_needed(self) and ok
 
 
 # --- the company profile ----------------------------------------------------------------------
@@ -94,17 +140,16 @@ class EnterpriseProfileForm(FlaskForm):
                        render_kw={"maxlength": 18, "minlength": 18, "autocomplete": "off",
                                   "data-uscc": "1", "required": True})
     district = SelectField("所在区县", choices=[], validate_choice=False)
-    industry = StringField("所属行业代码（国民经济行业分类）", validators=[
-        InputRequired("请填写行业代码")],
-        render_kw={"list": "industry-options", "maxlength": 5, "pattern": "C[0-9]{2}([0-9]{1,2})?",
-                   "data-msg-pattern": "行业代码为 C 加2至4位数字，如 C36 或 C3670",
-                   "autocomplete": "off"})
+    industry = IndustryField("所属行业（国民经济行业分类）")
     cluster = SelectField("所属产业集群（33618）", choices=[], validate_choice=False)
     employees = IntegerField("从业人员（人）", validators=[
         InputRequired("请填写从业人员数"), NumberRange(min=0, max=1_000_000, message="人数需在0–1000000之间")],
         render_kw={"min": 0, "max": 1_000_000, "inputmode": "numeric"})
     revenue_wan = DecimalField("上年营业收入（万元）", places=2, validators=[
         InputRequired("请填写上年营业收入"), NumberRange(min=0, message="营业收入不能为负数")],
+        render_kw={"min": 0, "step": "0.01", "inputmode": "decimal"})
+    assets_wan = DecimalField(ASSETS_LABEL, places=2, validators=[
+        Optional(), NumberRange(min=0, message="资产总额不能为负数")],
         render_kw={"min": 0, "step": "0.01", "inputmode": "decimal"})
     founded = DateField("成立日期", validators=[InputRequired("请填写成立日期")])
     tax_credit_grade = SelectField("纳税信用等级", choices=[], validate_choice=False)
@@ -128,11 +173,7 @@ class EnterpriseProfileForm(FlaskForm):
     validate_district = RegisterEnterpriseForm.validate_district
     validate_founded = RegisterEnterpriseForm.validate_founded
     validate_revenue_wan = RegisterEnterpriseForm.validate_revenue_wan
-
-    def validate_industry(self, field):
-        field.data = (field.data or "").strip().upper()
-        if not vocab.valid_industry(field.data):
-            raise ValidationError("行业代码无效，应为制造业代码 C 加2至4位数字，如 C36 或 C3670")
+    validate_assets_wan = RegisterEnterpriseForm.validate_assets_wan
 
     def validate_cluster(self, field):
         if field.data and field.data not in vocab.codes("clusters_33618"):
@@ -156,8 +197,8 @@ class EnterpriseProfileForm(FlaskForm):
 
     def values(self) -> dict:
         values = {name: self[name].data for name in (
-            "name", "uscc", "district", "industry", "employees", "revenue_wan", "founded",
-            "has_bank_loan")}
+            "name", "uscc", "district", "industry", "employees", "revenue_wan", "assets_wan",
+            "founded", "has_bank_loan")}
         for name in ("cluster", "tax_credit_grade", "core_enterprise", "declared_size",
                      "contact_name", "contact_phone", "address"):
             values[name] = (self[name].data or "").strip() or None
@@ -170,7 +211,8 @@ class EnterpriseProfileForm(FlaskForm):
             self[f"tag_{row.value}_year"].data = row.certificate_year
 
     def validate(self, extra_validators=None):
-        ok = super().validate(extra_validators)
+        ok = FlaskForm.validate(self, extra_validators)
+        ok = _assets_given_where_needed(self) and ok
         this_year = clock.china_today().year
         for _code, _label, box, year in self.tag_fields():
             if box.data and year.data is not None and not TAG_YEAR_MIN <= year.data <= this_year:

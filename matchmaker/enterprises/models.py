@@ -4,7 +4,7 @@ from decimal import Decimal
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .. import vocab
+from .. import sizes, vocab
 from ..codelist import CodeList
 from ..extensions import db
 from ..types import RATE, WAN, utcnow
@@ -16,15 +16,14 @@ NEED_STATUS_LABELS = {"draft": "草稿", "published": "已发布", "in_progress"
                       "expired": "已过期"}
 
 
-def derive_size(employees: int, revenue_wan: Decimal) -> str:
-    """工信部联企业〔2011〕300号, 工业: the first band whose two thresholds both hold."""
-    if employees >= 1000 and revenue_wan >= 40000:
-        return "large"
-    if employees >= 300 and revenue_wan >= 2000:
-        return "medium"
-    if employees >= 20 and revenue_wan >= 300:
-        return "small"
-    return "micro"
+def derive_size(industry: str | None, employees: int, revenue_wan: Decimal,
+                assets_wan: Decimal | None = None) -> str | None:
+    """工信部联企业〔2011〕300号 for the sector of the industry code (matchmaker.sizes); None
+    when the sector's rule reads a figure the enterprise has not given (资产总额)."""
+    try:
+        return sizes.derive(industry, employees, revenue_wan, assets_wan)
+    except sizes.MissingMeasure:
+        return None
 
 
 class Enterprise(db.Model):
@@ -38,11 +37,13 @@ class Enterprise(db.Model):
     cluster: Mapped[str | None] = mapped_column(String(48))
     employees: Mapped[int]
     revenue_wan: Mapped[Decimal] = mapped_column(WAN)
+    # 资产总额: the size rule of 建筑业, 房地产开发经营 and 租赁和商务服务业 reads it
+    assets_wan: Mapped[Decimal | None] = mapped_column(WAN)
     founded: Mapped[date]
     tax_credit_grade: Mapped[str | None] = mapped_column(String(2))
     has_bank_loan: Mapped[bool] = mapped_column(Boolean, default=False)
     core_enterprise: Mapped[str | None] = mapped_column(String(128))
-    # declared size (exchange `size`); NULL means derive it from employees and revenue
+    # declared size (exchange `size`); NULL means derive it by the sector's 300号 rule
     declared_size: Mapped[str | None] = mapped_column(String(8))
     contact_name: Mapped[str | None] = mapped_column(String(64))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
@@ -58,11 +59,11 @@ class Enterprise(db.Model):
 
     __table_args__ = (
         CheckConstraint(vocab.sql_in("district", "districts"), name="district"),
-        CheckConstraint("industry LIKE 'C%'", name="industry"),
         CheckConstraint(f"cluster IS NULL OR {vocab.sql_in('cluster', 'clusters_33618')}",
                         name="cluster"),
         CheckConstraint("employees >= 0", name="employees"),
         CheckConstraint("revenue_wan >= 0", name="revenue"),
+        CheckConstraint("assets_wan IS NULL OR assets_wan >= 0", name="assets"),
         CheckConstraint(
             f"tax_credit_grade IS NULL OR {vocab.sql_in('tax_credit_grade', 'tax_credit_grades')}",
             name="tax_credit_grade"),
@@ -71,12 +72,16 @@ class Enterprise(db.Model):
     )
 
     @property
-    def size(self) -> str:
-        return self.declared_size or derive_size(self.employees, self.revenue_wan)
+    def size(self) -> str | None:
+        """Declared, else derived; None when the sector's rule lacks 资产总额 (an unset size
+        fails every product condition on size, as the spec's rule 7 reads)."""
+        return self.declared_size or derive_size(self.industry, self.employees,
+                                                 self.revenue_wan, self.assets_wan)
 
     @property
     def size_label(self) -> str:
-        return vocab.label("sizes", self.size)
+        size = self.size
+        return vocab.label("sizes", size) if size else "规模待定"
 
 
 class EnterpriseTag(db.Model):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock, signals, vocab
+from .. import clock, signals, sizes, vocab
 from .. import uscc as uscc_rules
 from ..accounts.service import create_user
 from ..audit.models import AuditEntry
@@ -27,7 +27,7 @@ def enterprise_ref_for(uscc: str) -> str:
 
 def register_enterprise(*, company_name: str, uscc: str, district: str, industry: str,
                         employees: int, revenue_wan, founded, name: str, email: str,
-                        password: str):
+                        password: str, assets_wan=None):
     """A finance manager registers the company and becomes its first (admin) user."""
     code = uscc_rules.normalize(uscc)
     message = uscc_rules.problem(code)
@@ -37,7 +37,8 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
         raise ServiceError("该统一社会信用代码已注册，请联系贵公司已注册的同事邀请您加入", field="uscc")
     enterprise = Enterprise(
         ref=enterprise_ref_for(code), name=company_name.strip(), uscc=code, district=district,
-        industry=industry, employees=employees, revenue_wan=revenue_wan, founded=founded)
+        industry=industry, employees=employees, revenue_wan=revenue_wan, founded=founded,
+        assets_wan=assets_wan)
     try:
         # the unique index settles two registrations of one code submitted at the same moment
         with db.session.begin_nested():
@@ -57,12 +58,12 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
 ENTERPRISE_LABELS = {
     "name": "企业名称", "uscc": "统一社会信用代码", "district": "所在区县", "industry": "行业",
     "cluster": "产业集群", "employees": "从业人员", "revenue_wan": "上年营业收入",
-    "founded": "成立日期", "tax_credit_grade": "纳税信用等级", "has_bank_loan": "银行贷款情况",
+    "assets_wan": "资产总额", "founded": "成立日期", "tax_credit_grade": "纳税信用等级", "has_bank_loan": "银行贷款情况",
     "core_enterprise": "核心企业", "declared_size": "申报企业规模", "contact_name": "联系人",
     "contact_phone": "联系电话", "address": "地址", "tags": "资质标签",
 }
 # changed, but the audit row says only that: personal, credit or identifying data
-ENTERPRISE_PRIVATE = {"name", "uscc", "revenue_wan", "tax_credit_grade", "contact_name",
+ENTERPRISE_PRIVATE = {"name", "uscc", "revenue_wan", "assets_wan", "tax_credit_grade", "contact_name",
                       "contact_phone", "address"}
 
 NEED_LABELS = {
@@ -131,12 +132,21 @@ def _same(a, b) -> bool:
 # --- the profile --------------------------------------------------------------------------
 
 def size_basis(enterprise: Enterprise) -> dict:
-    """What the size shown comes from: the derived band with its figures, and a declared one."""
-    derived = derive_size(enterprise.employees, enterprise.revenue_wan)
-    return {"size": enterprise.size, "derived": derived,
-            "declared": enterprise.declared_size, "employees": enterprise.employees,
-            "revenue_wan": enterprise.revenue_wan, "rule": vocab.size_rule(),
-            "overridden": bool(enterprise.declared_size and enterprise.declared_size != derived)}
+    """What the size shown comes from: the sector's 300号 rule with the figures it read, the
+    band it gives, and a declared band (which wins when given)."""
+    sector = sizes.sector_of(enterprise.industry)
+    derived = derive_size(enterprise.industry, enterprise.employees, enterprise.revenue_wan,
+                          enterprise.assets_wan)
+    given = {"employees": enterprise.employees, "revenue_wan": enterprise.revenue_wan,
+             "assets_wan": enterprise.assets_wan}
+    figures = [(sizes.MEASURE_LABELS[m], given[m], sizes.MEASURE_UNITS[m])
+               for m in sector.measures]
+    missing = [sizes.MEASURE_LABELS[m] for m in sector.measures if given[m] is None]
+    return {"size": enterprise.size, "derived": derived, "declared": enterprise.declared_size,
+            "sector": sector.label, "figures": figures, "missing": missing,
+            "rule": sizes.rule_text(sector), "source": sizes.source(),
+            "overridden": bool(enterprise.declared_size and derived
+                               and enterprise.declared_size != derived)}
 
 
 def profile_gaps(enterprise: Enterprise) -> list[str]:
@@ -222,14 +232,16 @@ def enterprise_problems(values: dict) -> dict[str, str]:
             problems["uscc"] = message
     if "district" in values and vocab.district_name(values["district"]) is None:
         problems["district"] = "请选择有效的区县"
-    if "industry" in values and not vocab.valid_industry(values["industry"]):
-        problems["industry"] = "行业代码无效，应为国民经济行业分类制造业代码，如 C36 或 C3670"
+    if "industry" in values and not vocab.valid_industry(values["industry"], detailed=True):
+        problems["industry"] = ("行业代码无效，应为国民经济行业分类（GB/T 4754—2017）的大类、"
+                                "中类或小类代码，如 C36、C3670、I6513")
     if values.get("cluster") and values["cluster"] not in vocab.codes("clusters_33618"):
         problems["cluster"] = "产业集群无效"
     if "employees" in values and (values["employees"] is None or values["employees"] < 0):
         problems["employees"] = "从业人员应为不小于0的整数"
     if "revenue_wan" in values and (values["revenue_wan"] is None or values["revenue_wan"] < 0):
         problems["revenue_wan"] = "营业收入应为不小于0的数（万元）"
+    problems.update(_assets_problems(values))
     if "founded" in values:
         if values["founded"] is None:
             problems["founded"] = "请填写成立日期"
@@ -242,6 +254,21 @@ def enterprise_problems(values: dict) -> dict[str, str]:
     if size and size not in vocab.codes("sizes"):
         problems["declared_size"] = "企业规模无效"
     return problems
+
+
+def _assets_problems(values: dict) -> dict[str, str]:
+    """资产总额: never negative; required where the sector's size rule reads it, unless a
+    size is declared (then nothing is derived)."""
+    if "assets_wan" not in values:
+        return {}
+    assets = values["assets_wan"]
+    if assets is not None and assets < 0:
+        return {"assets_wan": "资产总额应为不小于0的数（万元）"}
+    if assets is None and not values.get("declared_size") \
+            and sizes.needs_assets(values.get("industry")):
+        sector = sizes.sector_of(values.get("industry"))
+        return {"assets_wan": f"{sector.label}按资产总额划分企业规模，请填写资产总额（万元）"}
+    return {}
 
 
 def set_tag_verified(actor, enterprise: Enterprise, code: str, verified: bool) -> EnterpriseTag:

@@ -28,8 +28,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
 
+from .. import industries, vocab
 from .. import uscc as uscc_rules
-from .. import vocab
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
@@ -70,18 +70,21 @@ COLUMNS = (
     Column("name", "企业名称", "text", required=True, width=30, note="与营业执照一致"),
     Column("uscc", "统一社会信用代码", "text", required=True, width=22, note="18位"),
     Column("district", "所在区县", "code", "districts", required=True, width=16),
-    Column("industry", "行业代码", "industry", required=True, width=26,
-           note="从列表选大类，或直接填4位小类代码如 C3670"),
+    Column("industry", "行业代码", "industry", required=True, width=30,
+           note="国民经济行业分类（GB/T 4754—2017）代码，任何门类均可：从列表选择，或直接填写代码如 C3670、I6513"),
     Column("cluster", "产业集群", "code", "clusters_33618", width=26),
     Column("employees", "从业人员（人）", "int", required=True),
     Column("revenue_wan", "上年营业收入（万元）", "decimal", required=True, width=18),
+    Column("assets_wan", "资产总额（万元）", "decimal", width=16,
+           note="建筑业、房地产开发经营、租赁和商务服务业按资产总额划分规模，须填写"),
     Column("founded", "成立日期", "date", required=True, note="YYYY-MM-DD"),
     Column("has_bank_loan", "有银行贷款", "bool", width=12, note="正在使用或曾获得：是；从未获得：否"),
     Column("tax_credit_grade", "纳税信用等级", "code", "tax_credit_grades", width=12),
     Column("tag1", "资质标签1", "code", "enterprise_tags", width=22),
     Column("tag2", "资质标签2", "code", "enterprise_tags", width=22),
     Column("tag3", "资质标签3", "code", "enterprise_tags", width=22),
-    Column("declared_size", "企业规模", "code", "sizes", width=10, note="留空则按工信部标准测算"),
+    Column("declared_size", "企业规模", "code", "sizes", width=10,
+           note="留空则按工信部联企业〔2011〕300号所属行业的标准测算"),
     Column("core_enterprise", "核心企业", "text", width=24, note="主要供货的大客户"),
     Column("contact_name", "联系人", "text", width=10),
     Column("contact_phone", "联系电话", "text", width=14),
@@ -121,7 +124,7 @@ def _code_list(column: Column, lenders: list[str], district: str | None) -> list
     if column.kind == "bool":
         return ["是", "否"]
     if column.kind == "industry":
-        return [f"{code} {name}" for code, name in vocab.labels("industry_divisions").items()]
+        return [f"{e.code} {e.name}" for e in industries.table().values() if e.level >= 2]
     if column.kind == "lender":
         return lenders
     if column.vocab == "districts" and district:
@@ -322,7 +325,6 @@ class CellError(ValueError):
 
 
 _TRUE, _FALSE = {"是", "y", "yes", "true", "1", "有"}, {"否", "n", "no", "false", "0", "无"}
-_INDUSTRY = re.compile(r"^\s*(C\d{2}(?:\d{1,2})?)\b", re.IGNORECASE)
 
 
 def _parse(column: Column, text: str | None, lenders: dict):
@@ -355,10 +357,11 @@ def _parse(column: Column, text: str | None, lenders: dict):
             return False
         raise CellError("请填写“是”或“否”")
     if column.kind == "industry":
-        match = _INDUSTRY.match(text)
-        if not match or not vocab.valid_industry(match.group(1).upper()):
-            raise CellError("行业代码无效，应为制造业代码 C 加2至4位数字，如 C36 或 C3670")
-        return match.group(1).upper()
+        code = industries.normalize(text)
+        if code is None:
+            raise CellError("行业代码无效，应为国民经济行业分类（GB/T 4754—2017）的大类、中类或"
+                            "小类代码，如 C36、C3670、I6513")
+        return code
     if column.kind == "lender":
         lender = lenders.get(text) or lenders.get(company_key(text))
         if lender is None:
@@ -486,7 +489,7 @@ def _plan_row(user, raw: dict, lenders: dict, visible: dict, keys: dict) -> RowP
 
 
 ENTERPRISE_KEYS = ("name", "uscc", "district", "industry", "cluster", "employees", "revenue_wan",
-                   "founded", "has_bank_loan", "tax_credit_grade", "declared_size",
+                   "assets_wan", "founded", "has_bank_loan", "tax_credit_grade", "declared_size",
                    "core_enterprise", "contact_name", "contact_phone")
 
 
@@ -503,6 +506,8 @@ def _enterprise_part(plan: RowPlan, parsed: dict, raw: dict) -> None:
         values["uscc"] = uscc_rules.normalize(values["uscc"])
         plan.uscc = values["uscc"]
     present = {k: v for k, v in values.items() if v is not None}
+    if values["industry"]:   # the sector's size rule may need 资产总额: a blank is checked too
+        present["assets_wan"] = values["assets_wan"]
     for key, message in service.enterprise_problems(present).items():
         if not _has_error(plan, BY_KEY[key]):
             plan.error(key, message)

@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import clock, vocab
+from .. import clock, industries, vocab
 from ..accounts.permissions import register_predicates, roles_required
 from ..audit.labels import action_label
 from ..errors import ServiceError
@@ -35,7 +35,6 @@ from .forms import (
     NeedStatusForm,
     SearchForm,
     TagVerifyForm,
-    industry_choices,
 )
 from .models import NEED_STATUS_LABELS, Enterprise, Need
 from .permissions import (
@@ -116,8 +115,7 @@ def edit_profile():
 
 
 def _render_profile_form(form):
-    return render_template("enterprises/profile_form.html", form=form,
-                           industries=industry_choices()[1:])
+    return render_template("enterprises/profile_form.html", form=form)
 
 
 @bp.post("/enterprises/<int:enterprise_id>/tags/<code>/verify")
@@ -352,3 +350,16 @@ def too_large(err):
 def core_enterprise_suggest():
     text = (request.args.get("q") or "").strip()[:64]
     return jsonify(suggestions=service.suggest_core_enterprises(text) if text else [])
+
+
+# --- the industry picker (GB/T 4754—2017; public reference data: the registration form uses it) ---
+
+INDUSTRY_RESULTS = 20
+
+
+@bp.get("/api/industries")
+def industry_search():
+    """Entries of the table matching `q` (code, Chinese name, pinyin), best first, as JSON."""
+    text = (request.args.get("q") or "").strip()[:32]
+    found = industries.search(text, limit=INDUSTRY_RESULTS, min_level=2) if text else []
+    return jsonify(query=text, results=[industries.as_json(e) for e in found])

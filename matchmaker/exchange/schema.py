@@ -145,8 +145,8 @@ class District(Check):
 
 
 class Industry(Check):
-    """A GB/T 4754 manufacturing code. `detailed`: an enterprise's own code (C3670), not the
-    section letter alone that a product may name."""
+    """A GB/T 4754—2017 code of the table, any section. `detailed`: an enterprise's own code
+    (a division or finer: C36, C3670, I6513), not the section letter alone a product may name."""
 
     def __init__(self, required: bool = False, detailed: bool = False):
         super().__init__(required)
@@ -155,8 +155,11 @@ class Industry(Check):
     def __call__(self, value):
         if not isinstance(value, str):
             raise Invalid("must be a string")
-        if not vocab.valid_industry(value) or (self.detailed and len(value) < 3):
-            raise Invalid(f"not a GB/T 4754 manufacturing code: '{value}'")
+        if not vocab.valid_industry(value):
+            raise Invalid(f"not a GB/T 4754—2017 code: '{value}'")
+        if self.detailed and not vocab.valid_industry(value, detailed=True):
+            raise Invalid(f"a section letter alone is not an enterprise's industry: '{value}' "
+                          "(give its division, group or class, e.g. C36 or C3670)")
         return value
 
 
@@ -253,6 +256,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "cluster": Code("clusters_33618"),
         "employees": Integer(required=True, minimum=0),
         "revenue_wan": MONEY,
+        "assets_wan": Number(minimum=0),
         "founded": Day(required=True),
         "tags": codes("enterprise_tags"),
         "tax_credit_grade": Code("tax_credit_grades"),

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import clock
+from .. import clock, sizes
 from .. import uscc as uscc_rules
 from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
@@ -223,6 +223,26 @@ def _check_product(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[
 
 
 def _check_enterprise(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[str, str]]:
+    return _size_problems(values, bad) + _uscc_problems(plan, ref, values, bad)
+
+
+def _size_problems(values: dict, bad: set) -> list[tuple[str, str]]:
+    """No size given: the platform derives it by the sector's 300号 rule, which must have
+    every figure it reads (建筑业, 房地产开发经营, 租赁和商务服务业 read assets_wan)."""
+    if values.get("size") is not None or bad & {"size", "industry", "employees",
+                                                "revenue_wan", "assets_wan"}:
+        return []
+    missing = sizes.missing_measures(values["industry"], values)
+    if not missing:
+        return []
+    sector = sizes.sector_of(values["industry"])
+    named = " and ".join(missing)
+    reason = (f"required: the 300号 size rule of {sector.label} ({sector.code}, industry "
+              f"{values['industry']}) reads {named}; give {named} or size")
+    return [("size", reason)]
+
+
+def _uscc_problems(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[str, str]]:
     if "uscc" in bad:
         return []
     code = values["uscc"]

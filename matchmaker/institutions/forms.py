@@ -97,7 +97,7 @@ class ProductForm(FlaskForm):
         Optional(), NumberRange(min=-1000, max=3000, message="加点应在-1000到3000基点之间")])
     sizes = _codes("sizes", "适用企业规模（不选即不限）")
     tags_any = _codes("enterprise_tags", "企业须具备其一的资质（不选即不限）")
-    industries = StringField("适用行业（GB/T 4754代码，逗号分隔；留空即不限）",
+    industries = StringField("适用行业（GB/T 4754—2017代码或其前缀，逗号分隔；留空即不限）",
                              validators=[Optional(), Length(max=400)])
     districts = _codes("districts", "产品服务区县（不选即按机构服务区域）")
     min_years = DecimalField("最低成立年限（年）", places=1, validators=[
@@ -160,7 +160,8 @@ class ProductForm(FlaskForm):
     def validate_industries(self, field):
         bad = [code for code in split_codes(field.data) if not vocab.valid_industry(code)]
         if bad:
-            raise ValidationError(f"“{'、'.join(bad)}”不是有效的制造业行业代码（如 C36、C3670）")
+            raise ValidationError(f"“{'、'.join(bad)}”不是国民经济行业分类（GB/T 4754—2017）代码"
+                                  "（如 C、C36、C3670、I65）")
 
     def terms(self) -> dict:
         """The exchange-format fields, as the service takes them."""

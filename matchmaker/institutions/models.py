@@ -38,7 +38,8 @@ def _product_term_check() -> str:
     for field, vocab_name in PRODUCT_LIST_FIELDS.items():
         if vocab_name:
             parts.append(f"(field = '{field}' AND {vocab.sql_in('value', vocab_name)})")
-    parts.append("(field = 'industries' AND value LIKE 'C%')")
+    # any GB/T 4754—2017 code or prefix (issue 14): the services check it against the table
+    parts.append("(field = 'industries' AND value != '')")
     parts.append("(field = 'core_enterprises' AND value != '')")
     return " OR ".join(parts)
 

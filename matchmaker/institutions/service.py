@@ -215,8 +215,8 @@ def _check_codes(lists: dict) -> None:
             raise ServiceError(f"“{'、'.join(bad)}”不是有效的代码（不在词表中）", field=name)
     bad = [c for c in lists["industries"] if not vocab.valid_industry(c)]
     if bad:
-        raise ServiceError(f"“{'、'.join(bad)}”不是有效的制造业行业代码（如 C36、C3670）",
-                           field="industries")
+        raise ServiceError(f"“{'、'.join(bad)}”不是国民经济行业分类（GB/T 4754—2017）代码"
+                           "（如 C、C36、C3670、I65）", field="industries")
     if not lists["purposes"]:
         raise ServiceError("请至少选择一项融资用途", field="purposes")
     if not lists["guarantee_modes"]:

@@ -109,7 +109,7 @@ class EnterpriseFacts:
     district: str
     industry: str
     cluster: str | None
-    size: str                       # already derived if it was missing
+    size: str | None                # already derived if it was missing; None: not derivable
     employees: int
     revenue_wan: Decimal
     founded: date
@@ -400,10 +400,13 @@ def size_fits(need: NeedFacts, p: ProductTerms, ctx: MatchContext) -> Verdict:
     size = need.enterprise.size
     if not p.sizes:
         return Verdict(True, "产品不限企业规模", applies=False)
+    allowed = "、".join(label("sizes", s) for s in _sorted_sizes(p.sizes))
+    if size is None:     # the sector's 300号 rule lacks a figure (资产总额)
+        return Verdict(False, f"企业规模未能测算，产品仅面向{allowed}企业",
+                       "补充资产总额等划型数据后可测算企业规模")
     mine = label("sizes", size)
     if size in p.sizes:
         return Verdict(True, f"{mine}企业符合产品规模要求")
-    allowed = "、".join(label("sizes", s) for s in _sorted_sizes(p.sizes))
     return Verdict(False, f"产品仅面向{allowed}企业，企业为{mine}")
 
 
@@ -1513,8 +1516,8 @@ class Matcher:
         code = ent.industry
         matched = max((c for c in p.industries if code.startswith(c)), key=len, default="")
         if len(matched) <= 1:
-            return f"产品面向制造业（{_join(p.industries, 4)}），企业行业{code}符合"
-        name = label("industry_divisions", matched[:3])
+            return f"产品面向{label('industries', matched)}（{_join(p.industries, 4)}），企业行业{code}符合"
+        name = label("industries", matched)
         cluster = f"，属{label('clusters_33618', ent.cluster)}集群" if ent.cluster else ""
         return f"产品聚焦{name}（{matched}），与企业行业{code}相符{cluster}"
 

@@ -5,7 +5,7 @@ from flask import Flask, jsonify, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from .. import clock, vocab
+from .. import clock, industries, vocab
 from ..extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,8 @@ def register_web(app: Flask) -> None:
                                hint=ERROR_HINTS[500]), 500
 
     app.jinja_env.globals.update(
-        vocab=vocab, vocab_label=vocab.label, role_labels=ROLE_LABELS, **PREDICATES)
+        vocab=vocab, vocab_label=vocab.label, role_labels=ROLE_LABELS,
+        industry_name=industries.name, **PREDICATES)
     app.jinja_env.filters["wan"] = format_wan
     app.jinja_env.filters["rate"] = format_rate
     app.jinja_env.filters["localtime"] = format_localtime
