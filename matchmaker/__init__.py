@@ -1,6 +1,7 @@
 """matchmaker: the bank–enterprise financing platform (Flask app factory)."""
 import importlib
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -35,14 +36,17 @@ BLUEPRINTS = (
 )
 
 
-def create_app(overrides: dict | None = None) -> Flask:
+def create_app(overrides: dict | None = None, require_secret: bool = True) -> Flask:
+    """The app. `require_secret=False` only for command-line work that serves no web request
+    (matchmaker import, export, match, db …): there a missing secret key is no error."""
+    instance = os.environ.get("MATCHMAKER_INSTANCE_PATH") or str(ROOT / "instance")
     app = Flask(__name__, template_folder=str(ROOT / "templates"),
-                static_folder=str(ROOT / "static"), instance_path=str(ROOT / "instance"))
+                static_folder=str(ROOT / "static"), instance_path=instance)
     app.config.from_object("matchmaker.config.Defaults")
     app.config.from_prefixed_env("MATCHMAKER")  # MATCHMAKER_SECRET_KEY -> SECRET_KEY
     app.config.update(overrides or {})
     _resolve_database(app)
-    _resolve_secret_key(app)
+    _resolve_secret_key(app, require_secret)
     logging.basicConfig(level=app.config["LOG_LEVEL"],
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Alembic announces every autogenerate plugin at INFO on each command
@@ -71,14 +75,14 @@ def _resolve_database(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = url
 
 
-def _resolve_secret_key(app: Flask) -> None:
+def _resolve_secret_key(app: Flask, required: bool = True) -> None:
     """MATCHMAKER_SECRET_KEY, else instance/secret_key (written once by `make demo`); never a
-    fallback in code."""
+    fallback in code. Without one the app is refused unless it serves no web request."""
     if not app.config.get("SECRET_KEY"):
         key_file = Path(app.instance_path) / "secret_key"
         if key_file.exists():
             app.config["SECRET_KEY"] = key_file.read_text().strip()
-    if not app.config.get("SECRET_KEY"):
+    if not app.config.get("SECRET_KEY") and required:
         raise RuntimeError(
             "MATCHMAKER_SECRET_KEY is not set and instance/secret_key does not exist "
             "(run `make demo`, or `python -m matchmaker.secret` to write one)")

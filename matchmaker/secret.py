@@ -1,4 +1,5 @@
 """`python -m matchmaker.secret`: write instance/secret_key once (kept on later runs)."""
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
-    path = ROOT / "instance" / "secret_key"
+    path = Path(os.environ.get("MATCHMAKER_INSTANCE_PATH") or ROOT / "instance") / "secret_key"
     if path.exists():
         print(f"{path} exists; kept")
         return 0

@@ -179,8 +179,8 @@ CASES = {
                        "enterprises E-01 industry: not a GB/T 4754—2017 code: '3670'"),
     "enterprise industry too coarse": (
         _set(("enterprises", 0, "industry"), "C"),
-        "enterprises E-01 industry: a section letter alone is not an enterprise's industry: "
-        "'C' (give its division, group or class, e.g. C36 or C3670)"),
+        ("enterprises E-01 industry: a section letter alone is not an enterprise's industry: "
+         "'C' (give its division, group or class, e.g. C36 or C3670)")),
     "product industry": (
         _set(("products", 0, "industries"), ["C", "C99"]),
         "products P-TECH-01 industries: not a GB/T 4754—2017 code: 'C99'"),

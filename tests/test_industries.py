@@ -112,9 +112,9 @@ def test_construction_without_assets_needs_a_declared_size(db):
     del doc["enterprises"][1]["assets_wan"]
     with pytest.raises(ImportRejected) as caught:
         import_document(doc)
-    assert caught.value.errors == [
+    assert caught.value.errors == [(
         "enterprises E-BUILD size: required: the 300号 size rule of 建筑业 (construction, "
-        "industry E4790) reads assets_wan; give assets_wan or size"]
+        "industry E4790) reads assets_wan; give assets_wan or size")]
     doc["enterprises"][1]["size"] = "medium"
     import_document(doc)
     assert db.session.scalar(select(Enterprise.declared_size)
