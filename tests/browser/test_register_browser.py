@@ -19,7 +19,7 @@ def test_register_log_out_and_back_in(new_page, artifacts):
     page.get_by_label("企业名称（与营业执照一致）").fill(COMPANY)
     page.get_by_label("统一社会信用代码").fill(valid_uscc(770001))
     page.get_by_label("所在区县").select_option("永川区")
-    page.get_by_label("所属行业（国民经济行业分类 大类）").select_option("C34")
+    page.get_by_label("所属行业（国民经济行业分类）").fill("C34")
     page.get_by_label("从业人员（人）").fill("60")
     page.get_by_label("上年营业收入（万元）").fill("1800")
     page.get_by_label("成立日期").fill("2015-03-20")
