@@ -20,7 +20,7 @@ from .errors import ServiceError
 from .exchange.service import ImportRejected, import_document, load_document
 from .extensions import db
 from .institutions.models import Institution
-from .institutions.service import load_core_enterprises
+from .institutions.service import load_core_enterprises, load_core_groups
 
 USER_FIELDS = ("email", "password", "name", "role", "enterprise_ref", "institution_ref",
                "district", "organization")
@@ -110,8 +110,9 @@ def seed_command(directory: Path):
     try:
         # the core-enterprise list first: the demo's supply-chain needs name its members
         if core_file.is_file():
-            records = json.loads(core_file.read_text(encoding="utf-8"))["core_enterprises"]
-            load_core_enterprises(None, records)
+            core = json.loads(core_file.read_text(encoding="utf-8"))
+            load_core_enterprises(None, core["core_enterprises"])
+            load_core_groups(None, core.get("groups") or [])
         report = import_document(load_document(demo.read_bytes()))
         users = seed_users(_user_entries(users_file)) if users_file.is_file() else []
     except ImportRejected as rejected:

@@ -182,7 +182,10 @@ def test_cli_loads_the_seed_list_twice_without_duplicates(app, db, tmp_path):
     assert db.session.scalar(select(func.count(CoreEnterprise.id))) == count
     assert service.recognise_core_enterprise("长安汽车").name == "重庆长安汽车股份有限公司"
     assert service.recognise_core_enterprise("力帆").name == "力帆科技（集团）股份有限公司"
-    assert service.recognise_core_enterprise("京东方").name == "重庆京东方光电科技有限公司"
+    assert service.recognise_core_enterprise("京东方光电").name == "重庆京东方光电科技有限公司"
+    groups = len(json.loads(seed.read_text(encoding="utf-8"))["groups"])
+    assert f"groups: {groups} created" in result.output and f"groups: 0 created, {groups}" in again.output
+    assert service.recognise_core_group("京东方").name == "京东方科技集团股份有限公司"
 
 
 def test_cli_rejects_a_bad_file_and_writes_nothing(app, db, tmp_path):

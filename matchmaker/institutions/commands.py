@@ -22,7 +22,8 @@ def core_enterprises_group():
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @with_appcontext
 def load_command(path):
-    """Load FILE: {"core_enterprises": [{"name", "uscc"?, "cluster"?, "aliases"?: [...]}]}.
+    """Load FILE: {"core_enterprises": [{"name", "uscc"?, "cluster"?, "aliases"?: [...]}],
+    "groups"?: [{"name", "aliases"?: [...], "members": [listed names], "note"?}]}.
 
     Existing entries (same name) are updated and keep their aliases; all or nothing."""
     try:
@@ -32,13 +33,18 @@ def load_command(path):
     records = data.get("core_enterprises") if isinstance(data, dict) else data
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise click.ClickException(f"{path}: expected a list of objects under \"core_enterprises\"")
+    groups = data.get("groups") or [] if isinstance(data, dict) else []
+    if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
+        raise click.ClickException(f"{path}: expected a list of objects under \"groups\"")
     try:
         created, updated = service.load_core_enterprises(None, records)
+        g_created, g_updated = service.load_core_groups(None, groups)
     except ServiceError as err:
         db.session.rollback()
         raise click.ClickException(err.message) from None
     db.session.commit()
-    click.echo(f"core enterprises: {created} created, {updated} updated")
+    click.echo(f"core enterprises: {created} created, {updated} updated; "
+               f"groups: {g_created} created, {g_updated} updated")
 
 
 @click.command("reprice-lpr-products")

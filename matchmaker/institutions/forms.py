@@ -208,3 +208,21 @@ class ConfirmAliasForm(FlaskForm):
     core_enterprise_id = SelectField("对应的核心企业", coerce=int, choices=[],
                                      validate_choice=False,
                                      validators=[InputRequired("请选择对应的核心企业")])
+
+
+class CoreGroupForm(FlaskForm):
+    """A group (集团) of listed core enterprises; members are chosen from the list."""
+    name = StringField("集团名称", validators=[InputRequired("请填写集团名称"), Length(max=128)])
+    aliases = TextAreaField("集团简称与别名（每行一个）", validators=[Optional(), Length(max=4000)])
+    members = CodeListField("成员企业（从核心企业名单库选择）", choices=[], validators=[Optional()],
+                            unknown_message="不在核心企业名单库中")
+    note = StringField("依据（如 上市公司年报中的子公司名单）", validators=[Optional(), Length(max=255)])
+
+    alias_list = CoreEnterpriseForm.alias_list
+
+    def member_ids(self) -> list[int]:
+        return [int(v) for v in self.members.data or []]
+
+
+class DeleteForm(FlaskForm):
+    """A bare POST with its CSRF token (a confirmed delete)."""

@@ -185,13 +185,44 @@ class CoreEnterprise(db.Model):
     name: Mapped[str] = mapped_column(String(128), unique=True)
     uscc: Mapped[str | None] = mapped_column(String(18), unique=True)
     cluster: Mapped[str | None] = mapped_column(String(48))
+    # the group (集团) it belongs to: a bank treats a group's companies as one core enterprise
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_enterprise_groups.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     aliases: Mapped[list["CoreEnterpriseAlias"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", back_populates="core_enterprise")
+    group: Mapped["CoreEnterpriseGroup | None"] = relationship(back_populates="members")
     __table_args__ = (
         CheckConstraint(f"cluster IS NULL OR {vocab.sql_in('cluster', 'clusters_33618')}",
                         name="cluster"),
     )
+
+
+class CoreEnterpriseGroup(db.Model):
+    """A group (集团) of listed core enterprises: 京东方 = 重庆京东方光电科技、重庆京东方显示技术 …
+    A supply-chain product listing the group (or any member) serves the suppliers of every
+    member: to a bank lending on a group's orders, its subsidiaries are one core enterprise."""
+
+    __tablename__ = "core_enterprise_groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    note: Mapped[str | None] = mapped_column(String(255))    # where the membership comes from
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # bumped on every change of name, aliases or members: the matcher's cache stamp reads it
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    aliases: Mapped[list["CoreEnterpriseGroupAlias"]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", back_populates="group")
+    members: Mapped[list[CoreEnterprise]] = relationship(
+        back_populates="group", order_by="CoreEnterprise.name", passive_deletes=True)
+
+
+class CoreEnterpriseGroupAlias(db.Model):
+    __tablename__ = "core_enterprise_group_aliases"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("core_enterprise_groups.id", ondelete="CASCADE"), index=True)
+    alias: Mapped[str] = mapped_column(String(128), unique=True)
+    group: Mapped[CoreEnterpriseGroup] = relationship(back_populates="aliases")
 
 
 class CoreEnterpriseAlias(db.Model):

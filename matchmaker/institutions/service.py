@@ -21,6 +21,8 @@ from .models import (
     PRODUCT_LIST_FIELDS,
     CoreEnterprise,
     CoreEnterpriseAlias,
+    CoreEnterpriseGroup,
+    CoreEnterpriseGroupAlias,
     Institution,
     Product,
     ProductVersion,
@@ -227,7 +229,7 @@ def _listed_core_enterprises(names: list[str]) -> list[str]:
     """The canonical list names for the given ones; a name not on the list is refused."""
     canonical, unknown = [], []
     for name in names:
-        entry = recognise_core_enterprise(name)
+        entry = recognise_core_enterprise(name) or recognise_core_group(name)
         if entry is None:
             unknown.append(name)
         else:
@@ -465,4 +467,120 @@ def load_core_enterprises(actor, records: list[dict]) -> tuple[int, int]:
             raise ServiceError(f"第{number}条（{data.get('name', '')}）：{err.message}",
                                field=err.field) from None
         created, updated = (created + 1, updated) if entry is None else (created, updated + 1)
+    return created, updated
+
+
+# --- core-enterprise groups (集团) ------------------------------------------------------------
+# A bank lending on a group's orders treats its subsidiaries as one core enterprise: a product
+# listing 京东方 serves a supplier of 重庆京东方光电科技有限公司 (matching.adapters).
+
+def core_groups() -> list[CoreEnterpriseGroup]:
+    return list(db.session.scalars(select(CoreEnterpriseGroup).order_by(CoreEnterpriseGroup.name)))
+
+
+def recognise_core_group(stated: str | None) -> CoreEnterpriseGroup | None:
+    """The group a written name means: its name or an alias, compared by company_key."""
+    key = company_key(stated or "")
+    if not key:
+        return None
+    for group in core_groups():
+        if key in {company_key(group.name)} | {company_key(a.alias) for a in group.aliases}:
+            return group
+    return None
+
+
+def save_core_group(actor, group: CoreEnterpriseGroup | None, *, name: str, aliases: list[str],
+                    member_ids: list[int], note: str | None = None) -> CoreEnterpriseGroup:
+    """Create (group None) or update a group: its name, aliases and listed member companies.
+    A company belongs to one group at most; an alias names one group and no other entry."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("请填写集团名称", field="name")
+    other = db.session.scalar(select(CoreEnterpriseGroup).where(CoreEnterpriseGroup.name == name))
+    if other is not None and other is not group:
+        raise ServiceError("已有同名集团", field="name")
+    members = _group_members(group, member_ids)
+    wanted = list(dict.fromkeys(a.strip() for a in aliases if a.strip() and a.strip() != name))
+    _check_group_aliases(group, wanted, members)
+    created = group is None
+    if created:
+        group = CoreEnterpriseGroup(name=name)
+        db.session.add(group)
+    before = {m.id for m in group.members}
+    group.name, group.note = name, (note or "").strip() or None
+    keep = [a for a in group.aliases if a.alias in wanted]
+    group.aliases = keep + [CoreEnterpriseGroupAlias(alias=a) for a in wanted
+                            if a not in {k.alias for k in keep}]
+    group.members = members
+    group.updated_at = utcnow()
+    db.session.flush()
+    after = {m.id for m in members}
+    record(actor, "core_enterprise_group.created" if created else "core_enterprise_group.updated",
+           group, aliases=len(group.aliases), members=sorted(after),
+           added=sorted(after - before), removed=sorted(before - after))
+    return group
+
+
+def _group_members(group, member_ids: list[int]) -> list[CoreEnterprise]:
+    ids = list(dict.fromkeys(int(i) for i in member_ids))
+    members = list(db.session.scalars(select(CoreEnterprise).where(CoreEnterprise.id.in_(ids))
+                                      .order_by(CoreEnterprise.name))) if ids else []
+    if len(members) != len(ids):
+        raise ServiceError("成员企业须为核心企业名单库中的企业", field="members")
+    taken = [m for m in members if m.group_id is not None and (group is None or m.group_id != group.id)]
+    if taken:
+        raise ServiceError(f"“{taken[0].name}”已属于“{taken[0].group.name}”集团，一家企业只能属于"
+                           "一个集团", field="members")
+    return members
+
+
+def _check_group_aliases(group, wanted: list[str], members: list[CoreEnterprise]) -> None:
+    """An alias of this group must not already name another group, or a listed company outside
+    it (长安 cannot mean both 长安汽车集团 and a company of another group)."""
+    mine = {m.id for m in members}
+    for alias in wanted:
+        row = db.session.scalar(select(CoreEnterpriseGroupAlias)
+                                .where(CoreEnterpriseGroupAlias.alias == alias))
+        if row is not None and (group is None or row.group_id != group.id):
+            raise ServiceError(f"别名“{alias}”已属于“{row.group.name}”集团", field="aliases")
+        entry = recognise_core_enterprise(alias)
+        if entry is not None and entry.id not in mine \
+                and company_key(alias) in _written_keys(entry):
+            raise ServiceError(f"“{alias}”是名单库中“{entry.name}”的名称或别名，请先将该企业"
+                               "加入本集团", field="aliases")
+
+
+def _written_keys(entry: CoreEnterprise) -> set[str]:
+    return {company_key(entry.name)} | {company_key(a.alias) for a in entry.aliases if a.confirmed}
+
+
+def delete_core_group(actor, group: CoreEnterpriseGroup) -> None:
+    """Remove a group: its companies stay on the list, each on its own again."""
+    record(actor, "core_enterprise_group.deleted", group, name=group.name,
+           members=[m.id for m in group.members])
+    for member in list(group.members):
+        member.group = None
+    db.session.delete(group)
+    db.session.flush()
+
+
+def load_core_groups(actor, records: list[dict]) -> tuple[int, int]:
+    """Upsert groups from plain records {name, aliases?, members: [listed names], note?}:
+    (created, updated). Members must already be on the list (load_core_enterprises first)."""
+    created = updated = 0
+    for number, data in enumerate(records, start=1):
+        name = (data.get("name") or "").strip()
+        group = db.session.scalar(select(CoreEnterpriseGroup).where(CoreEnterpriseGroup.name == name))
+        ids, missing = [], []
+        for member in data.get("members") or []:
+            entry = db.session.scalar(select(CoreEnterprise).where(CoreEnterprise.name == member))
+            (ids.append(entry.id) if entry is not None else missing.append(member))
+        try:
+            if missing:
+                raise ServiceError(f"成员“{'、'.join(missing)}”不在核心企业名单库中", field="members")
+            save_core_group(actor, group, name=name, aliases=list(data.get("aliases") or []),
+                            member_ids=ids, note=data.get("note"))
+        except ServiceError as err:
+            raise ServiceError(f"集团第{number}条（{name}）：{err.message}", field=err.field) from None
+        created, updated = (created + 1, updated) if group is None else (created, updated + 1)
     return created, updated

@@ -1,5 +1,5 @@
 """Institution pages (profile, products with versions) and the organizers' core-enterprise list."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, select
 
@@ -10,9 +10,17 @@ from ..enterprises.models import Enterprise
 from ..enterprises.permissions import visible_enterprises
 from ..errors import ServiceError
 from ..extensions import db
+from ..matching import service as matching_service
 from . import service
-from .forms import ConfirmAliasForm, CoreEnterpriseForm, InstitutionProfileForm, ProductForm
-from .models import PRODUCT_STATUS_LABELS, CoreEnterprise, Product
+from .forms import (
+    ConfirmAliasForm,
+    CoreEnterpriseForm,
+    CoreGroupForm,
+    DeleteForm,
+    InstitutionProfileForm,
+    ProductForm,
+)
+from .models import PRODUCT_STATUS_LABELS, CoreEnterprise, CoreEnterpriseGroup, Product
 from .permissions import POOL_ROLES, PREDICATES, visible_products
 
 bp = Blueprint("institutions", __name__)
@@ -239,3 +247,69 @@ def confirm_alias():
     db.session.commit()
     flash(f"已确认“{form.alias.data}”即“{entry.name}”。", "success")
     return redirect(url_for(".stated_names"))
+
+
+# --- core-enterprise groups (集团): organizers and administrators ----------------------------
+
+@bp.get("/core-enterprises/groups")
+@roles_required(*POOL_ROLES)
+def core_groups():
+    return render_template("institutions/core_groups.html", groups=service.core_groups(),
+                           delete_form=DeleteForm())
+
+
+@bp.route("/core-enterprises/groups/new", methods=["GET", "POST"])
+@roles_required(*POOL_ROLES)
+def new_core_group():
+    return _core_group_form(None, _group_form())
+
+
+@bp.route("/core-enterprises/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@roles_required(*POOL_ROLES)
+def edit_core_group(group_id):
+    group = db.get_or_404(CoreEnterpriseGroup, group_id)
+    form = _group_form(group)
+    if request.method == "GET":
+        form.aliases.data = "\n".join(a.alias for a in group.aliases)
+        form.members.data = [str(m.id) for m in group.members]
+    return _core_group_form(group, form)
+
+
+def _group_form(group=None) -> CoreGroupForm:
+    form = CoreGroupForm(obj=group if request.method == "GET" else None)
+    form.members.choices = [(str(e.id), e.name + (f"（{e.group.name}）" if e.group and e.group
+                                                   is not group else ""))
+                            for e in service.core_enterprises()]
+    return form
+
+
+def _core_group_form(group, form):
+    template = "institutions/core_group_form.html"
+    if form.validate_on_submit():
+        try:
+            group = service.save_core_group(
+                current_user, group, name=form.name.data, aliases=form.alias_list(),
+                member_ids=form.member_ids(), note=form.note.data)
+            refreshed = matching_service.refresh_supply_chain_needs()
+        except ServiceError as err:
+            return _save_failed(form, err, template, group=group)
+        db.session.commit()
+        flash(f"已保存“{group.name}”集团（{len(group.members)}家成员企业），"
+              f"已重新匹配{refreshed}条供应链融资需求。", "success")
+        return redirect(url_for(".core_groups"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(template, form=form, group=group), status
+
+
+@bp.post("/core-enterprises/groups/<int:group_id>/delete")
+@roles_required(*POOL_ROLES)
+def delete_core_group(group_id):
+    group = db.get_or_404(CoreEnterpriseGroup, group_id)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    name = group.name
+    service.delete_core_group(current_user, group)
+    matching_service.refresh_supply_chain_needs()
+    db.session.commit()
+    flash(f"已删除“{name}”集团，其成员企业仍在名单库中。", "success")
+    return redirect(url_for(".core_groups"))

@@ -12,7 +12,13 @@ from decimal import Decimal
 from sqlalchemy import or_, select
 
 from ..enterprises.models import Enterprise, Need
-from ..institutions.models import CoreEnterprise, CoreEnterpriseAlias, Product
+from ..institutions.models import (
+    CoreEnterprise,
+    CoreEnterpriseAlias,
+    CoreEnterpriseGroup,
+    CoreEnterpriseGroupAlias,
+    Product,
+)
 from ..institutions.subsidies import SubsidyProgram
 from ..names import company_key, same_company
 from ..policy.models import SubsidyProgram as SubsidyProgramRow
@@ -98,12 +104,23 @@ def core_aliases(session) -> dict[str, str]:
     return {company_key(alias): company_key(name) for alias, name in rows}
 
 
-def core_resolver(session) -> Callable[[str], str | None]:
-    """name -> the 核心企业名单库 entry's id (as text) it means, or None: MatchContext.core_resolver.
-    Loads the list once; answers are cached per written name."""
-    entries = session.execute(select(CoreEnterprise.id, CoreEnterprise.name)).all()
+def core_resolver(session, by_group: bool = False) -> Callable[[str], str | None]:
+    """name -> the 核心企业名单库 entry's id (as text) it means, or None.
+
+    `by_group` (MatchContext.core_resolver): a member of a group (集团) and the group itself
+    (its name or an alias) resolve to "g<group id>", so a product listing 京东方 serves a
+    supplier of 重庆京东方光电科技有限公司. Loads the list once; answers are cached per name."""
+    entries = session.execute(select(CoreEnterprise.id, CoreEnterprise.name,
+                                     CoreEnterprise.group_id)).all()
     aliases = core_aliases(session)
-    by_key = {company_key(name): str(entry_id) for entry_id, name in entries}
+    target = {str(i): (f"g{g}" if by_group and g is not None else str(i)) for i, _, g in entries}
+    by_key = {company_key(name): str(entry_id) for entry_id, name, _ in entries}
+    names = [(name, str(i)) for i, name, _ in entries]
+    if by_group:
+        for name, group_id in group_names(session):
+            by_key.setdefault(company_key(name), f"g{group_id}")
+            target[f"g{group_id}"] = f"g{group_id}"
+            names.append((name, f"g{group_id}"))
     cache: dict[str, str | None] = {}
 
     def resolve(name: str) -> str | None:
@@ -113,9 +130,41 @@ def core_resolver(session) -> Callable[[str], str | None]:
             key = company_key(name)
             found = by_key.get(aliases.get(key, key))
             if found is None:
-                hits = {str(i) for i, listed in entries if same_company(name, listed, aliases)}
+                hits = {target[t] for listed, t in names if same_company(name, listed, aliases)}
                 found = hits.pop() if len(hits) == 1 else None
-            cache[name] = found
+            cache[name] = target.get(found) if found is not None else None
         return cache[name]
 
     return resolve
+
+
+def group_names(session) -> list[tuple[str, int]]:
+    """(name, group id) for every group's name and alias."""
+    rows = list(session.execute(select(CoreEnterpriseGroup.name, CoreEnterpriseGroup.id)).all())
+    rows += session.execute(select(CoreEnterpriseGroupAlias.alias,
+                                   CoreEnterpriseGroupAlias.group_id)).all()
+    return [(name, group_id) for name, group_id in rows]
+
+
+def core_describer(session) -> Callable[[str, str], str | None]:
+    """(stated, listed) -> how a group links them, in Chinese, when it does
+    (MatchContext.core_describe): the reason must say which member matched the listing."""
+    resolve_entry = core_resolver(session)
+    resolve_group = core_resolver(session, by_group=True)
+    entry_names = dict(session.execute(select(CoreEnterprise.id, CoreEnterprise.name)).all())
+    group_rows = session.execute(select(CoreEnterpriseGroup.id, CoreEnterpriseGroup.name)).all()
+    group_name = {f"g{i}": name for i, name in group_rows}
+
+    def describe(stated: str, listed: str) -> str | None:
+        group = resolve_group(stated)
+        if group is None or group not in group_name or resolve_group(listed) != group:
+            return None
+        stated_entry, listed_entry = resolve_entry(stated), resolve_entry(listed)
+        if stated_entry is not None and stated_entry == listed_entry:
+            return None                     # the same company: no group needed to link them
+        member = entry_names.get(int(stated_entry)) if stated_entry else None
+        who = f"{stated}（{member}）" if member and company_key(member) != company_key(stated) \
+            else stated
+        return f"{who}属{group_name[group]}集团，产品名单中的“{listed}”涵盖该集团成员企业"
+
+    return describe

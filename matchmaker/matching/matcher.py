@@ -161,6 +161,8 @@ class MatchContext:
     lead_response: Mapping[int, float | None] | None = None   # institution id -> 0..1
     core_resolver: Callable[[str], str | None] | None = None  # name -> 核心企业名单库 id
     core_aliases: Mapping[str, str] | None = None         # company_key -> canonical key
+    # (stated, listed) -> how a group (集团) links them, in Chinese, or None
+    core_describe: Callable[[str, str], str | None] | None = None
     guarantee_fee_rate: Decimal = DEFAULT_GUARANTEE_FEE_RATE
     weights: Weights = Weights()
 
@@ -171,6 +173,17 @@ class MatchContext:
             if a is not None and a == b:
                 return True
         return same_company(stated, listed, self.core_aliases)
+
+    def core_reason(self, stated: str, listed: Sequence[str]) -> str:
+        """Why the stated core enterprise is on the product's list: which listed name it
+        is, and through which group (集团) when a member matched the group's name."""
+        name = next((n for n in listed if self.same_core(stated, n)), None)
+        if name is None:
+            return f"核心企业{stated}不在产品名单内"
+        link = self.core_describe(stated, name) if self.core_describe is not None else None
+        if link:
+            return f"核心企业{link}"
+        return f"核心企业{stated}在产品核心企业名单内"
 
 
 @dataclass(frozen=True, slots=True)
@@ -495,7 +508,7 @@ def core_enterprise_fits(need: NeedFacts, p: ProductTerms, ctx: MatchContext) ->
         return Verdict(False, f"未填写核心企业，产品仅服务{listed}的上下游企业",
                        f"补充核心企业信息（产品服务{listed}的供应商）")
     if any(ctx.same_core(stated, name) for name in p.core_enterprises):
-        return Verdict(True, f"核心企业{stated}在产品核心企业名单内")
+        return Verdict(True, ctx.core_reason(stated, p.core_enterprises))
     return Verdict(False, f"核心企业{stated}不在产品名单（{listed}）内")
 
 
@@ -1470,8 +1483,12 @@ class Matcher:
             text = f"{kind}专属产品" if len(p.loan_kinds) == 1 else f"产品支持{kind}"
             out.append((it.static_parts["loan_kind"][0], text))
         if p.core_enterprises:
-            out.append((focus * 2 / 3, (f"供应链产品：核心企业{ent.core_enterprise}在产品"
-                                        "核心企业名单内")))
+            key = ("core", it.uid, ent.core_enterprise)
+            text = texts.get(key)
+            if text is None:
+                text = texts[key] = "供应链产品：" + self.ctx.core_reason(
+                    ent.core_enterprise, p.core_enterprises)
+            out.append((focus * 2 / 3, text))
         if p.tags_any:
             held = p.tags_any & ent.tags
             text = texts.get(("tags", held))

@@ -11,7 +11,12 @@ from sqlalchemy.orm import selectinload
 from .. import clock, signals
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
-from ..institutions.models import CoreEnterpriseAlias, Institution, Product
+from ..institutions.models import (
+    CoreEnterpriseAlias,
+    CoreEnterpriseGroup,
+    Institution,
+    Product,
+)
 from ..policy import service as policy
 from ..policy.models import ReferenceRate, Setting, SubsidyProgram
 from ..types import utcnow
@@ -47,6 +52,8 @@ def _stamp(day: date) -> tuple:
                                         .select_from(model)).one())
     parts.extend(db.session.execute(select(func.count(), func.max(CoreEnterpriseAlias.id))
                                     .where(CoreEnterpriseAlias.confirmed.is_(True))).one())
+    parts.extend(db.session.execute(select(func.count(), func.max(CoreEnterpriseGroup.updated_at))
+                                    ).one())
     return tuple(parts)
 
 
@@ -56,8 +63,9 @@ def build_context(day: date) -> MatchContext:
         lpr_1y=policy.lpr_on(day, "lpr_1y") or Decimal("3.0"),
         programs=tuple(adapters.subsidy_records(db.session, day)),
         **_supplied_inputs(day),
-        core_resolver=adapters.core_resolver(db.session),
+        core_resolver=adapters.core_resolver(db.session, by_group=True),
         core_aliases=adapters.core_aliases(db.session),
+        core_describe=adapters.core_describer(db.session),
         guarantee_fee_rate=Decimal(str(policy.setting("guarantee_fee_rate", 1.0))),
     )
 
@@ -135,6 +143,21 @@ def refresh_product(product: Product) -> int:
     signals.matches_refreshed.send(product)
     log.info("product %s refreshed: %s matches", pid, batch.match_count)
     return batch.match_count
+
+
+def refresh_supply_chain_needs() -> int:
+    """After the core-enterprise groups changed: recompute the open needs of enterprises that
+    state a core enterprise (only their core-enterprise condition can have moved)."""
+    db.session.flush()
+    matcher = current_matcher()
+    needs = db.session.scalars(
+        select(Need).join(Enterprise).where(Enterprise.core_enterprise.is_not(None),
+                                            Need.status.in_(OPEN_STATUSES))
+        .order_by(Need.id)).all()
+    for need in needs:
+        refresh_need(need, matcher)
+    log.info("core-enterprise groups changed: %s needs refreshed", len(needs))
+    return len(needs)
 
 
 def refresh_all():

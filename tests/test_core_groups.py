@@ -1,0 +1,184 @@
+"""Core-enterprise groups (集团, issue 14): a supplier of a group's member matches a supply-chain
+product listing the group, and the reason says which member; organizers keep the groups
+(audited); every role's access."""
+
+import pytest
+from sqlalchemy import select
+
+from matchmaker.institutions import service
+from matchmaker.institutions.models import CoreEnterprise, CoreEnterpriseGroup
+from matchmaker.matching import adapters
+from matchmaker.matching import service as matching
+from matchmaker.matching.models import Match
+from tests.conftest import ROLES
+from tests.factories import EnterpriseFactory, NeedFactory, ProductFactory
+from tests.helpers import assert_audited
+
+POOL = ("organizer", "admin")
+BOE = "京东方科技集团股份有限公司"
+OPTO = "重庆京东方光电科技有限公司"
+DISPLAY = "重庆京东方显示技术有限公司"
+
+
+@pytest.fixture
+def entries(db):
+    rows = {name: CoreEnterprise(name=name, cluster="new_display") for name in (OPTO, DISPLAY)}
+    rows["长安"] = CoreEnterprise(name="重庆长安汽车股份有限公司")
+    db.session.add_all(rows.values())
+    db.session.commit()  # survives a view's rollback; the test transaction still discards it
+    return rows
+
+
+@pytest.fixture
+def boe(db, entries):
+    group = service.save_core_group(None, None, name=BOE, aliases=["京东方", "BOE"],
+                                    member_ids=[entries[OPTO].id, entries[DISPLAY].id])
+    db.session.commit()
+    return group
+
+
+def supply_chain(core_listed: str, stated: str):
+    product = ProductFactory(name="渝链贷", purposes=("supply_chain",),
+                             guarantee_modes=("credit", "pledge"), core_enterprises=[core_listed])
+    need = NeedFactory(purpose="supply_chain",
+                       enterprise=EnterpriseFactory(core_enterprise=stated))
+    return product, need
+
+
+def stored(need, product):
+    return next((m for m in matching.refresh_need(need) if m.product_id == product.id), None)
+
+
+def test_without_the_group_a_subsidiary_does_not_match_the_group_name(db, entries):
+    product, need = supply_chain("京东方", OPTO)
+    assert stored(need, product) is None
+
+
+def test_a_member_matches_a_product_listing_the_group_and_says_which(db, boe):
+    product, need = supply_chain("京东方", OPTO)
+    match = stored(need, product)
+    assert match is not None
+    reason = next(r for r in match.reasons if r.startswith("供应链产品："))
+    assert reason == (f"供应链产品：核心企业{OPTO}属{BOE}集团，"
+                      "产品名单中的“京东方”涵盖该集团成员企业")
+    row = db.session.scalar(select(Match).where(Match.need_id == need.id,
+                                                Match.product_id == product.id))
+    assert row is not None       # stored, so banks and leads see it
+
+
+def test_an_alias_of_a_member_names_it_in_the_reason(db, boe, entries):
+    entries[OPTO].aliases = []
+    service.confirm_alias(None, entries[OPTO], "京东方光电")
+    product, need = supply_chain("BOE", "京东方光电")
+    match = stored(need, product)
+    assert any(f"京东方光电（{OPTO}）属{BOE}集团" in r for r in match.reasons)
+
+
+def test_siblings_are_one_core_enterprise(db, boe):
+    product, need = supply_chain(OPTO, DISPLAY)
+    assert stored(need, product) is not None
+
+
+def test_the_same_company_needs_no_group_and_others_stay_out(db, boe):
+    product, need = supply_chain(OPTO, "京东方光电科技")
+    match = stored(need, product)
+    assert "供应链产品：核心企业京东方光电科技在产品核心企业名单内" in match.reasons
+    other, outsider = supply_chain("京东方", "重庆长安汽车股份有限公司")
+    assert stored(outsider, other) is None
+
+
+def test_resolver_maps_members_and_the_group_to_one_key(db, boe, entries):
+    resolve = adapters.core_resolver(db.session, by_group=True)
+    assert resolve(OPTO) == resolve(DISPLAY) == resolve("京东方") == resolve(BOE) == f"g{boe.id}"
+    assert resolve("重庆长安汽车股份有限公司") == str(entries["长安"].id)
+    plain = adapters.core_resolver(db.session)
+    assert plain(OPTO) == str(entries[OPTO].id) and plain("京东方") is None
+
+
+def test_product_form_accepts_the_group_as_a_listed_core_enterprise(db, boe):
+    assert service._listed_core_enterprises(["京东方", OPTO]) == [BOE, OPTO]
+
+
+# --- organizers' pages -------------------------------------------------------------------------
+
+def test_organizer_creates_edits_and_deletes_a_group(db, client_as, entries):
+    client = client_as("organizer")
+    db.session.commit()
+    assert "还没有集团" in client.get("/core-enterprises/groups").get_data(as_text=True)
+    _product, need = supply_chain("京东方", OPTO)
+    db.session.commit()
+    response = client.post("/core-enterprises/groups/new", data={
+        "name": BOE, "aliases": "京东方\nBOE\n", "members": [str(entries[OPTO].id)],
+        "note": "年报子公司名单"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    group = db.session.scalar(select(CoreEnterpriseGroup).where(CoreEnterpriseGroup.name == BOE))
+    assert [m.name for m in group.members] == [OPTO] and group.note == "年报子公司名单"
+    assert sorted(a.alias for a in group.aliases) == ["BOE", "京东方"]
+    assert_audited("core_enterprise_group.created", group)
+    # the supply-chain need was matched again at once
+    assert db.session.scalar(select(Match).where(Match.need_id == need.id)) is not None
+    page = client.get("/core-enterprises/groups").get_data(as_text=True)
+    assert BOE in page and OPTO in page
+    response = client.post(f"/core-enterprises/groups/{group.id}/edit", data={
+        "name": BOE, "aliases": "京东方", "members": [str(entries[OPTO].id), str(entries[DISPLAY].id)]})
+    assert response.status_code == 302
+    assert {m.name for m in group.members} == {OPTO, DISPLAY}
+    entry = assert_audited("core_enterprise_group.updated", group)
+    assert entry.details["added"] == [entries[DISPLAY].id]
+    response = client.post(f"/core-enterprises/groups/{group.id}/delete")
+    assert response.status_code == 302
+    assert db.session.get(CoreEnterpriseGroup, group.id) is None
+    assert entries[OPTO].group_id is None and db.session.get(CoreEnterprise, entries[OPTO].id)
+    assert db.session.scalar(select(Match).where(Match.need_id == need.id)) is None
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"name": ""}, "请填写集团名称"),
+    ({"name": "另一个集团", "members": ["{opto}"]}, f"“{OPTO}”已属于“{BOE}”集团"),
+    ({"name": "另一个集团", "aliases": "BOE"}, f"别名“BOE”已属于“{BOE}”集团"),
+    ({"name": "长安汽车集团", "aliases": "重庆长安汽车股份有限公司"}, "请先将该企业加入本集团"),
+    ({"name": "另一个集团", "members": ["999999"]}, "不在核心企业名单库中"),
+])
+def test_bad_group_input_is_refused_beside_the_field(db, client_as, boe, entries, data, message):
+    client = client_as("admin")
+    db.session.commit()
+    data = {k: ([v.format(opto=entries[OPTO].id) for v in val] if isinstance(val, list) else val)
+            for k, val in data.items()}
+    response = client.post("/core-enterprises/groups/new", data=data)
+    assert response.status_code == 400
+    assert message in response.get_data(as_text=True)
+    assert db.session.scalar(select(CoreEnterpriseGroup).where(
+        CoreEnterpriseGroup.name != BOE)) is None
+
+
+# --- access ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", ["/core-enterprises/groups", "/core-enterprises/groups/new",
+                                  "/core-enterprises/groups/{id}/edit"])
+def test_get_access(db, client_as, boe, role, path):
+    response = client_as(role).get(path.format(id=boe.id))
+    if role in POOL:
+        assert response.status_code == 200
+    elif role == "anonymous":
+        assert response.status_code in (302, 303)
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", [r for r in ROLES if r not in POOL])
+@pytest.mark.parametrize("path", ["/core-enterprises/groups/new",
+                                  "/core-enterprises/groups/{id}/edit",
+                                  "/core-enterprises/groups/{id}/delete"])
+def test_post_refused_for_other_roles(db, client_as, boe, role, path):
+    response = client_as(role).post(path.format(id=boe.id), data={"name": "闯入者集团"})
+    assert response.status_code in ((302, 303) if role == "anonymous" else (403,))
+    assert db.session.get(CoreEnterpriseGroup, boe.id).name == BOE
+
+
+@pytest.mark.parametrize("path", ["/core-enterprises/groups/999/edit",
+                                  "/core-enterprises/groups/999/delete"])
+def test_missing_group_is_404(db, client_as, path):
+    client = client_as("organizer")
+    response = client.post(path) if path.endswith("delete") else client.get(path)
+    assert response.status_code == 404
