@@ -32,7 +32,7 @@ def register(page, company: str) -> None:
     page.get_by_label("企业名称（与营业执照一致）").fill(company)
     page.get_by_label("统一社会信用代码").fill(valid_uscc(n))
     page.get_by_label("所在区县").select_option("永川区")
-    page.get_by_label("所属行业（国民经济行业分类 大类）").select_option("C34")
+    page.get_by_label("所属行业（国民经济行业分类）").fill("C34")
     page.get_by_label("从业人员（人）").fill("85")
     page.get_by_label("上年营业收入（万元）").fill("3200")
     page.get_by_label("成立日期").fill("2014-06-18")
