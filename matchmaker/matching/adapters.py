@@ -66,6 +66,7 @@ def enterprise_facts(enterprise: Enterprise) -> EnterpriseFacts:
         tax_credit_grade=enterprise.tax_credit_grade,
         has_bank_loan=bool(enterprise.has_bank_loan),
         core_enterprise=enterprise.core_enterprise or None,
+        verified_tags=frozenset(r.value for r in enterprise.tag_rows if r.verified_at),
     )
 
 

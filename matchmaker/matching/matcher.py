@@ -117,6 +117,7 @@ class EnterpriseFacts:
     tax_credit_grade: str | None = None
     has_bank_loan: bool = False
     core_enterprise: str | None = None
+    verified_tags: frozenset[str] = frozenset()   # tags an organizer checked (a subset of tags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,15 +143,37 @@ def default_loan_kind(has_bank_loan: bool) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """Points of each score component; they add up to 100."""
-    purpose: float = 20.0          # made for this purpose (1 purpose) vs catch-all (6 purposes)
-    loan_kind: float = 5.0         # 首贷/续贷-specific product for a 首贷/续贷 need
-    amount: float = 12.0           # amount near the geometric middle of the product's range
-    term: float = 8.0              # same for the term
-    focus: float = 15.0            # product aimed at the enterprise: tags, industry, core, local
-    cost: float = 30.0             # expected yearly cost after subsidies, lower is better
-    responsiveness: float = 10.0   # institution's on-time lead answers (neutral when unknown)
+    """Points of each score component; the six components add up to 100.
+
+    Fit to the need's situation comes before price (issue 14): a product whose conditions
+    target what this enterprise is — 首贷 for a first loan, 续贷 at its own bank for a renewal,
+    银税互动 for an A-grade taxpayer, 渝链贷 for its core enterprise's suppliers, the
+    专精特新贷 for a 专精特新 enterprise, a subsidy that applies to this very need — earns `fit`
+    points that no realistic difference in price (`cost`) outweighs; among products of like
+    fit, price decides. The fit_* points are the signals `fit` sums, capped at `fit`."""
+    purpose: float = 18.0          # made for this purpose (1 purpose) vs catch-all (6 purposes)
+    fit: float = 40.0              # the product targets this need's situation (signals below)
+    amount: float = 8.0            # amount near the geometric middle of the product's range
+    term: float = 6.0              # same for the term
+    cost: float = 20.0             # expected yearly cost after subsidies, lower is better
+    responsiveness: float = 8.0    # institution's on-time lead answers (neutral when unknown)
     cost_zero_at_lpr: float = 2.5  # cost points reach 0 at 2.5 × the 1-year LPR (7.5 % today)
+    # --- the fit signals (a product earns each only where eligibility already holds it) ---
+    # 76号（五）首贷续贷服务, （九）无还本续贷: a product only for 首贷 (or only for 续贷) and
+    # this need is one; half when it serves two kinds
+    fit_loan_kind: float = 14.0
+    fit_current_lender: float = 7.0     # 无还本续贷 at the bank that holds the loan now
+    fit_core: float = 14.0              # 7号 三（五）渝链贷: lists the enterprise's core enterprise
+    # 银税互动 (永金 四（一）1): only for A/B taxpayers. Less than a tag: most firms that pay
+    # taxes reach A or B, few are 专精特新 or 瞪羚, so a grade says less about who it is for
+    fit_tax: float = 8.0
+    fit_tags: float = 12.0              # 专精特新贷/瞪羚贷/知识价值贷: made for a tag it holds
+    fit_tags_verified: float = 2.0      # the tag was checked by an organizer
+    fit_subsidy: float = 10.0           # a subsidy programme applies to this need (7号 四)
+    fit_subsidy_more: float = 3.0       # each further programme that applies
+    fit_industry: float = 7.0           # made for its industry (a 4-digit class or group)
+    fit_local: float = 5.0              # a product of its district (at most 3 districts)
+    fit_size: float = 4.0               # 普惠: made for small and micro enterprises
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,7 +635,8 @@ class _Cost(NamedTuple):
     rate_before: Decimal
     rate_after: Decimal             # quantized to 0.01, as shown
     neg_rate: Decimal               # -rate_after: rank keys sort it descending
-    points: float
+    points: float                   # the cost component
+    fit: float                      # fit points of the subsidy programmes that apply (uncapped)
     reason: str                     # the cost reason shown with the match
 
 
@@ -630,7 +654,9 @@ class _Prepared:
         "explained",
         "fee_always",
         "fee_subsidised",
-        "focus_kinds",
+        "fit_room",
+        "fit_signals",
+        "fit_verified",
         "ln_amt_mid",
         "ln_term_mid",
         "mid_cost",
@@ -666,9 +692,10 @@ class _Prepared:
         self.static = sum(pts for pts, _ in parts.values())
         self.static_rounded = {name: round(pts, 2) for name, (pts, _) in parts.items()}
         self.purpose_pts = parts["purpose"][0]
-        self.focus_kinds = bool(p.loan_kinds or p.core_enterprises or p.tags_any
-                                or p.industries or p.tax_credit_grades or p.sizes
-                                or (p.districts and len(p.districts) <= 3))
+        self.fit_signals = fit_signals(p, w)
+        # what the need can still add to `fit` (subsidies that apply, a verified tag)
+        self.fit_room = max(0.0, w.fit - parts["fit"][0])
+        self.fit_verified = w.fit_tags_verified if p.tags_any else 0.0
         ratio = ctx.lead_response.get(p.institution_id) if ctx.lead_response else None
         self.response_ratio = self.response_pts = 0.0
         self.response_reason = None
@@ -698,8 +725,10 @@ class _Prepared:
         # need, so products share cost entries by (base rate, fee)
         self.simple = not listed and not self.fee_subsidised
         best_rate = float(cost_lower_bound(p, in_force, ctx.today))
-        # tiny margins: bounds must never be below what a pair can reach
-        self.best_cost = _cost_points(best_rate, ctx) + 1e-6
+        extra = min(self.fit_room, subsidy_fit(len(listed), w) + self.fit_verified)
+        # tiny margins: bounds must never be below what a pair can reach; "cost" bounds carry
+        # the fit a need can add, which comes with the cost (subsidies) or the need (tags)
+        self.best_cost = _cost_points(best_rate, ctx) + extra + 1e-6
         self.ub = self.static + w.amount + w.term + self.best_cost + 1e-6
         self.ub_r = round(self.ub, 1)
         # without a rate ceiling on the need, a product no program applies to costs exactly
@@ -708,13 +737,19 @@ class _Prepared:
         if self.simple:
             fee = ctx.guarantee_fee_rate if self.fee_always else 0
             tight = float(self.mid_rate + fee) - 0.01
-            self.mid_cost = min(self.best_cost, _cost_points(tight, ctx) + 1e-6)
+            verified = min(self.fit_room, self.fit_verified)
+            self.mid_cost = min(self.best_cost, _cost_points(tight, ctx) + verified + 1e-6)
         self.ub_free = self.static + w.amount + w.term + self.mid_cost + 1e-6
-        # conditions the product sets that no score component already explains
-        self.explained = tuple(RULES_BY_CODE[c] for c in _BINDING_CODES if _sets(p, c))
+        # conditions the product sets that no fit signal already explains
+        signals = {code for _, code in self.fit_signals}
+        self.explained = tuple(RULES_BY_CODE[c] for c in _BINDING_CODES
+                               if _sets(p, c) and _EXPLAINED_BY.get(c) not in signals)
 
 
-_BINDING_CODES = ("district", "min_years", "min_revenue", "existing_customer")
+_BINDING_CODES = ("district", "size", "tax_grade", "min_years", "min_revenue",
+                  "existing_customer")
+_EXPLAINED_BY = {"district": "local", "size": "size", "tax_grade": "tax_grade",
+                 "existing_customer": "current_lender"}
 
 
 def _sets(p: ProductTerms, code: str) -> bool:
@@ -751,37 +786,19 @@ def _cost_points(rate: float, ctx: MatchContext) -> float:
 
 
 def _purpose_share(k: int) -> float:
-    # 1 purpose -> 1.0, 2 -> 0.8, 3 -> 0.67, 4 -> 0.57, 6 -> 0.44, 8 -> 0.36
-    return 1.0 / (1.0 + 0.25 * (max(k, 1) - 1))
+    # 1 purpose -> 1.0, 2 -> 0.87, 3 -> 0.77, 4 -> 0.69, 6 -> 0.57, 8 -> 0.49: a second
+    # purpose hardly makes a product generic; a six-purpose line (综合授信) is
+    return 1.0 / (1.0 + 0.15 * (max(k, 1) - 1))
 
 
 def _static_parts(p: ProductTerms, ctx: MatchContext) -> dict[str, tuple[float, str]]:
-    """Points that, given eligibility, depend on the product alone (with a reason key).
-
-    Eligibility already guarantees that a set tags_any/industries/core_enterprises/loan_kinds
-    condition holds, so "the product targets this" is a property of the product."""
+    """Points that, given eligibility, depend on the product alone (with a reason key): the
+    purpose, the fit signals the product earns from any need it serves (capped), and the
+    institution's responsiveness."""
     w = ctx.weights
     parts: dict[str, tuple[float, str]] = {}
     parts["purpose"] = (w.purpose * _purpose_share(len(p.purposes)), "purpose")
-    n_kinds = len(p.loan_kinds)
-    kind_share = {1: 1.0, 2: 0.7}.get(n_kinds, 0.4)
-    parts["loan_kind"] = (w.loan_kind * kind_share, "loan_kind")
-    focus = 0.0
-    if p.tags_any:
-        n = len(p.tags_any)
-        focus += w.focus * (2 / 3) * (1.0 if n <= 2 else 0.8 if n <= 4 else 0.6)
-    if p.industries:
-        broadest = min(len(c) for c in p.industries)
-        focus += w.focus * (1 / 3) * (0.2 if broadest <= 1 else 0.8 if broadest <= 3 else 1.0)
-    if p.core_enterprises:
-        focus += w.focus * (2 / 3)
-    if p.tax_credit_grades:
-        focus += w.focus * (1 / 3)      # 银税互动: made for good taxpayers
-    if p.sizes and len(p.sizes) < 4:
-        focus += w.focus * 0.2          # 普惠: made for enterprises of this size
-    if p.districts and len(p.districts) <= 3:
-        focus += w.focus * 0.2
-    parts["focus"] = (min(w.focus, focus), "focus")
+    parts["fit"] = (min(w.fit, sum(pts for pts, _ in fit_signals(p, w))), "fit")
     ratio = None
     if ctx.lead_response is not None:
         ratio = ctx.lead_response.get(p.institution_id)
@@ -789,6 +806,42 @@ def _static_parts(p: ProductTerms, ctx: MatchContext) -> dict[str, tuple[float, 
                                                    else min(1.0, max(0.0, float(ratio)))),
                                "responsiveness")
     return parts
+
+
+def fit_signals(p: ProductTerms, w: Weights) -> list[tuple[float, str]]:
+    """(points, signal) for each way the product targets a situation. Eligibility already
+    guarantees that a need it serves is in that situation (its loan kind is the product's,
+    its core enterprise is listed, it holds a listed tag …), so these depend on the product
+    alone. A condition that merely admits (a product open to new loans too, to any grade,
+    to any size) targets nothing."""
+    out = []
+    if p.loan_kinds and "new" not in p.loan_kinds:
+        out.append((w.fit_loan_kind * (1.0 if len(p.loan_kinds) == 1 else 0.5), "loan_kind"))
+    if p.existing_customers_only:
+        out.append((w.fit_current_lender, "current_lender"))
+    if p.core_enterprises:
+        out.append((w.fit_core, "core"))
+    if p.tax_credit_grades:
+        good = p.tax_credit_grades <= {"A", "B"}
+        out.append((w.fit_tax * (1.0 if good else 0.5), "tax_grade"))
+    if p.tags_any:
+        n = len(p.tags_any)
+        out.append((w.fit_tags * (1.0 if n <= 2 else 0.85 if n <= 4 else 0.7), "tags"))
+    if p.industries:
+        broadest = min(len(c) for c in p.industries)
+        out.append((w.fit_industry * (0.15 if broadest <= 1 else 0.7 if broadest <= 3 else 1.0),
+                    "industry"))
+    if p.districts and len(p.districts) <= 3:
+        out.append((w.fit_local, "local"))
+    if p.sizes and p.sizes <= {"medium", "small", "micro"}:
+        out.append((w.fit_size * (1.0 if p.sizes <= {"small", "micro"} else 0.5), "size"))
+    return out
+
+
+def subsidy_fit(applied: int, w: Weights) -> float:
+    """Fit points for the subsidy programmes that apply to this need (the calculator's
+    verdict: institutions.subsidies.estimate_cost)."""
+    return 0.0 if applied <= 0 else w.fit_subsidy + w.fit_subsidy_more * (applied - 1)
 
 
 # --------------------------------------------------------------------------- bitsets
@@ -863,10 +916,11 @@ def _code_masks(items: Sequence[_Prepared], values_of, nbytes: int) -> tuple[dic
 
 class _NeedView:
     """Per-need numbers the index and the scorer use, computed once."""
-    __slots__ = ("age", "amount_text", "ln_amount", "ln_term", "need", "waiver_tags")
+    __slots__ = ("age", "amount_text", "ln_amount", "ln_term", "need", "verified", "waiver_tags")
 
     def __init__(self, need: NeedFacts, relevant_tags: frozenset[str]):
         self.need = need
+        self.verified = None      # bytes: products whose tags_any it holds verified (lazy)
         self.ln_amount = math.log(max(float(need.amount_wan), 1e-9))
         self.ln_term = math.log(max(float(need.term_months), 1e-9))
         self.age = age_months(need.enterprise.founded, need.created)
@@ -895,15 +949,15 @@ class _ProductIndex:
         # over the positions still ahead, since that order does not sort it)
         self.fast_free = [(it.static, it.amt_slope, it.ln_amt_mid, it.term_slope,
                            it.ln_term_mid, it.mid_cost, round(it.ub_free, 1), it.simple,
-                           it.mid_rate) for it in items]
+                           it.mid_rate, it.fit_room, it.fit_verified) for it in items]
         ahead, best = [], float("-inf")
         for it in reversed(items):
             best = max(best, it.ub)
             ahead.append(round(best, 1))
         ahead.reverse()
         self.fast_capped = [(it.static, it.amt_slope, it.ln_amt_mid, it.term_slope,
-                             it.ln_term_mid, it.best_cost, bound, it.simple, it.mid_rate)
-                            for it, bound in zip(items, ahead)]
+                             it.ln_term_mid, it.best_cost, bound, it.simple, it.mid_rate,
+                             it.fit_room, it.fit_verified) for it, bound in zip(items, ahead)]
         nb = self.nbytes = (len(items) + 7) >> 3
         self.all = _mask((it.pos for it in items if it.terms.active), nb)
         self._build(items, nb)
@@ -1026,6 +1080,15 @@ class _ProductIndex:
         lender = v.need.current_lender_id
         return self.not_eco | (self.eco.get(lender, 0) if lender is not None else 0)
 
+    def verified(self, v: _NeedView) -> bytes:
+        """Products whose tags_any the enterprise holds verified, as bytes for _has()."""
+        if v.verified is None:
+            m = 0
+            for tag in v.need.enterprise.verified_tags:
+                m |= self.tag.get(tag, 0)
+            v.verified = m.to_bytes(self.nbytes, "little") if m else b""
+        return v.verified
+
     def passes(self, v: _NeedView) -> list[int]:
         """Pass masks aligned with CONDITIONS."""
         return [self._pass[r.code](v) for r in CONDITIONS]
@@ -1054,17 +1117,20 @@ class Matcher:
     """Built once from the products (and a context); answers for any number of needs.
 
     Score (0–100, one decimal) = the sum of `Weights` components:
-      purpose     20 × 1/(1 + 0.25·(k−1)) for a product listing k purposes;
-      loan_kind    5 × (1 if it lists only this loan kind, 0.7 for two, 0.4 when unrestricted);
-      amount      12 × (1 − 0.5·d), d = |ln a − ln g| / half the log width of the range (at
-                   least ln 2), g its geometric middle (the product's sweet spot): 6 at an edge;
-      term         8 × the same on the term range;
-      focus       15 at most: tags_any (it targets 专精特新/科技型 … which the enterprise holds),
-                   industries (the narrower the more), core_enterprises (渝链贷 for its buyer),
-                   tax_credit_grades (银税互动), sizes (小微专属), a local product (≤ 3 districts);
-      cost        30 × (1 − r / (2.5 × LPR 1y)), r the yearly cost after subsidies
-                   (`subsidies.estimate_cost`);
-      responsiveness 10 × on-time lead answer ratio (5 when unknown).
+      purpose     18 × 1/(1 + 0.15·(k−1)) for a product listing k purposes;
+      fit         40 at most: the product targets this need's situation — 首贷/续贷-only
+                   (14; 7 for both), 无还本续贷 at the current lender (+7), the enterprise's
+                   core enterprise listed (14), 银税互动 (8), a tag it holds (12, fewer for
+                   products listing many; +2 when an organizer verified it), a subsidy that
+                   applies to this need (10, +3 each further), its industry (7 for a class or
+                   group, 5 for a division, 1 for a section), a local product (5), 小微-only (4);
+      amount       8 × (1 − 0.5·d), d = |ln a − ln g| / half the log width of the range (at
+                   least ln 2), g its geometric middle (the product's sweet spot): 4 at an edge;
+      term         6 × the same on the term range;
+      cost        20 × (1 − r / (2.5 × LPR 1y)), r the yearly cost after subsidies
+                   (`subsidies.estimate_cost`): 1 percentage point ≈ 2.7 points, so one fit
+                   signal outweighs any difference in price between comparable lenders;
+      responsiveness 8 × on-time lead answer ratio (4 when unknown).
     Ties: score desc, estimated_rate asc, product ref asc. Scores are absolute: a product's
     score for a need does not depend on the other products, so incremental refresh is exact.
     """
@@ -1145,9 +1211,23 @@ class Matcher:
         amount = it.static + (self._w_amount - it.amt_slope * abs(v.ln_amount - it.ln_amt_mid))
         partial = amount + (self._w_term - it.term_slope * abs(v.ln_term - it.ln_term_mid))
         cost = self._cost(it, v)
-        return (partial + cost.points,
+        score = partial + cost.points
+        extra = cost.fit + self._verified_pts(it, v)
+        if extra:
+            score += min(extra, it.fit_room)
+        return (score,
                 self._w_amount - it.amt_slope * abs(v.ln_amount - it.ln_amt_mid),
                 self._w_term - it.term_slope * abs(v.ln_term - it.ln_term_mid), cost)
+
+    def _verified_pts(self, it: _Prepared, v: _NeedView) -> float:
+        if not it.fit_verified or not v.need.enterprise.verified_tags:
+            return 0.0
+        return it.fit_verified if _has(self._index.verified(v), it.pos) else 0.0
+
+    def _fit_extra(self, it: _Prepared, v: _NeedView, cost: _Cost) -> float:
+        """The fit points the need adds to the product's own (capped at the fit weight)."""
+        extra = cost.fit + self._verified_pts(it, v)
+        return (min(extra, it.fit_room)) if extra else 0.0
 
     def _cost(self, it: _Prepared, v: _NeedView) -> _Cost:
         """Cached by what the estimate depends on (see subsidies.estimate_cost)."""
@@ -1186,7 +1266,8 @@ class Matcher:
         else:
             reason = f"预计年化成本{pct(est.rate_after)}{fee}"
         return _Cost(est.rate_before, est.rate_after, -est.rate_after,
-                     _cost_points(float(est.rate_after), self.ctx), reason)
+                     _cost_points(float(est.rate_after), self.ctx),
+                     subsidy_fit(len(est.applied), self.ctx.weights), reason)
 
     def _top(self, v: _NeedView, eligible: int, top: int | None) -> list[tuple]:
         """(rank key, pos, score, cost) of the best `top` eligible products, best first.
@@ -1202,9 +1283,7 @@ class Matcher:
             found = []
             for pos in _bits(eligible):
                 it = items[pos]
-                cost = cost_of(it, v)
-                score = (it.static + (w_amount - it.amt_slope * abs(ln_a - it.ln_amt_mid))
-                         + (w_term - it.term_slope * abs(ln_t - it.ln_term_mid))) + cost.points
+                score, _, _, cost = self._pair(it, v)
                 found.append(((round(score, 1), cost.neg_rate, -it.ref_rank), pos, score, cost))
             found.sort(reverse=True)
             return found
@@ -1217,12 +1296,14 @@ class Matcher:
         ceiling = v.need.max_rate
         fast = self._index.fast_free if ceiling is None else self._index.fast_capped
         data = eligible.to_bytes(self._index.nbytes, "little")
+        verified = self._index.verified(v) if v.need.enterprise.verified_tags else b""
         for found in _NONZERO.finditer(data):
             byte = found.start()
             base = byte << 3
             for off in _BYTE_BITS[data[byte]]:
                 pos = base + off
-                static, a_slope, a_mid, t_slope, t_mid, best_cost, ub_r, simple, mid = fast[pos]
+                (static, a_slope, a_mid, t_slope, t_mid, best_cost, ub_r, simple, mid, room,
+                 vb) = fast[pos]
                 if full and ub_r < kth:
                     heap.sort(reverse=True)
                     return heap
@@ -1238,6 +1319,9 @@ class Matcher:
                 else:
                     cost = cost_of(items[pos], v)
                 score = partial + cost.points
+                extra = cost.fit + (vb if vb and verified and _has(verified, pos) else 0.0)
+                if extra:
+                    score += min(extra, room)
                 if full and score < floor:
                     continue
                 entry = ((round(score, 1), cost.neg_rate, -items[pos].ref_rank), pos, score,
@@ -1442,13 +1526,17 @@ class Matcher:
         p, need = it.terms, v.need
         amount_pts = self._w_amount - it.amt_slope * abs(v.ln_amount - it.ln_amt_mid)
         term_pts = self._w_term - it.term_slope * abs(v.ln_term - it.ln_term_mid)
+        extra = self._fit_extra(it, v, cost)
         components = dict(it.static_rounded)
+        components["fit"] = round(it.static_parts["fit"][0] + extra, 2)
         components["amount"] = round(amount_pts, 2)
         components["term"] = round(term_pts, 2)
         components["cost"] = round(cost.points, 2)
+        subsidy = min(cost.fit, it.fit_room)
         ranked = [
             (it.purpose_pts, self._purpose_reason(it, need.purpose)),
-            (cost.points, cost.reason),
+            # a subsidy that applies is fit as well as price: its reason carries both
+            (cost.points + subsidy, cost.reason),
             (amount_pts, _range_reason(
                 f"金额{v.amount_text}万元{it.amount_text}",
                 _closeness(amount_pts, w.amount), v.ln_amount > it.ln_amt_mid, "额度")),
@@ -1456,8 +1544,8 @@ class Matcher:
                 f"期限{need.term_months}个月{it.term_text}",
                 _closeness(term_pts, w.term), v.ln_term > it.ln_term_mid, "期限")),
         ]
-        if it.focus_kinds:
-            self._focus_reasons(it, v, ranked)
+        for points, signal in it.fit_signals:
+            ranked.append((points, self._fit_reason(signal, it, v)))
         ranked.sort(key=_first_desc)
         reasons = [text for _, text in ranked]
         for rule in it.explained:
@@ -1474,45 +1562,41 @@ class Matcher:
         return Match(p.id, p.ref, p.institution_id, p.institution_ref, p.version,
                      round(score, 1), reasons, components, cost.rate_after)
 
-    def _focus_reasons(self, it: _Prepared, v: _NeedView, out: list) -> None:
-        p, need, ent = it.terms, v.need, v.need.enterprise
-        focus = self.ctx.weights.focus
-        texts = self._text_cache
-        if p.loan_kinds:
+    def _fit_reason(self, signal: str, it: _Prepared, v: _NeedView) -> str:
+        """Why the product fits this need's situation, for one fit signal (cached)."""
+        ent = v.need.enterprise
+        verified = signal == "tags" and bool(it.terms.tags_any & ent.verified_tags)
+        key = (signal, it.uid, _FIT_FACTS[signal](v.need), verified)
+        text = self._text_cache.get(key)
+        if text is None:
+            if len(self._text_cache) > CACHE_SIZE:
+                self._text_cache.clear()
+            text = self._text_cache[key] = self._fit_text(signal, it.terms, v.need, verified)
+        return text
+
+    def _fit_text(self, signal: str, p: ProductTerms, need: NeedFacts, verified: bool) -> str:
+        ent = need.enterprise
+        if signal == "loan_kind":
             kind = SHORT_LOAN_KINDS.get(need.loan_kind, need.loan_kind)
-            text = f"{kind}专属产品" if len(p.loan_kinds) == 1 else f"产品支持{kind}"
-            out.append((it.static_parts["loan_kind"][0], text))
-        if p.core_enterprises:
-            key = ("core", it.uid, ent.core_enterprise)
-            text = texts.get(key)
-            if text is None:
-                text = texts[key] = "供应链产品：" + self.ctx.core_reason(
-                    ent.core_enterprise, p.core_enterprises)
-            out.append((focus * 2 / 3, text))
-        if p.tags_any:
-            held = p.tags_any & ent.tags
-            text = texts.get(("tags", held))
-            if text is None:
-                names = _join(label("enterprise_tags", t) for t in sorted(held))
-                text = texts["tags", held] = f"{names}，符合产品准入"
-            out.append((focus * 2 / 3 - 0.01, text))
-        if p.industries:
-            key = (it.uid, ent.industry, ent.cluster)
-            text = texts.get(key)
-            if text is None:
-                text = texts[key] = self._industry_reason(p, ent)
-            out.append((focus / 3, text))
-        if p.tax_credit_grades:
-            out.append((focus / 3, f"纳税信用{ent.tax_credit_grade}级，可办理银税互动产品"))
-        if p.sizes and len(p.sizes) < 4:
-            key = ("sizes", p.sizes)
-            text = texts.get(key)
-            if text is None:
-                sizes = _join(label("sizes", s) for s in _sorted_sizes(p.sizes))
-                text = texts[key] = f"产品专门面向{sizes}企业"
-            out.append((focus * 0.2, text))
-        if p.districts and len(p.districts) <= 3:
-            out.append((focus * 0.2, f"{ent.district}本地产品"))
+            if len(p.loan_kinds) == 1:
+                return f"{kind}专属产品，契合本次{kind}需求"
+            kinds = "、".join(SHORT_LOAN_KINDS.get(k, k) for k in sorted(p.loan_kinds))
+            return f"产品专为{kinds}设计，契合本次{kind}需求"
+        if signal == "current_lender":
+            return "本机构为企业现贷款机构，可办理无还本续贷等存量客户产品"
+        if signal == "core":
+            return "供应链产品：" + self.ctx.core_reason(ent.core_enterprise, p.core_enterprises)
+        if signal == "tax_grade":
+            return f"纳税信用{ent.tax_credit_grade}级，银税互动产品专为纳税信用良好的企业设计"
+        if signal == "tags":
+            names = _join(label("enterprise_tags", t) for t in sorted(p.tags_any & ent.tags))
+            return f"{names}{'（已核验）' if verified else ''}，产品专为此类企业设计"
+        if signal == "industry":
+            return self._industry_reason(p, ent)
+        if signal == "local":
+            return f"{ent.district}本地产品"
+        sizes = _join(label("sizes", s) for s in _sorted_sizes(p.sizes))
+        return f"产品专门面向{sizes}企业"
 
     def _purpose_reason(self, it: _Prepared, purpose: str) -> str:
         key = (it.uid, purpose)
@@ -1537,6 +1621,15 @@ class Matcher:
         name = label("industries", matched)
         cluster = f"，属{label('clusters_33618', ent.cluster)}集群" if ent.cluster else ""
         return f"产品聚焦{name}（{matched}），与企业行业{code}相符{cluster}"
+
+
+# the need facts each fit signal's reason reads (its text cache key)
+_FIT_FACTS: dict[str, Callable[[NeedFacts], object]] = {
+    "loan_kind": lambda n: n.loan_kind, "current_lender": lambda n: None,
+    "core": lambda n: n.enterprise.core_enterprise, "tax_grade": lambda n: n.enterprise.tax_credit_grade,
+    "tags": lambda n: n.enterprise.tags, "industry": lambda n: (n.enterprise.industry, n.enterprise.cluster),
+    "local": lambda n: n.enterprise.district, "size": lambda n: None,
+}
 
 
 def _first_desc(pair: tuple) -> float:

@@ -246,11 +246,11 @@ def test_match_reasons_are_chinese_strongest_first():
     [m] = Matcher([p], CTX).match(need)
     assert m.reasons[0].startswith("可享技改专项贷款贴息")
     assert "产品专为技术改造与设备更新设计" in m.reasons
-    assert "专精特新中小企业，符合产品准入" in m.reasons
+    assert "专精特新中小企业，产品专为此类企业设计" in m.reasons
     assert "金额200万元在产品额度50–500万元内" in " ".join(m.reasons)
     assert any(r.startswith("成立10年3个月") for r in m.reasons)
-    assert set(m.components) == {"purpose", "loan_kind", "amount", "term", "focus", "cost",
-                                 "responsiveness"}
+    assert set(m.components) == {"purpose", "fit", "amount", "term", "cost", "responsiveness"}
+    assert m.components["fit"] == 22.0      # the tag (12) and the 技改 subsidy that applies (10)
     assert abs(sum(m.components.values()) - m.score) < 0.1
 
 
