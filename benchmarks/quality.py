@@ -1,7 +1,14 @@
-"""Ranking quality on the judged set: nDCG@5, eligibility violations, recall.
+"""Ranking quality: nDCG@5, eligibility violations, recall — on the tuning set and the blind set.
 
-    python -m benchmarks.quality            # the figures
+    python -m benchmarks.quality            # both sets' figures, side by side
     python -m benchmarks.quality -v         # and each need's ranking beside its grades
+
+The tuning set (`judged/judged_set.py`) was used while designing the score. The blind set
+(`judged/blind/`: catalogue.json and needs.json in matchmaker-exchange/1, grades.json
+{need: {product: 0–3}}, METHOD.md) was graded by someone who never saw the ranking code; it is
+loaded the way a real platform loads data: `matchmaker import` of its documents into a scratch
+SQLite database (migrated, with the policy data of the migrations), then the matches the
+platform stored for each need (the `matches` table, in the need page's order) are read back.
 
 Eligibility is re-checked by a naive implementation written here from the spec's rules 1–9,
 independent of matcher.RULES (it shares only names.same_company, which defines what
@@ -13,9 +20,12 @@ products are all ungraded are left out of the mean.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import tempfile
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 from benchmarks.judged import judged_set as J
 from matchmaker import sizes
@@ -148,20 +158,112 @@ def evaluate(verbose: bool = False, k: int = 5) -> dict:
     }
 
 
+# ------------------------------------------------------------------ the blind set
+
+BLIND = Path(__file__).resolve().parent / "judged" / "blind"
+
+
+def evaluate_blind(directory: Path = BLIND, verbose: bool = False, k: int = 5) -> dict:
+    """Import the blind set's documents into a scratch SQLite platform and score the matches
+    it stored. Eligibility is re-checked by naive_eligible() on the platform's own facts."""
+    from matchmaker import create_app
+    from matchmaker.extensions import db
+
+    grades = json.loads((directory / "grades.json").read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/blind.sqlite3", "TESTING": True,
+                          "MAIL_OUTBOX": f"{tmp}/outbox"}, require_secret=False)
+        with app.app_context():
+            import flask_migrate
+
+            flask_migrate.upgrade()
+            ranked, eligible, refs = _import_and_read(directory)
+            db.session.remove()
+            db.engine.dispose()
+    return _score(ranked, eligible, grades, refs, verbose, k)
+
+
+def _import_and_read(directory: Path) -> tuple[dict, dict, dict]:
+    """(need ref -> stored product refs in order, need ref -> naive-eligible refs, counts)."""
+    from sqlalchemy import select
+
+    from matchmaker.enterprises.models import Need
+    from matchmaker.exchange.service import import_document, load_document
+    from matchmaker.extensions import db
+    from matchmaker.institutions.models import Product
+    from matchmaker.matching import adapters
+    from matchmaker.matching import service as matching
+
+    for name in ("catalogue.json", "needs.json"):
+        import_document(load_document((directory / name).read_bytes()))
+        db.session.commit()
+    products = [adapters.product_terms(p) for p in db.session.scalars(select(Product))]
+    ranked, eligible = {}, {}
+    needs = db.session.scalars(select(Need).order_by(Need.ref)).all()
+    for need in needs:
+        ranked[need.ref] = [m.product.ref for m in matching.matches_for_need(need)]
+        facts = adapters.need_facts(need)
+        eligible[need.ref] = {p.ref for p in products if naive_eligible(facts, p)}
+    return ranked, eligible, {"needs": len(needs), "products": len(products)}
+
+
+def _score(ranked: dict, eligible: dict, grades: dict, refs: dict, verbose: bool,
+           k: int) -> dict:
+    ndcgs, first_hits = [], []
+    violations = returned = total = 0
+    for need_ref in sorted(ranked):
+        got_refs, ok = ranked[need_ref], eligible[need_ref]
+        violations += sum(1 for ref in got_refs if ref not in ok)
+        returned += len(set(got_refs) & ok)
+        total += len(ok)
+        mine = grades.get(need_ref, {})
+        ideal = sorted((mine.get(p, 0) for p in ok), reverse=True)[:k]
+        got = [mine.get(p, 0) for p in got_refs[:k]]
+        if dcg(ideal) > 0:
+            ndcgs.append(dcg(got) / dcg(ideal))
+            first_hits.append(1.0 if got and got[0] == ideal[0] else 0.0)
+        if verbose:
+            shown = ", ".join(f"{ref}({mine.get(ref, 0)})" for ref in got_refs[:k])
+            value = dcg(got) / dcg(ideal) if dcg(ideal) else float("nan")
+            print(f"{need_ref} nDCG@{k} {value:.3f}  {shown}")
+    return {"needs": refs["needs"], "products": refs["products"],
+            "graded_pairs": sum(len(v) for v in grades.values()),
+            f"ndcg@{k}": sum(ndcgs) / len(ndcgs) if ndcgs else float("nan"),
+            "best_first": sum(first_hits) / len(first_hits) if first_hits else float("nan"),
+            "needs_scored": len(ndcgs), "violations": violations,
+            "recall": returned / total if total else 1.0, "eligible_pairs": total,
+            "ungraded_eligible": [], "graded_ineligible": [
+                (n, p) for n, g in grades.items() for p, v in g.items()
+                if v > 0 and p not in eligible.get(n, set())]}
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="ranking quality on the judged set")
+    parser = argparse.ArgumentParser(description="ranking quality on the judged sets")
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--blind", type=Path, default=BLIND,
+                        help="the blind set's folder (catalogue.json, needs.json, grades.json)")
     args = parser.parse_args(argv)
-    r = evaluate(args.verbose)
-    print(f"judged set: {r['needs']} needs × {r['products']} products, {r['graded_pairs']} "
-          f"graded pairs, {r['eligible_pairs']} eligible pairs")
-    print(f"nDCG@5: {r['ndcg@5']:.3f} over {r['needs_scored']} needs   "
-          f"best product first: {r['best_first']:.0%}")
-    print(f"eligibility violations: {r['violations']}   recall: {r['recall']:.3f}")
-    if r["graded_ineligible"]:
-        print(f"warning: graded > 0 but not eligible: {r['graded_ineligible']}")
-    if r["ungraded_eligible"]:
-        print(f"note: eligible but ungraded (count 0): {r['ungraded_eligible']}")
+    if args.verbose:
+        print("--- tuning set")
+    results = {"tuning set": evaluate(args.verbose)}
+    if (args.blind / "grades.json").is_file():
+        if args.verbose:
+            print("--- blind set")
+        results["blind set"] = evaluate_blind(args.blind, args.verbose)
+    else:
+        print(f"(no blind set at {args.blind})")
+    for name, r in results.items():
+        print(f"{name}: {r['needs']} needs × {r['products']} products, {r['graded_pairs']} "
+              f"graded pairs, {r['eligible_pairs']} eligible pairs")
+    print(f"{'':<24}" + "".join(f"{name:>14}" for name in results))
+    rows = (("nDCG@5", "ndcg@5", "{:.3f}"), ("best product first", "best_first", "{:.0%}"),
+            ("needs scored", "needs_scored", "{}"), ("eligibility violations", "violations", "{}"),
+            ("recall", "recall", "{:.3f}"))
+    for label, key, fmt in rows:
+        print(f"{label:<24}" + "".join(f"{fmt.format(r[key]):>14}" for r in results.values()))
+    for name, r in results.items():
+        if r["graded_ineligible"]:
+            print(f"warning ({name}): graded > 0 but not eligible: {r['graded_ineligible']}")
 
 
 if __name__ == "__main__":
