@@ -19,6 +19,9 @@ GET_ALLOWED = {
     "enterprises.import_template": {"organizer"},
     "enterprises.core_enterprise_suggest": {"enterprise", "bank_manager", "bank_admin",
                                             "organizer", "admin"},
+    # public reference data (GB/T 4754): the registration form uses it before any login
+    "enterprises.industry_search": {"anonymous", "enterprise", "bank_manager", "bank_admin",
+                                    "organizer", "admin"},
 }
 POST_ALLOWED = {
     "enterprises.edit_profile": {"enterprise"},

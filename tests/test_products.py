@@ -438,15 +438,17 @@ def test_paused_and_draft_products_are_not_in_the_catalogue(db, client, bank):
 
 
 def test_every_route_of_issue_4_has_access_tests(app):
-    """The matrices of test_products / test_catalog / test_policy / test_core_enterprises
-    cover exactly these endpoints; a new route must join one of them."""
+    """The matrices of test_products / test_catalog / test_policy / test_core_enterprises /
+    test_core_groups cover exactly these endpoints; a new route must join one of them."""
     covered = {
         "institutions.products", "institutions.new_product", "institutions.product",
         "institutions.edit_product", "institutions.publish_product",
         "institutions.pause_product", "institutions.retire_product", "institutions.profile",
         "institutions.core_enterprises", "institutions.new_core_enterprise",
         "institutions.edit_core_enterprise", "institutions.stated_names",
-        "institutions.confirm_alias", "catalog.index", "catalog.product",
+        "institutions.confirm_alias", "institutions.core_groups", "institutions.new_core_group",
+        "institutions.edit_core_group", "institutions.delete_core_group",
+        "catalog.index", "catalog.product",
         "catalog.product_version", "catalog.export", "policy.index", "policy.add_rate",
         "policy.edit_program", "policy.edit_setting"}
     endpoints = {r.endpoint for r in app.url_map.iter_rules()
