@@ -21,6 +21,10 @@ need_changed = _events.signal("need-changed")
 need_ended = _events.signal("need-ended")
 """sender: Need that left the market for good; `status`: withdrawn, closed, expired or funded."""
 
+enterprise_changed = _events.signal("enterprise-changed")
+"""sender: Enterprise whose facts its needs are ranked by changed (an organizer verified or
+withdrew a tag); its open needs are matched again."""
+
 # --- products (institutions) ------------------------------------------------------------------
 product_published = _events.signal("product-published")
 """sender: Product published (first time, again after a pause, or a new version of its terms)."""
@@ -50,6 +54,7 @@ when the enterprise confirms: `outcome="funded"`)."""
 
 SIGNALS = {
     "need_published": need_published, "need_changed": need_changed, "need_ended": need_ended,
+    "enterprise_changed": enterprise_changed,
     "product_published": product_published, "product_changed": product_changed,
     "product_paused": product_paused, "policy_changed": policy_changed,
     "matches_refreshed": matches_refreshed, "match_inputs": match_inputs,

@@ -282,17 +282,8 @@ def set_tag_verified(actor, enterprise: Enterprise, code: str, verified: bool) -
     record(actor, "enterprise.tag_verified" if verified else "enterprise.tag_unverified",
            enterprise, tag=code,
            summary=f"{label}{'已核验' if verified else '撤销核验'}")
-    _refresh_open_needs(enterprise)    # a verified tag counts in the ranking's fit
+    signals.enterprise_changed.send(enterprise)    # a verified tag counts in the ranking's fit
     return row
-
-
-def _refresh_open_needs(enterprise: Enterprise) -> None:
-    from ..matching.service import refresh_need  # matching reads enterprises' models
-
-    db.session.flush()
-    for need in db.session.scalars(select(Need).where(
-            Need.enterprise_id == enterprise.id, Need.status.in_(("published", "in_progress")))):
-        refresh_need(need)
 
 
 # --- needs: validation -----------------------------------------------------------------------

@@ -145,6 +145,16 @@ def refresh_product(product: Product) -> int:
     return batch.match_count
 
 
+def refresh_open_needs_of(enterprise: Enterprise) -> int:
+    """After the facts an enterprise's needs are ranked by changed (a verified tag)."""
+    db.session.flush()
+    needs = db.session.scalars(select(Need).where(Need.enterprise_id == enterprise.id,
+                                                  Need.status.in_(OPEN_STATUSES))).all()
+    for need in needs:
+        refresh_need(need)
+    return len(needs)
+
+
 def refresh_supply_chain_needs() -> int:
     """After the core-enterprise groups changed: recompute the open needs of enterprises that
     state a core enterprise (only their core-enterprise condition can have moved)."""

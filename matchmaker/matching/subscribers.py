@@ -9,6 +9,11 @@ def _need_moved(need, **_):
     service.refresh_need(need)
 
 
+@signals.enterprise_changed.connect
+def _enterprise_moved(enterprise, **_):
+    service.refresh_open_needs_of(enterprise)
+
+
 @signals.product_published.connect
 @signals.product_changed.connect
 @signals.product_paused.connect
