@@ -87,8 +87,11 @@ def _months(founded: date, on: date) -> int:
     return months - 1 if on.day < founded.day else months
 
 
-def naive_eligible(n: NeedFacts, p: ProductTerms) -> bool:
-    """Rules 1–9 of exchange-format.md, written out one by one."""
+def naive_eligible(n: NeedFacts, p: ProductTerms, same_core=None) -> bool:
+    """Rules 1–9 of exchange-format.md, written out one by one. `same_core(stated, listed)`:
+    the platform's reading of "the same core enterprise" (its list and groups); default the
+    tolerant name rule alone."""
+    same_core = same_core or same_company
     e = n.enterprise
     checks = [
         p.active,
@@ -106,7 +109,7 @@ def naive_eligible(n: NeedFacts, p: ProductTerms) -> bool:
         len(p.loan_kinds) == 0 or n.loan_kind in p.loan_kinds,
         len(p.core_enterprises) == 0 or (
             e.core_enterprise is not None
-            and any(same_company(e.core_enterprise, c) for c in p.core_enterprises)),
+            and any(same_core(e.core_enterprise, c) for c in p.core_enterprises)),
         n.max_rate is None or p.rate_min <= n.max_rate,
         not p.existing_customers_only or n.current_lender_id == p.institution_id,
     ]
@@ -163,9 +166,11 @@ def evaluate(verbose: bool = False, k: int = 5) -> dict:
 BLIND = Path(__file__).resolve().parent / "judged" / "blind"
 
 
-def evaluate_blind(directory: Path = BLIND, verbose: bool = False, k: int = 5) -> dict:
+def evaluate_blind(directory: Path = BLIND, verbose: bool = False, k: int = 5,
+                   core_list: Path | None = None) -> dict:
     """Import the blind set's documents into a scratch SQLite platform and score the matches
-    it stored. Eligibility is re-checked by naive_eligible() on the platform's own facts."""
+    it stored. Eligibility is re-checked by naive_eligible() on the platform's own facts.
+    `core_list`: the organizers' 核心企业名单库 (with groups) loaded first, as on a real platform."""
     from matchmaker import create_app
     from matchmaker.extensions import db
 
@@ -177,10 +182,22 @@ def evaluate_blind(directory: Path = BLIND, verbose: bool = False, k: int = 5) -
             import flask_migrate
 
             flask_migrate.upgrade()
+            if core_list is not None:
+                _load_core_list(core_list)
             ranked, eligible, refs = _import_and_read(directory)
             db.session.remove()
             db.engine.dispose()
     return _score(ranked, eligible, grades, refs, verbose, k)
+
+
+def _load_core_list(path: Path) -> None:
+    from matchmaker.extensions import db
+    from matchmaker.institutions.service import load_core_enterprises, load_core_groups
+
+    data = json.loads(path.read_text(encoding="utf-8"))
+    load_core_enterprises(None, data["core_enterprises"])
+    load_core_groups(None, data.get("groups") or [])
+    db.session.commit()
 
 
 def _import_and_read(directory: Path) -> tuple[dict, dict, dict]:
@@ -203,13 +220,16 @@ def _import_and_read(directory: Path) -> tuple[dict, dict, dict]:
     for need in needs:
         ranked[need.ref] = [m.product.ref for m in matching.matches_for_need(need)]
         facts = adapters.need_facts(need)
-        eligible[need.ref] = {p.ref for p in products if naive_eligible(facts, p)}
+        # the platform's resolver (with the list's groups) decides what "the same core
+        # enterprise" is; every other rule is the naive one
+        same = matching.current_matcher().ctx.same_core
+        eligible[need.ref] = {p.ref for p in products if naive_eligible(facts, p, same)}
     return ranked, eligible, {"needs": len(needs), "products": len(products)}
 
 
 def _score(ranked: dict, eligible: dict, grades: dict, refs: dict, verbose: bool,
            k: int) -> dict:
-    ndcgs, first_hits = [], []
+    ndcgs, strict, first_hits = [], [], []
     violations = returned = total = 0
     for need_ref in sorted(ranked):
         got_refs, ok = ranked[need_ref], eligible[need_ref]
@@ -222,6 +242,10 @@ def _score(ranked: dict, eligible: dict, grades: dict, refs: dict, verbose: bool
         if dcg(ideal) > 0:
             ndcgs.append(dcg(got) / dcg(ideal))
             first_hits.append(1.0 if got and got[0] == ideal[0] else 0.0)
+        # the grader's own ideal: every pair it graded, eligible by its reading of the spec
+        graded_ideal = sorted(mine.values(), reverse=True)[:k]
+        if dcg(graded_ideal) > 0:
+            strict.append(dcg(got) / dcg(graded_ideal))
         if verbose:
             shown = ", ".join(f"{ref}({mine.get(ref, 0)})" for ref in got_refs[:k])
             value = dcg(got) / dcg(ideal) if dcg(ideal) else float("nan")
@@ -229,6 +253,7 @@ def _score(ranked: dict, eligible: dict, grades: dict, refs: dict, verbose: bool
     return {"needs": refs["needs"], "products": refs["products"],
             "graded_pairs": sum(len(v) for v in grades.values()),
             f"ndcg@{k}": sum(ndcgs) / len(ndcgs) if ndcgs else float("nan"),
+            "ndcg_graded": sum(strict) / len(strict) if strict else float("nan"),
             "best_first": sum(first_hits) / len(first_hits) if first_hits else float("nan"),
             "needs_scored": len(ndcgs), "violations": violations,
             "recall": returned / total if total else 1.0, "eligible_pairs": total,
@@ -242,21 +267,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--blind", type=Path, default=BLIND,
                         help="the blind set's folder (catalogue.json, needs.json, grades.json)")
+    parser.add_argument("--core-list", type=Path, default=None,
+                        help="load this 核心企业名单库 (e.g. seeds/core_enterprises.json) into "
+                             "the blind set's platform first")
     args = parser.parse_args(argv)
     if args.verbose:
         print("--- tuning set")
     results = {"tuning set": evaluate(args.verbose)}
+    results["tuning set"]["ndcg_graded"] = results["tuning set"]["ndcg@5"]
     if (args.blind / "grades.json").is_file():
         if args.verbose:
             print("--- blind set")
-        results["blind set"] = evaluate_blind(args.blind, args.verbose)
+        results["blind set"] = evaluate_blind(args.blind, args.verbose,
+                                              core_list=args.core_list)
     else:
         print(f"(no blind set at {args.blind})")
     for name, r in results.items():
         print(f"{name}: {r['needs']} needs × {r['products']} products, {r['graded_pairs']} "
               f"graded pairs, {r['eligible_pairs']} eligible pairs")
     print(f"{'':<24}" + "".join(f"{name:>14}" for name in results))
-    rows = (("nDCG@5", "ndcg@5", "{:.3f}"), ("best product first", "best_first", "{:.0%}"),
+    rows = (("nDCG@5", "ndcg@5", "{:.3f}"), ("nDCG@5, grader's ideal", "ndcg_graded", "{:.3f}"),
+            ("best product first", "best_first", "{:.0%}"),
             ("needs scored", "needs_scored", "{}"), ("eligibility violations", "violations", "{}"),
             ("recall", "recall", "{:.3f}"))
     for label, key, fmt in rows:
