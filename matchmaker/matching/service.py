@@ -21,8 +21,8 @@ from ..policy import service as policy
 from ..policy.models import ReferenceRate, Setting, SubsidyProgram
 from ..types import utcnow
 from . import adapters
-from .matcher import Match as PureMatch
 from .matcher import NEAR_RANK, MatchContext, Matcher, near_miss_of
+from .matcher import Match as PureMatch
 from .models import Match, NearMiss
 
 log = logging.getLogger(__name__)
