@@ -116,3 +116,13 @@ def client_as(app, db):
 @pytest.fixture
 def client(app, db):
     return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_matcher():
+    """Each test builds its own matcher: with the clock frozen, two tests' catalogues can
+    carry the same counts and timestamps, and a cached matcher would leak between them."""
+    from matchmaker.matching import service as matching
+
+    matching._cache.update(stamp=None, matcher=None)
+    yield

@@ -48,7 +48,9 @@ def _stamp(day: date) -> tuple:
                           (SubsidyProgram, SubsidyProgram.updated_at),
                           (ReferenceRate, ReferenceRate.created_at),
                           (Setting, Setting.updated_at)):
-        parts.extend(db.session.execute(select(func.count(), func.max(column))
+        # the highest id too: a row deleted and another added within one clock tick
+        parts.extend(db.session.execute(select(func.count(), func.max(column),
+                                               func.max(model.__mapper__.primary_key[0]))
                                         .select_from(model)).one())
     parts.extend(db.session.execute(select(func.count(), func.max(CoreEnterpriseAlias.id))
                                     .where(CoreEnterpriseAlias.confirmed.is_(True))).one())
