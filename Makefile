@@ -23,9 +23,8 @@ instance/secret_key: | $(STAMP)
 demo: $(STAMP) instance/secret_key
 	$(BIN)/matchmaker db upgrade
 	MATCHMAKER_LOG_LEVEL=WARNING $(BIN)/matchmaker seed
-	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	MATCHMAKER_SESSION_COOKIE_SECURE=false MATCHMAKER_REMEMBER_COOKIE_SECURE=false \
-	  $(BIN)/gunicorn -w 2 -b $(HOST):$(PORT) --access-logfile - wsgi:app
+	  BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) bash scripts/demo-serve.sh
 
 ## make test: the whole suite on SQLite, then on PostgreSQL
 test: $(STAMP) system-deps layers migrations-check test-sqlite test-postgres

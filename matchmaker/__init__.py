@@ -15,7 +15,7 @@ MODEL_MODULES = (
     "matchmaker.matching.models",
     "matchmaker.leads.models", "matchmaker.notifications.models",
     "matchmaker.whitelists.models",
-    "matchmaker.events.models",
+    "matchmaker.events.models", "matchmaker.jobs.models",
 )
 
 # each domain's reactions to the others' signals (matchmaker/signals.py): imported once, they
@@ -25,6 +25,10 @@ SUBSCRIBER_MODULES = (
     "matchmaker.leads.subscribers",
 )
 
+# each domain's background job functions (matchmaker/jobs/registry.py): imported once, they
+# register by name, so a worker can run any job the web enqueued
+JOB_MODULES: tuple[str, ...] = ()
+
 BLUEPRINTS = (
     "matchmaker.web.views", "matchmaker.accounts.views", "matchmaker.audit.views",
     "matchmaker.exchange.views",
@@ -32,7 +36,7 @@ BLUEPRINTS = (
     "matchmaker.institutions.views", "matchmaker.catalog.views", "matchmaker.policy.views",
     "matchmaker.leads.views", "matchmaker.notifications.views", "matchmaker.matching.views",
     "matchmaker.whitelists.views",
-    "matchmaker.events.views",
+    "matchmaker.events.views", "matchmaker.jobs.views",
 )
 
 
@@ -99,7 +103,7 @@ def _trust_proxy(app: Flask) -> None:
 
 
 def _import_models() -> None:
-    for name in MODEL_MODULES + SUBSCRIBER_MODULES:
+    for name in MODEL_MODULES + SUBSCRIBER_MODULES + JOB_MODULES:
         importlib.import_module(name)
 
 

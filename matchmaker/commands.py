@@ -9,7 +9,8 @@ COMMAND_MODULES: tuple[str, ...] = ("matchmaker.exchange.commands", "matchmaker.
                                    "matchmaker.leads.commands",
                                    "matchmaker.notifications.commands",
                                    "matchmaker.matching.commands",
-                                   "matchmaker.whitelists.commands")
+                                   "matchmaker.whitelists.commands",
+                                   "matchmaker.jobs.commands")
 
 
 def register_commands(app: Flask) -> None:

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 class Defaults:
     DATABASE_URL = None  # resolved in create_app: a SQLite file under instance/
-    REDIS_URL = None  # None: in-process fallbacks (rate limits in memory)
+    REDIS_URL = None  # None: in-process fallbacks (rate limits in memory, jobs in a thread)
+    JOBS_BACKEND = "auto"  # auto: RQ when REDIS_URL is set, else a thread; tests: inline
+    JOBS_QUEUE = "matchmaker"  # the RQ queue name (and key prefix of its Redis keys)
     LOG_LEVEL = "INFO"
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

@@ -38,7 +38,10 @@ def make_test_app(**overrides):
     config = {"TESTING": True, "SECRET_KEY": "test-secret-key", "WTF_CSRF_ENABLED": False,
               "DATABASE_URL": TEST_DATABASE_URL, "SESSION_COOKIE_SECURE": False,
               "REMEMBER_COOKIE_SECURE": False, "RATELIMIT_ENABLED": False,
-              "MAIL_OUTBOX": str(_TMP / "outbox"), "SERVER_NAME": "localhost"}
+              "MAIL_OUTBOX": str(_TMP / "outbox"), "SERVER_NAME": "localhost",
+              # background jobs run at once, inside the test's transaction (tests/test_jobs.py
+              # runs the thread and RQ backends against their own databases)
+              "JOBS_BACKEND": "inline", "REDIS_URL": None}
     config.update(overrides)
     return create_app(config)
 

@@ -25,13 +25,16 @@ PUBLIC = {"web.index", "catalog.index", "catalog.product", "catalog.product_vers
 # any logged-in user (their own account and notifications)
 LOGGED_IN = {"web.home", "accounts.change_password", "accounts.logout",
              "enterprises.core_enterprise_suggest", "notifications.index",
-             "notifications.open_", "notifications.preferences", "notifications.read_all"}
+             "notifications.open_", "notifications.preferences", "notifications.read_all",
+             "jobs.status"}
 
 ROLE_GATED = {
     "accounts.invitations": {"admin", "bank_admin", "enterprise"},
     "accounts.invite": {"admin", "bank_admin", "enterprise"},
     "accounts.revoke_invitation": {"admin", "bank_admin", "enterprise"},
     "audit.index": {"admin"},
+    "jobs.index": {"admin"},
+    "jobs.retry": {"admin"},
     "catalog.export": {"organizer", "admin"},
     "enterprises.change_need_status": {"enterprise", "organizer"},
     "enterprises.edit_need": {"enterprise"},

@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "consent.granted": "企业授权机构查看需求",
     "consent.revoked": "撤回授权",
     "lead.opened": "推送线索",
+    "job.retried": "重试后台任务",
     "lead.reopened": "重新推送线索",
     "lead.claimed": "接单",
     "lead.released": "放弃认领",

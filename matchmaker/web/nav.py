@@ -23,6 +23,7 @@ MENUS = {
                   ("leads.pipeline", "线索看板")],
     "admin": [("web.home", "工作台"), ("accounts.invitations", "邀请用户"),
               ("audit.index", "审计日志"), ("exchange.upload", "数据导入"),
+              ("jobs.index", "后台任务"),
               ("policy.index", "政策参数"), ("policy.workdays_page", "工作日历")],
 }
 

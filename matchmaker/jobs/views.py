@@ -1,0 +1,57 @@
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..accounts.permissions import register_predicates, roles_required
+from ..extensions import db
+from ..web.actions import attempt
+from . import service
+from .models import STATUS_LABELS, STATUSES, Job
+from .permissions import PREDICATES, can_view_job
+
+bp = Blueprint("jobs", __name__)
+register_predicates(bp, PREDICATES)
+
+
+def _visible_job(job_id: int) -> Job:
+    job = db.session.get(Job, job_id)
+    if not can_view_job(current_user, job):
+        abort(404)  # another user's job looks like no job at all
+    return job
+
+
+@bp.app_context_processor
+def started_job() -> dict:
+    """A page reached with ?job=ID (the redirect after starting one) shows its progress."""
+    job_id = request.args.get("job", type=int)
+    if not job_id or not current_user or not current_user.is_authenticated:
+        return {"started_job": None}
+    job = db.session.get(Job, job_id)
+    return {"started_job": job if can_view_job(current_user, job) else None}
+
+
+@bp.get("/jobs/<int:job_id>/status")
+@login_required
+def status(job_id: int):
+    """Polled by static/js/jobs.js on the page that started the job."""
+    return jsonify(_visible_job(job_id).as_status())
+
+
+@bp.get("/admin/jobs")
+@roles_required("admin")
+def index():
+    wanted = request.args.get("status")
+    wanted = wanted if wanted in STATUSES else None
+    page = service.jobs_page(wanted, request.args.get("page", 1, type=int))
+    return render_template("jobs/index.html", page=page, counts=service.counts(),
+                           status=wanted, statuses=STATUS_LABELS)
+
+
+@bp.post("/admin/jobs/<int:job_id>/retry")
+@roles_required("admin")
+def retry(job_id: int):
+    job = _visible_job(job_id)
+    with attempt() as done:
+        service.retry(current_user, job)
+    if done:
+        flash(f"任务 #{job.id} 已重新排队。", "success")
+    return redirect(url_for(".index", job=job.id) if done else url_for(".index"))
