@@ -31,7 +31,6 @@ from matchmaker.matching.matcher import (
     MatchContext,
     Matcher,
     NeedIndex,
-    shown_changes,
     to_spec_json,
 )
 
@@ -92,7 +91,8 @@ def recompute(old_matcher: Matcher, index: NeedIndex, rankings: dict, near_ranki
         fresh = matcher.refresh(need, rankings[need_id], after.id, top, RESERVE,
                                 eligible=need_id in new_impact.eligible)
         if fresh is not None:
-            write, _gone = shown_changes(rankings[need_id], fresh, top)
+            shown = set(rankings[need_id].keys[:top])
+            write = [k for k in fresh.keys[:top] if k not in shown]
             matcher.matches_for(need, write)        # the rows to write, with reasons
             rankings[need_id] = fresh
             changed += 1

@@ -27,7 +27,7 @@ SUBSCRIBER_MODULES = (
 
 # each domain's background job functions (matchmaker/jobs/registry.py): imported once, they
 # register by name, so a worker can run any job the web enqueued
-JOB_MODULES: tuple[str, ...] = ()
+JOB_MODULES: tuple[str, ...] = ("matchmaker.matching.jobs",)
 
 BLUEPRINTS = (
     "matchmaker.web.views", "matchmaker.accounts.views", "matchmaker.audit.views",

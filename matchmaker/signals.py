@@ -40,8 +40,11 @@ setting; `key`: the LPR kind, programme code or setting key; `in_force`: whether
 
 # --- matching ---------------------------------------------------------------------------------
 matches_refreshed = _events.signal("matches-refreshed")
-"""sender: the Need or Product whose stored matches were recomputed, or ALL after `match --all`."""
+"""sender: the Need whose stored matches were recomputed; the Product whose recompute job ran
+(`need_ids`: the needs it now matches); NEEDS for a batch of `match --all` (`need_ids`: the
+batch, committed next); ALL once `match --all` finished."""
 ALL = "all"
+NEEDS = "needs"
 
 match_inputs = _events.signal("match-inputs")
 """sender: the day (date). Asked by the matcher while it builds its context; each receiver

@@ -283,12 +283,14 @@ def test_bulk_flag_sync_after_a_product_refresh(db):
         MatchFactory(need=need, product=product)
     consents.grant_consent(owner(refused), refused, institution, [], "push")
     push.revoke_consent(owner(refused), consents.live_consent(refused.id, institution.id))
-    leads = push.sync_flag_consents_for_product(product)
+    # the product's recompute job hands over the needs the product now serves
+    served = {flagged.id, quiet.id, refused.id}
+    leads = push.sync_flag_consents_for_product(product, served)
     assert [lead.need_id for lead in leads] == [flagged.id]
     assert consents.live_consent(flagged.id, institution.id).via == "flag"
-    assert push.sync_flag_consents_for_product(product) == []  # nothing left to do
+    assert push.sync_flag_consents_for_product(product, served) == []  # nothing left to do
     product.status = "paused"
-    assert push.sync_flag_consents_for_product(product) == []
+    assert push.sync_flag_consents_for_product(product, served) == []
 
 
 def test_whole_platform_flag_sync(db):

@@ -15,7 +15,8 @@ from tests.factories import InstitutionFactory, NeedFactory, ProductFactory, use
 EXPECTED = {
     "need_published": ["matchmaker.matching.subscribers._need_moved"],
     "need_changed": ["matchmaker.matching.subscribers._need_moved"],
-    "need_ended": ["matchmaker.leads.subscribers._need_ended"],
+    "need_ended": ["matchmaker.leads.subscribers._need_ended",
+                   "matchmaker.matching.subscribers._need_ended"],
     "enterprise_changed": ["matchmaker.matching.subscribers._enterprise_moved"],
     "product_published": ["matchmaker.matching.subscribers._product_moved"],
     "product_changed": ["matchmaker.matching.subscribers._product_moved"],

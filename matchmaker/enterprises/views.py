@@ -221,7 +221,8 @@ def need(need_id):
         next_statuses=service.next_statuses(current_user, need, has_leads=bool(need_leads(need))),
         verbs=service.TRANSITION_VERBS, reason_required=service.REASON_REQUIRED,
         status_form=NeedStatusForm(), purpose_help=PURPOSE_HELP, action_label=action_label,
-        matches=matching.matches_for_need(need), near_misses=matching.near_misses_for_need(need))
+        matches=matching.matches_for_need(need), near_misses=matching.near_misses_for_need(need),
+        match_fresh=matching.is_fresh(need))
 
 
 @bp.post("/needs/<int:need_id>/status")

@@ -10,6 +10,7 @@ import logging
 import re
 import secrets
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -331,6 +332,15 @@ def import_document(doc, actor=None) -> ImportReport:
     if report.errors:
         log.info("exchange import rejected: %d error(s)", len(report.errors))
         raise ImportRejected(report.errors)
+    from ..matching.service import everything_after
+
+    with everything_after(actor) if report.changed else nullcontext():
+        _write_all(plan, report, actor)
+    log.info("exchange import: %s", report.counts())
+    return report
+
+
+def _write_all(plan: _Plan, report: ImportReport, actor) -> None:
     found = {s: dict(plan.stored[s]) for s in SECTIONS}
     for section in SECTIONS:
         changes = [c for c in report.changes if c.section == section and c.action != "unchanged"]
@@ -341,18 +351,9 @@ def import_document(doc, actor=None) -> ImportReport:
         for change in changes:
             _audit_change(change, actor)
     if report.changed:
+        # an import may change any product or need: one job recomputes every need at the end
+        # (its parts run in parallel on the workers); until then they show "正在更新"
         record(actor, "exchange.imported", _ExchangeSubject(), **report.counts())
-        _rematch_all()
-    log.info("exchange import: %s", report.counts())
-    return report
-
-
-def _rematch_all() -> None:
-    """An import may change any product or need: recompute every match in its transaction."""
-    from ..matching.service import refresh_all
-
-    for _ in refresh_all():
-        pass
 
 
 def _assign(obj, values: dict, fields: list[str], renamed: dict | None = None) -> None:

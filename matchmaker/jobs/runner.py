@@ -17,6 +17,7 @@ again — or fails it after JobKind.max_attempts.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -118,6 +119,11 @@ class _ThreadRunner:
     def submit(self, job_id: int) -> None:
         self.queue.put(job_id)
 
+    def drain(self) -> None:
+        """Wait until every submitted job ran (a CLI command exits only then)."""
+        if self.thread.is_alive():
+            self.queue.join()
+
     def _loop(self) -> None:
         with self.app.app_context():
             self._safely(recover)
@@ -125,6 +131,7 @@ class _ThreadRunner:
             job_id = self.queue.get()
             with self.app.app_context():
                 self._safely(execute, job_id, "thread")
+            self.queue.task_done()
 
     @staticmethod
     def _safely(fn, *args) -> None:
@@ -144,6 +151,8 @@ def _thread_runner(app) -> _ThreadRunner:
         runner = app.extensions.get("jobs_thread")
         if runner is None or not runner.thread.is_alive():
             runner = app.extensions["jobs_thread"] = _ThreadRunner(app)
+            # a CLI command (an import, the seed) ends only once its jobs ran
+            atexit.register(runner.drain)
         return runner
 
 

@@ -118,7 +118,8 @@ def counts() -> dict[str, int]:
         select(Job.status, func.count(Job.id)).group_by(Job.status))}
 
 
-def active_job(key: str) -> Job | None:
-    """The queued or running job of this key, if any (a page shows "正在更新" meanwhile)."""
-    return db.session.scalar(select(Job).where(Job.key == key, Job.status.in_(ACTIVE))
+def active_job(key: str, *, queued_only: bool = False) -> Job | None:
+    """The queued (or running) job of this key, if any (a page shows "正在更新" meanwhile)."""
+    statuses = ("queued",) if queued_only else ACTIVE
+    return db.session.scalar(select(Job).where(Job.key == key, Job.status.in_(statuses))
                              .order_by(Job.id.desc()).limit(1))

@@ -141,56 +141,55 @@ def sync_consent_from_flag(need: Need) -> list[Lead]:
     return opened
 
 
-def sync_flag_consents_for_product(product: Product) -> list[Lead]:
-    """The bulk form of sync_consent_from_flag for refresh_product: the flagged needs on the
-    market that now match this product, and hold neither a live consent for its institution
-    nor one the enterprise revoked, get both consent and lead. One query when nothing is
-    missing (a product edit re-matches up to every need on the platform)."""
-    if product.status != "published":
-        return []
-    institution = product.institution
-    consent_for = select(Consent.id).where(Consent.need_id == Need.id,
-                                           Consent.institution_id == institution.id)
-    needs = db.session.scalars(
-        select(Need).join(Match, Match.need_id == Need.id)
-        .where(Match.product_id == product.id, Need.consent_to_share.is_(True),
-               Need.status.in_(PUSHABLE_NEED_STATUSES),
-               ~consent_for.where(Consent.revoked_at.is_(None)).exists(),
-               ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
-        .order_by(Need.id)).all()
+def sync_flag_consents_for_needs(need_ids, institution_id: int | None = None) -> list[Lead]:
+    """The bulk form of sync_consent_from_flag after a recompute: the flagged needs on the
+    market among `need_ids` (only for `institution_id` when given: a product's job) get a
+    consent and a lead at each matched institution that holds neither a live consent nor
+    one the enterprise revoked. One query per 500 needs when nothing is missing."""
     opened = []
-    for need in needs:
-        grant_consent(None, need, institution, scopes.FULL, "flag")
-        opened.append(open_lead(need, institution, source="consent", actor=None,
-                                product=product, reopen_lapsed=False))
+    ids = sorted(need_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        consent_for = select(Consent.id).where(Consent.need_id == Need.id,
+                                               Consent.institution_id == Product.institution_id)
+        pairs = db.session.execute(
+            select(Need, Product).join(Match, Match.need_id == Need.id)
+            .join(Product, Product.id == Match.product_id)
+            .where(Need.id.in_(chunk), Match.institution_best.is_(True),
+                   Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES),
+                   Product.status == "published",
+                   *([Product.institution_id == institution_id] if institution_id else []),
+                   ~consent_for.where(Consent.revoked_at.is_(None)).exists(),
+                   ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
+            .order_by(Need.id, Product.institution_id, Match.score.desc(), Product.ref)).all()
+        seen = set()
+        for need, product in pairs:
+            if (need.id, product.institution_id) in seen:
+                continue  # the institution's best product for the need came first
+            seen.add((need.id, product.institution_id))
+            grant_consent(None, need, product.institution, scopes.FULL, "flag")
+            opened.append(open_lead(need, product.institution, source="consent", actor=None,
+                                    product=product, reopen_lapsed=False))
     return opened
 
 
+def sync_flag_consents_for_product(product: Product, need_ids) -> list[Lead]:
+    """After a product's recompute: its institution, for the needs the product now serves."""
+    if product is None or product.status != "published":
+        return []
+    return sync_flag_consents_for_needs(need_ids, product.institution_id)
+
+
 def sync_all_flag_consents() -> int:
-    """The whole-platform form (after `matchmaker match --all`): two queries find what is
-    missing or no longer consented; returns the number of consents granted or revoked."""
+    """The whole-platform form (after `matchmaker match --all`): consents given through the
+    flag of needs no longer flagged are revoked, and the flagged needs get what is missing;
+    returns the number of consents granted or revoked."""
     stale = db.session.scalars(
         select(Consent).join(Need, Need.id == Consent.need_id)
         .where(Consent.via == "flag", Consent.revoked_at.is_(None),
                Need.consent_to_share.is_(False)).order_by(Consent.id)).all()
     for consent in stale:
         revoke_consent(None, consent, "flag_off")
-    consent_for = select(Consent.id).where(Consent.need_id == Need.id,
-                                           Consent.institution_id == Product.institution_id)
-    pairs = db.session.execute(
-        select(Need, Product).join(Match, Match.need_id == Need.id)
-        .join(Product, Product.id == Match.product_id)
-        .where(Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES),
-               Product.status == "published",
-               ~consent_for.where(Consent.revoked_at.is_(None)).exists(),
-               ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
-        .order_by(Need.id, Match.score.desc(), Product.id)).all()
-    granted = set()
-    for need, product in pairs:
-        if (need.id, product.institution_id) in granted:
-            continue  # the institution's best product for the need came first
-        granted.add((need.id, product.institution_id))
-        grant_consent(None, need, product.institution, scopes.FULL, "flag")
-        open_lead(need, product.institution, source="consent", actor=None, product=product,
-                  reopen_lapsed=False)
-    return len(stale) + len(granted)
+    flagged = db.session.scalars(select(Need.id).where(
+        Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES))).all()
+    return len(stale) + len(sync_flag_consents_for_needs(flagged))

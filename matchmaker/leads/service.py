@@ -39,7 +39,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution, Product
 from ..matching.models import Match
-from ..matching.service import matches_for_need
+from ..matching.service import matches_by_institution, reasons_for
 from ..notifications.service import notify, notify_all
 from . import scope as scopes
 from .consent import grant_consent, live_consent
@@ -80,20 +80,17 @@ def institution_users(institution_id: int, role: str) -> list[User]:
 # --- matches and push candidates ------------------------------------------------------------
 
 def need_matches(need: Need) -> list[Match]:
-    """The need's stored matches on published products, best first (the matcher's order)."""
-    return [m for m in matches_for_need(need) if m.product.status == "published"]
+    """The need's stored matches on published products, institutions in the order of their
+    best match, each institution's best first (matching.service.matches_by_institution)."""
+    return [m for rows in matches_by_institution(need).values() for m in rows]
 
 
 def _snapshot(need: Need, institution_id: int) -> list[dict]:
     """What the bank is shown as "matched products": frozen when the lead opens."""
-    # one query for this institution's matches: an import opens thousands of leads
-    matches = db.session.scalars(
-        select(Match).join(Product, Product.id == Match.product_id)
-        .where(Match.need_id == need.id, Product.institution_id == institution_id,
-               Product.status == "published")
-        .order_by(Match.score.desc(), Match.estimated_rate, Product.ref)).all()
+    matches = matches_by_institution(need, [institution_id]).get(institution_id, [])
+    reasons = reasons_for(need, matches)
     return [{"product_id": m.product_id, "product_version": m.product_version,
-             "score": float(m.score), "reasons": list(m.reasons or []),
+             "score": float(m.score), "reasons": reasons.get(m.product_id, []),
              "estimated_rate": float(m.estimated_rate) if m.estimated_rate is not None else None}
             for m in matches]
 

@@ -9,13 +9,15 @@ from . import push, service
 
 
 @signals.matches_refreshed.connect
-def _matches_moved(sender, **_):
+def _matches_moved(sender, *, need_ids=(), **_):
     """consent_to_share (exchange format) = consent to every institution whose product
     matches: the flagged needs gain the institutions they now match."""
     if isinstance(sender, Need):
         push.sync_consent_from_flag(sender)
     elif isinstance(sender, Product):
-        push.sync_flag_consents_for_product(sender)
+        push.sync_flag_consents_for_product(sender, need_ids)
+    elif sender == signals.NEEDS:
+        push.sync_flag_consents_for_needs(need_ids)
     elif sender == signals.ALL:
         push.sync_all_flag_consents()
 

@@ -19,19 +19,19 @@ Layers, from the single source of truth outwards:
    changed, the needs it now serves or nearly serves; `Matcher.refresh()` then patches each
    stored top-N list without rescoring the rest.
 
-Public API (what adapters, the CLI and benchmarks use):
+Public API (what matching.service — the stored results and their jobs — and the CLI use):
     ctx = MatchContext(today, lpr_1y, programs, lead_response=None, core_resolver=None,
                        core_aliases=None, guarantee_fee_rate=Decimal("1.0"))
     m = Matcher(products: Iterable[ProductTerms], ctx)
-    m.match(need, top=10) -> list[Match]               # eligible only, best first
+    m.match(need, top=10, institutions=None) -> list[Match]   # eligible only, best first
     m.near_misses(need, top=None) -> list[NearMiss]    # active products failing one condition
-    m.eligible_ids(need) -> frozenset[int];  m.near_miss_ids(need) -> dict[int, str]
-    m.explain(need, product_id) -> [(Rule, Verdict)];  m.cost(need, product_id) -> CostEstimate
-    m.match_all(needs, top=10, near_top=None, reserve=0) -> Iterator[NeedResult]
-    m.with_product(terms) / m.without_product(id) -> Matcher
-    m.rank(need, top, reserve) -> Ranking;  m.refresh(need, ranking, product_id, ...)
-    m.near_ranking(need, top, reserve) -> NearRanking;  m.refresh_near(need, near, id, code)
-    NeedIndex(needs, ctx).impact(product) -> ProductImpact;  .put(need) / .remove(need_id)
+    m.match_all(needs, top=10, near_top=None, reserve=0, per_institution=False)
+        -> Iterator[NeedResult]                        # what `match --all` stores
+    m.institution_best(need, institutions=None) -> [RankKey]   # each bank's best product
+    m.refresh(need, ranking, product_id, ...)          # a product job patches a stored list
+    m.refresh_near(need, near, id, code)               # … and stored near misses
+    m.matches_for(need, keys) -> [Match]               # reasons for stored keys
+    NeedIndex(needs, ctx).impact(product) -> ProductImpact   # the needs one product touches
     evaluate(need, product, ctx), is_eligible(...), near_miss_of(...)   # the plain rules
     to_spec_json(need_ref, matches) -> dict             # the spec's "Match output" object
 """
@@ -59,7 +59,6 @@ from ..institutions.subsidies import (
     EQUIPMENT_RENEWAL_RELENDING,
     GUARANTEE_FEE_SUBSIDY,
     TECH_UPGRADE_INTEREST,
-    CostEstimate,
     SubsidyProgram,
     amount_sensitivity,
     cost_lower_bound,
@@ -1161,6 +1160,7 @@ class Matcher:
             self._text_cache: dict[tuple, str] = {}
             self._verdicts: dict[tuple, Verdict] = {}
         self._w_amount, self._w_term = ctx.weights.amount, ctx.weights.term
+        self._by_institution: dict[int, int] | None = None
 
     # ----- building variants
 
@@ -1170,21 +1170,6 @@ class Matcher:
         products = dict(self.products)
         products[terms.id] = terms
         return Matcher(products.values(), self.ctx, _base=self)
-
-    def without_product(self, product_id: int) -> Matcher:
-        return Matcher((p for i, p in self.products.items() if i != product_id), self.ctx,
-                       _base=self)
-
-    # ----- plain, one product at a time
-
-    def explain(self, need: NeedFacts, product_id: int) -> list[tuple[Rule, Verdict]]:
-        """Every rule's verdict for one product (for the need page and for support)."""
-        return evaluate(need, self.products[product_id], self.ctx)
-
-    def cost(self, need: NeedFacts, product_id: int) -> CostEstimate:
-        """The full cost estimate (with 万元 figures and each rule applied, in Chinese)."""
-        return estimate_cost(need, self.products[product_id], self._index.in_force,
-                             self.ctx.today, self.ctx.guarantee_fee_rate)
 
     # ----- eligibility
 
@@ -1198,10 +1183,6 @@ class Matcher:
     def eligible_ids(self, need: NeedFacts) -> frozenset[int]:
         items = self._index.items
         return frozenset(items[pos].terms.id for pos in _bits(self.eligible_mask(need)))
-
-    def near_miss_ids(self, need: NeedFacts) -> dict[int, str]:
-        """product id -> the code of the one condition it fails."""
-        return {nm.product_id: nm.rule_code for nm in self.near_misses(need)}
 
     # ----- ranking
 
@@ -1339,12 +1320,63 @@ class Matcher:
         heap.sort(reverse=True)
         return heap
 
-    def match(self, need: NeedFacts, top: int | None = 10) -> list[Match]:
-        """The eligible products, best first; all of them when top is None."""
+    def match(self, need: NeedFacts, top: int | None = 10,
+              institutions: Iterable[int] | None = None) -> list[Match]:
+        """The eligible products, best first; all of them when top is None; only those of
+        `institutions` when given (a need's matches at one bank)."""
         v = self._view(need)
         ix = self._index
-        chosen = self._top(v, ix.eligible(ix.passes(v)), top)
+        eligible = ix.eligible(ix.passes(v))
+        if institutions is not None:
+            eligible &= self.institution_mask(institutions)
+        chosen = self._top(v, eligible, top)
         return [self._build(ix.items[pos], v, score, cost) for _, pos, score, cost in chosen]
+
+    def institution_mask(self, institutions: Iterable[int]) -> int:
+        """The positions of these institutions' products."""
+        masks = self._institution_masks()
+        found = 0
+        for institution_id in institutions:
+            found |= masks.get(institution_id, 0)
+        return found
+
+    def _institution_masks(self) -> dict[int, int]:
+        if self._by_institution is None:
+            positions: dict[int, list[int]] = {}
+            for it in self._index.items:
+                positions.setdefault(it.terms.institution_id, []).append(it.pos)
+            self._by_institution = {i: _mask(ps, self._index.nbytes)
+                                    for i, ps in positions.items()}
+        return self._by_institution
+
+    def institution_best(self, need: NeedFacts, institutions: Iterable[int] | None = None,
+                         eligible: int | None = None) -> list[RankKey]:
+        """Each institution's best eligible product for the need (of `institutions`, or of
+        every institution that has one), best first: what leads, whitelists and events offer."""
+        v = self._view(need)
+        ix = self._index
+        if eligible is None:
+            eligible = ix.eligible(ix.passes(v))
+        masks = self._institution_masks()
+        wanted = masks.keys() if institutions is None else institutions
+        keys = []
+        for institution_id in wanted:
+            sub = eligible & masks.get(institution_id, 0)
+            if sub:
+                (score, neg_rate, _), pos, _s, _c = self._top(v, sub, 1)[0]
+                p = ix.items[pos].terms
+                keys.append(RankKey(score, -neg_rate, p.ref, p.id))
+        keys.sort(key=rank_order)
+        return keys
+
+    def matched_institutions(self, eligible: int) -> set[int]:
+        """The institutions with a product in an eligible mask (NeedResult.eligible)."""
+        return {i for i, m in self._institution_masks().items() if eligible & m}
+
+    def product_ids(self, mask: int) -> Iterator[int]:
+        """The product ids of a mask's positions (NeedResult.eligible: a need's eligible)."""
+        items = self._index.items
+        return (items[pos].terms.id for pos in _bits(mask))
 
     def rank_keys(self, need: NeedFacts, top: int | None = 10) -> list[RankKey]:
         """`match()` without the reasons: what a stored result needs for refresh()."""
@@ -1413,7 +1445,8 @@ class Matcher:
 
     def match_all(self, needs: Iterable[NeedFacts], top: int | None = 10,
                   near_top: int | None = None, reserve: int = 0,
-                  with_reasons: bool = True) -> Iterator[NeedResult]:
+                  with_reasons: bool = True,
+                  per_institution: bool = False) -> Iterator[NeedResult]:
         """For each need: its best `top` matches (RankKeys when with_reasons is False), its
         first `near_top` near misses, and — to store for refresh() — a Ranking and a
         NearRanking `reserve` entries longer. One pass over the index per need."""
@@ -1423,7 +1456,8 @@ class Matcher:
         for need in needs:
             v = self._view(need)
             passes = ix.passes(v)
-            chosen = self._top(v, ix.eligible(passes), limit)
+            eligible = ix.eligible(passes)
+            chosen = self._top(v, eligible, limit)
             keys = [RankKey(k[0], -k[1], ix.items[pos].terms.ref, ix.items[pos].terms.id)
                     for k, pos, _score, _cost in chosen]
             shown = chosen if top is None else chosen[:top]
@@ -1436,7 +1470,8 @@ class Matcher:
             yield NeedResult(
                 need, matches, near if near_top is None else near[:near_top],
                 Ranking(keys, limit is None or len(keys) < limit),
-                NearRanking(near, near_limit is None or len(near) < near_limit))
+                NearRanking(near, near_limit is None or len(near) < near_limit), eligible,
+                self.institution_best(need, eligible=eligible) if per_institution else [])
 
     def rank(self, need: NeedFacts, top: int = 10, reserve: int = 5) -> Ranking:
         """The ranking to store for a need: its best top + reserve eligible products."""
@@ -1659,17 +1694,8 @@ class NeedResult(NamedTuple):
     near_misses: list[NearMiss]
     ranking: Ranking         # to store: top + reserve keys
     near_ranking: NearRanking
-
-
-def shown_changes(before: Ranking, after: Ranking, top: int = 10
-                  ) -> tuple[list[RankKey], set[int]]:
-    """What a refresh changes among the `top` shown matches: keys to (re)write, and product
-    ids whose shown match goes away."""
-    old, new = before.keys[:top], after.keys[:top]
-    old_set = set(old)
-    write = [k for k in new if k not in old_set]
-    gone = {k.product_id for k in old} - {k.product_id for k in new}
-    return write, gone
+    eligible: int = 0        # mask of every eligible product (Matcher.product_ids)
+    institution_best: tuple | list = ()  # RankKeys: each institution's best (per_institution=True)
 
 
 # --------------------------------------------------------------------------- needs side
@@ -1773,11 +1799,6 @@ class NeedIndex:
         if pos is not None:
             self.alive &= ~(1 << pos)
 
-    @property
-    def stale(self) -> bool:
-        """Enough needs changed since the build that rebuilding pays."""
-        return len(self.extra) > max(1000, len(self.ids) // 20)
-
     def _any(self, table: dict, codes: Iterable) -> int:
         m = 0
         for c in codes:
@@ -1857,20 +1878,6 @@ class NeedIndex:
             elif len(failed) == 1 and actionable(failed[0], need):
                 near[need.id] = failed[0]
         return ProductImpact(p.id, frozenset(eligible), near)
-
-
-def affected_needs(before: ProductTerms | None, after: ProductTerms | None,
-                   index: NeedIndex) -> tuple[set[int], set[int]]:
-    """After a product changed (before/after; None when created/deleted): the need ids whose
-    matches may change, and those whose near misses may change."""
-    old, new = index.impact(before), index.impact(after)
-    matched: set[int] = set()
-    near: set[int] = set()
-    for imp in (old, new):
-        if imp is not None:
-            matched |= imp.eligible
-            near |= set(imp.near_miss)
-    return matched, near
 
 
 # --------------------------------------------------------------------------- output

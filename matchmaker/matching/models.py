@@ -1,22 +1,31 @@
+"""What matching stores: per need, what people read (its shown matches with a reserve, its
+near misses, its freshness); per product, how many open needs it reaches. Everything else —
+the reasons of a pairing nobody is looking at, a need's matches at one institution — the
+matcher computes when asked (see service.py, "What is stored and why")."""
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ..types import RATE, utcnow
+from ..types import RATE, WAN, utcnow
 
 
 class Match(db.Model):
-    """An eligible need × product pairing as the matcher last computed it. Keeps the product
-    version it saw, so a later edit of the product never rewrites what was matched."""
+    """A stored need × product pairing: one of the need's best (rank 1–SHOWN shown with their
+    reasons, the next RESERVE kept as ranked keys so that a product leaving the list seldom
+    forces a full ranking), and/or the best product of its institution for the need (what
+    leads, whitelists and events offer that institution; rank NULL when outside the ranked
+    list). Keeps the product version it saw."""
 
     __tablename__ = "matches"
     id: Mapped[int] = mapped_column(primary_key=True)
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
                                             index=True)
+    rank: Mapped[int | None] = mapped_column(default=1)
+    institution_best: Mapped[bool] = mapped_column(default=True)
     product_version: Mapped[int]
     score: Mapped[Decimal] = mapped_column(Numeric(5, 1))
     reasons: Mapped[list] = mapped_column(JSON)
@@ -29,19 +38,20 @@ class Match(db.Model):
 
     __table_args__ = (
         UniqueConstraint("need_id", "product_id", name="uq_matches_need_product"),
-        Index("ix_matches_need_score", "need_id", "score"),
+        Index("ix_matches_need_rank", "need_id", "rank"),
     )
 
 
 class NearMiss(db.Model):
     """A product that fails exactly one condition for a need: shown to the enterprise and the
-    organizers with what would change it, never to banks."""
+    organizers with what would change it, never to banks. Ranks 1–SHOWN shown, then a reserve."""
 
     __tablename__ = "near_misses"
     id: Mapped[int] = mapped_column(primary_key=True)
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
                                             index=True)
+    rank: Mapped[int] = mapped_column(default=1)
     product_version: Mapped[int]
     rule: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(255))
@@ -51,3 +61,43 @@ class NearMiss(db.Model):
     product = relationship("Product")
 
     __table_args__ = (UniqueConstraint("need_id", "product_id", name="uq_near_misses_need_product"),)
+
+
+class MatchState(db.Model):
+    """A need's stored results: the basis (epoch) they were computed under and the one they
+    must reach. Fresh when basis >= max(wanted, MatchingBasis.all_wanted); pages show
+    "正在更新" otherwise instead of mixing old and new figures."""
+
+    __tablename__ = "match_states"
+    need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    basis: Mapped[int] = mapped_column(BigInteger, default=0)
+    wanted: Mapped[int] = mapped_column(BigInteger, default=0)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    complete: Mapped[bool] = mapped_column(default=True)  # the stored ranking holds them all
+    near_complete: Mapped[bool] = mapped_column(default=True)
+    eligible_count: Mapped[int] = mapped_column(default=0)  # every eligible product, stored or not
+
+
+class MatchingBasis(db.Model):
+    """One row: the epoch every change to what the matcher reads bumps, and the epoch every
+    need must reach after a change that touches them all (an LPR quote, a programme)."""
+
+    __tablename__ = "matching_basis"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, default=0)
+    all_wanted: Mapped[int] = mapped_column(BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProductReach(db.Model):
+    """How many open needs a product matches and their total amount: a bank's "needs that
+    match my products", maintained by the recompute jobs (exact per product job, recounted
+    after `match --all` and, coalesced, after needs change)."""
+
+    __tablename__ = "product_reach"
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    needs: Mapped[int] = mapped_column(default=0)
+    amount_wan: Mapped[Decimal] = mapped_column(WAN, default=0)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

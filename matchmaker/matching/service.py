@@ -1,14 +1,43 @@
-"""Stored matches: computed by the pure matcher (matcher.py), kept fresh when a need or a
-product changes. Services flush, never commit."""
+"""Stored matches: computed by the pure matcher (matcher.py), kept fresh when a need, a product
+or the policy changes. Services flush, never commit; jobs (jobs.py) commit per chunk of needs.
+
+What is stored and why (README "Matching at city scale"):
+- per need, what its page shows: the SHOWN best matches with their reasons plus RESERVE more
+  (ranked keys, no reasons), the first NEAR_SHOWN near misses plus a reserve, and a
+  MatchState (the basis it was computed under, whether the stored ranking holds every
+  eligible product). The reserve lets a product edit patch a list (Matcher.refresh) instead
+  of ranking the need again.
+- per product, ProductReach: how many open needs it matches and their total amount (what a
+  bank reads as "needs that match my products").
+- nothing per pairing beyond that: a need's matches at one institution (leads, whitelists,
+  events, the push page) and the reasons of any pair are computed when asked, from the
+  matcher held in memory (matches_by_institution, about a millisecond a need).
+
+Freshness — the API other domains call when what the matcher reads changes:
+    mark_stale(product_ids=..., need_ids=..., everything=False) -> epoch
+        bumps the basis and marks the needs it affects stale in one statement (everything:
+        one row, every need); pages then show "正在更新" for them instead of old figures.
+    enqueue_recompute(product_ids=..., everything=False, actor=None) -> list[Job]
+        the job(s) that bring them back; coalesced while one waits.
+    recompute_later(...) does both (the subscribers call it).
+    is_fresh(need) / freshness(needs): what a page asks before showing matches or costs.
+A need's own change (its terms, its enterprise's profile) is recomputed at once: refresh_need.
+"""
+from __future__ import annotations
+
 import logging
 import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import delete, func, or_, select, union, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import contains_eager, selectinload
 
-from .. import clock, signals
+from .. import clock, jobs, signals
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import (
@@ -19,15 +48,30 @@ from ..institutions.models import (
 )
 from ..policy import service as policy
 from ..policy.models import ReferenceRate, Setting, SubsidyProgram
-from ..types import utcnow
 from . import adapters
-from .matcher import NEAR_RANK, MatchContext, Matcher, near_miss_of
+from .matcher import (
+    NEAR_RANK,
+    RULES_BY_CODE,
+    MatchContext,
+    Matcher,
+    NearRanking,
+    NeedIndex,
+    NeedResult,
+    Ranking,
+    RankKey,
+    rank_order,
+)
 from .matcher import Match as PureMatch
-from .models import Match, NearMiss
+from .matcher import NearMiss as PureNearMiss
+from .models import Match, MatchingBasis, MatchState, NearMiss, ProductReach
 
 log = logging.getLogger(__name__)
 
-NEAR_TOP = 10  # near misses kept per need: the ones the enterprise can act on first
+SHOWN = 10  # matches shown with their reasons on the need page
+RESERVE = 5  # ranked keys kept beyond them, so that a product leaving seldom re-ranks a need
+NEAR_SHOWN = 10  # near misses shown: the ones the enterprise can act on first
+CHUNK = 2_000  # needs per transaction in a job: each commit leaves every need consistent
+PART = 10_000  # needs per part of `match --all`: parts run in parallel on the workers
 # needs whose matches a bank may act on (counted on the bank's product reach page)
 OPEN_STATUSES = ("published", "in_progress")
 # platform settings the matcher reads: changing one makes every stored cost stale
@@ -67,8 +111,8 @@ def build_context(day: date) -> MatchContext:
         **_supplied_inputs(day),
         core_resolver=adapters.core_resolver(db.session, by_group=True),
         core_aliases=adapters.core_aliases(db.session),
-        core_describe=adapters.core_describer(db.session),
         guarantee_fee_rate=Decimal(str(policy.setting("guarantee_fee_rate", 1.0))),
+        core_describe=adapters.core_describer(db.session),
     )
 
 
@@ -97,54 +141,259 @@ def current_matcher(day: date | None = None) -> Matcher:
     return matcher
 
 
-# --- keeping stored results fresh -------------------------------------------------------------
+# --- freshness ----------------------------------------------------------------------------------
+
+def _basis() -> MatchingBasis:
+    row = db.session.get(MatchingBasis, 1)
+    if row is None:  # a database created without the migration's row (never in production)
+        row = MatchingBasis(id=1, epoch=1, all_wanted=1, changed_at=clock.now())
+        db.session.add(row)
+        db.session.flush()
+    return row
+
+
+def current_epoch() -> int:
+    """Read it BEFORE loading the catalogue: results are then at least this fresh."""
+    return _basis().epoch
+
+
+def _bump() -> int:
+    basis = _basis()
+    db.session.execute(update(MatchingBasis).where(MatchingBasis.id == 1)
+                       .values(epoch=MatchingBasis.epoch + 1, changed_at=clock.now()),
+                       execution_options={"synchronize_session": False})
+    db.session.refresh(basis)
+    return basis.epoch
+
+
+def mark_stale(*, product_ids: Iterable[int] = (), need_ids: Iterable[int] = (),
+               everything: bool = False) -> int:
+    """What the matcher reads changed: bump the basis, and mark stale — in one statement —
+    every need (everything), or the needs whose stored results show one of `product_ids`
+    (their figures would be old) and `need_ids`. Returns the new epoch. The recompute job
+    (enqueue_recompute) makes them fresh; a product entering a list it was not in appears
+    when that job has run (seconds), without the need showing anything old meanwhile."""
+    epoch = _bump()
+    if everything:
+        db.session.execute(update(MatchingBasis).where(MatchingBasis.id == 1)
+                           .values(all_wanted=epoch),
+                           execution_options={"synchronize_session": False})
+        return epoch
+    products, needs = list(product_ids), list(need_ids)
+    shown = union(select(Match.need_id).where(Match.product_id.in_(products or [0])),
+                  select(NearMiss.need_id).where(NearMiss.product_id.in_(products or [0])))
+    db.session.execute(
+        update(MatchState).where(or_(MatchState.need_id.in_(shown),
+                                     MatchState.need_id.in_(needs or [0])))
+        .values(wanted=epoch), execution_options={"synchronize_session": False})
+    return epoch
+
+
+def enqueue_recompute(*, product_ids: Iterable[int] = (), everything: bool = False,
+                      actor=None) -> list:
+    """The background job(s) that make the stale needs fresh again."""
+    if everything:
+        whole = jobs.enqueue("matching.all", {}, actor=actor, key="matching.all",
+                             description="重新计算全部匹配结果")
+        _covered_by(whole)
+        return [whole]
+    if jobs.service.active_job("matching.all", queued_only=True) is not None:
+        return []  # a full recompute waits: it will see this change too
+    return [jobs.enqueue("matching.product", {"product_id": pid}, actor=actor,
+                         key=f"matching.product:{pid}", description="更新产品的匹配结果")
+            for pid in dict.fromkeys(product_ids)]
+
+
+def _covered_by(whole) -> None:
+    """Product recomputes still waiting are covered by a full one (an LPR quote reprices
+    hundreds of products in the request that also asks for everything)."""
+    db.session.execute(
+        update(jobs.models.Job).where(jobs.models.Job.kind == "matching.product",
+                                      jobs.models.Job.status == "queued",
+                                      jobs.models.Job.parent_id.is_(None))
+        .values(status="done", progress=100, finished_at=clock.now(),
+                message=f"已由全部重新计算（任务 #{whole.id}）覆盖"),
+        execution_options={"synchronize_session": False})
+
+
+def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False,
+                    actor=None) -> list:
+    """mark_stale + enqueue_recompute: what a change to the catalogue or the policy calls."""
+    product_ids = list(product_ids)
+    mark_stale(product_ids=product_ids, everything=everything)
+    return enqueue_recompute(product_ids=product_ids, everything=everything, actor=actor)
+
+
+_DEFERRED = "matching_deferred"
+
+
+class everything_after:
+    """`with everything_after(actor):` — a bulk change (an import) that touches products and
+    needs by the thousand: the subscribers skip their per-row recomputes, and one full
+    recompute is asked for at the end (if the block did not fail)."""
+
+    def __init__(self, actor=None):
+        self.actor = actor
+
+    def __enter__(self):
+        db.session.info[_DEFERRED] = db.session.info.get(_DEFERRED, 0) + 1
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        db.session.info[_DEFERRED] -= 1
+        if exc_type is None and not db.session.info[_DEFERRED]:
+            recompute_later(everything=True, actor=self.actor)
+        return False
+
+
+def deferred() -> bool:
+    """Inside everything_after: per-row recomputes are left to the one at the end."""
+    return bool(db.session.info.get(_DEFERRED))
+
+
+@dataclass(frozen=True)
+class Freshness:
+    computed: bool  # results were ever computed
+    fresh: bool
+    computed_at: object = None
+
+
+def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
+    """Per need: are its stored results current? (A page shows "正在更新" when not.)"""
+    ids = list(need_ids)
+    all_wanted = _basis().all_wanted
+    found = {nid: Freshness(False, False) for nid in ids}
+    for state in db.session.scalars(select(MatchState).where(MatchState.need_id.in_(ids))):
+        found[state.need_id] = Freshness(
+            True, state.basis >= max(state.wanted, all_wanted), state.computed_at)
+    return found
+
+
+def is_fresh(need: Need) -> bool:
+    return freshness([need.id])[need.id].fresh
+
+
+# --- writing results ----------------------------------------------------------------------------
+
+@dataclass
+class _Writer:
+    """Rows of whole needs, replaced per need in few executemany calls: a need's old rows are
+    deleted and its new ones inserted in the same transaction, never half-written."""
+
+    matcher: Matcher
+    epoch: int
+    versions: dict = field(default_factory=dict)  # stored product versions, for keys kept
+    now: object = field(default_factory=clock.now)
+    needs: list = field(default_factory=list)
+    states: list = field(default_factory=list)
+    matches: list = field(default_factory=list)
+    near: list = field(default_factory=list)
+
+    def put(self, need_id: int, shown: list[PureMatch], ranking: Ranking,
+            near: NearRanking, best: list[RankKey]) -> None:
+        self.needs.append(need_id)
+        self.states.append({"need_id": need_id, "basis": self.epoch, "wanted": 0,
+                            "computed_at": self.now, "complete": ranking.complete,
+                            "near_complete": near.complete})
+        by_product = {m.product_id: m for m in shown}
+        best_ids = {k.product_id for k in best}
+        ranked = [(rank, key) for rank, key in enumerate(ranking.keys, 1)]
+        ranked_ids = {k.product_id for k in ranking.keys}
+        ranked += [(None, key) for key in best if key.product_id not in ranked_ids]
+        for rank, key in ranked:
+            m = by_product.get(key.product_id)
+            self.matches.append({
+                "need_id": need_id, "product_id": key.product_id, "rank": rank,
+                "institution_best": key.product_id in best_ids,
+                "product_version": self._version(key.product_id),
+                "score": Decimal(str(key.score)), "estimated_rate": key.estimated_rate,
+                "reasons": list(m.reasons) if m else [],
+                "components": {k: round(v, 1) for k, v in m.components.items()} if m else {},
+                "computed_at": self.now})
+        for rank, n in enumerate(near.items, 1):
+            self.near.append({
+                "need_id": need_id, "product_id": n.product_id, "rank": rank,
+                "product_version": self._version(n.product_id), "rule": n.rule_code,
+                "reason": n.reason_zh[:255], "fix": (n.fix_zh or "")[:255] or None,
+                "computed_at": self.now})
+
+    def _version(self, product_id: int) -> int:
+        terms = self.matcher.products.get(product_id)
+        return terms.version if terms is not None else self.versions.get(product_id, 0)
+
+    def put_result(self, result: NeedResult) -> None:
+        self.put(result.need.id, result.matches, result.ranking, result.near_ranking,
+                 result.institution_best)
+
+    def write(self) -> int:
+        """Replace the rows of the needs put; skips a need a newer basis already wrote."""
+        if not self.needs:
+            return 0
+        newer = set()
+        for chunk in _chunks(self.needs):
+            newer |= set(db.session.scalars(select(MatchState.need_id).where(
+                MatchState.need_id.in_(chunk), MatchState.basis > self.epoch)))
+            _delete(Match, Match.need_id.in_(chunk))
+            _delete(NearMiss, NearMiss.need_id.in_(chunk))
+        keep = (lambda row: row["need_id"] not in newer) if newer else (lambda row: True)
+        if self.matches:
+            db.session.execute(Match.__table__.insert(), [r for r in self.matches if keep(r)])
+        if self.near:
+            db.session.execute(NearMiss.__table__.insert(), [r for r in self.near if keep(r)])
+        _upsert_states([s for s in self.states if keep(s)])
+        written = len(self.needs)
+        self.needs, self.states, self.matches, self.near = [], [], [], []
+        return written
+
+
+def _upsert_states(rows: list[dict]) -> None:
+    """Insert or update MatchState rows, leaving `wanted` as concurrent changes set it."""
+    if not rows:
+        return
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(MatchState)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[MatchState.need_id],
+        set_={name: stmt.excluded[name]
+              for name in ("basis", "computed_at", "complete", "near_complete")})
+    db.session.execute(stmt, rows)
+
+
+def _mark_fresh(need_ids: list[int], epoch: int) -> None:
+    """Needs a job checked and found unchanged: their stored results are current at `epoch`."""
+    for chunk in _chunks(need_ids):
+        db.session.execute(update(MatchState).where(MatchState.need_id.in_(chunk),
+                                                    MatchState.basis < epoch)
+                           .values(basis=epoch), execution_options={"synchronize_session": False})
+
+
+def _delete(model, *where) -> None:
+    # no session synchronisation: no Match or NearMiss objects are kept in the session while
+    # refreshing, and evaluating the criteria against every loaded object cost seconds
+    db.session.execute(delete(model).where(*where),
+                       execution_options={"synchronize_session": False})
+
+
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+# --- recomputing ---------------------------------------------------------------------------------
 
 def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
-    """Recompute one need's matches and near misses; returns its matches, best first."""
-    batch = _Rows()
-    found = _recompute(need, matcher or current_matcher(), batch, clear=True)
-    batch.write()
-    signals.matches_refreshed.send(need)
-    return found
-
-
-def _recompute(need: Need, matcher: Matcher, batch: "_Rows", clear: bool) -> list[PureMatch]:
-    if clear:
-        db.session.flush()
-        _delete(Match, Match.need_id == need.id)
-        _delete(NearMiss, NearMiss.need_id == need.id)
-    facts = adapters.need_facts(need)
-    found = matcher.match(facts, top=None)
-    batch.add_matches(need.id, found)
-    batch.add_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
-    return found
-
-
-def refresh_product(product: Product) -> int:
-    """After a product is published, edited, paused or retired: recompute its pairings with
-    every need, and the near-miss lists it enters or leaves. Returns its match count."""
+    """Recompute one need at once (its own change: fast); returns its shown matches."""
+    epoch = current_epoch()
+    matcher = matcher or current_matcher()
     db.session.flush()
-    matcher = current_matcher()
-    pid = product.id
-    terms = matcher.products.get(pid) if product.status == "published" else None
-    _delete(Match, Match.product_id == pid)
-    renear = set(db.session.scalars(select(NearMiss.need_id).where(NearMiss.product_id == pid)))
-    batch = _Rows()
-    for need in _all_needs():
-        facts = adapters.need_facts(need)
-        found = matcher.rescore(facts, pid) if terms is not None else None
-        if found is not None:
-            batch.add_matches(need.id, [found])
-        if terms is not None and near_miss_of(facts, terms, matcher.ctx) is not None:
-            renear.add(need.id)
-        if need.id in renear:
-            batch.add_near_misses(need.id, matcher, matcher.near_misses(facts, top=NEAR_TOP))
-    for chunk in _chunks(sorted(renear)):
-        _delete(NearMiss, NearMiss.need_id.in_(chunk))
-    batch.write()
-    signals.matches_refreshed.send(product)
-    log.info("product %s refreshed: %s matches", pid, batch.match_count)
-    return batch.match_count
+    result = next(matcher.match_all([adapters.need_facts(need)], top=SHOWN,
+                                    near_top=NEAR_SHOWN, reserve=RESERVE, per_institution=True))
+    writer = _Writer(matcher, epoch)
+    writer.put_result(result)
+    writer.write()
+    signals.matches_refreshed.send(need)
+    return result.matches
 
 
 def refresh_open_needs_of(enterprise: Enterprise) -> int:
@@ -172,111 +421,268 @@ def refresh_supply_chain_needs() -> int:
     return len(needs)
 
 
-def refresh_all():
-    """`matchmaker match --all` (run it nightly): recompute everything; yields (need, its
-    matches) in ref order. Consume it whole: `matches_refreshed` is sent after the last need."""
+def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None) -> dict:
+    """Full results for these needs, written per CHUNK (progress(done) after each commit
+    point); returns per product id its count of eligible needs (for the reach figures) as
+    (needs, amount) over the open ones — the caller passes `open_ids`."""
+    writer = _Writer(matcher, epoch)
+    eligible: dict[int, int] = {}
+    for start in range(0, len(facts), CHUNK):
+        batch = facts[start:start + CHUNK]
+        for result in matcher.match_all(batch, top=SHOWN, near_top=NEAR_SHOWN,
+                                        reserve=RESERVE, per_institution=True):
+            writer.put_result(result)
+            eligible[result.need.id] = result.eligible
+        writer.write()
+        if progress is not None:
+            progress(start + len(batch), [f.id for f in batch])
+    return eligible
+
+
+def recompute_product(product_id: int, progress=None) -> dict:
+    """After a product was published, edited, paused or retired: patch the stored results of
+    the needs it touches — those showing it, and those it now serves or nearly serves (found
+    with the NeedIndex, not by checking every need) — with Matcher.refresh/refresh_near, and
+    recount its reach. Commits through `progress(done, total)` after each CHUNK of needs."""
+    epoch = current_epoch()
     matcher = current_matcher()
-    _delete(Match)
-    _delete(NearMiss)
-    batch = _Rows()
-    for need in _all_needs():
-        yield need, _recompute(need, matcher, batch, clear=False)
-        if len(batch) >= 20_000:
-            batch.write()
-    batch.write()
-    signals.matches_refreshed.send(signals.ALL)
+    terms = matcher.products.get(product_id)
+    facts, status = adapters.load_need_facts(db.session)
+    by_id = {f.id: f for f in facts}
+    impact = NeedIndex(facts, matcher.ctx).impact(terms) if terms is not None else None
+    eligible = impact.eligible if impact is not None else frozenset()
+    nearly = impact.near_miss if impact is not None else {}
+    showing = set(db.session.scalars(select(Match.need_id).where(Match.product_id == product_id)))
+    near_showing = set(db.session.scalars(select(NearMiss.need_id)
+                                          .where(NearMiss.product_id == product_id)))
+    touched = sorted((showing | eligible | near_showing | set(nearly)) & by_id.keys())
+    changed = 0
+    for start in range(0, len(touched), CHUNK):
+        chunk = touched[start:start + CHUNK]
+        changed += _patch(matcher, epoch, [by_id[n] for n in chunk], product_id, eligible,
+                          nearly, showing | eligible, near_showing | set(nearly))
+        _mark_fresh(chunk, epoch)
+        if progress is not None:
+            progress(start + len(chunk), len(touched))
+    _set_reach(product_id, [n for n in eligible if status.get(n) in OPEN_STATUSES], by_id)
+    signals.matches_refreshed.send(db.session.get(Product, product_id),
+                                   need_ids=frozenset(eligible))
+    log.info("product %s: %d needs touched, %d lists changed", product_id, len(touched), changed)
+    return {"needs_touched": len(touched), "lists_changed": changed, "eligible": len(eligible)}
 
 
-def _all_needs():
-    return db.session.scalars(
-        select(Need).order_by(Need.ref)
-        .options(selectinload(Need.enterprise).selectinload(Enterprise.tag_rows),
-                 selectinload(Need.guarantee_rows))).all()
+def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_ids) -> int:
+    """Refresh the stored ranking and near misses of these needs after one product changed;
+    rewrite the needs whose lists moved. Returns how many were rewritten."""
+    ids = [f.id for f in facts]
+    rankings, nears, versions, bests = _stored(matcher, ids, product_id)
+    institution_id = db.session.scalar(select(Product.institution_id)
+                                       .where(Product.id == product_id))
+    writer = _Writer(matcher, epoch, versions)
+    for f in facts:
+        ranking, near = rankings.get(f.id), nears.get(f.id)
+        if ranking is None or near is None:  # never computed: rank it whole
+            writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
+                                                     reserve=RESERVE, per_institution=True)))
+            continue
+        new_rank = (matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
+                                    eligible=f.id in eligible) if f.id in rank_ids else None)
+        new_near = (matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
+                                         RESERVE) if f.id in near_ids else None)
+        best = matcher.institution_best(f, [institution_id]) if institution_id else []
+        same_best = [(k.product_id, k.score) for k in best] == bests.get((f.id, institution_id),
+                                                                         [])
+        if new_rank is None and new_near is None and same_best:
+            continue
+        ranking, near = new_rank or ranking, new_near or near
+        shown = matcher.matches_for(f, [k for k in ranking.keys[:SHOWN]
+                                        if k.product_id in matcher.products])
+        writer.put(f.id, shown, ranking, near, matcher.institution_best(f))
+    return writer.write()
 
 
-def _delete(model, *where) -> None:
-    # no session synchronisation: no Match or NearMiss objects are kept in the session while
-    # refreshing, and evaluating the criteria against every loaded object cost seconds
-    db.session.execute(delete(model).where(*where),
-                       execution_options={"synchronize_session": False})
+def _stored(matcher: Matcher, need_ids: list[int],
+            changed: int | None = None) -> tuple[dict, dict, dict, dict]:
+    """The stored Ranking and NearRanking of these needs (ranked keys, as the matcher keeps
+    them), the product versions they name, and (need, institution) -> [(product, score)] of
+    the stored institution bests."""
+    complete, near_complete = {}, {}
+    for chunk in _chunks(need_ids):
+        for nid, full, near_full in db.session.execute(
+                select(MatchState.need_id, MatchState.complete, MatchState.near_complete)
+                .where(MatchState.need_id.in_(chunk))):
+            complete[nid], near_complete[nid] = full, near_full
+    keys: dict[int, list] = {nid: [] for nid in complete}
+    near: dict[int, list] = {nid: [] for nid in complete}
+    versions: dict[int, int] = {}
+    bests: dict[tuple, list] = {}
+    owners = {pid: iid for pid, iid in db.session.execute(
+        select(Product.id, Product.institution_id))}
+    refs = dict(db.session.execute(select(Product.id, Product.ref)).all()) \
+        if len(need_ids) > 50 else None
+    for chunk in _chunks(list(complete)):
+        for nid, pid, score, rate, version, rank, best in db.session.execute(
+                select(Match.need_id, Match.product_id, Match.score, Match.estimated_rate,
+                       Match.product_version, Match.rank, Match.institution_best)
+                .where(Match.need_id.in_(chunk)).order_by(Match.need_id, Match.rank)):
+            if rank is not None:
+                keys[nid].append(RankKey(float(score), rate, _ref(matcher, refs, pid), pid))
+            if best:
+                bests.setdefault((nid, owners.get(pid)), []).append((pid, float(score)))
+            versions.setdefault(pid, version)
+        for nid, pid, rule, reason, fix, version in db.session.execute(
+                select(NearMiss.need_id, NearMiss.product_id, NearMiss.rule, NearMiss.reason,
+                       NearMiss.fix, NearMiss.product_version)
+                .where(NearMiss.need_id.in_(chunk)).order_by(NearMiss.need_id, NearMiss.rank)):
+            terms = matcher.products.get(pid)
+            if terms is None and pid != changed:  # left the market: its own job removes it
+                continue
+            near[nid].append(PureNearMiss(pid, terms.ref if terms else "",
+                                          terms.institution_id if terms else 0,
+                                          terms.institution_ref if terms else "", rule,
+                                          RULES_BY_CODE[rule].label, reason, fix))
+            versions.setdefault(pid, version)
+    rankings = {nid: Ranking(sorted(k, key=rank_order), complete[nid]) for nid, k in keys.items()}
+    nears = {nid: NearRanking(n, near_complete[nid]) for nid, n in near.items()}
+    return rankings, nears, versions, bests
 
 
-def _chunks(ids: list[int], size: int = 500):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+def _ref(matcher: Matcher, refs: dict | None, product_id: int) -> str:
+    terms = matcher.products.get(product_id)
+    if terms is not None:
+        return terms.ref
+    if refs is None:
+        return db.session.scalar(select(Product.ref).where(Product.id == product_id)) or ""
+    return refs.get(product_id, "")
 
 
-class _Rows:
-    """Match and NearMiss rows gathered across needs, written in a few executemany calls."""
+# --- reach: "needs that match my products" ---------------------------------------------------
 
-    def __init__(self):
-        self.matches: list[dict] = []
-        self.near: list[dict] = []
-        self.match_count = 0
-        self.now = utcnow()
+def _set_reach(product_id: int, open_need_ids: list[int], facts_by_id: dict) -> None:
+    amount = sum((facts_by_id[n].amount_wan for n in open_need_ids), Decimal(0))
+    _delete(ProductReach, ProductReach.product_id == product_id)
+    db.session.add(ProductReach(product_id=product_id, needs=len(open_need_ids),
+                                amount_wan=amount, computed_at=clock.now()))
+    db.session.flush()
 
-    def __len__(self) -> int:
-        return len(self.matches) + len(self.near)
 
-    def add_matches(self, need_id: int, found) -> None:
-        self.match_count += len(found)
-        self.matches.extend(
-            {"need_id": need_id, "product_id": m.product_id,
-             "product_version": m.product_version, "score": Decimal(str(m.score)),
-             "reasons": list(m.reasons),
-             "components": {k: round(v, 1) for k, v in m.components.items()},
-             "estimated_rate": m.estimated_rate, "computed_at": self.now} for m in found)
+def reach_partials(matcher: Matcher, eligible: dict[int, int], facts_by_id: dict,
+                   status: dict[int, str]) -> dict[str, list]:
+    """Per product id (as text: a job result is JSON): [open needs, their amount as text]
+    over these needs' eligible masks (NeedResult.eligible)."""
+    counts: dict[int, int] = {}
+    amounts: dict[int, Decimal] = {}
+    for need_id, mask in eligible.items():
+        if status.get(need_id) not in OPEN_STATUSES:
+            continue
+        amount = facts_by_id[need_id].amount_wan
+        for pid in matcher.product_ids(mask):
+            counts[pid] = counts.get(pid, 0) + 1
+            amounts[pid] = amounts.get(pid, Decimal(0)) + amount
+    return {str(pid): [n, str(amounts[pid])] for pid, n in counts.items()}
 
-    def add_near_misses(self, need_id: int, matcher: Matcher, near) -> None:
-        self.near.extend(
-            {"need_id": need_id, "product_id": n.product_id,
-             "product_version": matcher.products[n.product_id].version, "rule": n.rule_code,
-             "reason": n.reason_zh[:255], "fix": (n.fix_zh or "")[:255] or None,
-             "computed_at": self.now} for n in near)
 
-    def write(self) -> None:
-        # Core inserts: the ORM's bulk path adds per-row bookkeeping these rows do not need
-        if self.matches:
-            db.session.execute(Match.__table__.insert(), self.matches)
-        if self.near:
-            db.session.execute(NearMiss.__table__.insert(), self.near)
-        self.matches, self.near = [], []
+def replace_reach(partials: Iterable[dict]) -> int:
+    """Every product's reach from the parts of a full recount; returns the products counted."""
+    counts: dict[int, int] = {}
+    amounts: dict[int, Decimal] = {}
+    for part in partials:
+        for pid, (n, amount) in part.items():
+            counts[int(pid)] = counts.get(int(pid), 0) + n
+            amounts[int(pid)] = amounts.get(int(pid), Decimal(0)) + Decimal(amount)
+    _delete(ProductReach)
+    now = clock.now()
+    rows = [{"product_id": pid, "needs": n, "amount_wan": amounts[pid], "computed_at": now}
+            for pid, n in counts.items()]
+    if rows:
+        db.session.execute(ProductReach.__table__.insert(), rows)
+    return len(rows)
+
+
+def recount_reach() -> int:
+    """Every product's reach, recounted from the open needs (after needs changed)."""
+    matcher = current_matcher()
+    facts, status = adapters.load_need_facts(db.session, Need.status.in_(OPEN_STATUSES))
+    eligible = {f.id: matcher.eligible_mask(f) for f in facts}
+    return replace_reach([reach_partials(matcher, eligible, {f.id: f for f in facts}, status)])
 
 
 # --- reading ----------------------------------------------------------------------------------
 
+def match_order(match) -> tuple:
+    """The matcher's own order as a sort key (matcher.rank_order): score desc, estimated rate
+    asc (unknown last), product ref asc — for stored rows and computed ones alike."""
+    return rank_order(RankKey(float(match.score), match.estimated_rate, match.product.ref,
+                              match.product_id))
+
+
 def matches_for_need(need: Need, top: int | None = None) -> list[Match]:
-    query = (select(Match).where(Match.need_id == need.id)
+    """The need's shown matches, best first (the reserve is not shown)."""
+    query = (select(Match).where(Match.need_id == need.id, Match.rank.is_not(None),
+                                 Match.rank <= (top or SHOWN))
              .options(selectinload(Match.product).selectinload(Product.institution))
-             .order_by(Match.score.desc(), Match.estimated_rate.asc(), Match.product_id))
-    if top:
-        query = query.limit(top)
-    rows = db.session.scalars(query).all()
-    # the matcher's tie-break is the product ref; the id stands in above, settle it here
-    return sorted(rows, key=lambda m: (-m.score, m.estimated_rate is None,
-                                       m.estimated_rate or 0, m.product.ref))
+             .order_by(Match.rank))
+    return list(db.session.scalars(query))
 
 
 def near_misses_for_need(need: Need) -> list[NearMiss]:
     """The stored near misses the enterprise can act on, each with its change (rows stored
     before the actionable rule, until the nightly `match --all`, are left out here)."""
-    return db.session.scalars(
-        select(NearMiss).where(NearMiss.need_id == need.id, NearMiss.rule.in_(NEAR_RANK),
-                               NearMiss.fix.is_not(None))
+    return list(db.session.scalars(
+        select(NearMiss).where(NearMiss.need_id == need.id, NearMiss.rank <= NEAR_SHOWN,
+                               NearMiss.rule.in_(NEAR_RANK), NearMiss.fix.is_not(None))
         .options(selectinload(NearMiss.product).selectinload(Product.institution))
-        .order_by(NearMiss.id)).all()
+        .order_by(NearMiss.rank)))
+
+
+def matches_by_institution(need: Need | int, institution_ids=None, *,
+                           published_only: bool = True) -> dict[int, list[Match]]:
+    """institution_id -> the need's stored matches on that institution's products (its best,
+    and any of its products in the need's ranked list), each list best first (match_order);
+    the institutions come in the order of their best match. THE one query for "a need's
+    matches by institution" (leads, whitelists, events, the push page), so a lead, a
+    whitelist push and an event name the same best product. Rows stored without reasons
+    (outside the shown list) get them from the matcher here (with_reasons)."""
+    need_id = need if isinstance(need, int) else need.id
+    query = (select(Match).join(Match.product).join(Product.institution)
+             .where(Match.need_id == need_id)
+             .options(contains_eager(Match.product).contains_eager(Product.institution)))
+    if published_only:
+        query = query.where(Product.status == "published")
+    if institution_ids is not None:
+        query = query.where(Product.institution_id.in_(list(institution_ids)))
+    found: dict[int, list[Match]] = {}
+    for match in sorted(db.session.scalars(query).all(), key=match_order):
+        found.setdefault(match.product.institution_id, []).append(match)
+    return found
+
+
+def reasons_for(need: Need, rows: list[Match]) -> dict[int, list[str]]:
+    """product_id -> the reasons of stored rows (computed when stored without: a pairing
+    outside the shown list)."""
+    missing = [m.product_id for m in rows if not m.reasons]
+    reasons = {m.product_id: list(m.reasons) for m in rows if m.reasons}
+    if missing:
+        matcher = current_matcher()
+        facts = adapters.need_facts(need)
+        keys = [RankKey(0.0, None, "", pid) for pid in missing if pid in matcher.products]
+        for m in matcher.matches_for(facts, keys):
+            reasons[m.product_id] = list(m.reasons)
+    return reasons
 
 
 def product_reach(institution_id: int) -> list[tuple[Product, int, Decimal]]:
     """Per product of the institution: how many open needs it matches and their total
     amount — figures only, no enterprise details before consent."""
     rows = db.session.execute(
-        select(Match.product_id, func.count(Match.id), func.coalesce(func.sum(Need.amount_wan), 0))
-        .join(Need, Need.id == Match.need_id)
-        .join(Product, Product.id == Match.product_id)
-        .where(Product.institution_id == institution_id, Need.status.in_(OPEN_STATUSES))
-        .group_by(Match.product_id))
-    counts = {pid: (n, total) for pid, n, total in rows}
-    products = db.session.scalars(select(Product).where(Product.institution_id == institution_id)
-                                  .order_by(Product.status, Product.name)).all()
-    return [(p, *counts.get(p.id, (0, Decimal(0)))) for p in products]
+        select(Product, ProductReach.needs, ProductReach.amount_wan)
+        .outerjoin(ProductReach, ProductReach.product_id == Product.id)
+        .where(Product.institution_id == institution_id)
+        .order_by(Product.status, Product.name)).all()
+    return [(p, n or 0, amount if amount is not None else Decimal(0)) for p, n, amount in rows]
+
+
+def reach_computed_at(institution_id: int):
+    return db.session.scalar(
+        select(func.min(ProductReach.computed_at)).join(Product)
+        .where(Product.institution_id == institution_id))

@@ -1,12 +1,32 @@
-"""Matching reacts: stored matches follow the needs, the products and the policy they read."""
-from .. import signals
+"""Matching reacts: stored matches follow the needs, the products and the policy they read.
+
+A need's own change is recomputed at once (one need: about a millisecond). A product or a
+policy change marks the needs it affects stale in the same transaction and leaves the
+recompute to a background job (service.recompute_later), so the request stays fast whatever
+the number of needs on the platform."""
+from .. import jobs, signals
 from . import service
 
 
 @signals.need_published.connect
 @signals.need_changed.connect
 def _need_moved(need, **_):
+    if service.deferred():
+        return
     service.refresh_need(need)
+    _recount_reach_later()
+
+
+@signals.need_ended.connect
+def _need_ended(need, **_):
+    if not service.deferred():
+        _recount_reach_later()
+
+
+def _recount_reach_later() -> None:
+    """The banks' reach figures follow the needs: one recount waits at a time."""
+    jobs.enqueue("matching.reach", {}, key="matching.reach",
+                 description="重新统计产品匹配的需求数")
 
 
 @signals.enterprise_changed.connect
@@ -18,13 +38,18 @@ def _enterprise_moved(enterprise, **_):
 @signals.product_changed.connect
 @signals.product_paused.connect
 def _product_moved(product, **_):
-    service.refresh_product(product)
+    if not service.deferred():
+        service.recompute_later(product_ids=[product.id])
 
 
 @signals.policy_changed.connect
-def _policy_moved(row, *, kind, key, **_):
-    """A subsidy programme or a cost setting changes every cost after subsidies; an LPR quote
-    reaches the matches through the products it reprices (institutions' subscriber)."""
-    if kind == "programme" or (kind == "setting" and key in service.COST_SETTINGS):
-        for _ in service.refresh_all():
-            pass
+def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, **_):
+    """A subsidy programme, a cost setting or the LPR in force changes every cost after
+    subsidies (and the LPR the cost points): every need is recomputed. A quote dated ahead
+    waits for its day (`matchmaker reprice-lpr-products`, then the nightly `match --all`)."""
+    if kind == "lpr" and day is not None and row.effective_from > day:
+        return
+    if not in_force:
+        return
+    if kind in ("programme", "lpr") or (kind == "setting" and key in service.COST_SETTINGS):
+        service.recompute_later(everything=True, actor=actor)

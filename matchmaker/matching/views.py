@@ -14,5 +14,6 @@ def reach():
     Figures only: enterprise details reach a bank through consented leads."""
     rows = service.product_reach(current_user.institution_id)
     return render_template("matching/reach.html", rows=rows,
+                           computed_at=service.reach_computed_at(current_user.institution_id),
                            total_needs=sum(n for _, n, _ in rows),
                            total_amount=sum(a for _, _, a in rows))

@@ -1,0 +1,69 @@
+"""Matching's background jobs: a product's recompute, `match --all` in parts, the reach
+recount. Each commits per chunk of needs (service.CHUNK), every need whole, and can be run
+again from the start after a crash (it rewrites what it finds)."""
+from sqlalchemy import select
+
+from .. import signals
+from ..enterprises.models import Need
+from ..extensions import db
+from ..jobs import job
+from ..jobs.models import Job
+from . import adapters, service
+
+
+def _reporter(ctx, what: str):
+    def progress(done: int, total: int) -> None:
+        ctx.commit()
+        ctx.progress(100 * done / max(total, 1), f"{what}：{done}/{total}个需求")
+    return progress
+
+
+@job("matching.product", "更新产品的匹配结果", timeout=1800)
+def recompute_product(ctx, product_id: int) -> dict:
+    return service.recompute_product(product_id, _reporter(ctx, "正在更新匹配结果"))
+
+
+@job("matching.reach", "重新统计产品匹配的需求数", timeout=1800)
+def recount_reach(ctx) -> dict:
+    return {"products": service.recount_reach()}
+
+
+def _finish_all(ctx, **_params) -> dict:
+    """The last part finished: every product's reach from the parts' counts."""
+    parts = db.session.scalars(select(Job.result).where(Job.parent_id == ctx.job_id)).all()
+    products = service.replace_reach((p or {}).get("reach", {}) for p in parts)
+    needs = sum((p or {}).get("needs", 0) for p in parts)
+    signals.matches_refreshed.send(signals.ALL)
+    return {"needs": needs, "products": products}
+
+
+@job("matching.all", "重新计算全部匹配结果", finalize=_finish_all, timeout=600)
+def recompute_all(ctx) -> dict:
+    """`match --all`: the needs split into parts by id, run in parallel by the workers."""
+    epoch = service.current_epoch()
+    ids = db.session.scalars(select(Need.id).order_by(Need.id)).all()
+    parts = [{"epoch": epoch, "lo": ids[i], "hi": ids[min(i + service.PART, len(ids)) - 1],
+              "part": n + 1} for n, i in enumerate(range(0, len(ids), service.PART))]
+    if not parts:
+        return _finish_all(ctx)
+    ctx.spawn("matching.part", parts, description="重新计算匹配结果（部分）")
+    ctx.progress(0, f"共{len(ids)}个需求，分{len(parts)}部分计算")
+    return {"needs": len(ids), "parts": len(parts)}
+
+
+@job("matching.part", "重新计算匹配结果（部分）", timeout=1800)
+def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
+    matcher = service.current_matcher()
+    facts, status = adapters.load_need_facts(db.session, Need.id.between(lo, hi))
+    total = len(facts)
+
+    def progress(done: int, batch_ids: list[int]) -> None:
+        signals.matches_refreshed.send(signals.NEEDS, need_ids=frozenset(batch_ids))
+        ctx.commit()
+        ctx.progress(100 * done / max(total, 1), f"第{part}部分：{done}/{total}个需求")
+
+    eligible = service.recompute_needs(facts, matcher, epoch, progress)
+    reach = service.reach_partials(matcher, eligible, {f.id: f for f in facts}, status)
+    return {"needs": total, "reach": reach, "part": part}
+
+

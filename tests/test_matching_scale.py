@@ -1,0 +1,216 @@
+"""Matching at city scale: what is stored per need, freshness while a recompute job waits,
+the incremental product recompute against a full one, `match --all` in parts, reach."""
+import json
+import random
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from benchmarks.generate import generate, to_exchange
+from matchmaker import jobs
+from matchmaker.enterprises.models import Need
+from matchmaker.exchange.service import import_document
+from matchmaker.extensions import db as _db
+from matchmaker.institutions import service as product_service
+from matchmaker.institutions.models import Product
+from matchmaker.jobs import runner
+from matchmaker.jobs.models import Job
+from matchmaker.matching import adapters, service
+from matchmaker.matching.models import Match, MatchingBasis, NearMiss, ProductReach
+from matchmaker.policy import service as policy
+from matchmaker.policy.models import SubsidyProgram
+from tests.factories import user_for_role
+
+EXAMPLE = Path(__file__).parent / "data" / "example.json"
+
+
+@pytest.fixture
+def example(db):
+    import_document(json.loads(EXAMPLE.read_text(encoding="utf-8")))
+    db.session.flush()
+    return {n.ref: n for n in db.session.scalars(select(Need))}
+
+
+@pytest.fixture
+def queued(app):
+    """Jobs wait in the queue (as behind a busy worker) until the test runs them."""
+    app.config["JOBS_BACKEND"] = "thread"
+
+    def waiting():
+        """The jobs enqueued so far (never dispatched); from here on jobs run inline again."""
+        app.config["JOBS_BACKEND"] = "inline"
+        return _db.session.info.pop(jobs.service._PENDING, None)
+
+    yield waiting
+    app.config["JOBS_BACKEND"] = "inline"
+
+
+def _run(job_ids):
+    for job_id in job_ids:
+        runner.run_inline(_db.session.get(Job, job_id))
+
+
+def product(ref: str) -> Product:
+    return _db.session.scalar(select(Product).where(Product.ref == ref))
+
+
+def _terms(p: Product) -> dict:
+    record = product_service.product_record(p)
+    return {k: v for k, v in record.items() if k not in ("ref", "institution_ref", "active")}
+
+
+def test_a_product_edit_shows_updating_until_its_job_ran(example, db, client_as, queued):
+    tech, need = product("P-TECH-01"), example["N-01"]
+    admin = user_for_role("bank_admin", institution=tech.institution)
+    assert service.is_fresh(need)
+    terms = _terms(tech)
+    terms["rate_min"], terms["rate_max"] = Decimal("2.9"), Decimal("3.8")
+    product_service.update_product(admin, tech, **terms)
+    pending = queued()
+    [(job_id, _timeout)] = pending
+    assert _db.session.get(Job, job_id).kind == "matching.product"
+    assert not service.is_fresh(need)
+    assert service.is_fresh(example["N-02"])  # it never showed P-TECH-01
+    client = client_as("enterprise", enterprise=need.enterprise)
+    html = client.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert 'data-testid="matches-updating"' in html and "正在更新" in html
+    assert 'data-testid="match"' not in html  # no old figure beside the banner
+    _run([job_id])
+    assert service.is_fresh(need)
+    [m] = service.matches_for_need(need)
+    assert m.product_version == 2 and _db.session.get(Job, job_id).status == "done"
+    assert 'data-testid="match"' in client.get(f"/needs/{need.id}").get_data(as_text=True)
+
+
+def test_a_programme_change_marks_every_need_stale_in_one_row(example, db, queued):
+    admin = user_for_role("admin")
+    program = _db.session.scalar(select(SubsidyProgram).where(
+        SubsidyProgram.code == "tech_upgrade_interest"))
+    before = _db.session.get(MatchingBasis, 1).all_wanted
+    policy.update_program(admin, program, settings=dict(program.settings),
+                          effective_from=program.effective_from,
+                          effective_to=program.effective_to)
+    pending = queued()
+    assert _db.session.get(MatchingBasis, 1).all_wanted > before
+    assert not any(f.fresh for f in service.freshness(n.id for n in example.values()).values())
+    [whole] = [j for j, _ in pending if _db.session.get(Job, j).kind == "matching.all"]
+    _run([whole])
+    assert all(f.fresh for f in service.freshness(n.id for n in example.values()).values())
+
+
+def test_mark_stale_and_enqueue_recompute_are_the_api_policy_calls(example, db, queued):
+    need = example["N-02"]
+    service.mark_stale(need_ids=[need.id])
+    assert not service.is_fresh(need) and service.is_fresh(example["N-01"])
+    [job] = service.enqueue_recompute(everything=True)
+    again = service.enqueue_recompute(everything=True)
+    assert again == [job]  # coalesced while it waits
+    assert service.enqueue_recompute(product_ids=[product("P-TECH-01").id]) == []  # covered
+    queued()
+    _run([job.id])
+    assert service.is_fresh(need)
+
+
+def test_match_all_runs_in_parts_and_recounts_reach(example, db, monkeypatch):
+    monkeypatch.setattr(service, "PART", 2)
+    _db.session.execute(Match.__table__.delete())
+    _db.session.execute(ProductReach.__table__.delete())
+    job = jobs.enqueue("matching.all", {})
+    parts = _db.session.scalars(select(Job).where(Job.parent_id == job.id)).all()
+    assert job.status == "done" and len(parts) == 2 and job.children_done == 2
+    assert {p.status for p in parts} == {"done"}
+    assert job.result["needs"] == 3
+    assert [m.product.ref for m in service.matches_for_need(example["N-01"])] == ["P-TECH-01"]
+    reach = _db.session.get(ProductReach, product("P-TECH-01").id)
+    assert reach.needs == 1 and reach.amount_wan == example["N-01"].amount_wan
+
+
+def test_each_institution_keeps_its_best_product_for_a_need(example, db):
+    rows = _db.session.scalars(select(Match).where(Match.institution_best.is_(True))).all()
+    per = {}
+    for row in rows:
+        per.setdefault((row.need_id, row.product.institution_id), []).append(row)
+    assert per and all(len(found) == 1 for found in per.values())
+    by_inst = service.matches_by_institution(example["N-01"])
+    assert [m.product.ref for rows in by_inst.values() for m in rows] == ["P-TECH-01"]
+
+
+# --- the incremental recompute is exact ----------------------------------------------------
+
+@pytest.fixture
+def platform(db):
+    doc = to_exchange(generate(7, 8, 60, 120, 300), 7)
+    for need in doc["needs"]:
+        need["consent_to_share"] = False
+    import_document(doc)
+    db.session.flush()
+    return doc
+
+
+def _full(need_ids):
+    """What a full recompute would store now: shown keys, near misses, institution bests."""
+    matcher = service.current_matcher()
+    facts, _ = adapters.load_need_facts(_db.session, Need.id.in_(need_ids))
+    out = {}
+    for r in matcher.match_all(facts, top=service.SHOWN, near_top=service.NEAR_SHOWN,
+                               reserve=service.RESERVE, per_institution=True):
+        out[r.need.id] = ([(k.product_id, k.score) for k in r.ranking.keys[:service.SHOWN]],
+                          [(n.product_id, n.rule_code) for n in r.near_misses],
+                          sorted(k.product_id for k in r.institution_best))
+    return out
+
+
+def _stored(need_ids):
+    out = {nid: ([], [], []) for nid in need_ids}
+    for nid, pid, score, rank, best in _db.session.execute(
+            select(Match.need_id, Match.product_id, Match.score, Match.rank,
+                   Match.institution_best).where(Match.need_id.in_(need_ids))
+            .order_by(Match.need_id, Match.rank)):
+        if rank is not None and rank <= service.SHOWN:
+            out[nid][0].append((pid, float(score)))
+        if best:
+            out[nid][2].append(pid)
+    for nid, pid, rule in _db.session.execute(
+            select(NearMiss.need_id, NearMiss.product_id, NearMiss.rule)
+            .where(NearMiss.need_id.in_(need_ids), NearMiss.rank <= service.NEAR_SHOWN)
+            .order_by(NearMiss.need_id, NearMiss.rank)):
+        out[nid][1].append((pid, rule))
+    return {nid: (shown, near, sorted(best)) for nid, (shown, near, best) in out.items()}
+
+
+def _same(stored, full):
+    """Equal lists; a score may differ by the last rounding step (0.1) — see the report on
+    issue 13: the patched key and a full ranking round a x.x5 score apart in rare cases."""
+    wrong = []
+    for nid, (shown, near, best) in stored.items():
+        f_shown, f_near, f_best = full[nid]
+        close = len(shown) == len(f_shown) and all(
+            abs(a - b) <= 0.1 + 1e-9 for (_, a), (_, b) in zip(sorted(shown), sorted(f_shown)))
+        if {p for p, _ in shown} != {p for p, _ in f_shown} or not close or near != f_near \
+                or best != f_best:
+            wrong.append(nid)
+    return wrong
+
+
+def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db):
+    rng = random.Random(3)
+    ids = _db.session.scalars(select(Need.id)).all()
+    popular = _db.session.execute(
+        select(Match.product_id, func.count()).group_by(Match.product_id)
+        .order_by(func.count().desc()).limit(3)).all()
+    for pid, _count in popular:
+        p = _db.session.get(Product, pid)
+        admin = user_for_role("bank_admin", institution=p.institution)
+        terms = _terms(p)
+        terms["amount_max_wan"] = Decimal(terms["amount_max_wan"]) * 3
+        terms["rate_min"] = max(Decimal("0.5"), Decimal(terms["rate_min"]) - Decimal(1))
+        product_service.update_product(admin, p, **terms)
+        assert _same(_stored(ids), _full(ids)) == [], f"after widening product {pid}"
+    paused = _db.session.get(Product, popular[0][0])
+    product_service.change_product_status(
+        user_for_role("bank_admin", institution=paused.institution), paused, "pause")
+    sample = rng.sample(ids, 100)
+    assert _same(_stored(sample), _full(sample)) == []
+    assert _db.session.get(ProductReach, paused.id).needs == 0
