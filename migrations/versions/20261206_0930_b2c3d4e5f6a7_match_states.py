@@ -6,7 +6,7 @@ need's shown list plus a reserve (ranked). Their rows are cleared: run `matchmak
 
 Revision ID: b2c3d4e5f6a7
 Revises: a1b2c3d4e5f6
-Create Date: 2026-12-01 09:30:00
+Create Date: 2026-12-06 09:30:00
 
 """
 from datetime import datetime

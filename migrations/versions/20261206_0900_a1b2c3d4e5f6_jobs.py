@@ -1,15 +1,15 @@
 """jobs: background work with its progress, attempts and outcome
 
 Revision ID: a1b2c3d4e5f6
-Revises: 9c3e2a0b1d32
-Create Date: 2026-12-01 09:00:00
+Revises: 5f2e8b3d0c71
+Create Date: 2026-12-06 09:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "a1b2c3d4e5f6"
-down_revision = "9c3e2a0b1d32"
+down_revision = "5f2e8b3d0c71"
 branch_labels = None
 depends_on = None
 
