@@ -1,7 +1,9 @@
-"""The web path of the matcher: stored matches in a real database, kept fresh.
+"""The web path of the matcher: stored results in a real database, kept fresh by jobs.
 
-bench_matcher.py times the pure matcher; this script times what a request or a CLI run does
-on top of it: loading rows, computing, and writing Match/NearMiss rows.
+bench_matcher.py times the pure matcher; this script times what the app does on top of it:
+the import (which ends with one full recompute), `match --all` as the job the CLI starts
+(parts by need id, run here one after the other; `--workers 2` runs them in two processes),
+a product edit (the request: mark stale + enqueue; then its job), and need edits.
 
     .venv/bin/python -m benchmarks.bench_refresh_db --products 5000 --needs 10000 [--db URL]
 """
@@ -9,12 +11,22 @@ import argparse
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from benchmarks.generate import generate, to_exchange
+
+
+def _clock():
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t) -> str:
+    wall, cpu = time.perf_counter() - t[0], time.process_time() - t[1]
+    return f"{wall:.1f} s wall, {cpu:.1f} s CPU"
 
 
 def main() -> int:
@@ -24,52 +36,59 @@ def main() -> int:
     import flask_migrate
     from sqlalchemy import func, select, text
 
-    from matchmaker import create_app
+    from matchmaker import create_app, jobs
     from matchmaker.enterprises.models import Need
     from matchmaker.exchange.service import import_document
     from matchmaker.extensions import db
+    from matchmaker.institutions import service as products
     from matchmaker.institutions.models import Product
     from matchmaker.matching import service
-    from matchmaker.matching.models import Match
+    from matchmaker.matching.models import Match, NearMiss
 
-    app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING"})
+    app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", "REDIS_URL": None,
+                      "JOBS_BACKEND": "thread"})
     doc = to_exchange(generate(args.seed, args.institutions, args.products, args.enterprises,
                                args.needs), args.seed)
-    # consent_to_share opens a lead at every matched institution: timed separately below,
-    # on --consenting needs, so the matching figures stay the matcher's
-    for need in doc["needs"]:
+    for need in doc["needs"]:  # leads are the import benchmark's business
         need["consent_to_share"] = False
-    print(f"cores={os.cpu_count()} python={sys.version.split()[0]} db={db_url.split('://')[0]} "
-          f"products={args.products} needs={args.needs} seed={args.seed}")
+    print(f"cores={os.cpu_count()} load={os.getloadavg()[0]:.1f} python={sys.version.split()[0]} "
+          f"db={db_url.split('://')[0]} products={args.products} needs={args.needs} "
+          f"seed={args.seed}")
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
         flask_migrate.upgrade()
-        started = time.perf_counter()
+        t = _clock()
         import_document(doc)
+        db.session.info.pop(jobs.service._PENDING, None)
         db.session.commit()
-        print(f"import + match all stored: {time.perf_counter() - started:.1f} s; "
-              f"{db.session.scalar(select(func.count(Match.id)))} matches stored")
-
-        started = time.perf_counter()
-        for _ in service.refresh_all():
-            pass
-        db.session.commit()
-        print(f"refresh_all (matchmaker match --all): {time.perf_counter() - started:.1f} s")
-
+        print(f"import (rows only): {_since(t)}")
+        t = _clock()
+        job = jobs.run_now("matching.all")
+        print(f"match --all (job #{job.id}, {job.children_total} parts, here): {_since(t)}; "
+              f"{db.session.scalar(select(func.count(Match.id)))} match rows, "
+              f"{db.session.scalar(select(func.count(NearMiss.id)))} near-miss rows stored")
+        if args.workers > 1:
+            _parallel(args, db_url)
         popular = db.session.scalar(select(Match.product_id).group_by(Match.product_id)
                                     .order_by(func.count().desc()).limit(1))
         product = db.session.get(Product, popular)
-        product.amount_max_wan = product.amount_max_wan * 2
-        db.session.flush()
-        started = time.perf_counter()
-        count = service.refresh_product(product)
+        admin = _bank_admin(product)
+        terms = {k: v for k, v in products.product_record(product).items()
+                 if k not in ("ref", "institution_ref", "active")}
+        terms["amount_max_wan"] = terms["amount_max_wan"] * 2
+        t = _clock()
+        products.update_product(admin, product, **terms)
+        pending = db.session.info.pop(jobs.service._PENDING, [])
         db.session.commit()
-        print(f"refresh_product after one edit (a product matching {count} needs): "
-              f"{time.perf_counter() - started:.2f} s")
-
+        print(f"product edit, the request (mark stale + enqueue): {_since(t)}")
+        t = _clock()
+        for job_id, _ in pending:
+            jobs.runner.execute(job_id, "local")
+        result = db.session.get(jobs.models.Job, pending[0][0]).result
+        print(f"…its job, every affected need fresh: {_since(t)}; {result}")
         needs = db.session.scalars(select(Need).order_by(Need.id).limit(args.sample)).all()
         times = []
         for need in needs:
@@ -81,21 +100,40 @@ def main() -> int:
         times.sort()
         print(f"refresh_need over {len(times)} needs: p50 {statistics.median(times):.1f} ms, "
               f"p95 {times[int(len(times) * 0.95) - 1]:.1f} ms")
-        from matchmaker.leads.models import Lead
-        from matchmaker.leads.push import sync_consent_from_flag
-
-        sample = db.session.scalars(select(Need).order_by(Need.id).limit(args.consenting)).all()
-        started = time.perf_counter()
-        for need in sample:
-            need.consent_to_share = True
-            sync_consent_from_flag(need)
-        db.session.commit()
-        leads = db.session.scalar(select(func.count(Lead.id)))
-        print(f"consent_to_share on {len(sample)} needs: {leads} leads opened in "
-              f"{time.perf_counter() - started:.1f} s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MiB")
     return 0
+
+
+def _bank_admin(product):
+    from matchmaker.accounts.models import User
+    from matchmaker.extensions import db
+
+    user = User(email=f"bench-{product.institution_id}@example.com", name="bench",
+                role="bank_admin", institution_id=product.institution_id, password_hash="x")
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _parallel(args, db_url: str) -> None:
+    """`match --all` again, its parts run by `--workers` RQ workers (needs Redis)."""
+    url = args.redis
+    env = dict(os.environ, MATCHMAKER_DATABASE_URL=db_url, MATCHMAKER_REDIS_URL=url,
+               MATCHMAKER_LOG_LEVEL="WARNING", MATCHMAKER_JOBS_QUEUE="bench")
+    workers = [subprocess.Popen([".venv/bin/matchmaker", "jobs", "worker"], env=env)
+               for _ in range(args.workers)]
+    try:
+        time.sleep(3)
+        t = _clock()
+        subprocess.run([".venv/bin/matchmaker", "match", "--all", "--json"], env=env,
+                       check=True, stdout=subprocess.DEVNULL)
+        print(f"match --all with {args.workers} RQ workers: {_since(t)} (CPU is the waiting CLI's)")
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait()
 
 
 def _parse():
@@ -106,8 +144,9 @@ def _parse():
     parser.add_argument("--enterprises", type=int, default=5000)
     parser.add_argument("--needs", type=int, default=10000)
     parser.add_argument("--sample", type=int, default=50)
-    parser.add_argument("--consenting", type=int, default=200,
-                        help="needs whose consent_to_share is then turned on")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="also run match --all with this many RQ workers (needs Redis)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     return parser.parse_args()
 

@@ -158,7 +158,7 @@ def file_app(tmp_path):
     return app
 
 
-def _wait(app, job_id, timeout=20.0) -> Job:
+def _wait(app, job_id, timeout=60.0) -> Job:
     deadline = time.monotonic() + timeout
     while True:
         with app.app_context():

@@ -214,3 +214,11 @@ def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db):
     sample = rng.sample(ids, 100)
     assert _same(_stored(sample), _full(sample)) == []
     assert _db.session.get(ProductReach, paused.id).needs == 0
+
+
+def test_bulk_facts_are_the_facts_of_one_need(platform, db):
+    """The jobs' loader (Core rows) and the per-need adapter (ORM) must agree exactly."""
+    bulk, status = adapters.load_need_facts(_db.session)
+    one = {n.id: adapters.need_facts(n) for n in _db.session.scalars(select(Need))}
+    assert {f.id: f for f in bulk} == one
+    assert set(status.values()) <= {"published"}

@@ -176,7 +176,8 @@ def core_describer(session) -> Callable[[str, str], str | None]:
 _ENTERPRISE_COLUMNS = (Enterprise.id, Enterprise.ref, Enterprise.district, Enterprise.industry,
                        Enterprise.cluster, Enterprise.declared_size, Enterprise.employees,
                        Enterprise.revenue_wan, Enterprise.founded, Enterprise.tax_credit_grade,
-                       Enterprise.has_bank_loan, Enterprise.core_enterprise)
+                       Enterprise.has_bank_loan, Enterprise.core_enterprise,
+                       Enterprise.assets_wan)
 _NEED_COLUMNS = (Need.id, Need.ref, Need.enterprise_id, Need.purpose, Need.loan_kind,
                  Need.amount_wan, Need.term_months, Need.max_rate, Need.current_lender_id,
                  Need.created, Need.renewal_due, Need.status)
@@ -199,21 +200,26 @@ def load_need_facts(session, *conditions) -> tuple[list[NeedFacts], dict[int, st
     enterprise_ids = {row[2] for row in rows}
     enterprises = {}
     tags: dict[int, set[str]] = {}
+    verified: dict[int, set[str]] = {}
     for chunk in _chunks(sorted(enterprise_ids)):
-        for enterprise_id, value in session.execute(
-                select(EnterpriseTag.enterprise_id, EnterpriseTag.value)
+        for enterprise_id, value, verified_at in session.execute(
+                select(EnterpriseTag.enterprise_id, EnterpriseTag.value, EnterpriseTag.verified_at)
                 .where(EnterpriseTag.enterprise_id.between(chunk[0], chunk[-1]))):
             tags.setdefault(enterprise_id, set()).add(value)
+            if verified_at is not None:
+                verified.setdefault(enterprise_id, set()).add(value)
         for (eid, ref, district, industry, cluster, declared, employees, revenue, founded,
-             grade, has_loan, core) in session.execute(
+             grade, has_loan, core, assets) in session.execute(
                 select(*_ENTERPRISE_COLUMNS).where(Enterprise.id.between(chunk[0], chunk[-1]))):
             if eid in enterprise_ids:
                 enterprises[eid] = EnterpriseFacts(
                     id=eid, ref=ref, district=district, industry=industry, cluster=cluster,
-                    size=declared or derive_size(employees, revenue), employees=employees,
+                    size=declared or derive_size(industry, employees, revenue, assets),
+                    employees=employees,
                     revenue_wan=_dec(revenue), founded=founded,
                     tags=frozenset(tags.get(eid, ())), tax_credit_grade=grade,
-                    has_bank_loan=bool(has_loan), core_enterprise=core or None)
+                    has_bank_loan=bool(has_loan), core_enterprise=core or None,
+                    verified_tags=frozenset(verified.get(eid, ())))
     facts, status = [], {}
     for (nid, ref, eid, purpose, kind, amount, term, max_rate, lender, created, due,
          need_status) in rows:
