@@ -62,11 +62,12 @@ def main() -> int:
         flask_migrate.upgrade()
         t = _clock()
         import_document(doc)
-        db.session.info.pop(jobs.service._PENDING, None)
+        [(whole, _)] = db.session.info.pop(jobs.service._PENDING, None)  # run below, timed
         db.session.commit()
         print(f"import (rows only): {_since(t)}")
         t = _clock()
-        job = jobs.run_now("matching.all")
+        jobs.runner.run_here(whole)
+        job = db.session.get(jobs.models.Job, whole)
         print(f"match --all (job #{job.id}, {job.children_total} parts, here): {_since(t)}; "
               f"{db.session.scalar(select(func.count(Match.id)))} match rows, "
               f"{db.session.scalar(select(func.count(NearMiss.id)))} near-miss rows stored")

@@ -47,6 +47,9 @@ def configure_sqlite(engine) -> None:
     def _connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None
         dbapi_conn.execute("PRAGMA foreign_keys=ON")
+        # readers never wait for a writer: the web reads while a job (a thread, or an RQ
+        # worker beside gunicorn) writes; an in-memory database answers "memory" and stays so
+        dbapi_conn.execute("PRAGMA journal_mode=WAL")
 
     @sa_event.listens_for(engine, "begin")
     def _begin(conn):
