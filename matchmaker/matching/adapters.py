@@ -36,7 +36,8 @@ def product_terms(product: Product) -> ProductTerms:
         purposes=frozenset(product.purposes), guarantee_modes=frozenset(product.guarantee_modes),
         amount_min_wan=_dec(product.amount_min_wan), amount_max_wan=_dec(product.amount_max_wan),
         term_min_months=product.term_min_months, term_max_months=product.term_max_months,
-        rate_min=_dec(product.rate_min), rate_max=_dec(product.rate_max),
+        rate_min=_stored(product.rate_min, RATE_PLACES),
+        rate_max=_stored(product.rate_max, RATE_PLACES),
         sizes=frozenset(product.sizes), tags_any=frozenset(product.tags_any),
         industries=tuple(product.industries),
         districts=frozenset(product.districts or institution.districts),
@@ -47,6 +48,16 @@ def product_terms(product: Product) -> ProductTerms:
         core_enterprises=tuple(product.core_enterprises),
         subsidy_programs=tuple(product.subsidy_programs),
     )
+
+
+RATE_PLACES = Decimal("0.001")  # the rate columns (types.RATE): what a reload would give
+
+
+def _stored(value, places: Decimal) -> Decimal | None:
+    """As the database keeps it: an unflushed float-born Decimal (3.2999…) must rank as the
+    3.300 every later read sees, or a product's own job and a full recompute differ."""
+    value = _dec(value)
+    return value.quantize(places) if value is not None else None
 
 
 def _dec(value) -> Decimal | None:

@@ -87,7 +87,8 @@ def _stamp(day: date) -> tuple:
     """Changes whenever anything the matcher reads from the catalogue or the policy changes,
     and each day: the institutions' on-time record (a 180-day window) enters scores daily,
     not on every claim, so that a busy inbox does not rebuild the matcher all day."""
-    parts = [day]
+    # the basis epoch: every change that marks needs stale bumps it, even within a clock tick
+    parts = [day, db.session.scalar(select(MatchingBasis.epoch).where(MatchingBasis.id == 1))]
     for model, column in ((Product, Product.updated_at), (Institution, Institution.updated_at),
                           (SubsidyProgram, SubsidyProgram.updated_at),
                           (ReferenceRate, ReferenceRate.created_at),
