@@ -9,6 +9,7 @@ import pytest
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
+from matchmaker import jobs
 from matchmaker.extensions import db as _db
 from matchmaker.guards import Forbidden
 from matchmaker.jobs import enqueue, job, runner, service
@@ -249,3 +250,14 @@ def test_rq_worker_runs_the_job_from_redis(file_app):
             queue.delete(delete_jobs=True)
     row = _wait(file_app, job_id, timeout=1)
     assert row.status == "done" and row.backend == "rq" and row.result == {"sum": 42}
+
+
+def test_run_now_runs_a_split_job_and_its_parts_in_the_foreground(file_app):
+    """The CLI path (`match --all` without Redis): each part commits on its own."""
+    with file_app.app_context():
+        row = jobs.run_now("test.parts", {"parts": 2})
+        assert row.status == "done" and row.result == {"parts": 2}
+        parts = _db.session.scalars(select(Job).where(Job.parent_id == row.id)).all()
+        assert [p.status for p in parts] == ["done", "done"]
+        assert {p.backend for p in parts} == {"local"}
+    assert CALLS == [("part", 0), ("part", 1), ("finalized", 2)]

@@ -11,6 +11,7 @@ from matchmaker.leads import consent as consents
 from matchmaker.leads import scope as scopes
 from matchmaker.leads.models import Consent, Lead
 from matchmaker.leads.permissions import visible_leads
+from matchmaker.notifications.models import Notification
 from tests.factories import (
     EnterpriseFactory,
     InstitutionFactory,
@@ -285,12 +286,18 @@ def test_bulk_flag_sync_after_a_product_refresh(db):
     push.revoke_consent(owner(refused), consents.live_consent(refused.id, institution.id))
     # the product's recompute job hands over the needs the product now serves
     served = {flagged.id, quiet.id, refused.id}
-    leads = push.sync_flag_consents_for_product(product, served)
-    assert [lead.need_id for lead in leads] == [flagged.id]
+    staff = manager(institution)
+    assert push.sync_flag_consents_for_product(product, served) == 1
+    notes = db.session.scalars(select(Notification).where(Notification.user_id == staff.id)).all()
+    assert [n.message for n in notes] == ["新线索 1 条：企业授权推送的匹配需求"]
+    [lead] = db.session.scalars(select(Lead).where(Lead.institution_id == institution.id)).all()
+    assert lead.need_id == flagged.id and lead.product_id == product.id
+    assert lead.matched[0]["product_id"] == product.id and lead.matched[0]["reasons"]
     assert consents.live_consent(flagged.id, institution.id).via == "flag"
-    assert push.sync_flag_consents_for_product(product, served) == []  # nothing left to do
+    assert_audited("lead.opened", lead) and assert_audited("consent.granted")
+    assert push.sync_flag_consents_for_product(product, served) == 0  # nothing left to do
     product.status = "paused"
-    assert push.sync_flag_consents_for_product(product, served) == []
+    assert push.sync_flag_consents_for_product(product, served) == 0
 
 
 def test_whole_platform_flag_sync(db):

@@ -208,3 +208,22 @@ def test_bulk_facts_are_the_facts_of_one_need(platform, db):
     one = {n.id: adapters.need_facts(n) for n in _db.session.scalars(select(Need))}
     assert {f.id: f for f in bulk} == one
     assert set(status.values()) <= {"published"}
+
+
+def test_an_import_with_consents_opens_every_flag_lead_in_bulk(db, caplog):
+    from matchmaker.leads.models import Consent, Lead
+
+    doc = to_exchange(generate(11, 6, 40, 60, 120), 11)
+    flagged = {n["ref"] for n in doc["needs"] if n.get("consent_to_share")}
+    assert flagged
+    with caplog.at_level("INFO", logger="matchmaker.leads"):
+        import_document(doc)
+    pairs = set(_db.session.execute(
+        select(Match.need_id, Product.institution_id).join(Product).join(
+            Need, Need.id == Match.need_id)
+        .where(Match.institution_best.is_(True), Need.ref.in_(flagged))).all())
+    leads = set(_db.session.execute(select(Lead.need_id, Lead.institution_id)).all())
+    assert leads == pairs and len(leads) == _db.session.scalar(select(func.count(Consent.id)))
+    assert all(lead.matched and lead.matched[0]["reasons"]
+               for lead in _db.session.scalars(select(Lead)))
+    assert "lead %s opened" not in caplog.text and caplog.text.count("flag consents:") >= 1

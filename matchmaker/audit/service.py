@@ -31,3 +31,20 @@ def _plain(value):
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return str(value)
+
+
+def record_many(actor, action: str, subject_type: str, rows: list[tuple[int, dict]]) -> int:
+    """record() for a batch (a job opening thousands of leads): one audit row per subject,
+    written in one executemany. `rows`: (subject id, details)."""
+    if not rows:
+        return 0
+    from .. import clock
+
+    now = clock.now()
+    addr = request.remote_addr if has_request_context() else None
+    db.session.execute(AuditEntry.__table__.insert(), [
+        {"created_at": now, "actor_id": actor.id if actor is not None else None,
+         "action": action, "subject_type": subject_type, "subject_id": subject_id,
+         "details": {k: _plain(v) for k, v in details.items() if k not in PERSONAL},
+         "remote_addr": addr} for subject_id, details in rows])
+    return len(rows)

@@ -29,7 +29,7 @@ from datetime import timedelta
 from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .. import clock
 from ..errors import ServiceError
@@ -196,6 +196,7 @@ class JobContext:
 
         job = db.session.get(Job, self.job_id)
         job.children_total, job.children_done = len(params_list), 0
+        job.message = f"分{len(params_list)}部分进行"
         db.session.flush()
         for params in params_list:
             enqueue(kind, params, actor=self.actor, description=description, parent=job)
@@ -209,14 +210,17 @@ class JobContext:
 
 
 def _side_update(job_id: int, values: dict) -> None:
-    """Progress through its own connection, so the page sees it before the job commits. On
-    SQLite the job's open write transaction holds the only write lock: skipped then."""
+    """Progress through its own connection, so the page sees it before the job commits. When
+    the job's own transaction holds the row (it just split itself into parts) or, on SQLite,
+    the only write lock, the update is skipped rather than waited for."""
     engine = db.engine
     sqlite = engine.dialect.name == "sqlite"
     try:
         with engine.connect() as conn:
             if sqlite:
                 conn.exec_driver_sql("PRAGMA busy_timeout = 20")
+            else:
+                conn.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
             try:
                 conn.execute(update(Job).where(Job.id == job_id).values(**values))
                 conn.commit()
@@ -224,7 +228,7 @@ def _side_update(job_id: int, values: dict) -> None:
                 if sqlite:
                     conn.rollback()
                     conn.exec_driver_sql("PRAGMA busy_timeout = 5000")
-    except OperationalError:
+    except (OperationalError, DBAPIError):
         log.debug("job %s: progress not written (database busy)", job_id)
 
 

@@ -2,16 +2,20 @@
 revocation, and the exchange flag consent_to_share (consent to every matched institution),
 kept in step with the matches by leads/subscribers.py. Flush, never commit."""
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
+from .. import clock
+from ..audit.service import record_many
 from ..enterprises.models import Need
 from ..errors import ServiceError
 from ..extensions import db
 from ..guards import guarded
 from ..institutions.models import Institution, Product
+from ..matching import service as matching
 from ..matching.models import Match
 from . import scope as scopes
 from .consent import close_consent, grant_consent, live_consent, live_consents
@@ -24,6 +28,7 @@ from .permissions import (
     owns_consent,
 )
 from .service import (
+    announce_leads,
     end_live_claim,
     need_leads,
     need_matches,
@@ -141,42 +146,77 @@ def sync_consent_from_flag(need: Need) -> list[Lead]:
     return opened
 
 
-def sync_flag_consents_for_needs(need_ids, institution_id: int | None = None) -> list[Lead]:
+def sync_flag_consents_for_needs(need_ids, institution_id: int | None = None) -> int:
     """The bulk form of sync_consent_from_flag after a recompute: the flagged needs on the
     market among `need_ids` (only for `institution_id` when given: a product's job) get a
     consent and a lead at each matched institution that holds neither a live consent nor
-    one the enterprise revoked. One query per 500 needs when nothing is missing."""
-    opened = []
+    one the enterprise revoked. In bulk (an import opens leads by the hundred thousand):
+    Core inserts, one audit row per consent and lead, and one notification per institution
+    user per batch instead of one per lead. Returns the number of leads opened or reopened."""
+    opened = 0
     ids = sorted(need_ids)
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        consent_for = select(Consent.id).where(Consent.need_id == Need.id,
-                                               Consent.institution_id == Product.institution_id)
-        pairs = db.session.execute(
-            select(Need, Product).join(Match, Match.need_id == Need.id)
-            .join(Product, Product.id == Match.product_id)
-            .where(Need.id.in_(chunk), Match.institution_best.is_(True),
-                   Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES),
-                   Product.status == "published",
-                   *([Product.institution_id == institution_id] if institution_id else []),
-                   ~consent_for.where(Consent.revoked_at.is_(None)).exists(),
-                   ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
-            .order_by(Need.id, Product.institution_id, Match.score.desc(), Product.ref)).all()
-        seen = set()
-        for need, product in pairs:
-            if (need.id, product.institution_id) in seen:
-                continue  # the institution's best product for the need came first
-            seen.add((need.id, product.institution_id))
-            grant_consent(None, need, product.institution, scopes.FULL, "flag")
-            opened.append(open_lead(need, product.institution, source="consent", actor=None,
-                                    product=product, reopen_lapsed=False))
+        pairs = _missing_flag_pairs(ids[start:start + 500], institution_id)
+        if pairs:
+            opened += _open_flag_leads(pairs)
     return opened
 
 
-def sync_flag_consents_for_product(product: Product, need_ids) -> list[Lead]:
+def _missing_flag_pairs(need_ids: list[int], institution_id: int | None) -> list[tuple]:
+    """(need id, institution id, best product id) owed a flag consent, best product first."""
+    consent_for = select(Consent.id).where(Consent.need_id == Need.id,
+                                           Consent.institution_id == Product.institution_id)
+    rows = db.session.execute(
+        select(Need.id, Product.institution_id, Product.id)
+        .join(Match, Match.need_id == Need.id).join(Product, Product.id == Match.product_id)
+        .where(Need.id.in_(need_ids), Match.institution_best.is_(True),
+               Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES),
+               Product.status == "published",
+               *([Product.institution_id == institution_id] if institution_id else []),
+               ~consent_for.where(Consent.revoked_at.is_(None)).exists(),
+               ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
+        .order_by(Need.id, Product.institution_id, Match.score.desc(), Product.ref)).all()
+    found: dict[tuple, int] = {}
+    for need_id, inst, product_id in rows:
+        found.setdefault((need_id, inst), product_id)  # the institution's best came first
+    return [(need_id, inst, pid) for (need_id, inst), pid in found.items()]
+
+
+def _open_flag_leads(pairs: list[tuple]) -> int:
+    now = clock.now()
+    existing = {(lead.need_id, lead.institution_id): lead for lead in db.session.scalars(
+        select(Lead).where(Lead.need_id.in_({p[0] for p in pairs})))}
+    fresh = [p for p in pairs if (p[0], p[1]) not in existing]
+    snapshots = matching.institution_snapshots((p[0], p[1]) for p in fresh)
+    consents = db.session.execute(
+        insert(Consent).returning(Consent.id, sort_by_parameter_order=True),
+        [{"need_id": n, "institution_id": i, "scope": list(scopes.FULL), "via": "flag",
+          "granted_at": now} for n, i, _p in pairs]).scalars().all()
+    record_many(None, "consent.granted", "consents", [
+        (cid, {"need_id": n, "institution_id": i, "scope": list(scopes.FULL), "via": "flag"})
+        for cid, (n, i, _p) in zip(consents, pairs, strict=True)])
+    leads = db.session.execute(
+        insert(Lead).returning(Lead.id, sort_by_parameter_order=True),
+        [{"need_id": n, "institution_id": i, "source": "consent", "status": "open",
+          "product_id": p, "matched": snapshots.get((n, i), []), "created_at": now,
+          "updated_at": now} for n, i, p in fresh]).scalars().all() if fresh else []
+    record_many(None, "lead.opened", "leads", [
+        (lid, {"need_id": n, "institution_id": i, "source": "consent", "product_id": p})
+        for lid, (n, i, p) in zip(leads, fresh, strict=True)])
+    for n, i, p in pairs:  # a closed lead the flag reaches again (rare): the one-by-one path
+        lead = existing.get((n, i))
+        if lead is not None:
+            open_lead(db.session.get(Need, n), db.session.get(Institution, i), source="consent",
+                      actor=None, product=db.session.get(Product, p), reopen_lapsed=False)
+    announce_leads(Counter(i for _n, i, _p in fresh))
+    log.info("flag consents: %d granted, %d leads opened", len(pairs), len(fresh))
+    return len(pairs)
+
+
+def sync_flag_consents_for_product(product: Product, need_ids) -> int:
     """After a product's recompute: its institution, for the needs the product now serves."""
     if product is None or product.status != "published":
-        return []
+        return 0
     return sync_flag_consents_for_needs(need_ids, product.institution_id)
 
 
@@ -192,4 +232,4 @@ def sync_all_flag_consents() -> int:
         revoke_consent(None, consent, "flag_off")
     flagged = db.session.scalars(select(Need.id).where(
         Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES))).all()
-    return len(stale) + len(sync_flag_consents_for_needs(flagged))
+    return len(stale) + sync_flag_consents_for_needs(flagged)

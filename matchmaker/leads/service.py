@@ -174,6 +174,14 @@ def _announce_lead(lead: Lead) -> None:
                f"（{need.enterprise.district}）", link("leads.show", lead_id=lead.id))
 
 
+def announce_leads(per_institution: dict[int, int]) -> None:
+    """Leads opened in bulk: one notice per manager of each institution, not one per lead."""
+    for institution_id, count in per_institution.items():
+        if count:
+            notify_all(institution_users(institution_id, "bank_manager"), "lead.opened",
+                       f"新线索 {count} 条：企业授权推送的匹配需求", link("leads.index"))
+
+
 def end_live_claim(actor, lead: Lead, status: str, reason: str, message: str) -> Claim | None:
     claim = lead.live_claim
     if claim is None:

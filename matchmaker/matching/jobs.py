@@ -47,7 +47,6 @@ def recompute_all(ctx) -> dict:
     if not parts:
         return _finish_all(ctx)
     ctx.spawn("matching.part", parts, description="重新计算匹配结果（部分）")
-    ctx.progress(0, f"共{len(ids)}个需求，分{len(parts)}部分计算")
     return {"needs": len(ids), "parts": len(parts)}
 
 

@@ -687,3 +687,44 @@ def reach_computed_at(institution_id: int):
     return db.session.scalar(
         select(func.min(ProductReach.computed_at)).join(Product)
         .where(Product.institution_id == institution_id))
+
+
+def institution_snapshots(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[dict]]:
+    """(need id, institution id) -> what a lead freezes as its "matched products": the
+    institution's stored rows for the need, best first, with reasons (computed here, in bulk,
+    for rows stored without). For leads opened by the thousand."""
+    wanted: dict[int, set[int]] = {}
+    for need_id, institution_id in pairs:
+        wanted.setdefault(need_id, set()).add(institution_id)
+    out: dict[tuple[int, int], list[dict]] = {}
+    matcher = None
+    for chunk in _chunks(sorted(wanted)):
+        rows = db.session.execute(
+            select(Match.need_id, Product.institution_id, Match.product_id, Product.ref,
+                   Match.product_version, Match.score, Match.estimated_rate, Match.reasons)
+            .join(Product, Product.id == Match.product_id)
+            .where(Match.need_id.in_(chunk), Product.status == "published")).all()
+        missing: dict[int, list[int]] = {}
+        for need_id, inst, pid, _ref, version, score, rate, reasons in sorted(
+                rows, key=lambda r: (r[0], r[1],
+                                     rank_order(RankKey(float(r[5]), r[6], r[3], r[2])))):
+            if inst not in wanted[need_id]:
+                continue
+            out.setdefault((need_id, inst), []).append({
+                "product_id": pid, "product_version": version, "score": float(score),
+                "reasons": list(reasons or []),
+                "estimated_rate": float(rate) if rate is not None else None})
+            if not reasons:
+                missing.setdefault(need_id, []).append(pid)
+        if missing:
+            matcher = matcher or current_matcher()
+            facts, _ = adapters.load_need_facts(db.session, Need.id.in_(list(missing)))
+            for f in facts:
+                keys = [RankKey(0.0, None, "", pid) for pid in missing[f.id]
+                        if pid in matcher.products]
+                built = {m.product_id: list(m.reasons) for m in matcher.matches_for(f, keys)}
+                for inst in wanted[f.id]:
+                    for item in out.get((f.id, inst), ()):
+                        if not item["reasons"]:
+                            item["reasons"] = built.get(item["product_id"], [])
+    return out
