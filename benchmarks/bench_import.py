@@ -1,0 +1,92 @@
+"""Issue 13's import figures: one exchange document (products × needs, most needs with
+consent_to_share) imported into an empty database until every need is matched and every
+flag lead is open; then `match --all`; then the naive SQL join of the spec's rules
+(sql_join.py) over the same data, in the same run, for the ratios.
+
+    .venv/bin/python -m benchmarks.bench_import --products 5000 --needs 20000 [--db URL]
+"""
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks import sql_join
+from benchmarks.generate import generate, to_exchange
+
+
+def _clock():
+    return time.perf_counter(), time.process_time()
+
+
+def _since(t) -> tuple[float, float]:
+    return time.perf_counter() - t[0], time.process_time() - t[1]
+
+
+def main() -> int:
+    args = _parse()
+    db_url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
+    os.environ.setdefault("MATCHMAKER_SECRET_KEY", "bench")
+    import flask_migrate
+    from sqlalchemy import func, select, text
+
+    from matchmaker import create_app, jobs
+    from matchmaker.exchange.service import import_document
+    from matchmaker.extensions import db
+    from matchmaker.leads.models import Lead
+
+    app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", "REDIS_URL": None,
+                      "JOBS_BACKEND": "thread"})
+    doc = to_exchange(generate(args.seed, args.institutions, args.products, args.enterprises,
+                               args.needs), args.seed)
+    flagged = sum(bool(n.get("consent_to_share")) for n in doc["needs"])
+    print(f"cores={os.cpu_count()} load={os.getloadavg()[0]:.1f} db={db_url.split('://')[0]} "
+          f"products={args.products} needs={args.needs} (consent_to_share: {flagged}) "
+          f"seed={args.seed}")
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        flask_migrate.upgrade()
+        t = _clock()
+        import_document(doc)
+        [(whole, _)] = db.session.info.pop(jobs.service._PENDING)
+        db.session.commit()
+        rows = _since(t)
+        jobs.runner.run_here(whole)  # what the worker does once the import committed
+        imported = _since(t)
+        leads = db.session.scalar(select(func.count(Lead.id)))
+        print(f"import until every need matched and every flag lead open: {imported[0]:.1f} s "
+              f"wall, {imported[1]:.1f} s CPU (rows {rows[0]:.1f} s); {leads} leads")
+        t = _clock()
+        jobs.run_now("matching.all")
+        matched = _since(t)
+        print(f"match --all: {matched[0]:.1f} s wall, {matched[1]:.1f} s CPU")
+        t = _clock()
+        with db.engine.begin() as conn:
+            pairs = sql_join.run(conn)
+        joined = _since(t)
+        print(f"naive SQL join of rules 1–9: {joined[0]:.1f} s wall ({pairs} eligible pairs)")
+        print(f"ratios (wall): import {imported[0] / joined[0]:.2f}× the join (goal ≤ 1.5), "
+              f"match --all {matched[0] / joined[0]:.2f}× (goal ≤ 0.2)")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS {peak:.0f} MiB (goal < 1024 for the import)")
+    return 0
+
+
+def _parse():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--institutions", type=int, default=60)
+    parser.add_argument("--products", type=int, default=5000)
+    parser.add_argument("--enterprises", type=int, default=14000)
+    parser.add_argument("--needs", type=int, default=20000)
+    parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
