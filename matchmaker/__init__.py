@@ -27,7 +27,11 @@ SUBSCRIBER_MODULES = (
 
 # each domain's background job functions (matchmaker/jobs/registry.py): imported once, they
 # register by name, so a worker can run any job the web enqueued
-JOB_MODULES: tuple[str, ...] = ("matchmaker.matching.jobs",)
+JOB_MODULES: tuple[str, ...] = (
+    "matchmaker.matching.jobs", "matchmaker.exchange.jobs", "matchmaker.leads.jobs",
+    "matchmaker.whitelists.jobs", "matchmaker.notifications.jobs",
+    "matchmaker.enterprises.jobs", "matchmaker.institutions.jobs",
+)
 
 BLUEPRINTS = (
     "matchmaker.web.views", "matchmaker.accounts.views", "matchmaker.audit.views",

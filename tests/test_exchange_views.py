@@ -99,13 +99,14 @@ def test_upload_previews_then_confirm_imports(admin, db, upload_dir):
     assert len(list(upload_dir.glob("*.json"))) == 1
 
     response = admin.post(CONFIRM, data={"token": token_in(html)})
-    assert response.status_code == 302
+    assert response.status_code == 302 and "job=" in response.headers["Location"]
     assert (count(db, Institution), count(db, Product), count(db, Enterprise),
             count(db, Need)) == (2, 3, 2, 3)
     assert list(upload_dir.glob("*.json")) == []  # deleted once imported
     entry = assert_audited("exchange.imported")
     assert entry.actor.role == "admin"
-    assert "导入完成" in admin.get(UPLOAD).get_data(as_text=True)
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="job-progress"' in page and "导入完成" in page and "已完成" in page
 
 
 def test_preview_shows_updates_with_their_fields(admin, db):
@@ -194,9 +195,10 @@ def test_confirm_rechecks_against_the_platform_as_it_is_now(admin, db, upload_di
     EnterpriseFactory(ref="E-OTHER", uscc="91500116MA5U12340K")  # registered meanwhile
     db.session.commit()
     response = admin.post(CONFIRM, data={"token": token})
-    assert response.status_code == 400
-    assert "enterprises E-01 uscc: already used by enterprise E-OTHER" in response.get_data(
-        as_text=True)
+    assert response.status_code == 302  # to the upload page, where the job shows why
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "失败" in page and "未导入任何数据" in page
+    assert "enterprises E-01 uscc: already used by enterprise E-OTHER" in page
     assert count(db, Institution) == 0 and count(db, Enterprise) == 1
     assert list(upload_dir.glob("*.json")) == []
 

@@ -261,3 +261,17 @@ def test_run_now_runs_a_split_job_and_its_parts_in_the_foreground(file_app):
         assert [p.status for p in parts] == ["done", "done"]
         assert {p.backend for p in parts} == {"local"}
     assert CALLS == [("part", 0), ("part", 1), ("finalized", 2)]
+
+
+def test_every_periodic_job_is_registered_and_runs_from_the_cli(app, db):
+    from matchmaker.jobs.commands import PERIODIC
+    from matchmaker.jobs.registry import REGISTRY
+
+    assert {kind for kind, _line in PERIODIC} <= set(REGISTRY)
+    result = app.test_cli_runner().invoke(args=["jobs", "run", "leads.sweep"])
+    assert result.exit_code == 0, result.output
+    assert "done" in result.output
+    row = _db.session.scalar(select(Job).where(Job.kind == "leads.sweep"))
+    assert row.status == "done" and "summary" in row.result
+    unknown = app.test_cli_runner().invoke(args=["jobs", "run", "no.such"])
+    assert unknown.exit_code != 0 and "unknown job kind" in unknown.output

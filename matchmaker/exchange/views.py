@@ -3,9 +3,10 @@
 from flask import Blueprint, Response, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 
-from .. import clock
+from .. import clock, jobs
 from ..accounts.permissions import roles_required
 from ..extensions import db
+from ..web.actions import attempt
 from . import service
 from .forms import ConfirmForm, UploadForm
 from .service import ImportRejected, ImportReport
@@ -46,17 +47,16 @@ def confirm():
         flash("上传的文件已失效或已导入，请重新上传。", "warning")
         return redirect(url_for(".upload"))
     session.pop(PENDING, None)
-    try:
-        report = service.import_document(service.load_document(raw),
-                                         actor=current_user._get_current_object())
-    except ImportRejected as rejected:  # the platform changed since the preview
-        db.session.rollback()
-        service.discard_upload(token)
-        return _preview(ImportReport(errors=rejected.errors), None, None)
-    db.session.commit()
-    service.discard_upload(token)
-    flash(f"导入完成：{report.summary_zh()}", "success")
-    return redirect(url_for(".upload"))
+    # a city-size file takes longer than a web worker may: the import is a job, its progress
+    # (and its outcome, or every error) shown on the upload page it returns to
+    with attempt() as done:
+        started = jobs.enqueue("exchange.import", {"token": token},
+                               actor=current_user._get_current_object(),
+                               description="导入交换文件")
+    if not done:
+        return redirect(url_for(".upload"))
+    flash("已开始导入：进度和结果显示在下方。", "info")
+    return redirect(url_for(".upload", job=started.id))
 
 
 @bp.get("/export")

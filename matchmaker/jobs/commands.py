@@ -38,6 +38,47 @@ def worker_command(burst):
     SimpleWorker([queue], connection=queue.connection).work(burst=burst, logging_level="WARNING")
 
 
+# what cron ran before (README "Jobs to run from cron"), as jobs: recorded, retryable, visible
+PERIODIC = (("leads.sweep", "5 * * * *"), ("whitelists.sweep", "20 1 * * *"),
+            ("needs.expire", "40 1 * * *"), ("institutions.reprice_lpr", "10 1 * * *"),
+            ("notifications.digest", "0 8 * * *"), ("matching.all", "30 2 * * *"))
+
+
+@jobs_group.command("cron")
+@with_appcontext
+def cron_command():
+    """Enqueue the periodic jobs on their schedule (Beijing-time cron lines in UTC+8 hosts;
+    RQ's cron scheduler, beside the workers). Without Redis, keep the cron commands."""
+    from rq.cron import CronScheduler
+
+    app = current_app._get_current_object()
+    if not app.config.get("REDIS_URL"):
+        raise click.ClickException("MATCHMAKER_REDIS_URL is not set: run the `matchmaker … "
+                                   "sweep` commands from the system cron instead")
+    queue = runner._rq_queue(app)
+    runner._APP = app
+    scheduler = CronScheduler(connection=queue.connection, logging_level="WARNING")
+    for kind, line in PERIODIC:
+        scheduler.register(runner.periodic, queue.name, args=(kind,), cron=line)
+    scheduler.start()
+
+
+@jobs_group.command("run")
+@click.argument("kind")
+@with_appcontext
+def run_command(kind):
+    """Run one job kind now, here (e.g. `matchmaker jobs run leads.sweep`)."""
+    from . import service
+    from .registry import REGISTRY
+
+    if kind not in REGISTRY:
+        raise click.UsageError(f"unknown job kind {kind}; known: {', '.join(sorted(REGISTRY))}")
+    job = service.run_now(kind)
+    click.echo(f"job #{job.id} {job.status}: {job.result or job.error}")
+    if job.status != "done":
+        raise SystemExit(1)
+
+
 @jobs_group.command("recover")
 @with_appcontext
 def recover_command():

@@ -107,6 +107,21 @@ def rq_entry(job_id: int) -> None:
             db.session.remove()
 
 
+def periodic(kind: str) -> None:
+    """What RQ's cron scheduler enqueues: a Job row for `kind` (coalesced with one still
+    waiting), dispatched to the workers like any other (a split job's parts spread out)."""
+    from .service import enqueue
+
+    if _APP is None:
+        raise RuntimeError("run RQ workers with `matchmaker jobs worker` (it sets up the app)")
+    with _APP.app_context():
+        try:
+            enqueue(kind, {}, key=f"periodic:{kind}")
+            db.session.commit()
+        finally:
+            db.session.remove()
+
+
 class _ThreadRunner:
     """One daemon thread per process, running submitted jobs one at a time."""
 
