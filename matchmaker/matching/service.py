@@ -71,7 +71,7 @@ SHOWN = 10  # matches shown with their reasons on the need page
 RESERVE = 5  # ranked keys kept beyond them, so that a product leaving seldom re-ranks a need
 NEAR_SHOWN = 10  # near misses shown: the ones the enterprise can act on first
 CHUNK = 2_000  # needs per transaction in a job: each commit leaves every need consistent
-PART = 10_000  # needs per part of `match --all`: parts run in parallel on the workers
+PART = 5_000  # needs per part of `match --all`: parts run in parallel on the workers
 # needs whose matches a bank may act on (counted on the bank's product reach page)
 OPEN_STATUSES = ("published", "in_progress")
 # platform settings the matcher reads: changing one makes every stored cost stale
