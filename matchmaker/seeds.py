@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import ROOT, clock, vocab
+from . import ROOT, clock, jobs, vocab
 from .accounts.models import BANK_ROLES, ROLE_LABELS, ROLES, User
 from .accounts.service import create_user, find_user_by_email
 from .demo_scenes import seed_scenes
@@ -115,6 +115,7 @@ def seed_command(directory: Path):
             load_core_groups(None, core.get("groups") or [])
         report = import_document(load_document(demo.read_bytes()))
         users = seed_users(_user_entries(users_file)) if users_file.is_file() else []
+        jobs.service.commit_and_run_here()  # the matches the scenes push from
     except ImportRejected as rejected:
         db.session.rollback()
         for line in rejected.errors:

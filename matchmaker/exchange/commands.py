@@ -4,6 +4,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from .. import jobs
 from ..extensions import db
 from . import service
 from .service import ImportRejected
@@ -23,7 +24,7 @@ def import_command(path: Path):
         click.echo(f"import rejected: {len(rejected.errors)} error(s), nothing written",
                    err=True)
         raise SystemExit(1) from None
-    db.session.commit()
+    jobs.service.commit_and_run_here()  # every need matched before the command ends
     click.echo(f"imported {path.name}: {report.summary()}")
 
 

@@ -71,6 +71,15 @@ def run_now(kind: str, params: dict | None = None, *, actor=None,
     return db.session.get(Job, job.id, populate_existing=True)
 
 
+def commit_and_run_here() -> None:
+    """The CLI: commit, then run what this transaction enqueued here and now (the seed's
+    scenes need the import's matches; a command should end with its work done)."""
+    pending = db.session.info.pop(_PENDING, [])
+    db.session.commit()
+    for job_id, _timeout in pending:
+        runner.run_here(job_id)
+
+
 @sa_event.listens_for(Session, "after_commit")
 def _dispatch_committed(session) -> None:
     pending = session.info.pop(_PENDING, None)
