@@ -37,14 +37,16 @@ class Guard:
     subject: str | None
     system: bool
     message: str
+    field: str | None = None
 
 
 GUARDED: dict[str, Callable] = {}
 
 
 def guarded(predicate: Callable[..., bool], subject: str | None = None, *,
-            system: bool = False, message: str = NOT_ALLOWED):
-    """Refuse the call unless `predicate(actor[, subject])` holds (actor None: `system`)."""
+            system: bool = False, message: str = NOT_ALLOWED, field: str | None = None):
+    """Refuse the call unless `predicate(actor[, subject])` holds (actor None: `system`).
+    `field` names the form field the refusal belongs beside (the invitation's role)."""
 
     def decorate(service: Callable) -> Callable:
         signature = inspect.signature(service)
@@ -60,12 +62,12 @@ def guarded(predicate: Callable[..., bool], subject: str | None = None, *,
             actor = given.get("actor")
             if actor is None:
                 if not system:
-                    raise Forbidden(message)
+                    raise Forbidden(message, field)
             elif not (predicate(actor, given.get(subject)) if subject else predicate(actor)):
-                raise Forbidden(message)
+                raise Forbidden(message, field)
             return service(*args, **kwargs)
 
-        checked.guard = Guard(predicate, subject, system, message)
+        checked.guard = Guard(predicate, subject, system, message, field)
         GUARDED[f"{service.__module__}.{service.__qualname__}"] = checked
         return checked
 

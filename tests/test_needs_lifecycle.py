@@ -159,8 +159,9 @@ def test_need_in_progress_cannot_be_edited(db, client_as):
     response = client.post(f"/needs/{need.id}/edit", data={"amount_wan": "1"})
     assert response.status_code == 302
     assert need.amount_wan == 300
-    with pytest.raises(ServiceError, match="不能修改"):
-        service.update_need(None, need, purpose="working_capital", loan_kind="new",
+    with pytest.raises(ServiceError, match="不能修改"):  # the owner too, called directly
+        service.update_need(user_for_role("enterprise", enterprise=need.enterprise), need,
+                            purpose="working_capital", loan_kind="new",
                             amount_wan=1, term_months=12, guarantee_modes=["credit"])
 
 

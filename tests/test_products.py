@@ -288,8 +288,8 @@ def test_lpr_change_reprices_and_versions_published_products(db, bank):
     assert product.rate_min == Decimal("3.5")
     from matchmaker.policy import service as policy_service
 
-    policy_service.add_lpr_quote(admin, "lpr_5y", Decimal("3.2"), date(2026, 1, 20),
-                                 today=date(2026, 2, 1))
+    policy_service.add_lpr_quote(UserFactory(role="admin"), "lpr_5y", Decimal("3.2"),
+                                 date(2026, 1, 20), today=date(2026, 2, 1))
     assert (product.rate_min, product.rate_max) == (Decimal("3.2"), Decimal("4.2"))
     assert product.version == 2
     assert service.product_version(product, 1).terms["rate_min"] == 3.5

@@ -8,6 +8,7 @@ from matchmaker import clock
 from matchmaker.leads import claims
 from matchmaker.policy import workdays
 from matchmaker.policy.models import WorkdayOverride
+from tests.factories import user_for_role
 from tests.helpers import assert_audited
 from tests.test_leads_helpers import china, freeze, manager, pushed_lead
 
@@ -60,7 +61,7 @@ def test_an_unknown_year_falls_back_to_weekdays(db):
 
 
 def test_overrides_teach_an_unknown_year(db):
-    admin = None
+    admin = user_for_role("admin")
     workdays.save_workday_override(admin, date(2027, 1, 1), False, "2027年元旦")
     workdays.save_workday_override(admin, date(2027, 1, 2), True, "调休上班（示例）")
     assert workdays.add_working_days(date(2026, 12, 31), 1) == date(2027, 1, 2)
@@ -69,18 +70,19 @@ def test_overrides_teach_an_unknown_year(db):
 
 
 def test_an_override_wins_over_the_package(db):
-    workdays.save_workday_override(None, date(2026, 10, 8), False, "更正")
+    workdays.save_workday_override(user_for_role("admin"), date(2026, 10, 8), False, "更正")
     assert workdays.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 9)
 
 
 def test_a_long_closure_is_still_counted_through(db):
+    admin = user_for_role("admin")
     for offset in range(1, 40):  # an absurd 39-day shutdown must not loop or stop early
-        workdays.save_workday_override(None, date(2027, 3, 1) + timedelta(days=offset), False)
+        workdays.save_workday_override(admin, date(2027, 3, 1) + timedelta(days=offset), False)
     assert workdays.add_working_days(date(2027, 3, 1), 1) > date(2027, 4, 9)
 
 
 def test_claim_in_an_unknown_year_uses_the_overrides(db, monkeypatch):
-    workdays.save_workday_override(None, date(2027, 2, 8), False, "春节（示例）")
+    workdays.save_workday_override(user_for_role("admin"), date(2027, 2, 8), False, "春节（示例）")
     freeze(monkeypatch, china(2027, 2, 5))  # a Friday
     lead = pushed_lead()
     claim = claims.claim_lead(manager(lead.institution), lead)
@@ -89,7 +91,7 @@ def test_claim_in_an_unknown_year_uses_the_overrides(db, monkeypatch):
 
 def test_unknown_years_are_reported_until_entered(db):
     assert workdays.unknown_years(2026, 2027) == [2027]
-    workdays.save_workday_override(None, date(2027, 1, 1), False)
+    workdays.save_workday_override(user_for_role("admin"), date(2027, 1, 1), False)
     assert workdays.unknown_years(2026, 2027) == []
 
 

@@ -5,7 +5,7 @@ from flask import abort
 from flask_login import current_user
 
 from ..extensions import login_manager
-from .models import BANK_ROLES
+from .models import BANK_ROLES, ROLES
 
 
 def roles_required(*roles):
@@ -22,6 +22,13 @@ def roles_required(*roles):
         return wrapped
 
     return decorator
+
+
+def is_signed_in(user) -> bool:
+    """Anyone acting on their own account (their password, their notifications): a signed-in,
+    active user of one of the platform's roles."""
+    return (bool(getattr(user, "is_authenticated", False)) and user.role in ROLES
+            and bool(getattr(user, "active", False)))
 
 
 def is_bank_user(user) -> bool:

@@ -15,7 +15,7 @@ from ..guards import guarded
 from ..types import utcnow
 from .models import BANK_ROLES, Invitation, User
 from .passwords import hash_password, needs_rehash, verify_password
-from .permissions import can_revoke_invitation
+from .permissions import can_invite, can_revoke_invitation, is_signed_in
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,13 @@ def end_sessions(user: User, action: str = "user.logged_out") -> None:
     record(user, action, user)
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    if not verify_password(user.password_hash, current):
+@guarded(is_signed_in, message="请先登录")
+def change_password(actor: User, current: str, new: str) -> None:
+    """The signed-in user changes their own password; their other sessions end."""
+    if not verify_password(actor.password_hash, current):
         raise ServiceError("当前密码不正确", field="current_password")
-    user.password_hash = hash_password(new)
-    end_sessions(user, "user.password_changed")
+    actor.password_hash = hash_password(new)
+    end_sessions(actor, "user.password_changed")
 
 
 # --- invitations -------------------------------------------------------------------------
@@ -81,14 +83,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@guarded(can_invite, "role", message="您不能邀请该角色的用户", field="role")
 def invite(actor: User, *, email: str, role: str, name: str = "", institution=None,
            enterprise=None, district: str | None = None,
            organization: str | None = None) -> tuple[Invitation, str]:
     """Create a single-use invitation; returns it and the clear token (sent once by mail)."""
-    from .permissions import can_invite
-
-    if not can_invite(actor, role):
-        raise ServiceError("您不能邀请该角色的用户", field="role")
     if actor.role == "bank_admin":
         institution = actor.institution
     if actor.role == "enterprise":

@@ -96,9 +96,31 @@ def can_create_need(user) -> bool:
     return getattr(user, "is_authenticated", False) and user.role == "enterprise"
 
 
+def can_create_need_for(user, enterprise) -> bool:
+    """The company's own users; an organizer for a firm of the district (the spreadsheet
+    collects needs on paper and publishes them for the firms)."""
+    return (can_view_enterprise(user, enterprise)
+            and user.role in ("enterprise", "organizer"))
+
+
+def is_need_owner(user, need) -> bool:
+    """A user of the enterprise whose need it is (whatever the need's status)."""
+    return need is not None and can_edit_enterprise(user, need.enterprise)
+
+
 def can_edit_need(user, need) -> bool:
-    return (can_view_need(user, need) and user.role == "enterprise"
-            and need.status in EDITABLE_STATUSES)
+    return is_need_owner(user, need) and need.status in EDITABLE_STATUSES
+
+
+def may_move_need(user, need) -> bool:
+    """Who may move a need at all; TRANSITIONS then says which move. A bank moves it only
+    through a lead it works (leads.claims, leads.outcomes guard that lead): this domain sits
+    below leads and cannot see it."""
+    if not getattr(user, "is_authenticated", False) or need is None:
+        return False
+    if user.role in ("bank_manager", "bank_admin"):
+        return True
+    return can_view_need(user, need)
 
 
 def can_change_need_status(user, need, to: str) -> bool:

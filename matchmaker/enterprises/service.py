@@ -13,9 +13,19 @@ from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..types import utcnow
 from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseTag, Need, derive_size
-from .permissions import EDITABLE_STATUSES, TRANSITIONS, transition_allowed
+from .permissions import (
+    EDITABLE_STATUSES,
+    TRANSITIONS,
+    can_create_need_for,
+    can_edit_enterprise,
+    can_verify_tag,
+    is_need_owner,
+    may_move_need,
+    transition_allowed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +192,7 @@ def _enterprise_values(enterprise: Enterprise) -> dict:
     return values
 
 
+@guarded(can_edit_enterprise, "enterprise", message="只有本企业的用户可以修改企业信息")
 def update_profile(actor, enterprise: Enterprise, *, tags: dict[str, int | None],
                    **values) -> Enterprise:
     """Change the profile; tags maps each declared tag to its certificate year. A tag whose
@@ -271,6 +282,7 @@ def _assets_problems(values: dict) -> dict[str, str]:
     return {}
 
 
+@guarded(can_verify_tag, "enterprise", message="只有辖区内的组织方可以核验企业资质")
 def set_tag_verified(actor, enterprise: Enterprise, code: str, verified: bool) -> EnterpriseTag:
     """An organizer confirms (or withdraws confirmation of) a declared qualification."""
     row = next((r for r in enterprise.tag_rows if r.value == code), None)
@@ -413,6 +425,8 @@ def _clean_need_values(values: dict) -> dict:
     return values
 
 
+@guarded(can_create_need_for, "enterprise",
+         message="只有本企业的用户或辖区内的组织方可以为该企业登记需求")
 def create_need(actor, enterprise: Enterprise, *, publish: bool, via: str = "form",
                 **values) -> Need:
     """A new need, as a draft or published at once; its ref is unique (retried on a race)."""
@@ -475,6 +489,7 @@ def _remember_core_enterprise(actor, enterprise: Enterprise, core: str | None) -
                via="need_form")
 
 
+@guarded(is_need_owner, "need", message="只有需求所属企业可以修改需求")
 def update_need(actor, need: Need, **values) -> Need:
     """Change what a draft, published or expired need asks for; the change is recorded."""
     if need.status not in EDITABLE_STATUSES:
@@ -511,6 +526,7 @@ def next_statuses(actor, need: Need, *, has_leads: bool) -> list[str]:
             and not (to == "funded" and getattr(actor, "role", None) == "enterprise" and has_leads)]
 
 
+@guarded(may_move_need, "need", system=True, message="您不能变更该需求的状态")
 def change_status(actor, need: Need, to: str, reason: str | None = None) -> Need:
     """Move a need along the TRANSITIONS table, with the reason where one is owed."""
     frm = need.status

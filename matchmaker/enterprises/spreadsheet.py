@@ -33,11 +33,12 @@ from .. import uscc as uscc_rules
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..institutions.models import Institution
 from ..names import company_key
 from . import service
 from .models import Enterprise
-from .permissions import visible_enterprises
+from .permissions import can_import_enterprises, visible_enterprises
 
 log = logging.getLogger(__name__)
 
@@ -606,6 +607,7 @@ def _check_choice(plan: RowPlan) -> None:
 
 # --- committing ---------------------------------------------------------------------------------
 
+@guarded(can_import_enterprises, message="只有组织方可以导入企业和需求")
 def commit_rows(actor, rows: list[dict], choices: dict[int, str]) -> Preview:
     """Write every row, or raise SpreadsheetRejected and write nothing (the caller rolls
     back). Blank cells never erase what an enterprise already holds."""

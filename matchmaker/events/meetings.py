@@ -13,6 +13,7 @@ from ..accounts.models import User
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..leads import claims, consent
 from ..leads import scope as lead_scope
 from ..leads import service as leads
@@ -30,6 +31,7 @@ from .models import (
     MeetingResult,
     Registration,
 )
+from .permissions import can_manage_event, can_manage_meeting, is_meeting_party, meeting_side
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ def _check_reschedulable(event: Event) -> None:
         raise ServiceError("活动已开始，不能重新排程；请手动调整个别洽谈")
 
 
+@guarded(can_manage_event, "event", message=events.MANAGERS)
 def schedule_event(actor, event: Event) -> ScheduleReport:
     """One click: every accepted request gets a slot and a table where possible (must-meets
     first, then as many enterprises as possible, then the best-matched pairs). Replaces the
@@ -211,6 +214,7 @@ def move_conflicts(meeting: Meeting, slot: EventSlot, table: EventTable) -> list
     return found
 
 
+@guarded(can_manage_meeting, "meeting", message=events.MANAGERS)
 def move_meeting(actor, meeting: Meeting, slot: EventSlot, table: EventTable,
                  confirm: bool = False) -> Meeting:
     """Move a scheduled meeting. A double booking is refused; a slot a participant said they
@@ -256,6 +260,7 @@ def find_by_code(event: Event, code: str) -> Registration | None:
                                                         Registration.checkin_code == code))
 
 
+@guarded(can_manage_event, "event", message=events.MANAGERS)
 def check_in(actor, event: Event, code: str, method: str = "code") -> tuple[Registration, bool]:
     """Staff check a participant in by the QR code or the typed code; (registration, True)
     when they had already checked in (not an error: a second scan at the door)."""
@@ -278,6 +283,7 @@ def check_in(actor, event: Event, code: str, method: str = "code") -> tuple[Regi
     return reg, False
 
 
+@guarded(can_manage_event, "event", message=events.MANAGERS)
 def record_attendance(actor, event: Event) -> dict[str, int]:
     """At the end of the day: registered participants not checked in are no-shows; a meeting
     with both sides present was held, otherwise it is a no-show. The event is finished."""
@@ -307,11 +313,14 @@ def record_attendance(actor, event: Event) -> dict[str, int]:
 
 # --- results --------------------------------------------------------------------------------
 
+@guarded(is_meeting_party, "meeting", message="只有参加该场洽谈的双方可以登记结果")
 def record_result(actor, meeting: Meeting, side: str, outcome: str,
                   amount_wan: Decimal | None = None, note: str | None = None) -> MeetingResult:
     """One side's result. Follow-up or a signed intention opens a lead for the institution
     (source 'event', the Leads deadlines apply); a manager recording it also takes the lead
     (接单), which starts the 2/10 working-day clock at once."""
+    if side != meeting_side(actor, meeting):
+        raise ServiceError("只能登记贵方的洽谈结果")
     if clock.china_today() < meeting.event.day:
         raise ServiceError("洽谈尚未举行，不能登记结果")
     if meeting.status == "no_show":

@@ -45,6 +45,15 @@ def can_manage_event(user, event) -> bool:
             and (user.district is None or event.district == user.district))
 
 
+def can_create_event(user) -> bool:
+    return _authenticated(user) and user.role == "organizer"
+
+
+def can_manage_meeting(user, meeting) -> bool:
+    return (_authenticated(user) and user.role == "organizer" and meeting is not None
+            and can_manage_event(user, meeting.event))
+
+
 def visible_events(user) -> Select:
     if _authenticated(user) and user.role == "organizer":
         return managed_events(user)
@@ -103,7 +112,7 @@ def visible_meetings(user) -> Select:
 
 def owns_registration(user, registration) -> bool:
     side = side_of(user)
-    if registration is None or side != registration.kind:
+    if registration is None or side is None or side != registration.kind:
         return False
     if side == "enterprise":
         return registration.enterprise_id == user.enterprise_id
@@ -119,11 +128,27 @@ def can_register(user, event) -> bool:
     return is_participant_role(user) and event is not None and event.status == "published"
 
 
+def speaks_for_registration(user, registration) -> bool:
+    """The registered party itself, or the organizer managing the event."""
+    return registration is not None and (owns_registration(user, registration)
+                                         or can_manage_event(user, registration.event))
+
+
 def can_cancel_registration(user, registration) -> bool:
-    return (registration is not None and registration.status != "cancelled"
-            and registration.event.status != "finished"
-            and (owns_registration(user, registration)
-                 or can_manage_event(user, registration.event)))
+    return (speaks_for_registration(user, registration) and registration.status != "cancelled"
+            and registration.event.status != "finished")
+
+
+def speaks_for_institution(user, institution) -> bool:
+    """A bank user of the institution (it registers for an event with its managers)."""
+    return (_authenticated(user) and user.role in BANK_ROLES and institution is not None
+            and institution.id == user.institution_id)
+
+
+def may_request_meeting(user, sender) -> bool:
+    """A participant, for its own registration (None: not registered, which the service
+    says in its own words)."""
+    return is_participant_role(user) and (sender is None or owns_registration(user, sender))
 
 
 def request_side(user, request) -> str | None:
@@ -136,15 +161,23 @@ def request_side(user, request) -> str | None:
     return side if owns_registration(user, reg) else None
 
 
+def is_request_receiver(user, request) -> bool:
+    side = request_side(user, request)
+    return side is not None and side == request.receiver_side()
+
+
+def is_request_sender(user, request) -> bool:
+    """The side that asked (a must-meet pair is the organizer's: neither side withdraws it)."""
+    side = request_side(user, request)
+    return side is not None and side == request.origin
+
+
 def can_respond_request(user, request) -> bool:
-    return (request is not None and request.status == "pending"
-            and request_side(user, request) == request.receiver_side())
+    return is_request_receiver(user, request) and request.status == "pending"
 
 
 def can_withdraw_request(user, request) -> bool:
-    return (request is not None and request.status in ("pending", "accepted")
-            and request.origin != "organizer"
-            and request_side(user, request) == request.origin)
+    return is_request_sender(user, request) and request.status in ("pending", "accepted")
 
 
 def meeting_side(user, meeting) -> str | None:
@@ -156,8 +189,12 @@ def meeting_side(user, meeting) -> str | None:
     return side if owns_registration(user, reg) else None
 
 
+def is_meeting_party(user, meeting) -> bool:
+    return meeting_side(user, meeting) is not None
+
+
 def can_record_result(user, meeting) -> bool:
-    return meeting_side(user, meeting) is not None and meeting.status != "no_show"
+    return is_meeting_party(user, meeting) and meeting.status != "no_show"
 
 
 # registered as Jinja globals by the blueprint

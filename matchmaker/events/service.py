@@ -20,10 +20,13 @@ from .. import clock
 from ..accounts.models import BANK_ROLES, User
 from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
+from ..enterprises.permissions import is_need_owner
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..institutions.models import Institution, InstitutionDistrict, Product
 from ..matching.models import Match
+from ..matching.service import matches_by_institution
 from ..notifications.service import notify_all
 from .models import (
     Event,
@@ -37,6 +40,15 @@ from .models import (
     RegistrationProduct,
     UnavailableSlot,
 )
+from .permissions import (
+    can_create_event,
+    can_manage_event,
+    is_request_receiver,
+    is_request_sender,
+    may_request_meeting,
+    speaks_for_institution,
+    speaks_for_registration,
+)
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +56,7 @@ OPEN_NEED_STATUSES = ("published", "in_progress")
 MAX_SLOTS = 48
 MAX_TABLES = 500
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: typed by hand at the door
+MANAGERS = "只有负责该活动所在区县的组织方可以管理该对接会"
 
 
 def local(moment: datetime | None) -> datetime | None:
@@ -103,6 +116,7 @@ def _check_event_values(values: dict, today: date) -> None:
             raise ServiceError("名额上限至少为1（不限请留空）", field=name)
 
 
+@guarded(can_create_event, message="只有组织方可以创建对接会")
 def create_event(actor, **values) -> Event:
     """A draft event; a district organizer's events belong to that district."""
     values = {k: values.get(k) for k in EVENT_FIELDS}
@@ -118,6 +132,7 @@ def create_event(actor, **values) -> Event:
     return event
 
 
+@guarded(can_manage_event, "event", message=MANAGERS)
 def update_event(actor, event: Event, **values) -> Event:
     if event.status == "finished":
         raise ServiceError("活动已结束，不能修改")
@@ -146,6 +161,7 @@ def _editable_plan(event: Event) -> None:
         raise ServiceError("已排程的活动不能再改时段和桌位，如需调整请手动调整洽谈")
 
 
+@guarded(can_manage_event, "event", message=MANAGERS)
 def add_slots(actor, event: Event, first_start: datetime, length_minutes: int, count: int,
               gap_minutes: int = 0) -> list[EventSlot]:
     """`count` consecutive slots of `length_minutes` from `first_start` (China time), with
@@ -180,6 +196,7 @@ def add_slots(actor, event: Event, first_start: datetime, length_minutes: int, c
     return slots
 
 
+@guarded(can_manage_event, "event", message=MANAGERS)
 def remove_slot(actor, event: Event, slot: EventSlot) -> None:
     _editable_plan(event)
     if slot.event_id != event.id:
@@ -191,6 +208,7 @@ def remove_slot(actor, event: Event, slot: EventSlot) -> None:
     record(actor, "event.slot_removed", event, slot=span)
 
 
+@guarded(can_manage_event, "event", message=MANAGERS)
 def set_tables(actor, event: Event, count: int) -> list[EventTable]:
     """Tables numbered 1..count."""
     _editable_plan(event)
@@ -209,6 +227,7 @@ def set_tables(actor, event: Event, count: int) -> list[EventTable]:
     return event.tables
 
 
+@guarded(can_manage_event, "event", message=MANAGERS)
 def publish_event(actor, event: Event) -> Event:
     """Opens the registration page."""
     if event.status != "draft":
@@ -235,6 +254,7 @@ class InviteReport:
     skipped: int = 0
 
 
+@guarded(can_manage_event, "event", message=MANAGERS)
 def invite(actor, event: Event, source: str, whitelist_id: int | None = None) -> InviteReport:
     """Invite enterprises and institutions: from the stored matches (the event's theme and
     district), from a whitelist batch, or everyone in the event's district / theme cluster.
@@ -451,13 +471,12 @@ def _live_registration(event: Event, registration: Registration) -> Registration
         Registration.event_id == event.id, column, Registration.status != "cancelled"))
 
 
+@guarded(is_need_owner, "need", message="只能以本企业的融资需求报名")
 def register_enterprise(actor, event: Event, need: Need, unavailable=(),
                         consent: bool = False) -> Registration:
     """The actor's enterprise registers with one of its open needs; when the event is full
     the registration is waitlisted."""
     _check_registration_open(event)
-    if need.enterprise_id != actor.enterprise_id:
-        raise ValueError("need of another enterprise")
     if need.status not in OPEN_NEED_STATUSES:
         raise ServiceError("请选择一条已发布的融资需求", field="need_id")
     if not consent:
@@ -483,13 +502,12 @@ def institution_products(institution_id: int) -> list[Product]:
         .order_by(Product.name)))
 
 
+@guarded(speaks_for_institution, "institution", message="只有该机构的用户可以为其报名")
 def register_institution(actor, event: Event, institution: Institution, manager_ids=(),
                          product_ids=(), unavailable=()) -> Registration:
     """The actor's institution registers with the managers it brings (each holds one
     meeting per slot) and the products it presents."""
     _check_registration_open(event)
-    if institution.id != actor.institution_id:
-        raise ValueError("institution of another user")
     managers = {u.id for u in institution_managers(institution.id)}
     chosen = {int(i) for i in manager_ids or ()}
     if not chosen:
@@ -512,6 +530,8 @@ def register_institution(actor, event: Event, institution: Institution, manager_
     return _insert_registration(actor, event, registration)
 
 
+@guarded(speaks_for_registration, "registration",
+         message="只有报名方本身或负责该活动的组织方可以取消报名")
 def cancel_registration(actor, registration: Registration) -> Registration:
     """Cancels the registration, withdraws its requests (their meetings are removed) and, if
     it held a place, moves the oldest waitlisted registration of its kind up."""
@@ -593,18 +613,12 @@ def _registered(event: Event, kind: str) -> list[Registration]:
 
 def best_match(need_id: int, institution_registration: Registration) -> Match | None:
     """The need's best stored match among the products the institution brings (else any of
-    its published products)."""
-    base = (select(Match).join(Product, Product.id == Match.product_id)
-            .where(Match.need_id == need_id,
-                   Product.institution_id == institution_registration.institution_id,
-                   Product.status == "published")
-            .order_by(Match.score.desc(), Match.id).limit(1))
-    brought = institution_registration.product_ids
-    if brought:
-        found = db.session.scalar(base.where(Match.product_id.in_(brought)))
-        if found is not None:
-            return found
-    return db.session.scalar(base)
+    its published products), in the matcher's order that leads and whitelists use too."""
+    institution_id = institution_registration.institution_id
+    matches = matches_by_institution(need_id, [institution_id]).get(institution_id, [])
+    brought = set(institution_registration.product_ids or ())
+    return next((m for m in matches if m.product_id in brought),
+                matches[0] if matches else None)
 
 
 def suggestions(registration: Registration) -> tuple[list[Suggestion], list[Suggestion]]:
@@ -660,6 +674,7 @@ def _check_participant(registration: Registration | None, whose: str) -> None:
         raise ServiceError(f"{whose}仍在候补名单中，转为正式参会后才能安排洽谈")
 
 
+@guarded(may_request_meeting, "sender", message="只能以贵方自己的报名发出洽谈请求")
 def request_meeting(actor, sender: Registration | None, receiver: Registration | None,
                     message: str | None = None) -> MeetingRequest:
     """A meeting request from the actor's side to a registered participant of the other side;
@@ -698,6 +713,7 @@ def request_meeting(actor, sender: Registration | None, receiver: Registration |
     return request
 
 
+@guarded(is_request_receiver, "request", message="只有收到该洽谈请求的一方可以回复")
 def respond_request(actor, request: MeetingRequest, accept: bool) -> MeetingRequest:
     if request.status != "pending":
         raise ServiceError(f"该请求当前状态为“{request.status_label}”，不能再回复")
@@ -719,6 +735,7 @@ def respond_request(actor, request: MeetingRequest, accept: bool) -> MeetingRequ
     return request
 
 
+@guarded(is_request_sender, "request", message="只有发出该洽谈请求的一方可以撤回")
 def withdraw_request(actor, request: MeetingRequest) -> MeetingRequest:
     if request.status not in ("pending", "accepted"):
         raise ServiceError(f"该请求当前状态为“{request.status_label}”，不能撤回")
@@ -740,6 +757,7 @@ def _withdraw(actor, request: MeetingRequest, reason: str) -> None:
            reason=reason)
 
 
+@guarded(can_manage_event, "event", message=MANAGERS)
 def add_must_meet(actor, event: Event, enterprise_registration: Registration | None,
                   institution_registration: Registration | None) -> MeetingRequest:
     """An organizer's 必须洽谈 pair: accepted at once, scheduled before everything else."""

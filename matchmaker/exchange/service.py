@@ -23,9 +23,11 @@ from .. import uscc as uscc_rules
 from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
+from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..institutions.service import product_record, publish_version
 from . import schema
+from .permissions import can_exchange_data
 from .schema import FIELDS, FORMAT, SECTIONS
 
 log = logging.getLogger(__name__)
@@ -324,9 +326,19 @@ def preview_document(doc) -> ImportReport:
     return _plan(doc).report
 
 
-def import_document(doc, actor=None) -> ImportReport:
+def import_document(doc) -> ImportReport:
+    """The platform's own import (`matchmaker import`, the seeds): see import_for."""
+    return _import(doc, None)
+
+
+@guarded(can_exchange_data, system=True, message="只有平台管理员可以导入数据")
+def import_for(actor, doc) -> ImportReport:
     """Validate everything; raise ImportRejected (having written nothing) or upsert by ref.
     Unchanged records are not touched: no updated_at, no version, no audit row."""
+    return _import(doc, actor)
+
+
+def _import(doc, actor) -> ImportReport:
     plan = _plan(doc)
     report = plan.report
     if report.errors:
@@ -478,6 +490,7 @@ def export_document(sections=None) -> dict:
     return doc
 
 
+@guarded(can_exchange_data, message="只有平台管理员可以导出数据")
 def export_for(actor, sections=None) -> dict:
     """An export that someone takes away (a download): audited, as it carries personal data."""
     doc = export_document(sections)

@@ -5,7 +5,6 @@ from flask_login import current_user
 
 from .. import clock, jobs
 from ..accounts.permissions import roles_required
-from ..extensions import db
 from ..web.actions import attempt
 from . import service
 from .forms import ConfirmForm, UploadForm
@@ -62,8 +61,11 @@ def confirm():
 @bp.get("/export")
 @roles_required("admin")
 def export():
-    body = service.dump_document(service.export_for(current_user._get_current_object()))
-    db.session.commit()  # the audit row of the download
+    with attempt() as done:  # commits the audit row of the download
+        doc = service.export_for(current_user._get_current_object())
+    if not done:
+        return redirect(url_for(".upload"))
+    body = service.dump_document(doc)
     stamp = clock.china_time(clock.now(), "%Y%m%d-%H%M")
     return Response(body.encode("utf-8"), mimetype="application/json",
                     headers={"Content-Disposition":

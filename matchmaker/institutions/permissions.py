@@ -29,10 +29,15 @@ def can_view_product(user, product) -> bool:
             and product.institution_id == user.institution_id)
 
 
+def administers_product(user, product) -> bool:
+    """The product's institution's admin (whatever the product's state)."""
+    return (getattr(user, "is_authenticated", False) and user.role == "bank_admin"
+            and product is not None and product.institution_id == user.institution_id)
+
+
 def can_edit_product(user, product) -> bool:
     """Only the institution's own admin changes its products; a retired product is frozen."""
-    return (user.is_authenticated and user.role == "bank_admin"
-            and product.institution_id == user.institution_id and product.status != "retired")
+    return administers_product(user, product) and product.status != "retired"
 
 
 def can_change_product_status(user, product, action: str) -> bool:
@@ -44,12 +49,12 @@ def can_create_product(user) -> bool:
 
 
 def can_edit_institution(user, institution) -> bool:
-    return (user.is_authenticated and user.role == "bank_admin"
-            and institution.id == user.institution_id)
+    return (getattr(user, "is_authenticated", False) and user.role == "bank_admin"
+            and institution is not None and institution.id == user.institution_id)
 
 
 def can_manage_core_enterprises(user) -> bool:
-    return user.is_authenticated and user.role in POOL_ROLES
+    return getattr(user, "is_authenticated", False) and user.role in POOL_ROLES
 
 
 def can_export_product_pool(user) -> bool:

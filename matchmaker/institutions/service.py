@@ -14,8 +14,10 @@ from ..enterprises.models import Enterprise
 from ..errors import ServiceError
 from ..exchange.schema import FIELDS, to_exchange
 from ..extensions import db
+from ..guards import guarded
 from ..names import company_key, same_company
 from ..policy import service as policy_service
+from ..policy.permissions import can_edit_policy
 from ..types import utcnow
 from .models import (
     PRODUCT_LIST_FIELDS,
@@ -27,7 +29,15 @@ from .models import (
     Product,
     ProductVersion,
 )
-from .permissions import TRANSITIONS
+from .permissions import (
+    TRANSITIONS,
+    administers_product,
+    can_edit_institution,
+    can_manage_core_enterprises,
+)
+
+PRODUCT_ADMINS = "只有本机构的管理员可以管理该产品"
+CORE_LIST_KEEPERS = "只有组织方和平台管理员可以维护核心企业名单库"
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +73,7 @@ SCALAR_TERMS = ("name", "description", "amount_min_wan", "amount_max_wan", "term
 HUNDRED = Decimal(100)
 
 
+@guarded(can_edit_institution, "institution", message="只有本机构的管理员可以新建产品")
 def create_product(actor, institution: Institution, *, today: date | None = None,
                    **terms) -> Product:
     """A new draft of the institution's; published only by change_product_status."""
@@ -77,6 +88,7 @@ def create_product(actor, institution: Institution, *, today: date | None = None
     return product
 
 
+@guarded(administers_product, "product", message=PRODUCT_ADMINS)
 def update_product(actor, product: Product, *, version_seen: int | None = None,
                    today: date | None = None, **terms) -> Product:
     """Change the terms; on a published product a change is published at once as a new
@@ -96,6 +108,7 @@ def update_product(actor, product: Product, *, version_seen: int | None = None,
     return product
 
 
+@guarded(administers_product, "product", message=PRODUCT_ADMINS)
 def change_product_status(actor, product: Product, action: str,
                           today: date | None = None) -> Product:
     """draft → published → paused → published …; any → retired, which is final."""
@@ -257,6 +270,7 @@ def _lpr_rates(basis: str, spread_min_bp, spread_max_bp, today: date) -> tuple[D
     return low, high
 
 
+@guarded(can_edit_policy, system=True, message="只有平台管理员可以按LPR重新定价")
 def reprice_lpr_products(actor, today: date) -> int:
     """Recompute LPR-priced products at the quote in force `today`; a published product whose
     rates moved is published as a new version (the old version keeps the old rates)."""
@@ -287,6 +301,7 @@ PROFILE_FIELDS = ("kind", "contact_name", "contact_phone", "contact_email", "add
                   "description")
 
 
+@guarded(can_edit_institution, "institution", message="只有本机构的管理员可以修改机构信息")
 def update_institution(actor, institution: Institution, *, districts: list[str],
                        **fields) -> Institution:
     if fields.get("kind") not in vocab.codes("institution_kinds"):
@@ -383,6 +398,7 @@ def _suggest(name: str, entries: list[CoreEnterprise]) -> CoreEnterprise | None:
     return best
 
 
+@guarded(can_manage_core_enterprises, message=CORE_LIST_KEEPERS)
 def confirm_alias(actor, entry: CoreEnterprise, alias: str) -> CoreEnterpriseAlias:
     """The organizer says this written name means this listed enterprise."""
     alias = alias.strip()
@@ -401,6 +417,7 @@ def confirm_alias(actor, entry: CoreEnterprise, alias: str) -> CoreEnterpriseAli
     return row
 
 
+@guarded(can_manage_core_enterprises, system=True, message=CORE_LIST_KEEPERS)
 def save_core_enterprise(actor, entry: CoreEnterprise | None, *, name: str, uscc: str | None,
                          cluster: str | None, aliases: list[str]) -> CoreEnterprise:
     """Create (entry None) or update a listed core enterprise; aliases typed by the organizer
@@ -452,6 +469,7 @@ def _set_aliases(entry: CoreEnterprise, aliases: list[str]) -> None:
         row.confirmed = True
 
 
+@guarded(can_manage_core_enterprises, system=True, message=CORE_LIST_KEEPERS)
 def load_core_enterprises(actor, records: list[dict]) -> tuple[int, int]:
     """Upsert the list from plain records {name, uscc?, cluster?, aliases?}: (created, updated)."""
     created = updated = 0

@@ -26,7 +26,9 @@ from .models import (
 )
 from .permissions import (
     can_release_lead,
+    can_work_lead,
     claim_refusal,
+    may_claim_lead,
 )
 from .service import (
     enterprise_users,
@@ -62,6 +64,7 @@ def _live_claims_on_need(need_id: int) -> int:
         Claim.need_id == need_id, Claim.status.in_(CLAIM_LIVE)))
 
 
+@guarded(may_claim_lead, "lead", message="您不能认领该线索")
 def claim_lead(actor, lead: Lead) -> Claim:
     """接单: the manager takes the lead for the institution. At most one live claim per lead
     (partial unique index) and K per need (counted under the need's lock)."""
@@ -134,6 +137,7 @@ def release_claim(actor, lead: Lead, reason: str | None = None) -> Claim:
 
 # --- follow-up -------------------------------------------------------------------------------
 
+@guarded(can_work_lead, "lead", message="只有认领该线索的客户经理可以记录跟进")
 def add_followup(actor, lead: Lead, kind: str, note: str | None = None) -> LeadFollowUp:
     """Log a call, visit, documents request or internal note. The first contact of the claim
     meets the first-contact deadline (on time or late, it is recorded)."""

@@ -9,6 +9,7 @@ from ..audit.service import record
 from ..enterprises.service import change_status
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..institutions.models import Product
 from ..notifications.service import notify, notify_all
 from .claims import (
@@ -21,7 +22,11 @@ from .models import (
 )
 from .permissions import (
     RATEABLE_STATUSES,
+    can_work_lead,
+    owns_lead,
 )
+
+DECIDER = "只有认领该线索的客户经理可以登记审批结果"
 from .service import (
     close_lead,
     enterprise_users,
@@ -37,7 +42,7 @@ log = logging.getLogger(__name__)
 def _decision_claim(actor, lead: Lead) -> Claim:
     claim = lead.live_claim
     if claim is None or claim.manager_id != actor.id:
-        raise ServiceError("只有认领该线索的客户经理可以登记审批结果")
+        raise ServiceError(DECIDER)
     return claim
 
 
@@ -53,6 +58,7 @@ def _decide(actor, lead: Lead, claim: Claim, outcome: str) -> None:
     lead.decided_by_id = actor.id
 
 
+@guarded(can_work_lead, "lead", message=DECIDER)
 def approve_lead(actor, lead: Lead, *, product: Product, amount_wan: Decimal, rate: Decimal,
                  term_months: int, guarantee_mode: str, approved_on: date,
                  note: str | None = None) -> Lead:
@@ -102,6 +108,7 @@ def _check_approval(lead, claim, product, amount_wan, rate, term_months, guarant
         raise ServiceError("批准日期不能早于接单日期", field="approved_on")
 
 
+@guarded(can_work_lead, "lead", message=DECIDER)
 def decline_lead(actor, lead: Lead, reason: str, text_: str | None = None) -> Lead:
     """未获批 with a reason code from the vocabulary (text required for "other"): the
     enterprise sees why."""
@@ -126,6 +133,7 @@ def decline_lead(actor, lead: Lead, reason: str, text_: str | None = None) -> Le
     return lead
 
 
+@guarded(can_work_lead, "lead", message=DECIDER)
 def withdraw_lead(actor, lead: Lead, note: str) -> Lead:
     """终止对接 (the enterprise no longer needs it, or talks ended): the reason is shown to
     the enterprise."""
@@ -151,6 +159,7 @@ def _check_rating(rating) -> int:
     return int(rating)
 
 
+@guarded(owns_lead, "lead", message="只有需求所属企业可以确认放款")
 def confirm_funding(actor, lead: Lead, rating: int, comment: str | None = None) -> Lead:
     """The enterprise confirms the money arrived and rates the service: the lead and the need
     are funded; the other institutions' work on the need ends."""
@@ -178,6 +187,7 @@ def _rate(lead: Lead, rating: int, comment: str | None) -> None:
     lead.rated_at = clock.now()
 
 
+@guarded(owns_lead, "lead", message="只有需求所属企业可以评价金融机构的服务")
 def rate_lead(actor, lead: Lead, rating: int, comment: str | None = None) -> Lead:
     """A rating for a lead that ended without a loan (or was funded but not yet rated)."""
     if lead.status not in RATEABLE_STATUSES:

@@ -16,7 +16,7 @@ from sqlalchemy import Select, exists, false, select
 
 from ..accounts.models import BANK_ROLES
 from ..enterprises.models import Enterprise, Need
-from ..enterprises.permissions import can_view_need, visible_needs
+from ..enterprises.permissions import is_need_owner, visible_needs
 from ..extensions import db
 from .models import CLAIM_LIVE, Claim, Consent, Lead
 
@@ -74,6 +74,13 @@ def can_claim_lead(user, lead) -> bool:
     return claim_refusal(user, lead) is None
 
 
+def may_claim_lead(user, lead) -> bool:
+    """Who may claim at all (a manager of the institution that sees the lead); whether the
+    lead can be claimed now is claim_refusal's and the service's business."""
+    return (_authenticated(user) and user.role == "bank_manager" and lead is not None
+            and can_view_lead(user, lead))
+
+
 def holds_claim(user, lead) -> bool:
     claim = lead.live_claim
     return claim is not None and claim.manager_id == user.id
@@ -99,8 +106,7 @@ def progress_leads(user) -> Select:
 
 
 def can_push_need(user, need) -> bool:
-    return (_authenticated(user) and user.role == "enterprise" and can_view_need(user, need)
-            and need.status in PUSHABLE_NEED_STATUSES)
+    return is_need_owner(user, need) and need.status in PUSHABLE_NEED_STATUSES
 
 
 def can_revoke_consent(user, consent) -> bool:
@@ -109,20 +115,20 @@ def can_revoke_consent(user, consent) -> bool:
 
 def owns_consent(user, consent) -> bool:
     """The enterprise whose need it is (whatever the consent's state)."""
-    return (_authenticated(user) and user.role == "enterprise"
-            and can_view_need(user, consent.need))
+    return consent is not None and is_need_owner(user, consent.need)
 
 
-def _owner(user, lead) -> bool:
-    return _authenticated(user) and user.role == "enterprise" and can_view_need(user, lead.need)
+def owns_lead(user, lead) -> bool:
+    """The enterprise whose need the lead offers (whatever the lead's state)."""
+    return lead is not None and is_need_owner(user, lead.need)
 
 
 def can_confirm_funding(user, lead) -> bool:
-    return _owner(user, lead) and lead.status == "approved"
+    return owns_lead(user, lead) and lead.status == "approved"
 
 
 def can_rate_lead(user, lead) -> bool:
-    return _owner(user, lead) and lead.status in RATEABLE_STATUSES and lead.rating is None
+    return owns_lead(user, lead) and lead.status in RATEABLE_STATUSES and lead.rating is None
 
 
 def can_view_pipeline(user) -> bool:

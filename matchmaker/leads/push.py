@@ -11,6 +11,7 @@ from sqlalchemy import insert, select
 from .. import clock
 from ..audit.service import record_many
 from ..enterprises.models import Need
+from ..enterprises.permissions import is_need_owner
 from ..errors import ServiceError
 from ..extensions import db
 from ..guards import guarded
@@ -73,6 +74,7 @@ def push_candidates(need: Need) -> list[Candidate]:
     return candidates
 
 
+@guarded(is_need_owner, "need", message="只有需求所属企业可以推送需求")
 def push_need(actor, need: Need, institution_ids, scope) -> list[Lead]:
     """The enterprise sends a published need to the institutions it ticked, each receiving
     the need and exactly the profile fields in `scope` (one consent per institution)."""

@@ -16,11 +16,14 @@ from sqlalchemy.orm import Session
 
 from .. import clock
 from ..accounts.models import User
+from ..accounts.permissions import is_signed_in
 from ..audit.service import record
 from ..extensions import db
+from ..guards import guarded
 from ..mail import send_mail
 from ..types import utcnow
 from .models import Notification, NotificationPreference
+from .permissions import owns_notification
 
 log = logging.getLogger(__name__)
 PENDING = "matchmaker.pending_mail"
@@ -98,17 +101,17 @@ def unread_count(user) -> int:
         Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
 
 
-def mark_read(user, note: Notification) -> Notification:
-    if note.user_id != user.id:
-        raise PermissionError("not the recipient")
+@guarded(owns_notification, "note", message="这条消息不是发给您的")
+def mark_read(actor, note: Notification) -> Notification:
     if note.read_at is None:
         note.read_at = utcnow()
     return note
 
 
-def mark_all_read(user) -> int:
+@guarded(is_signed_in, message="请先登录")
+def mark_all_read(actor) -> int:
     result = db.session.execute(update(Notification)
-                                .where(Notification.user_id == user.id,
+                                .where(Notification.user_id == actor.id,
                                        Notification.read_at.is_(None))
                                 .values(read_at=utcnow()))
     return result.rowcount
@@ -121,16 +124,17 @@ def preference(user) -> NotificationPreference:
         user_id=user.id, daily_digest=False)
 
 
-def set_daily_digest(user, enabled: bool) -> NotificationPreference:
-    pref = db.session.get(NotificationPreference, user.id)
+@guarded(is_signed_in, message="请先登录")
+def set_daily_digest(actor, enabled: bool) -> NotificationPreference:
+    pref = db.session.get(NotificationPreference, actor.id)
     if pref is None:
-        pref = NotificationPreference(user_id=user.id, daily_digest=enabled)
+        pref = NotificationPreference(user_id=actor.id, daily_digest=enabled)
         db.session.add(pref)
     before = pref.daily_digest if pref.daily_digest is not None else False
     pref.daily_digest = enabled
     pref.updated_at = utcnow()
     db.session.flush()
-    record(user, "notification_preference.updated", _PreferenceSubject(user.id),
+    record(actor, "notification_preference.updated", _PreferenceSubject(actor.id),
            daily_digest=enabled, before=before)
     return pref
 

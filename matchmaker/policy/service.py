@@ -13,7 +13,11 @@ from .. import clock, signals
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from .models import ReferenceRate, Setting, SubsidyProgram
+from .permissions import can_edit_policy
+
+ADMINS_ONLY = "只有平台管理员可以修改政策参数"
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,7 @@ def lpr_quotes() -> list[ReferenceRate]:
         ReferenceRate.effective_from.desc(), ReferenceRate.kind)))
 
 
+@guarded(can_edit_policy, message=ADMINS_ONLY)
 def add_lpr_quote(actor, kind: str, rate: Decimal, effective_from: date,
                   today: date | None = None) -> ReferenceRate:
     """Record a dated quote; one already in force reprices the LPR-based products."""
@@ -97,6 +102,7 @@ def programs_in_force(day: date) -> list[SubsidyProgram]:
         .order_by(SubsidyProgram.id)))
 
 
+@guarded(can_edit_policy, message=ADMINS_ONLY)
 def update_program(actor, program: SubsidyProgram, *, settings: dict, effective_from: date,
                    effective_to: date | None) -> SubsidyProgram:
     """Change a program's figures and validity; the keys of its settings stay the same."""
@@ -141,6 +147,7 @@ def all_settings() -> list[Setting]:
     return list(db.session.scalars(select(Setting).order_by(Setting.key)))
 
 
+@guarded(can_edit_policy, message=ADMINS_ONLY)
 def update_setting(actor, key: str, value) -> Setting:
     spec = SETTING_FIELDS.get(key)
     if spec is None:

@@ -23,7 +23,9 @@ from sqlalchemy import select
 from .. import clock
 from ..audit.service import record
 from ..extensions import db
+from ..guards import guarded
 from .models import WorkdayOverride
+from .permissions import can_edit_policy
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +111,7 @@ def workday_overrides(year: int | None = None) -> list[WorkdayOverride]:
     return list(db.session.scalars(query))
 
 
+@guarded(can_edit_policy, message="只有平台管理员可以修改工作日安排")
 def save_workday_override(actor, day: date, is_working: bool,
                           note: str | None = None) -> WorkdayOverride:
     """Set a day's working status by hand (a year the package does not know, a correction).
@@ -127,6 +130,7 @@ def save_workday_override(actor, day: date, is_working: bool,
     return row
 
 
+@guarded(can_edit_policy, message="只有平台管理员可以修改工作日安排")
 def delete_workday_override(actor, row: WorkdayOverride) -> None:
     day = row.day
     db.session.delete(row)

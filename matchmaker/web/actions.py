@@ -12,6 +12,14 @@ transaction is rolled back (the service may have flushed part of its work), the 
 put beside the field it names (`err.field`, else the `field` given here) when the form has it,
 else flashed, and the block ends early. Anything else propagates: the request fails and the
 session is rolled back when the app context ends. Without an error the work is committed.
+
+A refusal the page shows in its own way (the conflicts of a meeting move, the rows an import
+rejected) is named in `shown`: it is rolled back and kept in `done.error`, not explained:
+
+    with attempt(shown=ImportRejected) as done:
+        report = service.import_for(current_user, doc)
+    if not done:
+        return _preview(ImportReport(errors=done.error.errors)), 400
 """
 from __future__ import annotations
 
@@ -24,9 +32,10 @@ from ..extensions import db
 
 
 class attempt:  # lower case: it reads as a verb in the `with` line
-    def __init__(self, form=None, field: str | None = None, *, category: str = "danger"):
-        self.form, self.field, self.category = form, field, category
-        self.error: ServiceError | None = None
+    def __init__(self, form=None, field: str | None = None, *, category: str = "danger",
+                 shown: type[Exception] | tuple[type[Exception], ...] = ()):
+        self.form, self.field, self.category, self.shown = form, field, category, shown
+        self.error: Exception | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -35,11 +44,13 @@ class attempt:  # lower case: it reads as a verb in the `with` line
         if exc_type is None:
             db.session.commit()
             return False
-        if not issubclass(exc_type, ServiceError):
+        shown = issubclass(exc_type, self.shown)
+        if not (shown or issubclass(exc_type, ServiceError)):
             return False
         db.session.rollback()
         self.error = exc
-        self._explain(exc)
+        if not shown:
+            self._explain(exc)
         return True  # the refusal is handled: the view renders or redirects
 
     def __bool__(self) -> bool:
@@ -47,7 +58,9 @@ class attempt:  # lower case: it reads as a verb in the `with` line
 
     @property
     def message(self) -> str | None:
-        return self.error.message if self.error else None
+        if self.error is None:
+            return None
+        return getattr(self.error, "message", None) or str(self.error)
 
     def _explain(self, err: ServiceError) -> None:
         name = err.field if err.field and self.form is not None and err.field in self.form \

@@ -11,6 +11,7 @@ from .. import clock, vocab
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..institutions.models import Institution
 from ..leads import service as leads
 from ..leads.models import Claim, Lead
@@ -18,6 +19,7 @@ from ..notifications.service import notify_all
 from .models import Push, Whitelist, WhitelistEntry
 from .permissions import (
     can_record_disbursement,
+    can_supervise_push,
 )
 from .service import (
     TEXT_MAX,
@@ -110,12 +112,11 @@ def answered_clause():
                Lead.status.in_(("funded", "closed")), contacted)
 
 
+@guarded(can_record_disbursement, "push", message="只有已授信的线索可以登记放款")
 def record_disbursement(actor, push: Push, *, amount_wan: Decimal, rate: Decimal,
                         term_months: int, disbursed_on: date) -> Push:
     """放款 after the lead's approval: amount within the approved credit, a rate of 0–24%,
     the date between the approval and today."""
-    if not can_record_disbursement(actor, push):
-        raise ServiceError("只有已授信的线索可以登记放款")
     lead = push.lead
     if amount_wan is None or amount_wan <= 0:
         raise ServiceError("放款金额必须大于0", field="amount_wan")
@@ -206,13 +207,12 @@ def sweep(today: date | None = None) -> SweepReport:
     return report
 
 
+@guarded(can_supervise_push, "push", message="只有能查看该批白名单的组织方可以督办")
 def supervise_push(actor, push: Push, note: str) -> Push:
     """An organizer records that the overdue answer was followed up (督办)."""
     note = (note or "").strip()
     if not note:
         raise ServiceError("请填写督办情况", field="note")
-    if actor is None or actor.role != "organizer":
-        raise ServiceError("只有组织方可以督办")
     push.supervised_at = clock.now()
     push.supervised_by_id = actor.id
     push.supervision_note = note[:TEXT_MAX]

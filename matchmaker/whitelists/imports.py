@@ -18,8 +18,10 @@ from ..enterprises import spreadsheet
 from ..enterprises.models import Enterprise, Need
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from . import rules, service
 from .models import Whitelist
+from .permissions import can_edit_whitelist
 
 CONSENT_KEY = "consent_to_share"
 
@@ -86,15 +88,12 @@ def _without_share_consent(rows: list[dict]) -> list[dict]:
     return stripped
 
 
+@guarded(can_edit_whitelist, "whitelist", message=service.EDITING)
 def commit_import(actor, whitelist: Whitelist, rows: list[dict], choices: dict[int, str],
                   recommender: str) -> list:
     """Write the enterprises and needs (the enterprises importer, all or nothing) and list
     every row's need on the batch. SpreadsheetRejected: nothing may be kept (the caller rolls
     back)."""
-    from .permissions import can_edit_whitelist
-
-    if not can_edit_whitelist(actor, whitelist):
-        raise spreadsheet.SpreadsheetRejected(["当前状态下您不能修改这批白名单"])
     if not (recommender or "").strip():
         raise spreadsheet.SpreadsheetRejected(["请填写推荐单位"])
     plan = plan_import(actor, whitelist, rows, choices)

@@ -40,6 +40,11 @@ def visible_whitelists(user) -> Select:
     return select(Whitelist).where(Whitelist.owner_district == user.district)
 
 
+def can_create_whitelist(user) -> bool:
+    """Any organizer: a district's batch is the district's, the city's the city's."""
+    return _organizer(user)
+
+
 def can_view_whitelist(user, whitelist) -> bool:
     return (_organizer(user) and whitelist is not None
             and (user.district is None or whitelist.owner_district == user.district))
@@ -57,6 +62,10 @@ def can_edit_whitelist(user, whitelist) -> bool:
     if whitelist.status == "draft":
         return _owner(user, whitelist)
     return whitelist.status == "submitted" and is_city(user)
+
+
+def can_edit_entry(user, entry) -> bool:
+    return _organizer(user) and entry is not None and can_edit_whitelist(user, entry.whitelist)
 
 
 def can_submit_whitelist(user, whitelist) -> bool:
@@ -80,6 +89,14 @@ def can_push_whitelist(user, whitelist) -> bool:
     return whitelist.status == "draft" and whitelist.owner_district is None
 
 
+def can_push_entry(user, entry) -> bool:
+    return is_city(user) and entry is not None and can_push_whitelist(user, entry.whitelist)
+
+
+def can_adjust_push(user, push) -> bool:
+    return is_city(user) and push is not None and can_push_entry(user, push.entry)
+
+
 def can_close_whitelist(user, whitelist) -> bool:
     return is_city(user) and whitelist.status == "pushed"
 
@@ -96,6 +113,16 @@ def can_supervise_whitelists(user) -> bool:
 
 def can_flag_enterprise(user, enterprise) -> bool:
     return _organizer(user) and can_view_enterprise(user, enterprise)
+
+
+def can_clear_flag(user, flag) -> bool:
+    return _organizer(user) and flag is not None and can_flag_enterprise(user, flag.enterprise)
+
+
+def can_supervise_push(user, push) -> bool:
+    """督办 an overdue answer: an organizer who sees the batch."""
+    return _organizer(user) and push is not None and can_view_whitelist(user,
+                                                                     push.entry.whitelist)
 
 
 def entry_in(user) -> Select:

@@ -12,12 +12,15 @@ from ..audit.service import record
 from ..enterprises.models import Need
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..institutions.models import Institution
 from ..leads import service as leads
 from ..notifications.service import notify_all
 from . import allocation
 from .models import Push, Whitelist, WhitelistEntry
 from .permissions import (
+    can_adjust_push,
+    can_push_entry,
     can_push_whitelist,
 )
 from .rules import (
@@ -32,6 +35,8 @@ from .service import (
 )
 
 log = logging.getLogger(__name__)
+ADJUSTING = "当前状态下您不能调整推送方案"
+PUSHING = "当前状态下您不能推送这批白名单"
 
 # --- proposals and overrides ---------------------------------------------------------------------
 
@@ -53,11 +58,10 @@ def eligible_institutions(need: Need) -> list[Eligible]:
     return list(found.values())
 
 
+@guarded(can_push_whitelist, "whitelist", message="当前状态下您不能生成推送方案")
 def propose(actor, whitelist: Whitelist) -> allocation.Allocation:
     """The allocation's proposal for every pushable entry (allocation.py), replacing the
     proposals not yet sent (an organizer's overrides included); sent pushes stay and count."""
-    if not can_push_whitelist(actor, whitelist):
-        raise ServiceError("当前状态下您不能生成推送方案")
     entries = entries_with_pushes(whitelist)
     problems = entry_problems(whitelist, entries)
     options: dict[int, list[Eligible]] = {}
@@ -86,11 +90,10 @@ def propose(actor, whitelist: Whitelist) -> allocation.Allocation:
     return result
 
 
+@guarded(can_push_entry, "entry", message=ADJUSTING)
 def add_push(actor, entry: WhitelistEntry, institution: Institution) -> Push:
     """The organizer adds an institution to an entry (its best matched product, if any)."""
     whitelist = entry.whitelist
-    if not can_push_whitelist(actor, whitelist):
-        raise ServiceError("当前状态下您不能调整推送方案")
     if blocked(entry_problems(whitelist, [entry])[entry.id]):
         raise ServiceError("该条目不符合推送条件，不能添加推送机构")
     option = next((o for o in eligible_institutions(entry.need)
@@ -112,11 +115,10 @@ def add_push(actor, entry: WhitelistEntry, institution: Institution) -> Push:
     return push
 
 
+@guarded(can_adjust_push, "push", message=ADJUSTING)
 def remove_push(actor, push: Push) -> None:
     entry = push.entry
     whitelist = entry.whitelist
-    if not can_push_whitelist(actor, whitelist):
-        raise ServiceError("当前状态下您不能调整推送方案")
     if push.status == "sent":
         raise ServiceError("已推送的机构不能撤回")
     details = {"push_id": push.id, "entry_id": entry.id, "institution_id": push.institution_id}
@@ -173,16 +175,15 @@ def _lock(whitelist: Whitelist) -> None:
     db.session.refresh(whitelist)
 
 
+@guarded(can_push_whitelist, "whitelist", message=PUSHING)
 def push_whitelist(actor, whitelist: Whitelist) -> PushReport:
     """Send every proposed push of every pushable entry, in the caller's one transaction:
     each opens (or finds) the lead for need × institution, source 白名单, with the
     enterprise's consent recorded; each institution's admins get one notice. A push already
     sent is never sent again, so pushing twice sends nothing twice."""
-    if not can_push_whitelist(actor, whitelist):
-        raise ServiceError("当前状态下您不能推送这批白名单")
     _lock(whitelist)
-    if not can_push_whitelist(actor, whitelist):  # re-read under the lock
-        raise ServiceError("当前状态下您不能推送这批白名单")
+    if not can_push_whitelist(actor, whitelist):  # the batch re-read under the lock moved on
+        raise ServiceError(PUSHING)
     entries = entries_with_pushes(whitelist)
     problems = entry_problems(whitelist, entries)
     report = PushReport()

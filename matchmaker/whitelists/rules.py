@@ -11,8 +11,10 @@ from ..audit.service import record
 from ..enterprises.models import Enterprise
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from .models import OPEN_STATUSES, EnterpriseFlag, Whitelist, WhitelistEntry
 from .permissions import (
+    can_clear_flag,
     can_flag_enterprise,
 )
 from .service import (
@@ -100,10 +102,9 @@ def live_flags(enterprise_ids) -> dict[int, EnterpriseFlag]:
         EnterpriseFlag.enterprise_id.in_(ids), EnterpriseFlag.cleared_at.is_(None)))}
 
 
+@guarded(can_flag_enterprise, "enterprise", message="您不能标记该企业")
 def set_flag(actor, enterprise: Enterprise, reason: str, kind: str = "difficulty"):
     """Mark the enterprise in difficulty: its entries stop being pushed (exit rule)."""
-    if not can_flag_enterprise(actor, enterprise):
-        raise ServiceError("您不能标记该企业")
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("请填写标记原因", field="reason")
@@ -119,9 +120,8 @@ def set_flag(actor, enterprise: Enterprise, reason: str, kind: str = "difficulty
     return flag
 
 
+@guarded(can_clear_flag, "flag", message="您不能修改该企业的标记")
 def clear_flag(actor, flag: EnterpriseFlag, note: str | None = None) -> EnterpriseFlag:
-    if not can_flag_enterprise(actor, flag.enterprise):
-        raise ServiceError("您不能修改该企业的标记")
     if flag.cleared_at is not None:
         raise ServiceError("该标记已解除")
     flag.cleared_at = clock.now()

@@ -19,12 +19,15 @@ from ..audit.service import record
 from ..enterprises.models import Need
 from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..notifications.service import notify_all
 from ..policy import workdays
 from ..policy.service import setting
 from .models import KINDS, Whitelist, WhitelistEntry
 from .permissions import (
     can_close_whitelist,
+    can_create_whitelist,
+    can_edit_entry,
     can_edit_whitelist,
     can_return_whitelist,
     can_submit_whitelist,
@@ -37,6 +40,7 @@ TITLE_MAX, BODY_MAX, TEXT_MAX = 128, 128, 2000
 PER_ENTRY_MAX = 10
 # needs in these statuses have left the market: the exit rule
 ENDED_NEED_STATUSES = ("funded", "closed", "withdrawn", "expired")
+EDITING = "当前状态下您不能修改这批白名单"
 
 
 def link(endpoint: str, **values) -> str:
@@ -95,10 +99,9 @@ HEADER_FIELDS = ("title", "kind", "issuing_body", "issued_on", "answer_deadline"
                  "share")
 
 
+@guarded(can_create_whitelist, message="只有组织方可以创建白名单")
 def create_whitelist(actor, **values) -> Whitelist:
     """A new batch in draft, owned by the organizer's district (NULL: the city)."""
-    if actor is None or actor.role != "organizer":
-        raise ServiceError("只有组织方可以创建白名单")
     values.setdefault("per_entry", None)
     values.setdefault("share", None)
     raise_first(_header_problems(values))
@@ -117,9 +120,8 @@ def create_whitelist(actor, **values) -> Whitelist:
     return whitelist
 
 
+@guarded(can_edit_whitelist, "whitelist", message=EDITING)
 def update_whitelist(actor, whitelist: Whitelist, **values) -> Whitelist:
-    if not can_edit_whitelist(actor, whitelist):
-        raise ServiceError("当前状态下您不能修改这批白名单")
     merged = {f: getattr(whitelist, f) for f in HEADER_FIELDS}
     merged.update({k: v for k, v in values.items() if k in HEADER_FIELDS})
     raise_first(_header_problems(merged))
@@ -138,10 +140,9 @@ def update_whitelist(actor, whitelist: Whitelist, **values) -> Whitelist:
     return whitelist
 
 
+@guarded(can_submit_whitelist, "whitelist", message="只有本区县的组织方可以报送草稿状态的白名单")
 def submit_whitelist(actor, whitelist: Whitelist) -> Whitelist:
     """The district reports its batch to the city: from now on the city edits it."""
-    if not can_submit_whitelist(actor, whitelist):
-        raise ServiceError("只有本区县的组织方可以报送草稿状态的白名单")
     if not whitelist.entries:
         raise ServiceError("名单中还没有企业，不能报送")
     _move(actor, whitelist, "submitted", "whitelist.submitted")
@@ -153,10 +154,9 @@ def submit_whitelist(actor, whitelist: Whitelist) -> Whitelist:
     return whitelist
 
 
+@guarded(can_return_whitelist, "whitelist", message="只有市级组织方可以退回已报送的区县白名单")
 def return_whitelist(actor, whitelist: Whitelist, reason: str) -> Whitelist:
     """The city sends a submitted batch back to the district, saying what to correct."""
-    if not can_return_whitelist(actor, whitelist):
-        raise ServiceError("只有市级组织方可以退回已报送的区县白名单")
     reason = (reason or "").strip()
     if not reason:
         raise ServiceError("请填写退回原因", field="reason")
@@ -169,10 +169,9 @@ def return_whitelist(actor, whitelist: Whitelist, reason: str) -> Whitelist:
     return whitelist
 
 
+@guarded(can_close_whitelist, "whitelist", message="只有市级组织方可以结束已推送的白名单")
 def close_whitelist(actor, whitelist: Whitelist) -> Whitelist:
     """The batch is done: read-only from now on; corrections go into a new version."""
-    if not can_close_whitelist(actor, whitelist):
-        raise ServiceError("只有市级组织方可以结束已推送的白名单")
     drop_proposals(whitelist)  # what was never sent is not part of the record
     _move(actor, whitelist, "closed", "whitelist.closed")
     whitelist.closed_at = whitelist.updated_at
@@ -189,12 +188,11 @@ def _move(actor, whitelist: Whitelist, to: str, action: str, **details) -> None:
              actor.id if actor else None)
 
 
+@guarded(can_version_whitelist, "whitelist", message="只有已结束且尚无新版本的白名单可以修订")
 def new_version(actor, whitelist: Whitelist) -> Whitelist:
     """A correction of a closed batch: the next version, a draft with the entries copied
     (their pushes are not: the new version is proposed and pushed afresh, and a need that
     already reached a bank reaches it as the same lead)."""
-    if not can_version_whitelist(actor, whitelist):
-        raise ServiceError("只有已结束且尚无新版本的白名单可以修订")
     copy = Whitelist(
         title=whitelist.title, kind=whitelist.kind, issuing_body=whitelist.issuing_body,
         issued_on=whitelist.issued_on, answer_deadline=max(whitelist.answer_deadline,
@@ -256,14 +254,13 @@ def history(whitelist: Whitelist):
 ENTRY_FIELDS = ("recommender", "consent", "consent_note", "project_name", "cluster", "note")
 
 
+@guarded(can_edit_whitelist, "whitelist", message=EDITING)
 def add_entry(actor, whitelist: Whitelist, need: Need, *, recommender: str, consent: bool,
               consent_note: str | None = None, project_name: str | None = None,
               note: str | None = None, source: str = "platform") -> WhitelistEntry:
     """List a need on the batch, freezing what it asks for. The same need twice in one batch
     is refused; the other rules (consent, flags, other batches, need status) are shown on the
     entry and keep it from being pushed."""
-    if not can_edit_whitelist(actor, whitelist):
-        raise ServiceError("当前状态下您不能修改这批白名单")
     enterprise = need.enterprise
     if whitelist.owner_district and enterprise.district != whitelist.owner_district:
         raise ServiceError(f"本批白名单属于{whitelist.owner_district}，只能列入该区县的企业")
@@ -315,10 +312,9 @@ def _next_position(whitelist: Whitelist) -> int:
     return (last or 0) + 1
 
 
+@guarded(can_edit_entry, "entry", message=EDITING)
 def update_entry(actor, entry: WhitelistEntry, **values) -> WhitelistEntry:
     whitelist = entry.whitelist
-    if not can_edit_whitelist(actor, whitelist):
-        raise ServiceError("当前状态下您不能修改这批白名单")
     merged = {f: getattr(entry, f) for f in ENTRY_FIELDS}
     merged.update({k: v for k, v in values.items() if k in ENTRY_FIELDS})
     clean = _entry_values(whitelist, merged)
@@ -336,10 +332,9 @@ def update_entry(actor, entry: WhitelistEntry, **values) -> WhitelistEntry:
     return entry
 
 
+@guarded(can_edit_entry, "entry", message=EDITING)
 def remove_entry(actor, entry: WhitelistEntry) -> None:
     whitelist = entry.whitelist
-    if not can_edit_whitelist(actor, whitelist):
-        raise ServiceError("当前状态下您不能修改这批白名单")
     if entry.sent_pushes:
         raise ServiceError("该企业已推送给金融机构，不能移出名单")
     details = {"entry_id": entry.id, "need_id": entry.need_id, "enterprise_id": entry.enterprise_id}
