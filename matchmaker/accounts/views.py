@@ -10,6 +10,7 @@ from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..institutions.models import Institution
 from ..mail import send_mail
+from ..web.actions import attempt
 from . import service
 from .forms import (
     AcceptInvitationForm,
@@ -77,18 +78,15 @@ def register():
         return redirect(url_for("web.home"))
     form = RegisterEnterpriseForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form, "company_name") as done:
             _, user = register_enterprise(
                 company_name=form.company_name.data, uscc=form.uscc.data,
                 district=form.district.data, industry=form.industry.data,
                 employees=form.employees.data, revenue_wan=form.revenue_wan.data,
                 founded=form.founded.data, name=form.name.data, email=form.email.data,
                 password=form.password.data, assets_wan=form.assets_wan.data)
-        except ServiceError as err:
-            db.session.rollback()
-            getattr(form, err.field or "company_name").errors.append(err.message)
+        if not done:
             return render_template("accounts/register.html", form=form), 400
-        db.session.commit()
         login_user(user)
         flash("注册成功。请完善企业信息并发布融资需求。", "success")
         return redirect(url_for("web.home"))
@@ -102,13 +100,10 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         user = current_user._get_current_object()
-        try:
+        with attempt(form, "current_password") as done:
             service.change_password(user, form.current_password.data, form.new_password.data)
-        except ServiceError as err:
-            db.session.rollback()
-            form.current_password.errors.append(err.message)
+        if not done:
             return render_template("accounts/password.html", form=form), 400
-        db.session.commit()
         login_user(user)  # this session continues with the new version; all others end
         flash("密码已修改，其他设备上的登录已失效。", "success")
         return redirect(url_for("web.home"))
@@ -143,13 +138,10 @@ def reset_password(token):
         return redirect(url_for("accounts.forgot_password"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with attempt() as done:
             service.reset_password(token, form.new_password.data)
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "danger")
+        if not done:
             return redirect(url_for("accounts.forgot_password"))
-        db.session.commit()
         flash("密码已重置，请用新密码登录。", "success")
         return redirect(url_for("accounts.login"))
     return _refused("accounts/reset.html", form)
@@ -178,20 +170,18 @@ def invite():
         # validate_choice is off (the list is long): a forged value must not reach int()
         if (form.institution.data or "").isdigit() and current_user.role == "admin":
             institution = db.session.get(Institution, int(form.institution.data))
-        try:
+        with attempt(form, "email") as done:
             invitation, token = service.invite(
                 current_user, email=form.email.data, role=form.role.data, name=form.name.data,
                 institution=institution, district=form.district.data or None,
                 organization=form.organization.data or None)
-        except ServiceError as err:
-            db.session.rollback()
-            getattr(form, err.field or "email").errors.append(err.message)
+            link = url_for("accounts.accept_invitation", token=token, _external=True)
+            # inside the block: a mail that cannot be sent leaves no invitation behind
+            send_mail(invitation.email, "【银企融资对接平台】邀请您加入",
+                      f"您好：\n\n{current_user.name} 邀请您以“{invitation.role_label}”身份加入"
+                      f"银企融资对接平台。\n请在72小时内打开以下链接设置密码：\n{link}\n")
+        if not done:
             return render_template("accounts/invite.html", form=form), 400
-        link = url_for("accounts.accept_invitation", token=token, _external=True)
-        send_mail(invitation.email, "【银企融资对接平台】邀请您加入",
-                  f"您好：\n\n{current_user.name} 邀请您以“{invitation.role_label}”身份加入"
-                  f"银企融资对接平台。\n请在72小时内打开以下链接设置密码：\n{link}\n")
-        db.session.commit()
         flash(f"邀请已发送至 {invitation.email}，链接72小时内有效，仅可使用一次。", "success")
         return redirect(url_for("accounts.invitations"))
     return _refused("accounts/invite.html", form)
@@ -202,14 +192,10 @@ def invite():
 def revoke_invitation(invitation_id):
     invitation = db.one_or_404(service.visible_invitations(current_user)
                                .where(Invitation.id == invitation_id))
-    try:
+    with attempt() as done:
         service.revoke_invitation(current_user, invitation)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for("accounts.invitations"))
-    db.session.commit()
-    flash("邀请已撤销。", "success")
+    if done:
+        flash("邀请已撤销。", "success")
     return redirect(url_for("accounts.invitations"))
 
 
@@ -221,13 +207,12 @@ def accept_invitation(token):
         return render_template("accounts/invitation_invalid.html", message=err.message), 404
     form = AcceptInvitationForm(name=invitation.name or None)
     if form.validate_on_submit():
-        try:
+        with attempt(shown=ServiceError) as done:  # the page says why, not a flash
             user = service.accept_invitation(token, name=form.name.data,
                                              password=form.password.data)
-        except ServiceError as err:
-            db.session.rollback()
-            return render_template("accounts/invitation_invalid.html", message=err.message), 409
-        db.session.commit()
+        if not done:
+            return render_template("accounts/invitation_invalid.html",
+                                   message=done.message), 409
         if current_user.is_authenticated:
             logout_user()
         login_user(user)

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from .. import clock, industries, vocab
 from ..accounts.permissions import register_predicates, roles_required
 from ..audit.labels import action_label
-from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
 from ..leads.service import need_leads  # the need page shows its leads too
 from ..matching import service as matching
 from ..policy import service as policy
+from ..web.actions import attempt
 from . import service, spreadsheet
 from .forms import (
     LOAN_KIND_HELP,
@@ -58,11 +58,6 @@ IMPORT_ENDPOINTS = ("enterprises.import_upload", "enterprises.import_commit")
 
 def _me():
     return current_user._get_current_object()
-
-
-def _field_error(form, err: ServiceError, default: str) -> None:
-    name = err.field if err.field and err.field in form else default
-    form[name].errors = list(form[name].errors) + [err.message]
 
 
 # --- the company profile ------------------------------------------------------------------------
@@ -102,13 +97,10 @@ def edit_profile():
     if request.method == "GET":
         form.fill_tags(enterprise)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "name") as done:
             service.update_profile(_me(), enterprise, tags=form.tags(), **form.values())
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "name")
+        if not done:
             return _render_profile_form(form), 400
-        db.session.commit()
         flash("企业信息已保存。", "success")
         return redirect(url_for(".profile"))
     return _render_profile_form(form), 400 if form.is_submitted() else 200
@@ -127,16 +119,12 @@ def verify_tag(enterprise_id, code):
     if not form.validate_on_submit() or not can_verify_tag(current_user, enterprise):
         abort(400)
     verified = form.verified.data != "0"
-    try:
+    with attempt() as done:
         service.set_tag_verified(_me(), enterprise, code, verified)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".show", enterprise_id=enterprise.id))
-    db.session.commit()
-    flash(f"“{vocab.label('enterprise_tags', code)}”{'已标记为核验通过' if verified else '已撤销核验'}。",
-          "success")
-    return redirect(url_for(".show", enterprise_id=enterprise.id))
+    if done:
+        flash(f"“{vocab.label('enterprise_tags', code)}”"
+              f"{'已标记为核验通过' if verified else '已撤销核验'}。", "success")
+    return redirect(url_for(".show", enterprise_id=enterprise_id))
 
 
 # --- needs -------------------------------------------------------------------------------------
@@ -168,13 +156,10 @@ def new_need():
     form = NeedForm(enterprise, _lenders(), **initial)
     if form.validate_on_submit():
         publish = request.form.get("action") != "draft"
-        try:
+        with attempt(form, "purpose") as done:
             need = service.create_need(_me(), enterprise, publish=publish, **form.values())
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "purpose")
+        if not done:
             return _render_need_form(form, enterprise, None), 400
-        db.session.commit()
         flash(f"需求 {need.ref} 已发布，平台正在为您匹配金融产品。" if publish
               else f"需求 {need.ref} 已保存为草稿，发布后才会进行匹配。", "success")
         return redirect(url_for(".need", need_id=need.id))
@@ -192,13 +177,10 @@ def edit_need(need_id):
     if request.method == "GET":
         form.fill(need)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "purpose") as done:
             service.update_need(_me(), need, **form.values())
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "purpose")
+        if not done:
             return _render_need_form(form, need.enterprise, need), 400
-        db.session.commit()
         flash("修改已保存，变更已记入需求动态。", "success")
         return redirect(url_for(".need", need_id=need.id))
     return _render_need_form(form, need.enterprise, need), 400 if form.is_submitted() else 200
@@ -235,15 +217,11 @@ def change_need_status(need_id):
         return redirect(url_for(".need", need_id=need.id))
     if not can_change_need_status(current_user, need, form.to.data):
         abort(403)
-    try:
+    with attempt() as done:
         service.change_status(_me(), need, form.to.data, form.reason.data)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".need", need_id=need.id))
-    db.session.commit()
-    flash(f"需求已{service.TRANSITION_VERBS[form.to.data]}。", "success")
-    return redirect(url_for(".need", need_id=need.id))
+    if done:
+        flash(f"需求已{service.TRANSITION_VERBS[form.to.data]}。", "success")
+    return redirect(url_for(".need", need_id=need_id))
 
 
 # --- organizer search ----------------------------------------------------------------------------
@@ -305,13 +283,11 @@ def import_commit():
         return _render_upload(ImportUploadForm(formdata=None), rejected.messages), 400
     choices = {int(k.removeprefix("choice_")): v for k, v in request.form.items()
                if k.startswith("choice_") and k.removeprefix("choice_").isdigit()}
-    try:
+    with attempt(shown=spreadsheet.SpreadsheetRejected) as done:  # all or nothing
         preview = spreadsheet.commit_rows(_me(), rows, choices)
-    except spreadsheet.SpreadsheetRejected:
-        db.session.rollback()  # all or nothing
+    if not done:  # the preview again says why, row by row
         preview = spreadsheet.plan_rows(_me(), rows, choices)
         return _render_preview(preview, filename, form.payload.data, failed=True), 400
-    db.session.commit()
     spreadsheet.discard_rows(key)
     flash(f"导入完成：新建企业 {preview.count('create')} 家，更新 {preview.count('update')} 家，"
           f"合并 {preview.count('merge')} 家，发布需求 {preview.need_count} 条。", "success")

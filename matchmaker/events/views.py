@@ -25,6 +25,7 @@ from ..enterprises.permissions import visible_needs
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
+from ..web.actions import attempt
 from . import agenda as agenda_files
 from . import figures, meetings, service
 from .forms import (
@@ -106,11 +107,6 @@ def _form_errors(form) -> str:
     return "；".join(e for errors in form.errors.values() for e in errors)
 
 
-def _field_error(form, err: ServiceError, default: str) -> None:
-    name = err.field if err.field and err.field in form else default
-    form[name].errors = list(form[name].errors) + [err.message]
-
-
 def _to_show(event: Event):
     return redirect(url_for(".show", event_id=event.id))
 
@@ -142,13 +138,10 @@ def new():
     if request.method == "GET":
         form.district.data = current_user.district or ""
     if form.validate_on_submit():
-        try:
+        with attempt(form, "title") as done:
             event = service.create_event(_me(), **form.values())
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "title")
+        if not done:
             return render_template("events/form.html", form=form, event=None), 400
-        db.session.commit()
         flash("活动已创建。请设置洽谈时段和桌数，然后发布报名页。", "success")
         return _to_show(event)
     return render_template("events/form.html", form=form, event=None), (
@@ -163,13 +156,10 @@ def edit(event_id):
     if request.method == "GET":
         form.fill(event)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "title") as done:
             service.update_event(_me(), event, **form.values())
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "title")
+        if not done:
             return render_template("events/form.html", form=form, event=event), 400
-        db.session.commit()
         flash("活动信息已保存。", "success")
         return _to_show(event)
     return render_template("events/form.html", form=form, event=event), (
@@ -214,13 +204,10 @@ def add_slots(event_id):
     form = SlotsForm()
     if not form.validate_on_submit():
         return _render_manage(event, 400, slots=form)
-    try:
+    with attempt(form, "first_start") as done:
         slots = service.add_slots(_me(), event, **form.values())
-    except ServiceError as err:
-        db.session.rollback()
-        _field_error(form, err, "first_start")
+    if not done:
         return _render_manage(event, 400, slots=form)
-    db.session.commit()
     flash(f"已添加{len(slots)}个洽谈时段。", "success")
     return _to_show(event)
 
@@ -233,14 +220,10 @@ def remove_slot(event_id, slot_id):
                                                  EventSlot.event_id == event.id))
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as done:
         service.remove_slot(_me(), event, slot)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return _to_show(event)
-    db.session.commit()
-    flash("已删除该时段。", "success")
+    if done:
+        flash("已删除该时段。", "success")
     return _to_show(event)
 
 
@@ -251,13 +234,10 @@ def set_tables(event_id):
     form = TablesForm()
     if not form.validate_on_submit():
         return _render_manage(event, 400, tables=form)
-    try:
+    with attempt(form, "count") as done:
         service.set_tables(_me(), event, form.count.data)
-    except ServiceError as err:
-        db.session.rollback()
-        _field_error(form, err, "count")
+    if not done:
         return _render_manage(event, 400, tables=form)
-    db.session.commit()
     flash(f"洽谈桌数已设为{form.count.data}张。", "success")
     return _to_show(event)
 
@@ -268,14 +248,10 @@ def publish(event_id):
     event = _managed(event_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as done:
         service.publish_event(_me(), event)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return _to_show(event)
-    db.session.commit()
-    flash("报名页已发布，企业和金融机构现在可以报名。下一步：邀请参会方。", "success")
+    if done:
+        flash("报名页已发布，企业和金融机构现在可以报名。下一步：邀请参会方。", "success")
     return _to_show(event)
 
 
@@ -287,13 +263,10 @@ def invite(event_id):
     form.whitelist_id.choices = [(0, "")] + service.whitelist_choices(_me())
     if not form.validate_on_submit():
         return _render_manage(event, 400, invite=form)
-    try:
+    with attempt(form, "source") as done:
         report = service.invite(_me(), event, form.source.data, form.whitelist_id.data or None)
-    except ServiceError as err:
-        db.session.rollback()
-        _field_error(form, err, "source")
+    if not done:
         return _render_manage(event, 400, invite=form)
-    db.session.commit()
     flash(f"已邀请{report.enterprises}家企业、{report.institutions}家金融机构"
           f"（{report.skipped}家此前已邀请或已报名，未重复通知）。", "success")
     return _to_show(event)
@@ -351,13 +324,10 @@ def register(event_id):
         return _to_show(event)
     form = _registration_form(event)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "unavailable") as done:
             registration = _register(event, form)
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "unavailable")
+        if not done:
             return render_template("events/register.html", event=event, form=form), 400
-        db.session.commit()
         flash("报名成功！" if registration.status == "registered" else
               "名额已满，您已进入候补名单；有人取消时将按报名先后转正并通知您。",
               "success" if registration.status == "registered" else "warning")
@@ -387,14 +357,10 @@ def cancel_registration(event_id, registration_id):
     if not can_cancel_registration(current_user, registration):
         flash("该报名当前不能取消。", "danger")
         return redirect(back)
-    try:
+    with attempt() as done:
         service.cancel_registration(_me(), registration)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(back)
-    db.session.commit()
-    flash("已取消报名，相关洽谈请求已撤回。", "success")
+    if done:
+        flash("已取消报名，相关洽谈请求已撤回。", "success")
     return redirect(back)
 
 
@@ -460,14 +426,10 @@ def send_request(event_id):
         return redirect(url_for(".partners", event_id=event.id))
     sender = service.own_registration(current_user, event)
     target = db.session.get(Registration, form.target_id()) if form.target_id() else None
-    try:
+    with attempt() as done:
         service.request_meeting(_me(), sender, target, form.message.data)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".partners", event_id=event.id))
-    db.session.commit()
-    flash("洽谈请求已发出，对方接受后将纳入排程。", "success")
+    if done:
+        flash("洽谈请求已发出，对方接受后将纳入排程。", "success")
     return redirect(url_for(".partners", event_id=event.id))
 
 
@@ -478,14 +440,10 @@ def _answer(event_id: int, request_id: int, accept: bool):
     if not can_respond_request(current_user, row):
         flash("您不能回复该洽谈请求。", "danger")
         return redirect(url_for(".requests", event_id=event_id))
-    try:
+    with attempt() as done:
         service.respond_request(_me(), row, accept)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".requests", event_id=event_id))
-    db.session.commit()
-    flash("已接受洽谈请求。" if accept else "已婉拒洽谈请求。", "success")
+    if done:
+        flash("已接受洽谈请求。" if accept else "已婉拒洽谈请求。", "success")
     return redirect(url_for(".requests", event_id=event_id))
 
 
@@ -510,14 +468,10 @@ def withdraw_request(event_id, request_id):
     if not can_withdraw_request(current_user, row):
         flash("您不能撤回该洽谈请求。", "danger")
         return redirect(url_for(".requests", event_id=event_id))
-    try:
+    with attempt() as done:
         service.withdraw_request(_me(), row)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".requests", event_id=event_id))
-    db.session.commit()
-    flash("已撤回洽谈请求。", "success")
+    if done:
+        flash("已撤回洽谈请求。", "success")
     return redirect(url_for(".requests", event_id=event_id))
 
 
@@ -531,15 +485,11 @@ def must_meet(event_id):
     form.institution_registration_id.choices = [(i, "") for i in regs]
     if not form.validate_on_submit():
         return _render_all_requests(event, 400, form)
-    try:
+    with attempt() as done:
         service.add_must_meet(_me(), event, regs.get(form.enterprise_registration_id.data),
                               regs.get(form.institution_registration_id.data))
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".requests", event_id=event.id))
-    db.session.commit()
-    flash("已添加必洽配对，排程时将优先安排。", "success")
+    if done:
+        flash("已添加必洽配对，排程时将优先安排。", "success")
     return redirect(url_for(".requests", event_id=event.id))
 
 
@@ -569,13 +519,10 @@ def run_schedule(event_id):
     event = _managed(event_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as done:
         report = meetings.schedule_event(_me(), event)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
+    if not done:
         return redirect(url_for(".schedule", event_id=event.id))
-    db.session.commit()
     musts = (f"必洽配对{report.must_meets}/{report.must_total}；" if report.must_total else "")
     flash(f"排程完成：{report.meetings}场洽谈，{report.served}/{report.enterprises}家企业至少有一场；"
           f"{musts}{len(report.unplaced)}个请求未能安排。", "success")
@@ -601,18 +548,12 @@ def move_meeting(event_id, meeting_id):
     if form.validate_on_submit():
         slot = db.session.get(EventSlot, form.slot_id.data)
         table = db.session.get(EventTable, form.table_id.data)
-        try:
+        with attempt(shown=meetings.MoveRefused) as done:
             meetings.move_meeting(_me(), meeting, slot, table, confirm=form.confirm.data)
-        except meetings.MoveRefused as refused:
-            db.session.rollback()
-            conflicts = refused.conflicts
-        except ServiceError as err:
-            db.session.rollback()
-            flash(err.message, "danger")
-        else:
-            db.session.commit()
+        if done:
             flash("洽谈已调整，双方已收到通知。", "success")
             return redirect(url_for(".schedule", event_id=event.id))
+        conflicts = getattr(done.error, "conflicts", [])  # shown beside the move form
     return render_template("events/move.html", event=event, meeting=meeting, form=form,
                            conflicts=conflicts, slot_label=_slot_label,
                            hard=any(c.hard for c in conflicts)), (
@@ -689,12 +630,10 @@ def checkin_submit(event_id):
     if not form.validate_on_submit():
         return _checkin_answer(as_json, event, False, _form_errors(form), 400)
     method = "qr" if (request.get_json(silent=True) or {}).get("method") == "qr" else "code"
-    try:
+    with attempt(shown=ServiceError) as done:  # the answer says it, as JSON or a flash
         reg, already = meetings.check_in(_me(), event, form.code.data, method)
-    except ServiceError as err:
-        db.session.rollback()
-        return _checkin_answer(as_json, event, False, err.message, 422)
-    db.session.commit()
+    if not done:
+        return _checkin_answer(as_json, event, False, done.message, 422)
     side = "企业" if reg.kind == "enterprise" else "金融机构"
     message = (f"{reg.name}（{side}）已于{service.local(reg.checkin.checked_in_at):%H:%M}签到过"
                if already else f"签到成功：{reg.name}（{side}）")
@@ -715,13 +654,10 @@ def attendance(event_id):
     event = _managed(event_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as done:
         counts = meetings.record_attendance(_me(), event)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
+    if not done:
         return _to_show(event)
-    db.session.commit()
     flash(f"到场情况已登记：{counts['no_shows']}个参会方未到场，{counts['held']}场洽谈已举行，"
           f"{counts['missed']}场因缺席未举行。", "success")
     return _to_show(event)
@@ -740,14 +676,10 @@ def result(event_id, meeting_id):
         form.outcome.data, form.amount_wan.data, form.note.data = (
             mine.outcome, mine.amount_wan, mine.note)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "outcome") as done:
             meetings.record_result(_me(), meeting, side, form.outcome.data,
                                    form.amount_wan.data, form.note.data)
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "outcome")
-        else:
-            db.session.commit()
+        if done:
             flash("洽谈结果已登记。" + ("已生成跟进线索，金融机构将按时限联系。"
                                      if form.outcome.data != "no_fit" else ""), "success")
             return redirect(url_for(".agenda", event_id=event_id, registration_id=(

@@ -8,9 +8,9 @@ from ..accounts.permissions import register_predicates, roles_required
 from ..catalog.service import describe_terms
 from ..enterprises.models import Enterprise
 from ..enterprises.permissions import visible_enterprises
-from ..errors import ServiceError
 from ..extensions import db
 from ..matching import service as matching_service
+from ..web.actions import attempt
 from . import service
 from .forms import (
     ConfirmAliasForm,
@@ -59,24 +59,17 @@ def _product_form(product: Product | None = None) -> ProductForm:
     return form.setup(names)
 
 
-def _save_failed(form, err: ServiceError, template: str, **context):
-    db.session.rollback()
-    field = getattr(form, err.field or "", None) or form.name
-    field.errors = list(field.errors) + [err.message]
-    return render_template(template, form=form, **context), 400
-
-
 @bp.route("/institution/products/new", methods=["GET", "POST"])
 @roles_required("bank_admin")
 def new_product():
     form = _product_form()
     if form.validate_on_submit():
-        try:
+        with attempt(form, "name") as done:
             product = service.create_product(current_user, current_user.institution,
                                              **form.terms())
-        except ServiceError as err:
-            return _save_failed(form, err, "institutions/product_form.html", product=None)
-        db.session.commit()
+        if not done:
+            return render_template("institutions/product_form.html", form=form,
+                                   product=None), 400
         flash("产品草稿已保存。核对无误后点击“发布”，产品即出现在金融超市。", "success")
         return redirect(url_for(".product", product_id=product.id))
     status = 400 if form.is_submitted() else 200
@@ -103,11 +96,11 @@ def edit_product(product_id):
     if form.validate_on_submit():
         was = item.version
         seen = int(form.version_seen.data) if (form.version_seen.data or "").isdigit() else None
-        try:
+        with attempt(form, "name") as done:
             service.update_product(current_user, item, version_seen=seen, **form.terms())
-        except ServiceError as err:
-            return _save_failed(form, err, "institutions/product_form.html", product=item)
-        db.session.commit()
+        if not done:
+            return render_template("institutions/product_form.html", form=form,
+                                   product=item), 400
         flash(f"修改已保存并发布为第{item.version}版。" if item.version != was
               else "修改已保存。", "success")
         return redirect(url_for(".product", product_id=item.id))
@@ -117,15 +110,11 @@ def edit_product(product_id):
 
 def _change_status(product_id: int, action: str):
     item = _own_product(product_id)
-    try:
+    with attempt() as done:
         service.change_product_status(current_user, item, action)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".product", product_id=item.id))
-    db.session.commit()
-    flash(FLASHES[action], "success")
-    return redirect(url_for(".product", product_id=item.id))
+    if done:
+        flash(FLASHES[action], "success")
+    return redirect(url_for(".product", product_id=product_id))
 
 
 @bp.post("/institution/products/<int:product_id>/publish")
@@ -153,12 +142,12 @@ def profile():
     form = InstitutionProfileForm(obj=institution)
     if form.validate_on_submit():
         fields = {name: form[name].data for name in service.PROFILE_FIELDS}
-        try:
+        with attempt(form, "kind") as done:
             service.update_institution(current_user, institution,
                                        districts=form.districts.data or [], **fields)
-        except ServiceError as err:
-            return _save_failed(form, err, "institutions/profile.html", institution=institution)
-        db.session.commit()
+        if not done:
+            return render_template("institutions/profile.html", form=form,
+                                   institution=institution), 400
         flash("机构信息已保存。", "success")
         return redirect(url_for(".profile"))
     status = 400 if form.is_submitted() else 200
@@ -208,13 +197,13 @@ def edit_core_enterprise(entry_id):
 def _core_enterprise_form(entry, form):
     template = "institutions/core_enterprise_form.html"
     if form.validate_on_submit():
-        try:
-            entry = service.save_core_enterprise(
+        with attempt(form, "name") as done:
+            saved = service.save_core_enterprise(
                 current_user, entry, name=form.name.data, uscc=form.uscc.data,
                 cluster=form.cluster.data or None, aliases=form.alias_list())
-        except ServiceError as err:
-            return _save_failed(form, err, template, entry=entry)
-        db.session.commit()
+        if not done:
+            return render_template(template, form=form, entry=entry), 400
+        entry = saved
         flash(f"已保存“{entry.name}”。", "success")
         return redirect(url_for(".core_enterprises"))
     status = 400 if form.is_submitted() else 200
@@ -238,14 +227,10 @@ def confirm_alias():
         flash("请选择对应的核心企业。", "danger")
         return redirect(url_for(".stated_names"))
     entry = db.get_or_404(CoreEnterprise, form.core_enterprise_id.data)
-    try:
+    with attempt() as done:
         service.confirm_alias(current_user, entry, form.alias.data)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".stated_names"))
-    db.session.commit()
-    flash(f"已确认“{form.alias.data}”即“{entry.name}”。", "success")
+    if done:
+        flash(f"已确认“{form.alias.data}”即“{entry.name}”。", "success")
     return redirect(url_for(".stated_names"))
 
 
@@ -286,14 +271,14 @@ def _group_form(group=None) -> CoreGroupForm:
 def _core_group_form(group, form):
     template = "institutions/core_group_form.html"
     if form.validate_on_submit():
-        try:
-            group = service.save_core_group(
+        with attempt(form, "name") as done:
+            saved = service.save_core_group(
                 current_user, group, name=form.name.data, aliases=form.alias_list(),
                 member_ids=form.member_ids(), note=form.note.data)
             refreshed = matching_service.refresh_supply_chain_needs()
-        except ServiceError as err:
-            return _save_failed(form, err, template, group=group)
-        db.session.commit()
+        if not done:
+            return render_template(template, form=form, group=group), 400
+        group = saved
         flash(f"已保存“{group.name}”集团（{len(group.members)}家成员企业），"
               f"已重新匹配{refreshed}条供应链融资需求。", "success")
         return redirect(url_for(".core_groups"))
@@ -308,8 +293,9 @@ def delete_core_group(group_id):
     if not DeleteForm().validate_on_submit():
         abort(400)
     name = group.name
-    service.delete_core_group(current_user, group)
-    matching_service.refresh_supply_chain_needs()
-    db.session.commit()
-    flash(f"已删除“{name}”集团，其成员企业仍在名单库中。", "success")
+    with attempt() as done:
+        service.delete_core_group(current_user, group)
+        matching_service.refresh_supply_chain_needs()
+    if done:
+        flash(f"已删除“{name}”集团，其成员企业仍在名单库中。", "success")
     return redirect(url_for(".core_groups"))

@@ -13,7 +13,6 @@ from .. import clock
 from ..accounts.permissions import register_predicates, roles_required
 from ..enterprises.models import Need
 from ..enterprises.permissions import visible_needs
-from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Product
 from ..web.actions import attempt
@@ -121,13 +120,10 @@ def _render_show(lead: Lead, status: int = 200, **forms):
 def claim(lead_id):
     if not ClaimForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as done:
         _claim_serialized(lead_id)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".show", lead_id=lead_id))
-    flash("接单成功。请在截止日期前联系企业并登记跟进。", "success")
+    if done:
+        flash("接单成功。请在截止日期前联系企业并登记跟进。", "success")
     return redirect(url_for(".show", lead_id=lead_id))
 
 
@@ -143,6 +139,7 @@ def _claim_serialized(lead_id: int) -> None:
             db.session.commit()
             return
         except OperationalError as err:
+            # not attempt(): a lock timeout is no refusal but a retry (a fresh transaction)
             db.session.rollback()
             if "locked" not in str(err) or retry == SQLITE_ATTEMPTS - 1:
                 raise
@@ -158,9 +155,10 @@ def release(lead_id):
     if not form.validate_on_submit() or not can_release_lead(current_user, lead):
         flash("您不能放弃该线索的认领。", "danger")
         return _back(lead)
-    claims.release_claim(_me(), lead, form.reason.data)
-    db.session.commit()
-    flash("已放弃认领，线索已回到本机构的待认领列表。", "success")
+    with attempt() as done:
+        claims.release_claim(_me(), lead, form.reason.data)
+    if done:
+        flash("已放弃认领，线索已回到本机构的待认领列表。", "success")
     return _back(lead)
 
 
@@ -250,9 +248,10 @@ def supervise(claim_id):
     if not form.validate_on_submit() or not can_supervise_claim(current_user, claim):
         flash(_form_errors(form) or "不能督办该线索。", "danger")
         return redirect(url_for(".supervision"))
-    supervising.supervise_claim(_me(), claim, form.note.data)
-    db.session.commit()
-    flash("督办情况已记录，机构管理员将收到通知。", "success")
+    with attempt() as done:
+        supervising.supervise_claim(_me(), claim, form.note.data)
+    if done:
+        flash("督办情况已记录，机构管理员将收到通知。", "success")
     return redirect(url_for(".supervision"))
 
 
@@ -298,10 +297,12 @@ def revoke_consent(consent_id):
     if not RevokeForm().validate_on_submit() or not can_revoke_consent(current_user, consent):
         flash("该授权已撤回或不能撤回。", "warning")
         return redirect(url_for("enterprises.need", need_id=consent.need_id))
-    pushing.revoke_consent(_me(), consent)
-    db.session.commit()
-    flash(f"已撤回对{consent.institution.name}的授权，该机构将不能再查看本需求。", "success")
-    return redirect(url_for("enterprises.need", need_id=consent.need_id))
+    need_id, institution = consent.need_id, consent.institution.name
+    with attempt() as done:
+        pushing.revoke_consent(_me(), consent)
+    if done:
+        flash(f"已撤回对{institution}的授权，该机构将不能再查看本需求。", "success")
+    return redirect(url_for("enterprises.need", need_id=need_id))
 
 
 def _progress_lead(lead_id: int) -> Lead:

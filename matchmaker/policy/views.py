@@ -7,8 +7,8 @@ from flask_login import current_user
 
 from .. import clock
 from ..accounts.permissions import roles_required
-from ..errors import ServiceError
 from ..extensions import db
+from ..web.actions import attempt
 from . import service, workdays
 from .forms import DeleteForm, LprQuoteForm, SettingForm, WorkdayForm, program_form
 from .models import Setting, SubsidyProgram, WorkdayOverride
@@ -30,14 +30,11 @@ def index():
 def add_rate():
     form = LprQuoteForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form, "rate") as done:
             service.add_lpr_quote(current_user, form.kind.data, form.rate.data,
                                   form.effective_from.data)
-        except ServiceError as err:
-            db.session.rollback()
-            getattr(form, err.field or "rate").errors.append(err.message)
+        if not done:
             return render_template("policy/rate_form.html", form=form), 400
-        db.session.commit()
         flash("LPR报价已录入。", "success")
         return redirect(url_for(".index"))
     status = 400 if form.is_submitted() else 200
@@ -50,16 +47,13 @@ def edit_program(program_id):
     program = db.get_or_404(SubsidyProgram, program_id)
     form = program_form(program)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "effective_from") as done:
             service.update_program(current_user, program, settings=form.setting_values(),
                                    effective_from=form.effective_from.data,
                                    effective_to=form.effective_to.data)
-        except ServiceError as err:
-            db.session.rollback()
-            getattr(form, err.field or "effective_from").errors.append(err.message)
+        if not done:
             return render_template("policy/program_form.html", form=form,
                                    program=program), 400
-        db.session.commit()
         flash(f"“{program.label}”已更新。", "success")
         return redirect(url_for(".index"))
     status = 400 if form.is_submitted() else 200
@@ -75,14 +69,11 @@ def edit_setting(key):
     form = SettingForm(data={"value": row.value if row else None})
     label = service.SETTING_FIELDS[key][0]
     if form.validate_on_submit():
-        try:
+        with attempt(form, "value") as done:
             service.update_setting(current_user, key, form.value.data)
-        except ServiceError as err:
-            db.session.rollback()
-            form.value.errors.append(err.message)
+        if not done:
             return render_template("policy/setting_form.html", form=form, key=key,
                                    label=label), 400
-        db.session.commit()
         flash(f"“{label}”已更新。", "success")
         return redirect(url_for(".index"))
     status = 400 if form.is_submitted() else 200
@@ -96,12 +87,13 @@ def edit_setting(key):
 def workdays_page():
     form = WorkdayForm()
     if form.validate_on_submit():
-        workdays.save_workday_override(current_user, form.day.data, form.is_working.data == "1",
-                                      form.note.data)
-        db.session.commit()
-        flash(f"{form.day.data} 已设为{'工作日' if form.is_working.data == '1' else '休息日'}。",
-              "success")
-        return redirect(url_for(".workdays_page", year=form.day.data.year))
+        with attempt(form, "day") as done:
+            workdays.save_workday_override(current_user, form.day.data,
+                                          form.is_working.data == "1", form.note.data)
+        if done:
+            flash(f"{form.day.data} 已设为{'工作日' if form.is_working.data == '1' else '休息日'}。",
+                  "success")
+            return redirect(url_for(".workdays_page", year=form.day.data.year))
     year = request.args.get("year", type=int) or clock.china_today().year
     return render_template(
         "policy/workdays.html", form=form, year=year, delete_form=DeleteForm(),
@@ -122,7 +114,9 @@ def delete_workday(day):
     row = db.get_or_404(WorkdayOverride, parsed)
     if not DeleteForm().validate_on_submit():
         abort(400)
-    workdays.delete_workday_override(current_user, row)
-    db.session.commit()
-    flash(f"已删除 {parsed} 的设置，该日恢复按国务院节假日安排（或周一至周五）计算。", "success")
+    with attempt() as done:
+        workdays.delete_workday_override(current_user, row)
+    if done:
+        flash(f"已删除 {parsed} 的设置，该日恢复按国务院节假日安排（或周一至周五）计算。",
+              "success")
     return redirect(url_for(".workdays_page", year=parsed.year))

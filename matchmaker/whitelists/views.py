@@ -21,6 +21,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution
 from ..leads.permissions import can_view_lead
+from ..web.actions import attempt
 from . import answers, imports, pushing, report, rules, service
 from .forms import (
     ActionForm,
@@ -78,26 +79,14 @@ def _form_errors(form) -> str:
     return "；".join(e for errors in form.errors.values() for e in errors)
 
 
-def _field_error(form, err: ServiceError, default: str | None = None) -> bool:
-    name = err.field if err.field and err.field in form else default
-    if name is None:
-        return False
-    form[name].errors = list(form[name].errors) + [err.message]
-    return True
-
-
 def _act(whitelist: Whitelist, apply, success: str, anchor: str = ""):
     """The shape of every state-changing button: CSRF, one service call, commit once."""
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as done:
         result = apply()
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return _back(whitelist, anchor)
-    db.session.commit()
-    flash(success(result) if callable(success) else success, "success")
+    if done:
+        flash(success(result) if callable(success) else success, "success")
     return _back(whitelist, anchor)
 
 
@@ -131,13 +120,10 @@ def new():
         form.share_percent.data = int(service.default_share() * 100)
         form.issuing_body.data = current_user.organization
     if form.validate_on_submit():
-        try:
+        with attempt(form, "title") as done:
             whitelist = service.create_whitelist(_me(), **form.values())
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "title")
+        if not done:
             return render_template("whitelists/form.html", form=form, whitelist=None), 400
-        db.session.commit()
         flash("白名单已创建。下一步：从平台需求中添加企业，或上传区县汇总表。", "success")
         return _back(whitelist)
     status = 400 if form.is_submitted() else 200
@@ -155,13 +141,10 @@ def edit(whitelist_id):
     if request.method == "GET":
         form.share_percent.data = int(whitelist.share * 100)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "title") as done:
             service.update_whitelist(_me(), whitelist, **form.values())
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "title")
+        if not done:
             return render_template("whitelists/form.html", form=form, whitelist=whitelist), 400
-        db.session.commit()
         flash("白名单信息已保存。", "success")
         return _back(whitelist)
     status = 400 if form.is_submitted() else 200
@@ -208,14 +191,10 @@ def send_back(whitelist_id):
     if not form.validate_on_submit():
         flash(_form_errors(form) or "请填写退回原因。", "danger")
         return _back(whitelist)
-    try:
+    with attempt() as done:
         service.return_whitelist(_me(), whitelist, form.reason.data)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return _back(whitelist)
-    db.session.commit()
-    flash("已退回区县修改。", "success")
+    if done:
+        flash("已退回区县修改。", "success")
     return _back(whitelist)
 
 
@@ -233,13 +212,10 @@ def new_version(whitelist_id):
     whitelist = _whitelist(whitelist_id)
     if not ActionForm().validate_on_submit():
         abort(400)
-    try:
+    with attempt() as done:
         copy = service.new_version(_me(), whitelist)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
+    if not done:
         return _back(whitelist)
-    db.session.commit()
     flash(f"已创建第{copy.version}版（草稿），名单条目已复制，请更正后重新报送推送。", "success")
     return _back(copy)
 
@@ -285,16 +261,11 @@ def add_entry(whitelist_id):
         return redirect(url_for(".add_entries", whitelist_id=whitelist.id))
     need_id = int(form.need_id.data) if form.need_id.data.isdigit() else -1
     need = db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
-    try:
+    with attempt() as done:
         entry = service.add_entry(_me(), whitelist, need, **form.values())
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".add_entries", whitelist_id=whitelist.id,
-                                q=request.args.get("q", "")))
-    db.session.commit()
-    flash(f"已将 {need.enterprise.name}（{need.ref}）列入名单"
-          + ("。" if entry.consent else "，但企业未同意推送，该条目不会推送。"), "success")
+    if done:
+        flash(f"已将 {need.enterprise.name}（{need.ref}）列入名单"
+              + ("。" if entry.consent else "，但企业未同意推送，该条目不会推送。"), "success")
     return redirect(url_for(".add_entries", whitelist_id=whitelist.id,
                             q=request.args.get("q", "")))
 
@@ -309,14 +280,11 @@ def edit_entry(whitelist_id, entry_id):
         return _back(whitelist)
     form = EntryEditForm(obj=entry if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
+        with attempt(form, "recommender") as done:
             service.update_entry(_me(), entry, **form.values())
-        except ServiceError as err:
-            db.session.rollback()
-            _field_error(form, err, "recommender")
+        if not done:
             return render_template("whitelists/entry_form.html", whitelist=whitelist,
                                    entry=entry, form=form), 400
-        db.session.commit()
         flash("条目已保存。", "success")
         return _back(whitelist, f"#entry-{entry.id}")
     return render_template("whitelists/entry_form.html", whitelist=whitelist, entry=entry,
@@ -383,16 +351,16 @@ def import_commit(whitelist_id):
         return _render_upload(whitelist, ImportForm(formdata=None), rejected.messages), 400
     choices = {int(k.removeprefix("choice_")): v for k, v in request.form.items()
                if k.startswith("choice_") and k.removeprefix("choice_").isdigit()}
-    try:
+    # all or nothing; what was refused is listed on the preview page again
+    with attempt(shown=(spreadsheet.SpreadsheetRejected, ServiceError)) as done:
         entries = imports.commit_import(_me(), whitelist, rows, choices, form.recommender.data)
-    except spreadsheet.SpreadsheetRejected as rejected:
-        db.session.rollback()  # all or nothing
+    if not done:
         whitelist = _whitelist(whitelist_id)
         plan = imports.plan_import(_me(), whitelist, rows, choices)
-        plan.extra_errors.extend(m for m in rejected.messages if m not in plan.errors)
+        refused = getattr(done.error, "messages", None) or [done.message]
+        plan.extra_errors.extend(m for m in refused if m not in plan.errors)
         return _render_preview(whitelist, plan, filename, form.payload.data,
                                form.recommender.data, failed=True), 400
-    db.session.commit()
     spreadsheet.discard_rows(key)
     flash(f"导入完成：{len(entries)} 户企业已列入名单。", "success")
     return _back(whitelist)
@@ -436,15 +404,12 @@ def add_push(whitelist_id, entry_id):
         flash(_form_errors(form) or "请选择金融机构。", "danger")
         return _back(whitelist, f"#entry-{entry.id}")
     institution = db.get_or_404(Institution, form.institution_id.data)
-    try:
+    anchor = f"#entry-{entry.id}"
+    with attempt() as done:
         pushing.add_push(_me(), entry, institution)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return _back(whitelist, f"#entry-{entry.id}")
-    db.session.commit()
-    flash(f"已将{institution.name}加入该企业的推送方案。", "success")
-    return _back(whitelist, f"#entry-{entry.id}")
+    if done:
+        flash(f"已将{institution.name}加入该企业的推送方案。", "success")
+    return _back(whitelist, anchor)
 
 
 @bp.post("/<int:whitelist_id>/pushes/<int:push_id>/remove")
@@ -517,9 +482,10 @@ def supervise(push_id):
     if not form.validate_on_submit():
         flash(_form_errors(form) or "请填写督办情况。", "danger")
         return redirect(url_for(".supervision"))
-    answers.supervise_push(_me(), push, form.note.data)
-    db.session.commit()
-    flash("督办情况已记录，机构管理员将收到通知。", "success")
+    with attempt() as done:
+        answers.supervise_push(_me(), push, form.note.data)
+    if done:
+        flash("督办情况已记录，机构管理员将收到通知。", "success")
     return redirect(url_for(".supervision"))
 
 
@@ -552,13 +518,10 @@ def set_flag():
         return redirect(url_for(".flags"))
     enterprise = db.one_or_404(visible_enterprises(current_user).where(
         Enterprise.id == int(form.enterprise_id.data)))
-    try:
+    with attempt() as done:
         rules.set_flag(_me(), enterprise, form.reason.data)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
+    if not done:
         return redirect(url_for(".flags", enterprise_id=enterprise.id))
-    db.session.commit()
     flash(f"已将{enterprise.name}标记为困难企业，其白名单条目将不再推送。", "success")
     return redirect(url_for(".flags"))
 
@@ -572,14 +535,10 @@ def clear_flag(flag_id):
     form = ClearFlagForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
+    with attempt() as done:
         rules.clear_flag(_me(), flag, form.note.data)
-    except ServiceError as err:
-        db.session.rollback()
-        flash(err.message, "danger")
-        return redirect(url_for(".flags"))
-    db.session.commit()
-    flash("已解除困难企业标记。", "success")
+    if done:
+        flash("已解除困难企业标记。", "success")
     return redirect(url_for(".flags"))
 
 
@@ -633,18 +592,13 @@ def record_disbursement(push_id):
         return redirect(url_for(".bank_push", push_id=push.id))
     form = DisbursementForm()
     if form.validate_on_submit():
-        try:
+        with attempt(form) as done:
             answers.record_disbursement(
                 _me(), push, amount_wan=form.amount_wan.data, rate=form.rate.data,
                 term_months=form.term_months.data, disbursed_on=form.disbursed_on.data)
-        except ServiceError as err:
-            db.session.rollback()
-            push = _bank_push(push_id)
-            if not _field_error(form, err):
-                flash(err.message, "danger")
-            return render_template("whitelists/bank_push.html", push=push, form=form,
-                                   today=clock.china_today()), 400
-        db.session.commit()
+        if not done:
+            return render_template("whitelists/bank_push.html", push=_bank_push(push_id),
+                                   form=form, today=clock.china_today()), 400
         flash("放款情况已登记。", "success")
         return redirect(url_for(".bank_push", push_id=push.id))
     return render_template("whitelists/bank_push.html", push=push, form=form,
