@@ -11,7 +11,7 @@ from matchmaker.matching import adapters
 from matchmaker.matching import service as matching
 from matchmaker.matching.models import Match
 from tests.conftest import ROLES
-from tests.factories import EnterpriseFactory, NeedFactory, ProductFactory
+from tests.factories import EnterpriseFactory, NeedFactory, ProductFactory, user_for_role
 from tests.helpers import assert_audited
 
 POOL = ("organizer", "admin")
@@ -68,7 +68,7 @@ def test_a_member_matches_a_product_listing_the_group_and_says_which(db, boe):
 
 def test_an_alias_of_a_member_names_it_in_the_reason(db, boe, entries):
     entries[OPTO].aliases = []
-    service.confirm_alias(None, entries[OPTO], "京东方光电")
+    service.confirm_alias(user_for_role("organizer"), entries[OPTO], "京东方光电")
     product, need = supply_chain("BOE", "京东方光电")
     match = stored(need, product)
     assert any(f"京东方光电（{OPTO}）属{BOE}集团" in r for r in match.reasons)

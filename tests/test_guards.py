@@ -24,7 +24,12 @@ from matchmaker.events.models import (
 from matchmaker.exchange import service as exchange
 from matchmaker.guards import GUARDED, Forbidden, guarded
 from matchmaker.institutions import service as institutions
-from matchmaker.institutions.models import CoreEnterprise, CoreEnterpriseAlias, Product
+from matchmaker.institutions.models import (
+    CoreEnterprise,
+    CoreEnterpriseAlias,
+    CoreEnterpriseGroup,
+    Product,
+)
 from matchmaker.leads import claims, consent, outcomes, push, supervision
 from matchmaker.leads.models import Lead, LeadFollowUp
 from matchmaker.notifications import service as notifications
@@ -423,6 +428,37 @@ def _save_core_enterprise(_mp):
             lambda s: institutions.save_core_enterprise(s, entry, name="改名", uscc=None,
                                                         cluster=None, aliases=[]),
             lambda: entry.name)
+
+
+def _core_group():
+    entry = _core_entry()
+    return institutions.save_core_group(None, None, name="长安汽车集团", aliases=["长安"],
+                                        member_ids=[entry.id])
+
+
+@case(institutions.save_core_group)
+def _save_core_group(_mp):
+    group = _core_group()
+    return ([user_for_role("bank_admin"), user_for_role("enterprise")],
+            lambda s: institutions.save_core_group(s, group, name="改名", aliases=[],
+                                                   member_ids=[]),
+            lambda: (group.name, len(group.members)))
+
+
+@case(institutions.delete_core_group)
+def _delete_core_group(_mp):
+    group = _core_group()
+    return ([user_for_role("bank_admin"), user_for_role("enterprise")],
+            lambda s: institutions.delete_core_group(s, group),
+            lambda: _count(CoreEnterpriseGroup))
+
+
+@case(institutions.load_core_groups)
+def _load_core_groups(_mp):
+    _core_group()
+    return ([user_for_role("bank_manager"), user_for_role("enterprise")],
+            lambda s: institutions.load_core_groups(s, [{"name": "长安汽车集团", "members": []}]),
+            lambda: _count(CoreEnterpriseGroup))
 
 
 @case(institutions.load_core_enterprises)
@@ -915,6 +951,8 @@ def test_every_guarded_service_has_a_wrong_actor_case():
 def test_a_guarded_service_refuses_a_wrong_actor_and_changes_nothing(db, monkeypatch, name):
     strangers, call, state = CASES[name](monkeypatch)
     assert strangers
+    if not GUARDED[name].guard.system:
+        strangers = [*strangers, None]  # the platform: only system services take no actor
     for stranger in strangers:
         before = (state(), _audit_rows())
         with pytest.raises(Forbidden):

@@ -507,6 +507,7 @@ def recognise_core_group(stated: str | None) -> CoreEnterpriseGroup | None:
     return None
 
 
+@guarded(can_manage_core_enterprises, system=True, message=CORE_LIST_KEEPERS)
 def save_core_group(actor, group: CoreEnterpriseGroup | None, *, name: str, aliases: list[str],
                     member_ids: list[int], note: str | None = None) -> CoreEnterpriseGroup:
     """Create (group None) or update a group: its name, aliases and listed member companies.
@@ -572,6 +573,7 @@ def _written_keys(entry: CoreEnterprise) -> set[str]:
     return {company_key(entry.name)} | {company_key(a.alias) for a in entry.aliases if a.confirmed}
 
 
+@guarded(can_manage_core_enterprises, message=CORE_LIST_KEEPERS)
 def delete_core_group(actor, group: CoreEnterpriseGroup) -> None:
     """Remove a group: its companies stay on the list, each on its own again."""
     record(actor, "core_enterprise_group.deleted", group, name=group.name,
@@ -582,6 +584,7 @@ def delete_core_group(actor, group: CoreEnterpriseGroup) -> None:
     db.session.flush()
 
 
+@guarded(can_manage_core_enterprises, system=True, message=CORE_LIST_KEEPERS)
 def load_core_groups(actor, records: list[dict]) -> tuple[int, int]:
     """Upsert groups from plain records {name, aliases?, members: [listed names], note?}:
     (created, updated). Members must already be on the list (load_core_enterprises first)."""
