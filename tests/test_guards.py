@@ -30,6 +30,7 @@ from matchmaker.institutions.models import (
     CoreEnterpriseGroup,
     Product,
 )
+from matchmaker.jobs import service as jobs
 from matchmaker.leads import claims, consent, outcomes, push, supervision
 from matchmaker.leads.models import Lead, LeadFollowUp
 from matchmaker.notifications import service as notifications
@@ -505,6 +506,19 @@ def _delete_workday(_mp):
     row = workdays.save_workday_override(user_for_role("admin"), date(2027, 1, 1), False)
     return ([user_for_role("organizer")], lambda s: workdays.delete_workday_override(s, row),
             lambda: _count(WorkdayOverride))
+
+
+@case(jobs.retry)
+def _retry_job(_mp):
+    from matchmaker.extensions import db
+    from matchmaker.jobs.models import Job
+    starter = user_for_role("organizer")  # may watch the job it started, not retry it
+    job = Job(kind="matching.recompute", params={}, description="重新计算匹配", status="failed",
+              error="RuntimeError", started_by_id=starter.id)
+    db.session.add(job)
+    db.session.flush()
+    return ([starter, user_for_role("bank_admin")], lambda s: jobs.retry(s, job),
+            lambda: (job.status, job.attempts))
 
 
 @case(exchange.import_for)
