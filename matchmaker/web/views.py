@@ -7,6 +7,7 @@ from ..audit.models import AuditEntry
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Institution, Product
+from ..monitoring.service import organizer_overview
 
 bp = Blueprint("web", __name__)
 
@@ -50,17 +51,7 @@ def _bank_home():
 
 
 def _organizer_home():
-    by_status = dict(db.session.execute(
-        select(Need.status, func.count(Need.id)).group_by(Need.status)).all())
-    by_purpose = db.session.execute(
-        select(Need.purpose, func.count(Need.id), func.sum(Need.amount_wan))
-        .where(Need.status == "published").group_by(Need.purpose)).all()
-    counts = {"enterprises": db.session.scalar(select(func.count(Enterprise.id))),
-              "institutions": db.session.scalar(select(func.count(Institution.id))),
-              "products": db.session.scalar(select(func.count(Product.id))
-                                            .where(Product.status == "published"))}
-    return render_template("web/home_organizer.html", by_status=by_status,
-                           by_purpose=by_purpose, counts=counts)
+    return render_template("web/home_organizer.html", overview=organizer_overview(current_user))
 
 
 def _admin_home():
