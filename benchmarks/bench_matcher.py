@@ -80,7 +80,9 @@ def recompute(old_matcher: Matcher, index: NeedIndex, rankings: dict, near_ranki
     old or new version serves or nearly serves, patched rankings and near misses, and full
     Match objects (with reasons) for every shown match that changed."""
     c0, t0 = time.process_time(), time.perf_counter()
-    matcher = old_matcher.with_product(after)
+    # a new matcher over every product, as matching.service.current_matcher() builds it
+    matcher = Matcher([after if p.id == after.id else p for p in old_matcher.products.values()],
+                      old_matcher.ctx)
     t_build = time.perf_counter() - t0
     old_impact, new_impact = index.impact(before), index.impact(after)
     t_find = time.perf_counter() - t0 - t_build
@@ -168,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
     t0 = time.perf_counter()
     index = NeedIndex(needs, ctx)
     print(f"    need index over {len(needs)} needs built in {time.perf_counter() - t0:.1f} s "
-          f"(once, kept with the stored needs)")
+          f"(the platform builds one per changed product: add it to [3])")
     needs_by_id = {n.id: n for n in needs}
     # the stored rankings stand in for database rows: keep the collector from walking their
     # millions of objects on every full collection (a 2 s pause otherwise, now and then)

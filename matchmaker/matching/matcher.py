@@ -8,16 +8,16 @@ Layers, from the single source of truth outwards:
 
 1. `RULES` — the spec's hard eligibility rules 1–9 (rule 7 split into its eight conditions),
    each a small check `check(need, product, ctx) -> Verdict(ok, reason_zh, fix_zh)`. Every
-   reason shown anywhere comes from these checks. `evaluate()` runs them one by one.
+   reason shown anywhere comes from these checks; `is_eligible()` runs them one by one.
 2. `_ProductIndex` — an accelerator: one Python-int bitset per code and per sorted threshold,
    so a need's eligible products are a dozen ANDs, and products failing exactly one condition
    (near misses) fall out of `twos |= ones & F; ones |= F`. A property test proves it equal
-   to `evaluate()` on random needs and products.
+   to the rules checked one by one on random needs and products (tests/unit/test_matcher.py).
 3. Ranking — an absolute score (no normalisation across candidates, so one product's change
    never moves another product's score): see `Weights` and `Matcher`.
 4. `NeedIndex` — the same idea turned around (bitsets over needs) to find, after one product
    changed, the needs it now serves or nearly serves; `Matcher.refresh()` then patches each
-   stored top-N list without rescoring the rest.
+   stored top-N list without rescoring the rest (matching.service.recompute_product).
 
 Public API (what matching.service — the stored results and their jobs — and the CLI use):
     ctx = MatchContext(today, lpr_1y, programs, lead_response=None, core_resolver=None,
@@ -32,12 +32,12 @@ Public API (what matching.service — the stored results and their jobs — and 
     m.refresh_near(need, near, id, code)               # … and stored near misses
     m.matches_for(need, keys) -> [Match]               # reasons for stored keys
     NeedIndex(needs, ctx).impact(product) -> ProductImpact   # the needs one product touches
-    evaluate(need, product, ctx), is_eligible(...), near_miss_of(...)   # the plain rules
+    m.eligible_mask(need), m.product_ids(mask)         # a need's eligible products
+    is_eligible(need, product, ctx)                    # the plain rules, one by one
     to_spec_json(need_ref, matches) -> dict             # the spec's "Match output" object
 """
 from __future__ import annotations
 
-import copy
 import heapq
 import itertools
 import math
@@ -598,33 +598,9 @@ def actionable(code: str, need: NeedFacts) -> bool:
     return code in NEAR_RANK
 
 
-def evaluate(need: NeedFacts, product: ProductTerms,
-             ctx: MatchContext) -> list[tuple[Rule, Verdict]]:
-    """Every rule's verdict, in spec order: the plain, one-by-one evaluation."""
-    return [(rule, rule.check(need, product, ctx)) for rule in RULES]
-
-
-def failed_rules(need: NeedFacts, product: ProductTerms,
-                 ctx: MatchContext) -> list[tuple[Rule, Verdict]]:
-    return [(r, v) for r, v in evaluate(need, product, ctx) if not v.ok]
-
-
 def is_eligible(need: NeedFacts, product: ProductTerms, ctx: MatchContext) -> bool:
     """All of rules 1–9 hold."""
     return all(rule.check(need, product, ctx).ok for rule in RULES)
-
-
-def near_miss_of(need: NeedFacts, product: ProductTerms, ctx: MatchContext) -> NearMiss | None:
-    """The single failing condition, when an active product fails exactly one and the
-    enterprise can change it (actionable)."""
-    if not product.active:
-        return None
-    failed = [(r, v) for r in CONDITIONS if not (v := r.check(need, product, ctx)).ok]
-    if len(failed) != 1 or not actionable(failed[0][0].code, need):
-        return None
-    rule, verdict = failed[0]
-    return NearMiss(product.id, product.ref, product.institution_id, product.institution_ref,
-                    rule.code, rule.label, verdict.reason_zh, verdict.fix_zh)
 
 
 # --------------------------------------------------------------------------- scoring
@@ -1134,42 +1110,21 @@ class Matcher:
     score for a need does not depend on the other products, so incremental refresh is exact.
     """
 
-    def __init__(self, products: Iterable[ProductTerms], ctx: MatchContext,
-                 _base: Matcher | None = None):
+    def __init__(self, products: Iterable[ProductTerms], ctx: MatchContext):
         self.ctx = ctx
         self.products: dict[int, ProductTerms] = {}
         for p in products:
             self.products[p.id] = p
         in_force = {p.code: p for p in ctx.programs if p.in_force(ctx.today)}
-        items = []
-        reuse = _base._index.by_id if _base is not None and _base.ctx is ctx else {}
-        for p in self.products.values():
-            old = reuse.get(p.id)
-            # unchanged products keep their numbers (and cache keys); positions are redone
-            items.append(copy.copy(old) if old is not None and old.terms is p
-                         else _Prepared(p, ctx, in_force))
+        items = [_Prepared(p, ctx, in_force) for p in self.products.values()]
         self._index = _ProductIndex(items, ctx, in_force)
         # per position: the cost of a product no program applies to, at its midpoint rate
         self._mid_costs: list[_Cost | None] = [None] * len(self._index.items)
-        if reuse:   # caches are keyed by _Prepared.uid: safe to share
-            self._cost_cache = _base._cost_cache
-            self._text_cache = _base._text_cache
-            self._verdicts = _base._verdicts
-        else:
-            self._cost_cache: dict[tuple, _Cost] = {}
-            self._text_cache: dict[tuple, str] = {}
-            self._verdicts: dict[tuple, Verdict] = {}
+        self._cost_cache: dict[tuple, _Cost] = {}
+        self._text_cache: dict[tuple, str] = {}
+        self._verdicts: dict[tuple, Verdict] = {}
         self._w_amount, self._w_term = ctx.weights.amount, ctx.weights.term
         self._by_institution: dict[int, int] | None = None
-
-    # ----- building variants
-
-    def with_product(self, terms: ProductTerms) -> Matcher:
-        """A new matcher with `terms` replacing the product of the same id (or added);
-        the other products' precomputed numbers are reused."""
-        products = dict(self.products)
-        products[terms.id] = terms
-        return Matcher(products.values(), self.ctx, _base=self)
 
     # ----- eligibility
 
@@ -1179,10 +1134,6 @@ class Matcher:
     def eligible_mask(self, need: NeedFacts) -> int:
         ix = self._index
         return ix.eligible(ix.passes(self._view(need)))
-
-    def eligible_ids(self, need: NeedFacts) -> frozenset[int]:
-        items = self._index.items
-        return frozenset(items[pos].terms.id for pos in _bits(self.eligible_mask(need)))
 
     # ----- ranking
 
@@ -1369,10 +1320,6 @@ class Matcher:
         keys.sort(key=rank_order)
         return keys
 
-    def matched_institutions(self, eligible: int) -> set[int]:
-        """The institutions with a product in an eligible mask (NeedResult.eligible)."""
-        return {i for i, m in self._institution_masks().items() if eligible & m}
-
     def product_ids(self, mask: int) -> Iterator[int]:
         """The product ids of a mask's positions (NeedResult.eligible: a need's eligible)."""
         items = self._index.items
@@ -1387,13 +1334,6 @@ class Matcher:
             p = ix.items[pos].terms
             out.append(RankKey(score, -neg_rate, p.ref, p.id))
         return out
-
-    def rescore(self, need: NeedFacts, product_id: int) -> Match | None:
-        """The match of one product, or None when it is not eligible."""
-        p = self.products.get(product_id)
-        if p is None or not is_eligible(need, p, self.ctx):
-            return None
-        return self._build(self._index.by_id[product_id], self._view(need))
 
     def matches_for(self, need: NeedFacts, keys: Sequence[RankKey]) -> list[Match]:
         """Full matches (with reasons) for stored keys, in their order."""
@@ -1741,8 +1681,8 @@ class ProductImpact:
 
 class NeedIndex:
     """Bitsets over needs: which needs one product serves or nearly serves, without
-    evaluating it against each need in turn. Build once over the stored needs; needs created
-    or edited since go through put()/remove() (checked one by one until the next build)."""
+    evaluating it against each need in turn. Built over the stored needs each time a product
+    changed (matching.service.recompute_product)."""
 
     def __init__(self, needs: Sequence[NeedFacts], ctx: MatchContext):
         self.ctx = ctx
@@ -1783,21 +1723,6 @@ class NeedIndex:
         self.no_max_rate = self.all & ~self.max_rate.covered
         self._prefix_cache: dict[str, int] = {}
         self._core_cache: dict[tuple, int] = {}
-        self.position = {nid: i for i, nid in enumerate(self.ids)}
-        self.alive = self.all                     # positions not removed or replaced since
-        self.extra: dict[int, NeedFacts] = {}     # needs put since the build
-
-    def put(self, need: NeedFacts) -> None:
-        """A need created or edited after the build."""
-        self.remove(need.id)
-        self.extra[need.id] = need
-
-    def remove(self, need_id: int) -> None:
-        """A need withdrawn, closed or replaced."""
-        self.extra.pop(need_id, None)
-        pos = self.position.get(need_id)
-        if pos is not None:
-            self.alive &= ~(1 << pos)
 
     def _any(self, table: dict, codes: Iterable) -> int:
         m = 0
@@ -1858,7 +1783,7 @@ class NeedIndex:
             return None
         if not p.active:
             return ProductImpact(p.id, frozenset(), {})
-        every = self.alive
+        every = self.all
         fails = [every & ~m for m in self.passes(p)]
         ones = twos = 0
         for f in fails:
@@ -1871,12 +1796,6 @@ class NeedIndex:
             for i in _bits(exact & f):
                 if actionable(rule.code, self.needs[i]):
                     near[self.ids[i]] = rule.code
-        for need in self.extra.values():
-            failed = [r.code for r in CONDITIONS if not r.check(need, p, self.ctx).ok]
-            if not failed:
-                eligible.add(need.id)
-            elif len(failed) == 1 and actionable(failed[0], need):
-                near[need.id] = failed[0]
         return ProductImpact(p.id, frozenset(eligible), near)
 
 

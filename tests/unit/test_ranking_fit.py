@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from matchmaker.matching.matcher import Matcher, Weights
+from matchmaker.matching.matcher import Matcher, RankKey, Weights
 from tests.unit.test_matcher import CTX, make_enterprise, make_need, make_product
 
 # a generic line one percentage point cheaper than every targeted product below
@@ -132,12 +132,14 @@ def test_every_fit_signal_is_a_reason_and_the_score_stays_within_100():
         assert phrase in text, phrase
 
 
-def test_rescore_and_the_ranking_give_the_same_score():
+def test_stored_keys_and_the_ranking_give_the_same_score():
     products = [make_product(id=i, ref=f"P-{i}", **terms) for i, (terms, _) in
                 enumerate(CASES.values(), 1)]
     for _, need in CASES.values():
         matcher = Matcher(products, CTX)
-        for m in matcher.match(need, top=None):
-            assert matcher.rescore(need, m.product_id).score == m.score
+        everything = matcher.match(need, top=None)
+        keys = [RankKey(m.score, m.estimated_rate, m.product_ref, m.product_id)
+                for m in everything]
+        assert [m.score for m in matcher.matches_for(need, keys)] == [m.score for m in everything]
         keys = matcher.rank_keys(need, top=3)
         assert [k.product_ref for k in keys] == [m.product_ref for m in matcher.match(need, 3)]
