@@ -177,7 +177,10 @@ def evaluate_blind(directory: Path = BLIND, verbose: bool = False, k: int = 5,
     grades = json.loads((directory / "grades.json").read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory() as tmp:
         app = create_app({"DATABASE_URL": f"sqlite:///{tmp}/blind.sqlite3", "TESTING": True,
-                          "MAIL_OUTBOX": f"{tmp}/outbox"}, require_secret=False)
+                          "MAIL_OUTBOX": f"{tmp}/outbox",
+                          # the jobs an import starts (recounts) run in the importing
+                          # transaction: a thread runner's writes would lock the SQLite file
+                          "JOBS_BACKEND": "inline"}, require_secret=False)
         with app.app_context():
             import flask_migrate
 
@@ -215,16 +218,21 @@ def _import_and_read(directory: Path) -> tuple[dict, dict, dict]:
         import_document(load_document((directory / name).read_bytes()))
         db.session.commit()
     products = [adapters.product_terms(p) for p in db.session.scalars(select(Product))]
-    ranked, eligible = {}, {}
+    ranked, eligible, complete = {}, {}, {}
     needs = db.session.scalars(select(Need).order_by(Need.ref)).all()
     for need in needs:
         ranked[need.ref] = [m.product.ref for m in matching.matches_for_need(need)]
         facts = adapters.need_facts(need)
         # the platform's resolver (with the list's groups) decides what "the same core
         # enterprise" is; every other rule is the naive one
-        same = matching.current_matcher().ctx.same_core
-        eligible[need.ref] = {p.ref for p in products if naive_eligible(facts, p, same)}
-    return ranked, eligible, {"needs": len(needs), "products": len(products)}
+        matcher = matching.current_matcher()
+        eligible[need.ref] = {p.ref for p in products
+                              if naive_eligible(facts, p, matcher.ctx.same_core)}
+        # the need page stores its top 10 only: recall and violations are read from the
+        # platform's matcher with top=None, as the tuning set's are
+        complete[need.ref] = [m.product_ref for m in matcher.match(facts, top=None)]
+    return ranked, eligible, {"needs": len(needs), "products": len(products),
+                              "complete": complete}
 
 
 def _score(ranked: dict, eligible: dict, grades: dict, refs: dict, verbose: bool,
@@ -233,8 +241,9 @@ def _score(ranked: dict, eligible: dict, grades: dict, refs: dict, verbose: bool
     violations = returned = total = 0
     for need_ref in sorted(ranked):
         got_refs, ok = ranked[need_ref], eligible[need_ref]
-        violations += sum(1 for ref in got_refs if ref not in ok)
-        returned += len(set(got_refs) & ok)
+        every = refs.get("complete", ranked)[need_ref]
+        violations += sum(1 for ref in set(got_refs) | set(every) if ref not in ok)
+        returned += len(set(every) & ok)
         total += len(ok)
         mine = grades.get(need_ref, {})
         ideal = sorted((mine.get(p, 0) for p in ok), reverse=True)[:k]

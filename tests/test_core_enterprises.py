@@ -98,33 +98,36 @@ def test_stated_names_page_lists_names_to_confirm_with_suggestions(db, client_as
     EnterpriseFactory(core_enterprise="长安")                       # confirmed alias: fine
     EnterpriseFactory(core_enterprise="长安汽车")                   # same key: recognised
     EnterpriseFactory(core_enterprise="长安汽车有限责任公")         # tolerant match: to confirm
-    EnterpriseFactory(core_enterprise="京东方")                     # unrecognised, suggestion
-    EnterpriseFactory(core_enterprise="京东方")
+    EnterpriseFactory(core_enterprise="京东方")                     # contained: to confirm
+    EnterpriseFactory(core_enterprise="京东放光电")                 # a typo: suggestion only
+    EnterpriseFactory(core_enterprise="京东放光电")
     EnterpriseFactory(core_enterprise="某某不知名公司")              # unrecognised, no suggestion
     names = {n.name: n for n in service.stated_names_to_confirm(select(
         __import__("matchmaker.enterprises.models", fromlist=["Enterprise"]).Enterprise))}
-    assert set(names) == {"长安汽车有限责任公", "京东方", "某某不知名公司"}
+    assert set(names) == {"长安汽车有限责任公", "京东方", "京东放光电", "某某不知名公司"}
     assert names["长安汽车有限责任公"].status == "unconfirmed"
-    assert names["京东方"].status == "unrecognised" and names["京东方"].enterprises == 2
+    assert names["京东方"].status == "unconfirmed"
     assert names["京东方"].suggestion.name == "重庆京东方光电科技有限公司"
+    assert names["京东放光电"].status == "unrecognised" and names["京东放光电"].enterprises == 2
+    assert names["京东放光电"].suggestion.name == "重庆京东方光电科技有限公司"
     assert names["某某不知名公司"].suggestion is None
     html = client_as("organizer").get("/core-enterprises/names").get_data(as_text=True)
-    assert "京东方" in html and "（建议）" in html and "近似识别" in html
+    assert "京东放光电" in html and "（建议）" in html and "近似识别" in html
 
 
 def test_confirming_an_alias_makes_it_recognised(db, client_as, changan):
-    EnterpriseFactory(core_enterprise="京东方")
+    EnterpriseFactory(core_enterprise="BOE光电")
     boe = db.session.scalar(select(CoreEnterprise).where(CoreEnterprise.name.contains("京东方")))
     client = client_as("organizer")
     db.session.commit()
-    assert service.recognise_core_enterprise("京东方") is None
+    assert service.recognise_core_enterprise("BOE光电") is None
     response = client.post("/core-enterprises/names/confirm", data={
-        "alias": "京东方", "core_enterprise_id": str(boe.id)})
+        "alias": "BOE光电", "core_enterprise_id": str(boe.id)})
     assert response.status_code == 302
-    alias = db.session.scalar(select(CoreEnterpriseAlias).where(CoreEnterpriseAlias.alias == "京东方"))
+    alias = db.session.scalar(select(CoreEnterpriseAlias).where(CoreEnterpriseAlias.alias == "BOE光电"))
     assert alias.confirmed and alias.core_enterprise_id == boe.id
     assert_audited("core_enterprise.alias_confirmed", boe, alias_id=alias.id)
-    assert service.recognise_core_enterprise("京东方").id == boe.id
+    assert service.recognise_core_enterprise("BOE光电").id == boe.id
     html = client.get("/core-enterprises/names").get_data(as_text=True)
     assert 'data-testid="empty-state"' in html
 

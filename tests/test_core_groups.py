@@ -49,9 +49,32 @@ def stored(need, product):
     return next((m for m in matching.refresh_need(need) if m.product_id == product.id), None)
 
 
-def test_without_the_group_a_subsidiary_does_not_match_the_group_name(db, entries):
+def test_without_the_group_a_name_containing_the_listed_one_matches_by_the_spec(db, entries):
+    # the spec's tolerant reading: 京东方 is contained in 京东方光电科技 (重庆 and the suffix
+    # stripped), so no group is needed; the reason names no group
     product, need = supply_chain("京东方", OPTO)
+    match = stored(need, product)
+    assert "供应链产品：核心企业重庆京东方光电科技有限公司在产品核心企业名单内" in match.reasons
+
+
+def test_without_the_group_siblings_are_two_companies(db, entries):
+    product, need = supply_chain(OPTO, DISPLAY)
     assert stored(need, product) is None
+
+
+def test_the_list_decides_between_two_listed_companies(db, entries):
+    # 长安 (a confirmed alias of 长安汽车) is contained in 长安福特, but both are on the list
+    # as different companies: a product for 长安's suppliers does not serve 长安福特's
+    db.session.add(CoreEnterprise(name="长安福特汽车有限公司"))
+    service.confirm_alias(user_for_role("organizer"), entries["长安"], "长安")
+    db.session.commit()
+    product, need = supply_chain("长安", "长安福特汽车有限公司")
+    assert stored(need, product) is None
+    product, need = supply_chain("长安", "重庆长安汽车股份有限公司")
+    assert stored(need, product) is not None
+    # a name not on the list still matches by containment
+    product, need = supply_chain("长安", "长安汽车股份")
+    assert stored(need, product) is not None
 
 
 def test_a_member_matches_a_product_listing_the_group_and_says_which(db, boe):
@@ -105,7 +128,7 @@ def test_organizer_creates_edits_and_deletes_a_group(db, client_as, entries):
     client = client_as("organizer")
     db.session.commit()
     assert "还没有集团" in client.get("/core-enterprises/groups").get_data(as_text=True)
-    _product, need = supply_chain("京东方", OPTO)
+    _product, need = supply_chain(BOE, OPTO)   # not contained: needs the group
     db.session.commit()
     response = client.post("/core-enterprises/groups/new", data={
         "name": BOE, "aliases": "京东方\nBOE\n", "members": [str(entries[OPTO].id)],

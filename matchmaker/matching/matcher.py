@@ -189,11 +189,14 @@ class MatchContext:
     weights: Weights = Weights()
 
     def same_core(self, stated: str, listed: str) -> bool:
-        """The enterprise's stated core enterprise is the product's listed one."""
+        """The enterprise's stated core enterprise is the product's listed one. Where both
+        names are on the 核心企业名单库 (or a group of it) the list decides: 长安 (an alias of
+        长安汽车) is not 长安福特 although one name contains the other; elsewhere the spec's
+        tolerant reading (names.same_company)."""
         if self.core_resolver is not None:
             a, b = self.core_resolver(stated), self.core_resolver(listed)
-            if a is not None and a == b:
-                return True
+            if a is not None and b is not None:
+                return a == b
         return same_company(stated, listed, self.core_aliases)
 
     def core_reason(self, stated: str, listed: Sequence[str]) -> str:
