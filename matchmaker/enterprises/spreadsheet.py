@@ -21,10 +21,13 @@ from types import SimpleNamespace
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from openpyxl import Workbook, load_workbook
+from openpyxl.reader import excel as openpyxl_excel
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
 
@@ -241,7 +244,12 @@ UNREADABLE = (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, Ty
 
 def read_upload(filename: str, data: bytes) -> list[dict]:
     """The data rows of an uploaded template as {"row": n, "cells": {key: str | None},
-    "formulas": [key, ...]}; SpreadsheetRejected when the file as a whole is wrong."""
+    "formulas": [key, ...]}; SpreadsheetRejected when the file as a whole is wrong.
+
+    Bounded work whatever the file: the zip's declared sizes and entry count are checked before
+    any XML is parsed (zipfile stops a member at its declared size, so a lying header only
+    truncates it), the sheet is streamed (openpyxl read-only), the headers are checked on the
+    first row, and reading stops at the row cap instead of loading the workbook whole."""
     if len(data) > max_bytes():
         raise SpreadsheetRejected([too_large_message(len(data))])
     name = (filename or "").lower()
@@ -249,31 +257,92 @@ def read_upload(filename: str, data: bytes) -> list[dict]:
         raise SpreadsheetRejected(["不支持旧版 .xls 格式，请在 Excel/WPS 中另存为 .xlsx 后上传"])
     if not name.endswith(".xlsx") or not zipfile.is_zipfile(io.BytesIO(data)):
         raise SpreadsheetRejected(["文件不是 Excel（.xlsx）文件，请下载平台模板填写后上传"])
+    _check_zip(data)
+    wb = None
     try:
-        wb = load_workbook(io.BytesIO(data), data_only=False)
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
+        return _read_rows(wb)
     except UNREADABLE:
         log.info("unreadable xlsx upload")
         raise SpreadsheetRejected(["文件已损坏或不是有效的 Excel（.xlsx）文件"]) from None
+    finally:
+        if wb is not None:
+            wb.close()
+
+
+MAX_ZIP_ENTRIES = 200  # the template has about a dozen parts
+MAX_UNPACKED_BYTES = 32 * 1024 * 1024  # a full 2,000-row sheet unpacks to a few MB
+MAX_PART_BYTES = 8 * 1024 * 1024  # any part but a sheet: shared strings and styles are read whole
+MAX_SCANNED_ROWS = 10 * MAX_ROWS  # rows read, blank ones included
+MAX_COLUMNS = len(COLUMNS) + 20  # room for a few unknown columns to name in the message
+
+
+class _BoundedReadOnlyWorksheet(ReadOnlyWorksheet):
+    """openpyxl's read-only sheet looks for <dimension> by parsing until it finds it, or until
+    </sheetData> when it is missing: a sheet without it (any generator may leave it out) would
+    be parsed whole before the first row is read. Excel, WPS and openpyxl write it in the first
+    bytes; look there only."""
+
+    def _get_size(self):
+        with self._get_source() as src:
+            head = src.read(64 * 1024)
+        if b"<dimension" not in head and b":dimension" not in head:
+            return
+        super()._get_size()
+
+
+# every read-only workbook in the process gets the bounded sheet (behaviour is unchanged for a
+# sheet that has its <dimension> at the start, i.e. every sheet Excel, WPS or openpyxl writes)
+openpyxl_excel.ReadOnlyWorksheet = _BoundedReadOnlyWorksheet
+
+
+def _check_zip(data: bytes) -> None:
+    """Refuse a zip bomb from its directory alone, before openpyxl parses a byte of XML."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise SpreadsheetRejected(["文件已损坏或不是有效的 Excel（.xlsx）文件"]) from None
+    if len(entries) > MAX_ZIP_ENTRIES:
+        raise SpreadsheetRejected([(f"文件结构异常：包含 {len(entries)} 个内部部件（上限 "
+                                   f"{MAX_ZIP_ENTRIES}）。请使用平台模板重新填写后上传")])
+    unpacked = sum(entry.file_size for entry in entries)
+    whole = [e for e in entries if not e.filename.startswith("xl/worksheets/")]  # read at once
+    if unpacked > MAX_UNPACKED_BYTES or any(e.file_size > MAX_PART_BYTES for e in whole):
+        log.warning("xlsx upload refused: %d bytes unpacked declared", unpacked)
+        raise SpreadsheetRejected([(f"文件解压后过大（{size_text(unpacked)}，其中任一部件不超过 "
+                                   f"{size_text(MAX_PART_BYTES)}、合计不超过 "
+                                   f"{size_text(MAX_UNPACKED_BYTES)}），可能含有大量空行、格式或"
+                                   "隐藏内容。请把数据复制到新的平台模板中再上传")])
+
+
+def _read_rows(wb) -> list[dict]:
     if SHEET not in wb.sheetnames:
         found = "、".join(wb.sheetnames)
         raise SpreadsheetRejected([f"找不到名为“{SHEET}”的工作表（文件中的工作表：{found}）。"
                                    + "请使用平台模板，不要重命名工作表"])
-    ws = wb[SHEET]
-    keys = _header_keys(ws)
+    lines = wb[SHEET].iter_rows(max_row=MAX_SCANNED_ROWS + 2, max_col=MAX_COLUMNS,
+                                values_only=True)
+    keys = _header_keys(next(lines, ()))
     rows = []
-    for cells in ws.iter_rows(min_row=2):
-        raw = _raw_row(cells, keys)
-        if raw is not None:
-            rows.append(raw)
+    for number, values in enumerate(lines, 2):
+        if number > MAX_SCANNED_ROWS + 1:
+            raise SpreadsheetRejected([(f"“{SHEET}”工作表超过 {MAX_SCANNED_ROWS} 行（含空行），"
+                                       "请删除多余的空行，或把企业分成几批分别导入")])
+        raw = _raw_row(number, values, keys)
+        if raw is None:
+            continue
+        rows.append(raw)
+        if len(rows) > MAX_ROWS:
+            raise SpreadsheetRejected([(f"一次最多导入 {MAX_ROWS} 行，本文件超过 {MAX_ROWS} 行，"
+                                       "请分批导入")])
     if not rows:
         raise SpreadsheetRejected([f"“{SHEET}”工作表中没有数据（从第2行起每行填写一家企业）"])
-    if len(rows) > MAX_ROWS:
-        raise SpreadsheetRejected([f"一次最多导入 {MAX_ROWS} 行，本文件有 {len(rows)} 行，请分批导入"])
     return rows
 
 
-def _header_keys(ws) -> list[str | None]:
-    headers = [(_text(c.value) or "").rstrip("*＊ ") for c in next(ws.iter_rows(max_row=1), [])]
+def _header_keys(values) -> list[str | None]:
+    headers = [(_text(value) or "").rstrip("*＊ ") for value in values]
     found = {h for h in headers if h}
     missing = [c.header for c in COLUMNS if c.header not in found]
     unknown = [h for h in headers if h and h not in BY_HEADER]
@@ -290,19 +359,23 @@ def _header_keys(ws) -> list[str | None]:
     return [BY_HEADER[h].key if h else None for h in headers]
 
 
-def _raw_row(cells, keys) -> dict | None:
+FORMULAS = (ArrayFormula, DataTableFormula)  # read-only mode: a plain formula is "=…" text
+
+
+def _raw_row(number: int, cells, keys) -> dict | None:
     values, formulas = {}, []
-    for cell, key in zip(cells, keys):
+    for index, key in enumerate(keys):
         if key is None:
             continue
-        if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith("=")):
+        value = cells[index] if index < len(cells) else None
+        if isinstance(value, FORMULAS) or (isinstance(value, str) and value.startswith("=")):
             formulas.append(key)
             values[key] = None
             continue
-        values[key] = _text(cell.value)
+        values[key] = _text(value)
     if not formulas and not any(values.values()):
         return None
-    return {"row": cells[0].row, "cells": values, "formulas": formulas}
+    return {"row": number, "cells": values, "formulas": formulas}
 
 
 def _text(value) -> str | None:
