@@ -50,6 +50,11 @@ match_inputs = _events.signal("match-inputs")
 """sender: the day (date). Asked by the matcher while it builds its context; each receiver
 returns a dict of MatchContext fields it supplies (leads: the institutions' on-time record)."""
 
+# --- accounts -------------------------------------------------------------------------------
+user_deactivated = _events.signal("user-deactivated")
+"""sender: User whose account was deactivated (a bank manager who left); `actor`: who did it.
+Whatever the user was holding for others (a bank's claimed leads) goes back."""
+
 # --- leads ------------------------------------------------------------------------------------
 lead_decided = _events.signal("lead-decided")
 """sender: Lead whose bank answered; `outcome`: approved, declined or withdrawn (funded follows
@@ -61,5 +66,5 @@ SIGNALS = {
     "product_published": product_published, "product_changed": product_changed,
     "product_paused": product_paused, "policy_changed": policy_changed,
     "matches_refreshed": matches_refreshed, "match_inputs": match_inputs,
-    "lead_decided": lead_decided,
+    "lead_decided": lead_decided, "user_deactivated": user_deactivated,
 }

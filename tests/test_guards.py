@@ -280,6 +280,26 @@ def _revoke_invitation(_mp):
             lambda s: accounts.revoke_invitation(s, invitation), lambda: invitation.revoked_at)
 
 
+@case(accounts.deactivate_member)
+def _deactivate_member(_mp):
+    bank = InstitutionFactory()
+    member = user_for_role("bank_manager", institution=bank)
+    return ([user_for_role("bank_admin", institution=InstitutionFactory()),
+             user_for_role("bank_manager", institution=bank), user_for_role("admin"),
+             user_for_role("bank_admin", institution=bank, active=False)],
+            lambda s: accounts.deactivate_member(s, member),
+            lambda: (member.active, member.session_version))
+
+
+@case(accounts.reactivate_member)
+def _reactivate_member(_mp):
+    bank = InstitutionFactory()
+    member = user_for_role("bank_manager", institution=bank, active=False)
+    return ([user_for_role("bank_admin", institution=InstitutionFactory()),
+             user_for_role("bank_manager", institution=bank), user_for_role("organizer")],
+            lambda s: accounts.reactivate_member(s, member), lambda: member.active)
+
+
 def _note_for(user):
     from matchmaker.notifications import service as notes
     return notes.notify(user, "lead.opened", "新线索", "/leads/")
@@ -555,6 +575,16 @@ def _release_claim(_mp):
     lead, _holder = claimed_lead()
     return ([_colleague(lead), manager(InstitutionFactory()), owner(lead.need)],
             lambda s: claims.release_claim(s, lead), lambda: (lead.status, lead.live_claim.id))
+
+
+@case(claims.assign_lead)
+def _assign_lead(_mp):
+    lead, holder = claimed_lead()
+    other = manager(lead.institution)
+    return ([holder, other, user_for_role("bank_admin", institution=InstitutionFactory()),
+             owner(lead.need), user_for_role("organizer")],
+            lambda s: claims.assign_lead(s, lead, other),
+            lambda: (lead.status, lead.live_claim.manager_id))
 
 
 @case(claims.add_followup)

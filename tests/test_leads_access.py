@@ -19,6 +19,7 @@ GET_ALLOWED = {
     "leads.index": {"bank_manager", "bank_admin"},
     "leads.show": {"bank_manager", "bank_admin"},
     "leads.pipeline": {"bank_admin", "organizer"},
+    "leads.team_page": {"bank_admin"},
     "leads.supervision": {"organizer"},
     "leads.push": {"enterprise"},
     "leads.progress": {"enterprise", "organizer"},
@@ -28,6 +29,9 @@ GET_ALLOWED = {
 POST_ALLOWED = {
     "leads.claim": {"bank_manager"},
     "leads.release": {"bank_manager", "bank_admin"},
+    "leads.assign": {"bank_admin"},
+    "leads.deactivate_member": {"bank_admin"},
+    "leads.reactivate_member": {"bank_admin"},
     "leads.add_followup": {"bank_manager"},
     "leads.approve": {"bank_manager"},
     "leads.decline": {"bank_manager"},
@@ -69,7 +73,7 @@ def _setup(app, role):
             urls[endpoint] = url_for(
                 endpoint, lead_id=lead.id, need_id=lead.need_id, claim_id=claim.id,
                 consent_id=consents.live_consent(lead.need_id, lead.institution_id).id,
-                day="2027-01-01", notification_id=note.id)
+                day="2027-01-01", notification_id=note.id, user_id=holder.id)
     client = app.test_client(user=user) if user else app.test_client()
     return client, urls
 

@@ -26,6 +26,7 @@ EXPECTED = {
     "matches_refreshed": ["matchmaker.leads.subscribers._matches_moved"],
     "match_inputs": ["matchmaker.leads.subscribers._on_time_record"],
     "lead_decided": [],
+    "user_deactivated": ["matchmaker.leads.subscribers._manager_left"],
 }
 
 

@@ -63,6 +63,23 @@ def can_revoke_invitation(user, invitation) -> bool:
     return False
 
 
+def can_manage_member(user, member) -> bool:
+    """An institution admin runs the team: its own institution's account managers."""
+    return (bool(getattr(user, "is_authenticated", False)) and member is not None
+            and user.role == "bank_admin" and bool(getattr(user, "active", False))
+            and member.role == "bank_manager"
+            and member.institution_id is not None
+            and member.institution_id == user.institution_id)
+
+
+def can_deactivate_member(user, member) -> bool:
+    return can_manage_member(user, member) and bool(member.active)
+
+
+def can_reactivate_member(user, member) -> bool:
+    return can_manage_member(user, member) and not member.active
+
+
 def can_view_audit(user) -> bool:
     return user.is_authenticated and user.role == "admin"
 
@@ -82,5 +99,7 @@ def register_predicates(bp, predicates: dict) -> None:
 PREDICATES = {
     "can_invite": can_invite,
     "can_view_audit": can_view_audit,
+    "can_deactivate_member": can_deactivate_member,
+    "can_reactivate_member": can_reactivate_member,
     "is_bank_user": is_bank_user,
 }

@@ -8,6 +8,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
+from .. import signals
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
@@ -15,7 +16,13 @@ from ..guards import guarded
 from ..types import utcnow
 from .models import BANK_ROLES, Invitation, User
 from .passwords import hash_password, needs_rehash, verify_password
-from .permissions import can_invite, can_revoke_invitation, is_signed_in
+from .permissions import (
+    can_deactivate_member,
+    can_invite,
+    can_reactivate_member,
+    can_revoke_invitation,
+    is_signed_in,
+)
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,27 @@ def change_password(actor: User, current: str, new: str) -> None:
         raise ServiceError("当前密码不正确", field="current_password")
     actor.password_hash = hash_password(new)
     end_sessions(actor, "user.password_changed")
+
+
+# --- the institution's team ----------------------------------------------------------------
+
+@guarded(can_deactivate_member, "member", message="只有本机构管理员可以停用本机构的客户经理")
+def deactivate_member(actor: User, member: User, reason: str | None = None) -> None:
+    """A manager left: the account stops working at once (every session ends) and whatever it
+    held for the institution goes back (leads: `user_deactivated`, in this transaction)."""
+    member.active = False
+    member.session_version += 1
+    db.session.flush()
+    record(actor, "user.deactivated", member, reason=(reason or "").strip() or None)
+    signals.user_deactivated.send(member, actor=actor)
+
+
+@guarded(can_reactivate_member, "member", message="只有本机构管理员可以恢复本机构的客户经理")
+def reactivate_member(actor: User, member: User) -> None:
+    """Back at work (the leads handed back stay with whoever took them since)."""
+    member.active = True
+    db.session.flush()
+    record(actor, "user.reactivated", member)
 
 
 # --- invitations -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from .models import (
     LeadFollowUp,
 )
 from .permissions import (
+    can_assign_lead,
     can_release_lead,
     can_work_lead,
     claim_refusal,
@@ -71,6 +72,16 @@ def claim_lead(actor, lead: Lead) -> Claim:
     refusal = claim_refusal(actor, lead)
     if refusal:
         raise ServiceError(refusal)
+    claim = _take(lead, actor)
+    record(actor, "lead.claimed", lead, claim_id=claim.id, contact_due=claim.contact_due,
+           decision_due=claim.decision_due)
+    _claimed(actor, lead, claim)
+    log.info("lead %s claimed by user %s (claim %s)", lead.id, actor.id, claim.id)
+    return claim
+
+
+def _take(lead: Lead, manager) -> Claim:
+    """The claim itself, for `manager`, under the need's lock (claim_lead, assign_lead)."""
     _lock_need(lead.need_id)
     db.session.refresh(lead, ["status"])  # re-read under the lock: a rival may have won
     if db.session.scalar(select(Claim.id).where(Claim.lead_id == lead.id,
@@ -81,7 +92,7 @@ def claim_lead(actor, lead: Lead) -> Claim:
     limit = claim_limit()
     if _live_claims_on_need(lead.need_id) >= limit:
         raise ServiceError(f"该需求已有{limit}家机构接单，暂不能认领")
-    claim = _new_claim(actor, lead)
+    claim = _new_claim(manager, lead)
     try:
         # the partial unique index settles a race between two managers of one institution;
         # the savepoint keeps the caller's transaction usable when it fires
@@ -93,16 +104,80 @@ def claim_lead(actor, lead: Lead) -> Claim:
     db.session.expire(lead, ["claims"])  # the new claim joins lead.claims on next access
     lead.status = "claimed"
     db.session.flush()
-    record(actor, "lead.claimed", lead, claim_id=claim.id, contact_due=claim.contact_due,
-           decision_due=claim.decision_due)
+    return claim
+
+
+def _claimed(actor, lead: Lead, claim: Claim) -> None:
     if lead.need.status == "published":
         change_status(actor, lead.need, "in_progress")
     notify_all(enterprise_users(lead.need), "lead.claimed",
                f"{lead.institution.name}已接单您的需求 {lead.need.ref}，"
                f"将于{claim.contact_due:%m月%d日}前与您联系",
                link("leads.progress", lead_id=lead.id), email=True)
-    log.info("lead %s claimed by user %s (claim %s)", lead.id, actor.id, claim.id)
+
+
+# --- the institution's admin: 派单, 改派, a manager who left --------------------------------
+
+def _team_member(lead: Lead, manager) -> None:
+    if (manager is None or manager.role != "bank_manager"
+            or manager.institution_id != lead.institution_id):
+        raise ServiceError("请选择本机构的客户经理", field="manager_id")
+    if not manager.active:
+        raise ServiceError(f"{manager.name}的账号已停用，不能接收线索", field="manager_id")
+
+
+@guarded(can_assign_lead, "lead", message="只有本机构管理员可以派单")
+def assign_lead(actor, lead: Lead, manager) -> Claim:
+    """派单 (an open lead: a claim for the manager, with the usual deadlines and the K limit)
+    or 改派 (a claimed lead: the live claim moves to the manager with its deadlines and its
+    contact, so the enterprise's promised dates do not move). Audited, both managers told."""
+    _team_member(lead, manager)
+    claim = lead.live_claim
+    if claim is None:
+        refusal = claim_refusal(manager, lead)
+        if refusal:
+            raise ServiceError(refusal, field="manager_id")
+        claim = _take(lead, manager)
+        record(actor, "lead.assigned", lead, claim_id=claim.id, manager_id=manager.id,
+               contact_due=claim.contact_due, decision_due=claim.decision_due)
+        _claimed(actor, lead, claim)
+    else:
+        previous = claim.manager
+        if previous.id == manager.id:
+            raise ServiceError(f"该线索已由{manager.name}负责", field="manager_id")
+        claim.manager_id = manager.id
+        db.session.flush()
+        db.session.refresh(claim, ["manager"])
+        record(actor, "lead.reassigned", lead, claim_id=claim.id, from_manager_id=previous.id,
+               manager_id=manager.id)
+        if previous.active:
+            notify(previous, "lead.reassigned", f"线索 #{lead.id} 已由机构管理员改派给{manager.name}",
+                   link("leads.index"))
+    notify(manager, "lead.assigned", f"机构管理员向您派发了线索 #{lead.id}（需求 {lead.need.ref}），"
+           f"请于{claim.contact_due:%m月%d日}前联系企业", link("leads.show", lead_id=lead.id))
     return claim
+
+
+def hand_back_claims(manager, *, by) -> list[Lead]:
+    """A manager left (deactivated by `by`): each live claim ends as released and its lead is
+    open to the institution's other managers again. Run by the `user_deactivated` subscriber
+    inside the deactivation's transaction; `by` was checked there."""
+    live = db.session.scalars(select(Claim).where(Claim.manager_id == manager.id,
+                                                  Claim.status.in_(CLAIM_LIVE))
+                              .order_by(Claim.id)).all()
+    leads = []
+    for claim in live:
+        lead = claim.lead
+        claim.status = "released"
+        claim.ended_at = clock.now()
+        lead.status = "open"
+        db.session.flush()
+        record(by, "lead.handed_back", lead, claim_id=claim.id, manager_id=manager.id)
+        return_need_to_pool(lead.need)
+        leads.append(lead)
+    if leads:
+        log.info("user %s deactivated: %s claims handed back", manager.id, len(leads))
+    return leads
 
 
 def _new_claim(actor, lead: Lead) -> Claim:

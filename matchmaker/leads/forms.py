@@ -71,6 +71,18 @@ class ReleaseForm(FlaskForm):
     reason = StringField("放弃原因", validators=[Optional(), Length(max=200)])
 
 
+class AssignForm(FlaskForm):
+    """派单 / 改派: the choices are the institution's active managers (set by the view); any id
+    parses, the service checks it is one of them."""
+    manager_id = SelectField("派给客户经理", coerce=_int_or_none, validate_choice=False,
+                             validators=[InputRequired("请选择客户经理")])
+
+
+class MemberForm(FlaskForm):
+    """停用 (a manager left) or 恢复 a team member."""
+    reason = StringField("说明（可选）", validators=[Optional(), Length(max=200)])
+
+
 class FollowUpForm(FlaskForm):
     kind = SelectField("跟进方式", choices=list(FOLLOWUP_LABELS.items()),
                        validators=[InputRequired("请选择跟进方式")])

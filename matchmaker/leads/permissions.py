@@ -98,6 +98,12 @@ def can_release_lead(user, lead) -> bool:
             and (holds_claim(user, lead) or user.role == "bank_admin"))
 
 
+def can_assign_lead(user, lead) -> bool:
+    """派单 / 改派: the institution's admin, on a lead its managers still work."""
+    return (_authenticated(user) and user.role == "bank_admin" and lead is not None
+            and can_view_lead(user, lead) and lead.status in ("open", "claimed", "contacted"))
+
+
 def progress_leads(user) -> Select:
     """Leads of the needs this enterprise or organizer may see."""
     if not _authenticated(user) or user.role not in ("enterprise", "organizer"):
@@ -157,6 +163,7 @@ PREDICATES = {
     "can_claim_lead": can_claim_lead,
     "can_work_lead": can_work_lead,
     "can_release_lead": can_release_lead,
+    "can_assign_lead": can_assign_lead,
     "can_push_need": can_push_need,
     "can_revoke_consent": can_revoke_consent,
     "can_confirm_funding": can_confirm_funding,

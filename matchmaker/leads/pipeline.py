@@ -21,6 +21,7 @@ class Figures:
     """One row of the tables: a manager, a product or an institution."""
 
     label: str
+    key: int | None = None  # the manager's or institution's id
     claims: int = 0
     contact_counted: int = 0  # contacted (on time or late) or lapsed
     contact_on_time: int = 0
@@ -101,7 +102,8 @@ def pipeline(*, institution_id: int | None = None, district: str | None = None,
     total, managers, institutions = Figures("合计"), {}, {}
     for claim in claims:
         _add_claim(total, claim, today)
-        _add_claim(managers.setdefault(claim.manager_id, Figures(claim.manager.name)), claim,
+        _add_claim(managers.setdefault(claim.manager_id,
+                                           Figures(claim.manager.name, claim.manager_id)), claim,
                    today)
         _add_claim(institutions.setdefault(claim.institution_id,
                                            Figures(claim.institution.name)), claim, today)

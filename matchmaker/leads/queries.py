@@ -139,6 +139,15 @@ def _public_item(lead: Lead, entry: AuditEntry) -> TimelineItem | None:
             return TimelineItem(at, f"{inst}客户经理{who}已接单",
                                 f"承诺{d.get('contact_due')}前联系您，"
                                 f"{d.get('decision_due')}前给出审批答复", "success")
+        case "lead.assigned":
+            return TimelineItem(at, f"{inst}已安排客户经理接单",
+                                f"承诺{d.get('contact_due')}前联系您，"
+                                f"{d.get('decision_due')}前给出审批答复", "success")
+        case "lead.reassigned":
+            return TimelineItem(at, f"{inst}已更换负责的客户经理", "联系和答复期限不变")
+        case "lead.handed_back":
+            return TimelineItem(at, "客户经理已交回接单", "线索重新开放给该机构的其他客户经理",
+                                "secondary")
         case "lead.followed_up" if d.get("kind") in CONTACT_KINDS:
             return TimelineItem(at, f"客户经理{FOLLOWUP_LABELS[d['kind']]}")
         case "lead.released":

@@ -5,7 +5,7 @@ from datetime import date
 from .. import signals
 from ..enterprises.models import Need
 from ..institutions.models import Product
-from . import push, service
+from . import claims, push, service
 
 
 @signals.matches_refreshed.connect
@@ -31,3 +31,10 @@ def _need_ended(need, **_):
 @signals.match_inputs.connect
 def _on_time_record(day: date, **_) -> dict:
     return {"lead_response": service.lead_response_record(day)}
+
+
+@signals.user_deactivated.connect
+def _manager_left(user, *, actor=None, **_):
+    """A bank manager who left hands the leads they held back to the institution."""
+    if user.role == "bank_manager":
+        claims.hand_back_claims(user, by=actor)

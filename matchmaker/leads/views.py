@@ -10,24 +10,28 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from .. import clock
+from ..accounts import service as accounts
+from ..accounts.models import User
 from ..accounts.permissions import register_predicates, roles_required
 from ..enterprises.models import Need
 from ..enterprises.permissions import visible_needs
 from ..extensions import db
 from ..institutions.models import Product
 from ..web.actions import attempt
-from . import claims, consent, outcomes, queries
+from . import claims, consent, outcomes, queries, team
 from . import pipeline as figures
 from . import push as pushing
 from . import scope as scopes
 from . import supervision as supervising
 from .forms import (
     ApproveForm,
+    AssignForm,
     ClaimForm,
     ConfirmFundingForm,
     DeclineForm,
     FollowUpForm,
     InboxFilterForm,
+    MemberForm,
     PushForm,
     RateForm,
     ReleaseForm,
@@ -38,6 +42,7 @@ from .forms import (
 from .models import Claim, Consent, Lead
 from .permissions import (
     PREDICATES,
+    can_assign_lead,
     can_confirm_funding,
     can_push_need,
     can_rate_lead,
@@ -109,6 +114,7 @@ def _render_show(lead: Lead, status: int = 200, **forms):
         "leads/show.html", lead=lead, need=lead.need, consent=consent, profile=profile,
         products=queries.lead_products(lead), claim=lead.live_claim, today=clock.china_today(),
         claim_form=ClaimForm(), release_form=ReleaseForm(),
+        assign_form=_assign_form(lead, forms.get("assign")),
         followup_form=forms.get("followup") or FollowUpForm(formdata=None),
         approve_form=approve, decline_form=forms.get("decline") or DeclineForm(formdata=None),
         withdraw_form=forms.get("withdraw") or WithdrawForm(formdata=None),
@@ -214,6 +220,97 @@ def withdraw(lead_id):
     form = WithdrawForm()
     return _holder_action(lead_id, "withdraw", form, lambda lead: outcomes.withdraw_lead(
         _me(), lead, form.note.data), "已终止对接。")
+
+
+# --- the institution's team: roster, 派单/改派, a manager leaving ------------------------------
+
+def _team_managers(active_only: bool = True) -> list[User]:
+    query = select(User).where(User.institution_id == current_user.institution_id,
+                               User.role == "bank_manager")
+    if active_only:
+        query = query.where(User.active.is_(True))
+    return list(db.session.scalars(query.order_by(User.name, User.id)))
+
+
+def _assign_form(lead: Lead, form: AssignForm | None = None) -> AssignForm | None:
+    if not can_assign_lead(current_user, lead):
+        return None
+    form = form or AssignForm(formdata=None)
+    holder = lead.live_claim.manager_id if lead.live_claim else None
+    form.manager_id.choices = [(m.id, m.name) for m in _team_managers() if m.id != holder]
+    return form
+
+
+@bp.get("/team")
+@roles_required("bank_admin")
+def team_page():
+    days = request.args.get("days", type=int)
+    days = days if days in figures.WINDOWS else 180
+    members = team.roster(current_user.institution_id, days)
+    return render_template("leads/team.html", members=members, days=days,
+                           windows=figures.WINDOWS, today=clock.china_today(),
+                           unassigned=team.unassigned(current_user), due=team.due,
+                           member_form=MemberForm(), assign_form=AssignForm(formdata=None),
+                           managers=_team_managers())
+
+
+@bp.post("/<int:lead_id>/assign")
+@roles_required("bank_admin")
+def assign(lead_id):
+    lead = _bank_lead(lead_id)
+    form = AssignForm()
+    back = request.form.get("back") == "team"
+    if not form.validate_on_submit():
+        if back:
+            flash(_form_errors(form) or "请选择客户经理。", "danger")
+            return redirect(url_for(".team_page"))
+        return _render_show(lead, 400, assign=form)
+    manager = db.session.get(User, form.manager_id.data)
+    with attempt(form, "manager_id") as done:
+        claims.assign_lead(_me(), lead, manager)
+    if done:
+        flash(f"已派给{manager.name}，其将收到通知。", "success")
+        return redirect(url_for(".team_page") if back else url_for(".show", lead_id=lead.id))
+    if back:
+        return redirect(url_for(".team_page"))
+    return _render_show(db.session.get(Lead, lead.id), 400, assign=form)
+
+
+def _member(user_id: int) -> User:
+    return db.one_or_404(select(User).where(
+        User.id == user_id, User.role == "bank_manager",
+        User.institution_id == current_user.institution_id))
+
+
+@bp.post("/team/<int:user_id>/deactivate")
+@roles_required("bank_admin")
+def deactivate_member(user_id):
+    member = _member(user_id)
+    form = MemberForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form) or "请求无效，请重试。", "danger")
+        return redirect(url_for(".team_page"))
+    held = len([c for m in team.roster(current_user.institution_id) if m.user.id == member.id
+                for c in m.claims])
+    with attempt() as done:
+        accounts.deactivate_member(_me(), member, form.reason.data)
+    if done:
+        flash(f"已停用{member.name}的账号；其负责的{held}条线索已交回本机构待认领。", "success")
+    return redirect(url_for(".team_page"))
+
+
+@bp.post("/team/<int:user_id>/reactivate")
+@roles_required("bank_admin")
+def reactivate_member(user_id):
+    member = _member(user_id)
+    if not MemberForm().validate_on_submit():
+        flash("请求无效，请重试。", "danger")
+        return redirect(url_for(".team_page"))
+    with attempt() as done:
+        accounts.reactivate_member(_me(), member)
+    if done:
+        flash(f"已恢复{member.name}的账号。", "success")
+    return redirect(url_for(".team_page"))
 
 
 # --- pipeline and 督办 ----------------------------------------------------------------------

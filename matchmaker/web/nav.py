@@ -14,7 +14,7 @@ MENUS = {
     "bank_admin": [("web.home", "工作台"), ("institutions.products", "产品管理"),
                    ("institutions.profile", "机构信息"), ("matching.reach", "匹配概况"),
                    ("leads.pipeline", "线索看板"),
-                   ("accounts.invitations", "客户经理"), ("leads.index", "线索"),
+                   ("leads.team_page", "客户经理"), ("leads.index", "线索"),
                    ("whitelists.bank_index", "白名单"), ("events.index", "对接会")],
     "organizer": [("web.home", "工作台"), ("enterprises.search", "企业与需求"),
                   ("whitelists.index", "白名单"), ("events.index", "对接会"),
