@@ -664,6 +664,16 @@ def _supervise_claim(monkeypatch):
             lambda: claim.supervised_at)
 
 
+@case(supervision.supervise_lead)
+def _supervise_lead(monkeypatch):
+    freeze(monkeypatch, china(2026, 11, 2))
+    lead = pushed_lead()
+    lead.unclaimed_at = lead.created_at
+    return ([user_for_role("bank_admin", institution=lead.institution), _organizer("江津区")],
+            lambda s: supervision.supervise_lead(s, lead, "已督办"),
+            lambda: lead.supervised_at)
+
+
 # events -----------------------------------------------------------------------------------------
 
 def _event(monkeypatch, **fields):

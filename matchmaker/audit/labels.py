@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "lead.funded": "企业确认放款",
     "lead.rated": "企业评价服务",
     "lead.lapsed": "认领超时收回",
+    "lead.unclaimed": "推送后超时无人认领，列入督办",
     "lead.escalated": "审批超时列入督办",
     "lead.supervised": "组织方督办",
     "lead.closed": "线索关闭",

@@ -17,10 +17,12 @@ def leads_group():
               help="按此日期判断是否超时（默认今天，北京时间）")
 @with_appcontext
 def sweep_command(today):
-    """收回超时未联系的认领、将超过审批时限的线索列入督办并通知机构管理员、关闭已结束需求的线索。"""
+    """将推送后超时无人认领的线索列入督办、收回超时未联系的认领、将超过审批时限的线索列入督办并通知机构管理员、关闭已结束需求的线索。"""
     day = today.date() if today else clock.china_today()
     report = supervision.sweep(day)
     db.session.commit()
+    for lead in report.unclaimed:
+        click.echo(f"lead {lead.id}: unclaimed since the push (claim due {lead.claim_due})")
     for claim in report.lapsed:
         click.echo(f"lead {claim.lead_id}: claim {claim.id} lapsed (contact due {claim.contact_due})")
     for claim in report.escalated:

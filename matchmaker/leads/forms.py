@@ -143,6 +143,15 @@ class PushForm(FlaskForm):
             raise ValidationError("请至少选择一家金融机构")
 
 
+class PushNextForm(FlaskForm):
+    """One tap: push the need to one more institution with the scope shown beside the button
+    (sent along as hidden fields, so what was shown is what is granted)."""
+
+    institution = IntegerField("机构", validators=[InputRequired("请选择金融机构")])
+    scope = SelectMultipleField("提供的企业信息", choices=[
+        (f.code, f.label) for f in scopes.SCOPE_FIELDS], validate_choice=True)
+
+
 class RevokeForm(FlaskForm):
     """Revoke one consent: CSRF only."""
 

@@ -116,6 +116,14 @@ class Lead(db.Model):
     opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # the service clock runs from the push: a lead nobody claimed by claim_due (setting
+    # unclaimed_working_days after it was pushed or reopened) goes on the organizers' 督办
+    # list (unclaimed_at) and counts against the institution; None on rows older than it
+    claim_due: Mapped[date | None] = mapped_column(Date)
+    unclaimed_at: Mapped[datetime | None]
+    supervised_at: Mapped[datetime | None]  # an organizer followed the unclaimed lead up
+    supervised_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    supervision_note: Mapped[str | None] = mapped_column(Text)
     # the outcome, recorded by the manager holding the claim
     outcome: Mapped[str | None] = mapped_column(String(16))
     outcome_product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
@@ -139,6 +147,7 @@ class Lead(db.Model):
     product = relationship("Product", foreign_keys=[product_id])
     outcome_product = relationship("Product", foreign_keys=[outcome_product_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
+    supervised_by = relationship("User", foreign_keys=[supervised_by_id])
     claims: Mapped[list["Claim"]] = relationship(
         back_populates="lead", order_by="Claim.id", cascade="all, delete-orphan")
     followups: Mapped[list["LeadFollowUp"]] = relationship(
@@ -173,6 +182,11 @@ class Lead(db.Model):
     @property
     def source_label(self) -> str:
         return LEAD_SOURCE_LABELS[self.source]
+
+    @property
+    def unclaimed_overdue(self) -> bool:
+        """On the 督办 list: pushed, nobody claimed it in time, still nobody works it."""
+        return self.unclaimed_at is not None and self.status == "open"
 
     @property
     def live_claim(self) -> "Claim | None":

@@ -151,6 +151,23 @@ def supervised_claims(user) -> Select:
     return query.where(Enterprise.district == user.district) if user.district else query
 
 
+def supervised_leads(user) -> Select:
+    """Leads on the organizers' 督办 list because nobody claimed them in time after the push
+    (still open, still offered), in the organizer's district (all for the city level)."""
+    if not _authenticated(user) or user.role != "organizer":
+        return select(Lead).where(false())
+    query = (select(Lead).join(Lead.need).join(Need.enterprise)
+             .where(Lead.unclaimed_at.is_not(None), Lead.status == "open",
+                    Need.status.in_(PUSHABLE_NEED_STATUSES), live_consent_clause()))
+    return query.where(Enterprise.district == user.district) if user.district else query
+
+
+def can_supervise_lead(user, lead) -> bool:
+    return (_authenticated(user) and user.role == "organizer" and lead is not None
+            and lead.unclaimed_overdue and lead.need.status in PUSHABLE_NEED_STATUSES
+            and (user.district is None or lead.need.enterprise.district == user.district))
+
+
 def can_supervise_claim(user, claim) -> bool:
     return (_authenticated(user) and user.role == "organizer" and claim.escalated_at is not None
             and claim.live and (user.district is None
@@ -170,4 +187,5 @@ PREDICATES = {
     "can_rate_lead": can_rate_lead,
     "can_view_pipeline": can_view_pipeline,
     "can_supervise_claim": can_supervise_claim,
+    "can_supervise_lead": can_supervise_lead,
 }

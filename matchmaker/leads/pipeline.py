@@ -23,9 +23,10 @@ class Figures:
     label: str
     key: int | None = None  # the manager's or institution's id
     claims: int = 0
-    contact_counted: int = 0  # contacted (on time or late) or lapsed
+    contact_counted: int = 0  # contacted (on time or late), lapsed, or pushed and unclaimed
     contact_on_time: int = 0
     lapsed: int = 0
+    unclaimed: int = 0  # pushed leads nobody claimed within the claim deadline
     hours: list = field(default_factory=list)  # claim -> first contact, in hours
     decision_counted: int = 0  # decided, or still undecided past the deadline
     decision_on_time: int = 0
@@ -110,6 +111,11 @@ def pipeline(*, institution_id: int | None = None, district: str | None = None,
     by_status = {status: 0 for status in LEAD_STATUSES}
     for lead in leads:
         by_status[lead.status] += 1
+        if lead.unclaimed_at is not None:  # the push went unanswered: against the institution
+            for row in (total, institutions.setdefault(lead.institution_id,
+                                                       Figures(lead.institution.name))):
+                row.unclaimed += 1
+                row.contact_counted += 1
     return Pipeline(days=days, by_status=by_status, total=total,
                     managers=sorted(managers.values(), key=lambda r: -r.claims),
                     products=_product_rows(leads),

@@ -30,6 +30,7 @@ from .permissions import (
 )
 from .service import (
     announce_leads,
+    claim_due_from,
     end_live_claim,
     need_leads,
     need_matches,
@@ -190,6 +191,7 @@ def _open_flag_leads(pairs: list[tuple]) -> int:
         select(Lead).where(Lead.need_id.in_({p[0] for p in pairs})))}
     fresh = [p for p in pairs if (p[0], p[1]) not in existing]
     snapshots = matching.institution_snapshots((p[0], p[1]) for p in fresh)
+    due = claim_due_from(now)
     consents = db.session.execute(
         insert(Consent).returning(Consent.id, sort_by_parameter_order=True),
         [{"need_id": n, "institution_id": i, "scope": list(scopes.FULL), "via": "flag",
@@ -201,7 +203,7 @@ def _open_flag_leads(pairs: list[tuple]) -> int:
         insert(Lead).returning(Lead.id, sort_by_parameter_order=True),
         [{"need_id": n, "institution_id": i, "source": "consent", "status": "open",
           "product_id": p, "matched": snapshots.get((n, i), []), "created_at": now,
-          "updated_at": now} for n, i, p in fresh]).scalars().all() if fresh else []
+          "updated_at": now, "claim_due": due} for n, i, p in fresh]).scalars().all() if fresh else []
     record_many(None, "lead.opened", "leads", [
         (lid, {"need_id": n, "institution_id": i, "source": "consent", "product_id": p})
         for lid, (n, i, p) in zip(leads, fresh, strict=True)])

@@ -16,7 +16,10 @@ from . import scope as scopes
 from .consent import live_consent, need_consents
 from .models import CLAIM_LIVE, CONTACT_KINDS, FOLLOWUP_LABELS, LEAD_ACTIVE, Claim, Consent, Lead
 from .permissions import can_push_need, visible_leads
+from .push import push_candidates
 from .service import need_leads, need_matches
+
+NEXT_BEST_COUNT = 3  # institutions offered when a pushed lead went unclaimed
 
 RENEWAL_NEAR_DAYS = 30  # a renewal due within this many days heads the inbox
 
@@ -156,6 +159,9 @@ def _public_item(lead: Lead, entry: AuditEntry) -> TimelineItem | None:
         case "lead.lapsed":
             return TimelineItem(at, f"{inst}未在时限内联系您", "接单已超时收回，需求重新开放",
                                 "danger")
+        case "lead.unclaimed":
+            return TimelineItem(at, f"{inst}未在时限内接单",
+                                "已列入主管部门督办清单；您可以推送给其他匹配机构", "danger")
         case "lead.escalated":
             return TimelineItem(at, "审批超时", "已列入主管部门督办清单", "danger")
         case "lead.supervised":
@@ -185,11 +191,29 @@ class NeedPanel:
     live: dict
     can_push: bool
     candidates: int
+    unanswered: list = None  # leads nobody claimed in time after the push
+    next_best: list = None  # push candidates offered instead (one tap each)
+    next_scope: list = None  # the profile fields they would receive (as last consented)
 
 
 def need_panel(user, need: Need) -> NeedPanel:
     consents = need_consents(need)
-    return NeedPanel(leads=need_leads(need), consents=consents,
-                     live={c.institution_id: c for c in consents if c.live},
-                     can_push=can_push_need(user, need),
-                     candidates=len({m.product.institution_id for m in need_matches(need)}))
+    leads = need_leads(need)
+    panel = NeedPanel(leads=leads, consents=consents,
+                      live={c.institution_id: c for c in consents if c.live},
+                      can_push=can_push_need(user, need),
+                      candidates=len({m.product.institution_id for m in need_matches(need)}),
+                      unanswered=[lead for lead in leads if lead.unclaimed_overdue],
+                      next_best=[], next_scope=[])
+    if panel.can_push and panel.unanswered:
+        panel.next_scope = next_push_scope(need)
+        panel.next_best = [c for c in push_candidates(need)
+                           if c.consent is None and c.lead is None][:NEXT_BEST_COUNT]
+    return panel
+
+
+def next_push_scope(need: Need) -> list[str]:
+    """The profile fields a one-tap push sends: those of the enterprise's latest push consent
+    (its own choice), else only the required ones."""
+    own = [c for c in need_consents(need) if c.via == "push"]
+    return scopes.normalize(own[0].scope if own else ())

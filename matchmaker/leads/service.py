@@ -14,8 +14,9 @@ Public API other domains use:
       idempotent per need × institution; whitelists/ and events/ call it with source
       'whitelist' / 'event';
 - lead_response_record(today=None) -> dict[institution_id, float]
-      share of claims contacted within the deadline over the last 180 days (the matcher's
-      responsiveness input, answered through signals.match_inputs).
+      share of claims contacted within the deadline over the last 180 days, pushed leads
+      nobody claimed in time counting as misses (the matcher's responsiveness input,
+      answered through signals.match_inputs).
 
 Need statuses move through enterprises.service.change_status (its table says who may):
 published -> in_progress on the first claim (actor: the bank); in_progress -> published
@@ -41,6 +42,8 @@ from ..institutions.models import Institution, Product
 from ..matching.models import Match
 from ..matching.service import matches_by_institution, reasons_for
 from ..notifications.service import notify, notify_all
+from ..policy import workdays
+from ..policy.service import setting
 from . import scope as scopes
 from .consent import grant_consent, live_consent
 from .models import (
@@ -102,6 +105,16 @@ def need_leads(need: Need) -> list[Lead]:
 
 # --- leads -----------------------------------------------------------------------------------
 
+def unclaimed_working_days() -> int:
+    return int(setting("unclaimed_working_days", 2))
+
+
+def claim_due_from(moment) -> date:
+    """The service clock runs from the push: the last China date on which a lead pushed at
+    `moment` may still be claimed before it goes on the 督办 list."""
+    return workdays.add_working_days(clock.china_date(moment), unclaimed_working_days())
+
+
 def open_lead(need: Need, institution: Institution, *, source: str, actor,
               product: Product | None = None, reopen_lapsed: bool = True) -> Lead:
     """The need offered to the institution: one lead per need × institution (a second call
@@ -129,10 +142,11 @@ def open_lead(need: Need, institution: Institution, *, source: str, actor,
 
 
 def _insert_lead(need, institution, source, actor, product) -> Lead:
+    moment = clock.now()
     lead = Lead(need_id=need.id, institution_id=institution.id, source=source, status="open",
                 product_id=product.id if product else None,
                 matched=_snapshot(need, institution.id), opened_by_id=actor.id if actor else None,
-                created_at=clock.now())
+                created_at=moment, claim_due=claim_due_from(moment))
     try:
         with db.session.begin_nested():  # two pushes at once: the unique constraint decides
             db.session.add(lead)
@@ -152,6 +166,9 @@ def _reopen(actor, lead: Lead, product: Product | None) -> None:
     before = lead.status
     lead.status = "open"
     lead.matched = _snapshot(lead.need, lead.institution_id)
+    lead.claim_due = claim_due_from(clock.now())  # a new push starts a new clock
+    lead.unclaimed_at = None
+    lead.supervised_at = lead.supervised_by_id = lead.supervision_note = None
     if product is not None:
         lead.product_id = product.id
     _clear_outcome(lead)
@@ -225,9 +242,10 @@ def close_lead(lead: Lead, message: str) -> None:
 
 def lead_response_record(today: date | None = None) -> dict[int, float]:
     """institution_id -> share of its claims of the last 180 days whose first contact came
-    within the deadline. Counted: claims contacted (on time or late) and claims that lapsed;
-    claims still inside their deadline, released or revoked before contact are not yet (or
-    not) the institution's doing. Institutions with nothing counted are absent."""
+    within the deadline. Counted: claims contacted (on time or late), claims that lapsed and
+    pushed leads nobody claimed by their claim deadline (misses); claims still inside their
+    deadline, released or revoked before contact are not yet (or not) the institution's
+    doing. Institutions with nothing counted are absent."""
     today = today or clock.china_today()
     since = clock.now() - timedelta(days=RECORD_DAYS)
     rows = db.session.execute(
@@ -240,4 +258,7 @@ def lead_response_record(today: date | None = None) -> dict[int, float]:
         tally = counted.setdefault(institution_id, [0, 0])
         tally[0] += on_time
         tally[1] += 1
+    for (institution_id,) in db.session.execute(select(Lead.institution_id).where(
+            Lead.unclaimed_at.is_not(None), Lead.unclaimed_at >= since)):
+        counted.setdefault(institution_id, [0, 0])[1] += 1
     return {inst: hits / total for inst, (hits, total) in counted.items() if total}

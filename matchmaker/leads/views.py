@@ -33,6 +33,7 @@ from .forms import (
     InboxFilterForm,
     MemberForm,
     PushForm,
+    PushNextForm,
     RateForm,
     ReleaseForm,
     RevokeForm,
@@ -49,9 +50,11 @@ from .permissions import (
     can_release_lead,
     can_revoke_consent,
     can_supervise_claim,
+    can_supervise_lead,
     can_work_lead,
     progress_leads,
     supervised_claims,
+    supervised_leads,
     visible_leads,
 )
 
@@ -62,6 +65,7 @@ register_predicates(bp, PREDICATES)
 bp.add_app_template_global(queries.need_panel, "need_leads_panel")
 bp.add_app_template_global(queries.public_timeline, "lead_public_timeline")
 bp.add_app_template_global(scopes.labels, "consent_scope_labels")
+bp.add_app_template_global(scopes.NEED_PART, "need_part_label")
 
 SQLITE_ATTEMPTS = 40
 
@@ -333,8 +337,25 @@ def supervision():
     query = supervised_claims(current_user).order_by(Claim.supervised_at.is_not(None),
                                                      Claim.decision_due, Claim.id)
     page = db.paginate(query, per_page=20, error_out=False)
+    unclaimed = db.session.scalars(supervised_leads(current_user).order_by(
+        Lead.supervised_at.is_not(None), Lead.claim_due, Lead.id).limit(100)).all()
     return render_template("leads/supervision.html", page=page, form=SuperviseForm(),
-                           today=clock.china_today())
+                           unclaimed=unclaimed, today=clock.china_today())
+
+
+@bp.post("/<int:lead_id>/supervise")
+@roles_required("organizer")
+def supervise_lead(lead_id):
+    lead = _progress_lead(lead_id)  # the organizer's district, else 404
+    form = SuperviseForm()
+    if not form.validate_on_submit() or not can_supervise_lead(current_user, lead):
+        flash(_form_errors(form) or "该线索不在督办清单上。", "danger")
+        return redirect(url_for(".supervision"))
+    with attempt() as done:
+        supervising.supervise_lead(_me(), lead, form.note.data)
+    if done:
+        flash("督办情况已记录，机构管理员将收到通知。", "success")
+    return redirect(url_for(".supervision"))
 
 
 @bp.post("/claims/<int:claim_id>/supervise")
@@ -378,6 +399,22 @@ def push(need_id):
         flash(f"已推送给{len(leads)}家金融机构，它们只能看到您授权的信息。", "success")
         return redirect(url_for("enterprises.need", need_id=need.id))
     return _render_push(need, candidates, form), 400 if form.is_submitted() else 200
+
+
+@bp.post("/needs/<int:need_id>/push-next")
+@roles_required("enterprise")
+def push_next(need_id):
+    """The one-tap push offered when an institution did not claim in time."""
+    need = _own_need(need_id)
+    form = PushNextForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form) or "推送失败，请重试。", "danger")
+        return redirect(url_for("enterprises.need", need_id=need.id))
+    with attempt() as done:
+        leads = pushing.push_need(_me(), need, [form.institution.data], form.scope.data)
+    if done:
+        flash(f"已推送给{leads[0].institution.name}，该机构只能看到您授权的信息。", "success")
+    return redirect(url_for("enterprises.need", need_id=need.id))
 
 
 def _render_push(need, candidates, form):

@@ -39,6 +39,7 @@ PROGRAM_SETTING_FIELDS = {
 SETTING_FIELDS = {
     "guarantee_fee_rate": ("典型年担保费率（%）", "decimal", Decimal(0), Decimal(100)),
     "claim_limit_per_need": ("每条需求同时认领的机构上限", "int", 1, 50),
+    "unclaimed_working_days": ("推送后认领时限（工作日，超时列入督办）", "int", 1, 60),
     "first_contact_working_days": ("首次联系时限（工作日）", "int", 1, 60),
     "decision_working_days": ("审批答复时限（工作日）", "int", 1, 120),
     "enterprises_served_target": ("年度对接服务企业目标（家次）", "int", 0, 1000000),
