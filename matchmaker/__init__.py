@@ -15,7 +15,7 @@ MODEL_MODULES = (
     "matchmaker.matching.models",
     "matchmaker.leads.models", "matchmaker.notifications.models",
     "matchmaker.whitelists.models",
-    "matchmaker.events.models", "matchmaker.jobs.models",
+    "matchmaker.events.models", "matchmaker.jobs.models", "matchmaker.monitoring.models",
 )
 
 # each domain's reactions to the others' signals (matchmaker/signals.py): imported once, they
