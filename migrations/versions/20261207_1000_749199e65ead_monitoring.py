@@ -5,7 +5,7 @@ The default targets and weights are the documents' figures, written here as data
 edits afterwards (policy-docs 001 一(二), 五(五); 003 一 增量·扩面·提质·降本).
 
 Revision ID: 749199e65ead
-Revises: b2c3d4e5f6a7
+Revises: c3d4e5f6a7b8
 Create Date: 2026-12-07 09:00:00
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '749199e65ead'
-down_revision = 'b2c3d4e5f6a7'
+down_revision = 'c3d4e5f6a7b8'
 branch_labels = None
 depends_on = None
 
