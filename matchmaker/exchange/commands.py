@@ -16,6 +16,9 @@ from .service import ImportRejected
 def import_command(path: Path):
     """Load a matchmaker-exchange/1 file: all of it, or nothing."""
     try:
+        size = path.stat().st_size
+        if size > service.max_document_bytes():  # refused before it is read into memory
+            raise service.too_large(size)
         report = service.import_document(service.load_document(path.read_bytes()))
     except ImportRejected as rejected:
         db.session.rollback()

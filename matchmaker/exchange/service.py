@@ -14,7 +14,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -102,20 +102,57 @@ def _refuse_duplicate_keys(pairs):
     return dict(pairs)
 
 
+MAX_DEPTH = 16  # a document nests 4 deep (document, section, record, a list of codes)
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # a city's 100,000 needs with their firms are ~100 MB
+
+
+def max_document_bytes() -> int:
+    if not has_app_context():
+        return DEFAULT_MAX_BYTES
+    return int(current_app.config.get("EXCHANGE_MAX_BYTES", DEFAULT_MAX_BYTES))
+
+
+def too_large(size: int) -> ImportRejected:
+    limit = max_document_bytes()
+    return ImportRejected([(f"format: document is {size / 2**20:.1f} MB, over the "
+                           f"{limit / 2**20:.0f} MB limit (split it by section or by district)")])
+
+
 def load_document(raw: bytes | str) -> dict:
-    """Parse a file's bytes; ImportRejected (a `document:` line) when it is not UTF-8 JSON."""
+    """Parse a file's bytes; ImportRejected (a `document:` or `format:` line) when it is not
+    UTF-8 JSON, or is larger or nested deeper than a matchmaker-exchange/1 document can be."""
+    if len(raw) > max_document_bytes():
+        raise too_large(len(raw))
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
         raise ImportRejected(["document: not UTF-8 text"]) from None
+    too_deep = ImportRejected([(f"format: nested deeper than {MAX_DEPTH} levels (a {FORMAT} "
+                               "document nests 4: document, section, record, a list of codes)")])
     try:
-        return json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+        doc = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except RecursionError:  # the C parser nests by recursion: a deep document must not crash
+        raise too_deep from None
     except _DuplicateKey as err:
         raise ImportRejected([f"document: duplicate key '{err}' in one object"]) from None
     except json.JSONDecodeError as err:
         raise ImportRejected(
             [f"document: not valid JSON ({err.msg}, line {err.lineno} column {err.colno})"]
         ) from None
+    if _deeper_than(doc, MAX_DEPTH):
+        raise too_deep
+    return doc
+
+
+def _deeper_than(doc, limit: int) -> bool:
+    """Without recursion: whatever nests deeper is refused before anything walks it."""
+    level = [doc]
+    for _ in range(limit):
+        level = [child for value in level if isinstance(value, dict | list)
+                 for child in (value.values() if isinstance(value, dict) else value)]
+        if not level:
+            return False
+    return any(isinstance(value, dict | list) for value in level)
 
 
 # --- validation and planning --------------------------------------------------------------
