@@ -138,7 +138,10 @@ def needs():
         query = query.where(Need.status == status)
     page = db.paginate(query.order_by(Need.created_at.desc(), Need.id.desc()),
                        per_page=20, error_out=False)
-    return render_template("enterprises/needs.html", page=page, status=status)
+    ids = [n.id for n in page.items]
+    return render_template("enterprises/needs.html", page=page, status=status,
+                           best=matching.best_matches(ids), fresh=matching.freshness(ids),
+                           today=clock.china_today())
 
 
 def _lenders() -> list[Institution]:

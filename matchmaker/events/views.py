@@ -397,8 +397,11 @@ def requests(event_id):
         return _render_all_requests(event)
     registration = service.own_registration(current_user, event)
     rows = service.requests_for(registration) if registration else []
+    deadline = event.requests_deadline or event.registration_deadline
     return render_template("events/requests.html", event=event, registration=registration,
-                           rows=rows, form=ConfirmForm(), labels=REQUEST_STATUS_LABELS)
+                           rows=rows, form=ConfirmForm(), labels=REQUEST_STATUS_LABELS,
+                           deadline=clock.china_date(deadline) if deadline else event.day,
+                           today=clock.china_today())
 
 
 def _render_all_requests(event: Event, status: int = 200, must_form=None):

@@ -200,6 +200,28 @@ class Lead(db.Model):
     def decline_label(self) -> str:
         return vocab.label("decline_reasons", self.decline_reason)
 
+    @property
+    def best_match(self) -> dict | None:
+        """The institution's best match when the lead opened (the snapshot is best first)."""
+        return self.matched[0] if self.matched else None
+
+    @property
+    def match_reason(self) -> str:
+        """The one line a list shows: why the need fits the institution's best product."""
+        best = self.best_match
+        reasons = (best or {}).get("reasons") or []
+        return reasons[0] if reasons else ""
+
+    @property
+    def due(self) -> date | None:
+        """The deadline this lead is worked to: the live claim's, else a renewal's due date."""
+        claim = self.live_claim
+        if claim is not None:
+            return claim.due
+        if self.status == "open" and self.need.loan_kind == "renewal":
+            return self.need.renewal_due
+        return None
+
 
 class Claim(db.Model):
     """One manager's 接单 of a lead, with its working-day deadlines (China dates, inclusive)."""
@@ -244,6 +266,11 @@ class Claim(db.Model):
     @property
     def live(self) -> bool:
         return self.status in CLAIM_LIVE
+
+    @property
+    def due(self) -> date:
+        """The deadline the manager works to now: first contact, then the decision."""
+        return self.contact_due if self.status == "claimed" else self.decision_due
 
 
 class LeadFollowUp(db.Model):

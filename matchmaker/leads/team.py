@@ -26,7 +26,7 @@ class Member:
 
 def due(claim: Claim):
     """The deadline the manager is working to: first contact, then the decision."""
-    return claim.contact_due if claim.status == "claimed" else claim.decision_due
+    return claim.due
 
 
 def roster(institution_id: int, days: int = 180) -> list[Member]:

@@ -95,7 +95,8 @@ def index():
     query = queries.inbox_query(current_user, **form.filters())
     page = db.paginate(query, per_page=20, error_out=False)
     return render_template("leads/index.html", form=form, page=page, today=clock.china_today(),
-                           filtered=any(v for k, v in request.args.items() if k != "page"))
+                           filtered=any(v for k, v in request.args.items() if k != "page"),
+                           claim_form=ClaimForm())
 
 
 @bp.get("/<int:lead_id>")

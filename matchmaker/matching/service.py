@@ -626,6 +626,17 @@ def matches_for_need(need: Need, top: int | None = None) -> list[Match]:
     return list(db.session.scalars(query))
 
 
+def best_matches(need_ids: Iterable[int]) -> dict[int, Match]:
+    """need_id -> its best stored match (rank 1) with the product, for lists that show one
+    line per need (a stale need's row is still returned: ask `freshness` before showing)."""
+    ids = list(need_ids)
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(Match).where(Match.need_id.in_(ids), Match.rank == 1)
+                              .options(selectinload(Match.product)))
+    return {m.need_id: m for m in rows}
+
+
 def near_misses_for_need(need: Need) -> list[NearMiss]:
     """The stored near misses the enterprise can act on, each with its change (rows stored
     before the actionable rule, until the nightly `match --all`, are left out here)."""

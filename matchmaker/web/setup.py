@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import clock, industries, vocab
 from ..extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
+from .urgency import countdown
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ def register_web(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         vocab=vocab, vocab_label=vocab.label, role_labels=ROLE_LABELS,
-        industry_name=industries.name, **PREDICATES)
+        industry_name=industries.name, countdown=countdown, **PREDICATES)
     app.jinja_env.filters["wan"] = format_wan
     app.jinja_env.filters["rate"] = format_rate
     app.jinja_env.filters["localtime"] = format_localtime
