@@ -56,3 +56,18 @@ def test_my_needs_cards_and_table(app, db):
     page = app.test_client(user=owner(lead.need)).get("/needs").text
     assert 'data-testid="need-cards"' in page and 'data-testid="needs-table"' in page
     assert page.count(f"/leads/needs/{lead.need_id}/push") == 2  # the main action, twice
+
+
+def test_need_page_leads_with_the_next_step(app, db):
+    from tests.factories import NeedFactory
+    from tests.test_leads_helpers import matched
+    draft = NeedFactory(status="draft")
+    page = app.test_client(user=owner(draft)).get(f"/needs/{draft.id}").text
+    step = page[page.index('data-testid="next-step"'):]
+    assert step.index("发布需求") < step.index('data-testid="need-details"')
+    need, _bank, _product = matched()
+    need.status = "published"
+    page = app.test_client(user=owner(need)).get(f"/needs/{need.id}").text
+    top = page[page.index('data-testid="next-step"'):page.index('data-testid="need-details"')]
+    assert f"/leads/needs/{need.id}/push" in top and 'data-testid="main-action"' in top
+    assert "<details" in page  # the details are folded
