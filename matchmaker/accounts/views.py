@@ -31,9 +31,11 @@ def _login_limit() -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    # browsers read "/\host" as "//host": only plain same-site paths are followed
+    # browsers read "/\host" as "//host": only plain same-site paths are followed; a control
+    # character (CR/LF: a header split, a 500 from the redirect) is never followed either
     if target and target.startswith("/") and not urlsplit(target).netloc \
-            and not target.startswith("//") and "\\" not in target:
+            and not target.startswith("//") and "\\" not in target \
+            and target.isprintable():
         return target
     return url_for("web.home")
 

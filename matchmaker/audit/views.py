@@ -7,6 +7,7 @@ from .. import clock
 from ..accounts.models import User
 from ..accounts.permissions import roles_required
 from ..extensions import db
+from ..web.params import MAX_ID
 from .labels import ACTION_LABELS, action_label
 from .models import AuditEntry
 
@@ -33,7 +34,8 @@ def index():
     if args.get("subject_type"):
         query = query.where(AuditEntry.subject_type == args["subject_type"])
     if args.get("subject_id"):
-        if args["subject_id"].isdigit():
+        if args["subject_id"].isascii() and args["subject_id"].isdigit() \
+                and int(args["subject_id"]) <= MAX_ID:
             query = query.where(AuditEntry.subject_id == int(args["subject_id"]))
         else:
             errors["subject_id"] = "对象编号应为数字"

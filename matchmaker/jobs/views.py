@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from ..accounts.permissions import register_predicates, roles_required
 from ..extensions import db
 from ..web.actions import attempt
+from ..web.params import number_arg
 from . import service
 from .models import STATUS_LABELS, STATUSES, Job
 from .permissions import PREDICATES, can_view_job
@@ -22,7 +23,7 @@ def _visible_job(job_id: int) -> Job:
 @bp.app_context_processor
 def started_job() -> dict:
     """A page reached with ?job=ID (the redirect after starting one) shows its progress."""
-    job_id = request.args.get("job", type=int)
+    job_id = number_arg("job")  # also on the error page of a bad ?job=
     if not job_id or not current_user or not current_user.is_authenticated:
         return {"started_job": None}
     job = db.session.get(Job, job_id)
