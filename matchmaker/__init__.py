@@ -40,7 +40,7 @@ BLUEPRINTS = (
     "matchmaker.institutions.views", "matchmaker.catalog.views", "matchmaker.policy.views",
     "matchmaker.leads.views", "matchmaker.notifications.views", "matchmaker.matching.views",
     "matchmaker.whitelists.views",
-    "matchmaker.events.views", "matchmaker.jobs.views",
+    "matchmaker.events.views", "matchmaker.jobs.views", "matchmaker.monitoring.views",
 )
 
 

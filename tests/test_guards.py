@@ -33,6 +33,7 @@ from matchmaker.institutions.models import (
 from matchmaker.jobs import service as jobs
 from matchmaker.leads import claims, consent, outcomes, push, supervision
 from matchmaker.leads.models import Lead, LeadFollowUp
+from matchmaker.monitoring import service as monitoring
 from matchmaker.notifications import service as notifications
 from matchmaker.policy import service as policy
 from matchmaker.policy import workdays
@@ -513,6 +514,25 @@ def _update_setting(_mp):
     return ([user_for_role("organizer"), user_for_role("bank_admin")],
             lambda s: policy.update_setting(s, "claim_limit_per_need", 9),
             lambda: policy.setting("claim_limit_per_need"))
+
+
+@case(monitoring.update_target)
+def _update_target(_mp):
+    from matchmaker.extensions import db
+    from matchmaker.monitoring.models import Target
+    target = db.session.get(Target, "borrowers_growth")
+    return ([user_for_role("organizer"), user_for_role("bank_admin")],
+            lambda s: monitoring.update_target(s, target, Decimal(20), "某文件"),
+            lambda: (target.value, target.source))
+
+
+@case(monitoring.record_activity)
+def _record_activity(_mp):
+    from matchmaker.monitoring.models import Activity
+    return ([user_for_role("bank_admin"), user_for_role("enterprise"), user_for_role("admin")],
+            lambda s: monitoring.record_activity(s, kind="roadshow", title="路演",
+                                                 day=date(2026, 1, 5), enterprises=3),
+            lambda: _count(Activity))
 
 
 @case(workdays.save_workday_override)

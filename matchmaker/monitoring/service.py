@@ -1,14 +1,27 @@
 """The organizer's home figures, limited to the organizer's district (a 永川区 organizer saw
 city-wide counts: 96 enterprises where the district has 8)."""
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import false, func, or_, select
 
+from .. import clock
+from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
+from ..errors import ServiceError
 from ..extensions import db
+from ..guards import guarded
 from ..institutions.models import Institution, InstitutionDistrict, Product
 from ..leads.models import Lead
-from .permissions import can_view_monitoring, district_of
+from .indicators import Indicators, Period
+from .models import Activity, Target
+from .permissions import (
+    can_edit_targets,
+    can_record_activity,
+    can_view_monitoring,
+    district_of,
+)
 
 
 @dataclass
@@ -66,3 +79,83 @@ def _district_rows() -> list[tuple[str, int, int, int]]:
         select(Enterprise.district, func.count(Lead.id)).join(Lead.need).join(Need.enterprise)
         .where(Lead.status == "funded").group_by(Enterprise.district)).all())
     return [(d, ents[d], published.get(d, 0), funded.get(d, 0)) for d in sorted(ents)]
+
+
+# --- targets ------------------------------------------------------------------------------------
+
+def targets() -> list[Target]:
+    return list(db.session.scalars(select(Target).order_by(Target.key)))
+
+
+@guarded(can_edit_targets, message="只有平台管理员可以修改目标值")
+def update_target(actor, target: Target, value: Decimal, source: str) -> Target:
+    """A new target value with the document it comes from (no source, no target)."""
+    if not (source or "").strip():
+        raise ServiceError("请注明目标值的政策依据", field="source")
+    before = {"value": str(target.value), "source": target.source}
+    target.value, target.source = value, source.strip()
+    target.updated_by_id = actor.id
+    record(actor, "monitoring.target_updated", target, key=target.key, before=before,
+           value=str(value))
+    db.session.flush()
+    return target
+
+
+@dataclass
+class Check:
+    """A figure beside its target: behind is True when the figure misses it."""
+
+    target: Target
+    figure: Decimal | None
+    goal: Decimal
+
+    @property
+    def behind(self) -> bool | None:
+        if self.figure is None:
+            return None
+        if self.target.direction == "max":
+            return self.figure > self.goal
+        return self.figure < self.goal
+
+
+def _months(period: Period) -> int:
+    return {"month": 1, "quarter": 3, "year": 12}[period.kind]
+
+
+def checks(ind: Indicators) -> dict[str, Check]:
+    """Each target with the period's figure. A yearly count (enterprises served) is prorated
+    to the period's months."""
+    figures = {"borrowers_growth": ind.borrowers_growth,
+               "first_loan_growth": ind.first_loan_growth,
+               "long_term_share_change": ind.long_term_share_change,
+               "credit_share_change": ind.credit_share_change,
+               "rate_change": ind.rate_change,
+               "enterprises_served": Decimal(ind.served.total)}
+    out = {}
+    for target in targets():
+        goal = target.value
+        if target.unit == "家次":
+            goal = goal * _months(ind.period) / 12
+        out[target.key] = Check(target, figures.get(target.key), goal)
+    return out
+
+
+# --- off-platform activities ------------------------------------------------------------------
+
+@guarded(can_record_activity, message="只有组织方可以登记对接活动")
+def record_activity(actor, *, kind: str, title: str, day: date, enterprises: int,
+                    institutions: int = 0, attendees: str | None = None,
+                    district: str | None = None) -> Activity:
+    """An off-platform 路演 / 银担企对接: a district organizer records its own district's."""
+    if actor.district:
+        district = actor.district
+    if day > clock.china_today():
+        raise ServiceError("活动日期不能晚于今天", field="day")
+    activity = Activity(kind=kind, title=title.strip(), day=day, district=district or None,
+                        enterprises=enterprises, institutions=institutions,
+                        attendees=(attendees or "").strip() or None, created_by_id=actor.id)
+    db.session.add(activity)
+    db.session.flush()
+    record(actor, "monitoring.activity_recorded", activity, kind=kind,
+           enterprises=enterprises)
+    return activity

@@ -20,11 +20,12 @@ MENUS = {
                   ("whitelists.index", "白名单"), ("events.index", "对接会"),
                   ("catalog.index", "金融超市"), ("institutions.core_enterprises", "核心企业库"),
                   ("leads.supervision", "督办"), ("whitelists.supervision", "白名单督办"),
-                  ("leads.pipeline", "线索看板")],
+                  ("leads.pipeline", "线索看板"), ("monitoring.index", "监测督导")],
     "admin": [("web.home", "工作台"), ("accounts.invitations", "邀请用户"),
               ("audit.index", "审计日志"), ("exchange.upload", "数据导入"),
               ("jobs.index", "后台任务"),
-              ("policy.index", "政策参数"), ("policy.workdays_page", "工作日历")],
+              ("policy.index", "政策参数"), ("policy.workdays_page", "工作日历"),
+              ("monitoring.targets", "监测目标")],
 }
 
 

@@ -1,0 +1,33 @@
+"""Forms of the monitoring area: a target's value and source, an off-platform activity."""
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from .. import vocab
+from .models import ACTIVITY_KINDS, ACTIVITY_LABELS
+
+
+class TargetForm(FlaskForm):
+    value = DecimalField("目标值", places=None, validators=[
+        InputRequired("请填写目标值"),
+        NumberRange(min=Decimal(-100), max=Decimal(1000000), message="目标值超出合理范围")])
+    source = TextAreaField("政策依据", validators=[InputRequired("请注明目标值的政策依据"),
+                                                Length(max=500, message="不超过500字")])
+
+
+class ActivityForm(FlaskForm):
+    kind = SelectField("活动类型", choices=[(k, ACTIVITY_LABELS[k]) for k in ACTIVITY_KINDS],
+                       validators=[InputRequired("请选择活动类型")])
+    title = StringField("活动名称", validators=[InputRequired("请填写活动名称"),
+                                            Length(max=128, message="不超过128字")])
+    day = DateField("活动日期", validators=[InputRequired("请选择活动日期")])
+    district = SelectField("区县", choices=[("", "市级活动")] + vocab.choices("districts"),
+                           validators=[Optional()])
+    enterprises = IntegerField("参加企业（家）", validators=[
+        InputRequired("请填写参加企业数"), NumberRange(min=0, max=10000, message="0到10000家")])
+    institutions = IntegerField("参加金融机构（家）", default=0, validators=[
+        Optional(), NumberRange(min=0, max=1000, message="0到1000家")])
+    attendees = TextAreaField("参加单位名单（每行一家）", validators=[
+        Optional(), Length(max=20000, message="名单过长")])
