@@ -363,3 +363,21 @@ def test_export_keeps_text_as_text(client_as, db, evil):
 
 def test_export_rejects_an_unknown_grouping(client_as, db):
     assert client_as("organizer").get("/catalog/export.xlsx?group=colour").status_code == 400
+
+
+def test_search_reads_descriptions_core_enterprises_and_programmes(client, db):
+    bank = InstitutionFactory(name="重庆测试银行")
+    with db.session.no_autoflush:
+        ProductFactory(institution=bank, name="供应链e贷", purposes=["supply_chain"],
+                       core_enterprises=["重庆长安汽车股份有限公司"])
+        ProductFactory(institution=bank, name="绿色动力贷", purposes=["tech_upgrade"],
+                       description="支持分布式光伏电站建设和储能设备购置")
+        ProductFactory(institution=bank, name="设备更新贷", purposes=["tech_upgrade"],
+                       subsidy_programs=["tech_upgrade_interest"])
+        ProductFactory(institution=bank, name="普通流贷", purposes=["working_capital"])
+    db.session.flush()
+    assert names(client.get("/catalog/?q=长安")) == ["供应链e贷"]
+    assert names(client.get("/catalog/?q=光伏")) == ["绿色动力贷"]
+    assert names(client.get("/catalog/?q=贴息")) == ["设备更新贷"]
+    assert names(client.get("/catalog/?q=光服电站")) == ["绿色动力贷"]  # same sound, typed wrong
+    assert names(client.get("/catalog/?q=钢铁冶炼")) == []

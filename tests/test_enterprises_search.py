@@ -80,3 +80,24 @@ def test_pagination_and_empty_state(db, client_as):
     assert "分页测试22" in second
     empty = client.get("/enterprises?q=不存在的企业").get_data(as_text=True)
     assert 'data-testid="empty-state"' in empty and "表格批量导入" in empty
+
+
+@pytest.mark.parametrize("q,expected", [
+    ("精密铸照", ["永川精密铸造"]),           # a wrong character (铸照)
+    ("永川精蜜铸造", ["永川精密铸造"]),       # a homophone typed in pinyin
+    ("jmzz", ["永川精密铸造"]),              # pinyin initials
+    ("bishandianzi", ["璧山电子科技"]),       # full pinyin
+    ("不存在的公司", []),
+])
+def test_search_forgives_typos_and_pinyin(client_as, population, q, expected):
+    assert names(client_as("organizer"), q=q) == expected
+
+
+def test_forgiving_need_search(client_as, population):
+    html = client_as("organizer").get("/enterprises", query_string={
+        "kind": "needs", "q": "jmzz"}).get_data(as_text=True)
+    assert "永川精密铸造" in html and "璧山电子科技" not in html
+
+
+def test_forgiving_search_keeps_the_district(client_as, population):
+    assert names(client_as("organizer", district="璧山区"), q="jmzz") == []

@@ -611,12 +611,8 @@ NEED_SORTS = {"updated": Need.updated_at.desc(), "created": Need.created_at.desc
 
 def filter_enterprises(query, *, q=None, district=None, cluster=None, purpose=None,
                        status=None, sort="updated"):
-    """Narrow a visible_enterprises() query: name or USCC, district, cluster, and whether the
-    enterprise has a need with this purpose / status."""
-    if q:
-        code = uscc_rules.normalize(q)
-        query = query.where(or_(Enterprise.name.ilike(f"%{q.strip()}%"),
-                                Enterprise.uscc.like(f"{code}%")))
+    """Narrow a visible_enterprises() query: name or USCC (forgiving, see _search), district,
+    cluster, and whether the enterprise has a need with this purpose / status."""
     if district:
         query = query.where(Enterprise.district == district)
     if cluster:
@@ -628,16 +624,41 @@ def filter_enterprises(query, *, q=None, district=None, cluster=None, purpose=No
         if status:
             needs = needs.where(Need.status == status)
         query = query.where(needs.exists())
+    if q:
+        query = _search(query, q)
     return query.order_by(ENTERPRISE_SORTS.get(sort, ENTERPRISE_SORTS["updated"]), Enterprise.id)
+
+
+# the forgiving search scores at most this many names in Python (a district's firms; a city
+# organizer's typo over more firms than this is looked for among the most recently updated)
+FUZZY_SCAN = 20000
+FUZZY_CUTOFF = 75
+
+
+def _search(query, q: str):
+    """As typed first (a part of the name, the USCC's start, a need's ref); when that finds
+    nothing, forgiving: a typo, a homophone, pinyin or its initials (长按汽车, changan, caqc
+    find 重庆长安汽车), scored by textsearch over the names the other filters left."""
+    text = q.strip()
+    code = uscc_rules.normalize(text)
+    exact = [Enterprise.name.ilike(f"%{text}%"), Enterprise.uscc.like(f"{code}%")]
+    if any(column.table is Need.__table__ for column in query.selected_columns):
+        exact.append(Need.ref == text)
+    as_typed = query.where(or_(*exact))
+    if db.session.scalar(as_typed.with_only_columns(Enterprise.id).limit(1)) is not None:
+        return as_typed
+    from ..textsearch import name_score
+
+    names = db.session.execute(
+        query.with_only_columns(Enterprise.id, Enterprise.name).distinct()
+        .order_by(None).limit(FUZZY_SCAN)).all()
+    ids = [eid for eid, name in names if name_score(text, name) >= FUZZY_CUTOFF]
+    return query.where(Enterprise.id.in_(ids or [0]))
 
 
 def filter_needs(query, *, q=None, district=None, cluster=None, purpose=None, status=None,
                  sort="updated"):
     """Narrow a visible_needs() query (already joined to Enterprise)."""
-    if q:
-        code = uscc_rules.normalize(q)
-        query = query.where(or_(Enterprise.name.ilike(f"%{q.strip()}%"),
-                                Enterprise.uscc.like(f"{code}%"), Need.ref == q.strip()))
     if district:
         query = query.where(Enterprise.district == district)
     if cluster:
@@ -646,6 +667,8 @@ def filter_needs(query, *, q=None, district=None, cluster=None, purpose=None, st
         query = query.where(Need.purpose == purpose)
     if status:
         query = query.where(Need.status == status)
+    if q:
+        query = _search(query, q)
     return query.order_by(NEED_SORTS.get(sort, NEED_SORTS["updated"]), Need.id.desc())
 
 
