@@ -50,7 +50,9 @@ def test_a_figure_behind_its_target_is_marked(world, client_as):
 
 def test_bad_period_arguments_fall_back_quietly(world, client_as):
     client = client_as("organizer")
-    assert client.get("/monitoring/?kind=week&year=abc&number=99").status_code == 200
+    assert client.get("/monitoring/?kind=week&year=1800&number=99").status_code == 200
+    # a malformed number is refused app-wide (issue 19: malformed query numbers are 400)
+    assert client.get("/monitoring/?year=abc").status_code == 400
     assert client.get("/monitoring/?kind=quarter&year=2026&number=9").status_code == 200
 
 
