@@ -38,6 +38,15 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    # Redis is optional at every point (issue 19): when it does not answer, the limiter counts
+    # in this process (Flask-Limiter logs "Rate limit storage unreachable - falling back to
+    # in-memory storage" once, and goes back to Redis when it answers again); a connection
+    # attempt gives up within a second, and any other storage error is logged, never a 500
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS",
+                              {"socket_connect_timeout": 1, "socket_timeout": 1})
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
