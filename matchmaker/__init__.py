@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "matchmaker.leads.models", "matchmaker.notifications.models",
     "matchmaker.whitelists.models",
     "matchmaker.events.models", "matchmaker.jobs.models", "matchmaker.monitoring.models",
+    "matchmaker.web.models",
 )
 
 # each domain's reactions to the others' signals (matchmaker/signals.py): imported once, they

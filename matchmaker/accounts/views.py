@@ -10,6 +10,7 @@ from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..institutions.models import Institution
 from ..mail import send_mail
+from ..web import once
 from ..web.actions import attempt
 from . import service
 from .forms import (
@@ -80,6 +81,9 @@ def register():
         return redirect(url_for("web.home"))
     form = RegisterEnterpriseForm()
     if form.validate_on_submit():
+        # one account per rendered form: a repeat is sent to the login page (issue 17 #8)
+        if (first := once.begin(form)) is not None:
+            return first
         with attempt(form, "company_name") as done:
             _, user = register_enterprise(
                 company_name=form.company_name.data, uscc=form.uscc.data,
@@ -87,6 +91,7 @@ def register():
                 employees=form.employees.data, revenue_wan=form.revenue_wan.data,
                 founded=form.founded.data, name=form.name.data, email=form.email.data,
                 password=form.password.data, assets_wan=form.assets_wan.data)
+            once.done(url_for("accounts.login"))
         if not done:
             return render_template("accounts/register.html", form=form), 400
         login_user(user)

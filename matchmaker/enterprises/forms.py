@@ -26,6 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clock, industries, sizes, uscc, vocab
 from ..accounts.forms import PASSWORD_RULES
+from ..formtokens import SubmittedOnce
 from .models import NEED_STATUSES
 
 ASSETS_LABEL = "资产总额（万元）"
@@ -73,7 +74,7 @@ def _assets_given_where_needed(form) -> bool:
     return False
 
 
-class RegisterEnterpriseForm(FlaskForm):
+class RegisterEnterpriseForm(SubmittedOnce, FlaskForm):
     company_name = StringField("企业名称（与营业执照一致）", validators=[
         InputRequired("请填写企业名称"), Length(min=4, max=128, message="企业名称长度需为4–128个字")])
     uscc = StringField("统一社会信用代码", validators=[InputRequired("请填写统一社会信用代码")],
@@ -256,7 +257,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class NeedForm(FlaskForm):
+class NeedForm(SubmittedOnce, FlaskForm):
     # validate_choice off: need_problems() words an unknown code like a missing one
     loan_kind = RadioField("贷款类型", choices=list(LOAN_KIND_SHORT.items()),
                            validators=[InputRequired("请选择贷款类型")], validate_choice=False)

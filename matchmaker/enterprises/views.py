@@ -23,6 +23,7 @@ from ..institutions.models import Institution
 from ..leads.service import need_leads  # the need page shows its leads too
 from ..matching import service as matching
 from ..policy import service as policy
+from ..web import once
 from ..web.actions import attempt
 from . import service, spreadsheet
 from .forms import (
@@ -158,9 +159,13 @@ def new_need():
         "core_enterprise": enterprise.core_enterprise}
     form = NeedForm(enterprise, _lenders(), **initial)
     if form.validate_on_submit():
+        # one need per rendered form, however often it is posted (issue 17 finding 8)
+        if (first := once.begin(form)) is not None:
+            return first
         publish = request.form.get("action") != "draft"
         with attempt(form, "purpose") as done:
             need = service.create_need(_me(), enterprise, publish=publish, **form.values())
+            once.done(url_for(".need", need_id=need.id))
         if not done:
             return _render_need_form(form, enterprise, None), 400
         flash(f"需求 {need.ref} 已发布，平台正在为您匹配金融产品。" if publish

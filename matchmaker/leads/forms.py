@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clock, vocab
+from ..formtokens import SubmittedOnce
 from . import scope as scopes
 from .models import FOLLOWUP_LABELS
 from .queries import AGES, INBOX_STATUSES
@@ -63,7 +64,7 @@ class InboxFilterForm(FlaskForm):
         return data
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(SubmittedOnce, FlaskForm):
     """接单: the button; CSRF only."""
 
 
@@ -83,7 +84,7 @@ class MemberForm(FlaskForm):
     reason = StringField("说明（可选）", validators=[Optional(), Length(max=200)])
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(SubmittedOnce, FlaskForm):
     kind = SelectField("跟进方式", choices=list(FOLLOWUP_LABELS.items()),
                        validators=[InputRequired("请选择跟进方式")])
     # no Optional(): it would stop the chain before validate_note sees an empty note
@@ -95,7 +96,7 @@ class FollowUpForm(FlaskForm):
             raise ValidationError("请填写备注内容")
 
 
-class ApproveForm(FlaskForm):
+class ApproveForm(SubmittedOnce, FlaskForm):
     # any id parses; the service checks it is a product of this institution
     product_id = SelectField("贷款产品", coerce=_int_or_none, validate_choice=False,
                              validators=[InputRequired("请选择贷款产品")])
@@ -112,7 +113,7 @@ class ApproveForm(FlaskForm):
     note = TextAreaField("给企业的说明（可选）", validators=[Optional(), Length(max=1000)])
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(SubmittedOnce, FlaskForm):
     reason = SelectField("未获批原因", choices=vocab.choices("decline_reasons", "请选择"),
                          validators=[InputRequired("请选择未获批原因")])
     text = TextAreaField("具体说明（企业可见）", validators=[Length(max=1000, message="最多1000字")])
@@ -126,7 +127,7 @@ class DeclineForm(FlaskForm):
             raise ValidationError("原因为“其他”时须填写具体说明")
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(SubmittedOnce, FlaskForm):
     note = TextAreaField("终止原因（企业可见）", validators=[
         InputRequired("请填写终止对接的原因"), Length(max=1000)])
 
@@ -156,7 +157,7 @@ class RevokeForm(FlaskForm):
     """Revoke one consent: CSRF only."""
 
 
-class ConfirmFundingForm(FlaskForm):
+class ConfirmFundingForm(SubmittedOnce, FlaskForm):
     rating = RadioField("服务评价", choices=RATING_CHOICES,
                         validators=[InputRequired("请为服务打分（1–5星）")])
     comment = TextAreaField("评价内容（可选）", validators=[Optional(), Length(max=500)])

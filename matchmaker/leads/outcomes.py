@@ -4,6 +4,8 @@ import logging
 from datetime import date
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from .. import clock, signals, vocab
 from ..audit.service import record
 from ..enterprises.service import change_status
@@ -16,6 +18,7 @@ from .claims import (
     record_first_contact,
 )
 from .models import (
+    CLAIM_LIVE,
     LEAD_ACTIVE,
     Claim,
     Lead,
@@ -43,6 +46,13 @@ def _decision_claim(actor, lead: Lead) -> Claim:
     claim = lead.live_claim
     if claim is None or claim.manager_id != actor.id:
         raise ServiceError(DECIDER)
+    # two decisions posted at once from two pages (each its own form token): the second
+    # waits on the claim's row lock and then finds it decided. PostgreSQL; SQLite runs one
+    # writer at a time and ignores FOR UPDATE.
+    status = db.session.scalar(select(Claim.status).where(Claim.id == claim.id)
+                               .with_for_update())
+    if status not in CLAIM_LIVE:
+        raise ServiceError("该线索已登记审批结果，请刷新页面查看")
     return claim
 
 

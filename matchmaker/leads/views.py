@@ -17,6 +17,7 @@ from ..enterprises.models import Need
 from ..enterprises.permissions import visible_needs
 from ..extensions import db
 from ..institutions.models import Product
+from ..web import once
 from ..web.actions import attempt
 from . import claims, consent, outcomes, queries, team
 from . import pipeline as figures
@@ -129,24 +130,30 @@ def _render_show(lead: Lead, status: int = 200, **forms):
 @bp.post("/<int:lead_id>/claim")
 @roles_required("bank_manager")
 def claim(lead_id):
-    if not ClaimForm().validate_on_submit():
+    form = ClaimForm()
+    if not form.validate_on_submit():
         abort(400)
+    if (first := once.begin(form)) is not None:
+        return first
     with attempt() as done:
-        _claim_serialized(lead_id)
+        _claim_serialized(lead_id, form)
     if done:
         flash("接单成功。请在截止日期前联系企业并登记跟进。", "success")
     return redirect(url_for(".show", lead_id=lead_id))
 
 
-def _claim_serialized(lead_id: int) -> None:
+def _claim_serialized(lead_id: int, form) -> None:
     """Load, claim and commit; on SQLite a concurrent claimer's write lock shows up as
     "database is locked" (a deadlock SQLite breaks at once): roll back and try again, so the
     loser re-reads the winner's claim and gets the clear message. PostgreSQL waits on the
     need's row lock instead and never loops here."""
     for retry in range(SQLITE_ATTEMPTS):
-        lead = _bank_lead(lead_id)
         try:
+            if retry and once.begin(form) is not None:   # the token went with the rollback
+                return
+            lead = _bank_lead(lead_id)
             claims.claim_lead(_me(), lead)
+            once.done(url_for(".show", lead_id=lead_id))
             db.session.commit()
             return
         except OperationalError as err:
@@ -174,15 +181,19 @@ def release(lead_id):
 
 
 def _holder_action(lead_id: int, form_name: str, form, apply, success: str):
-    """The shape of every action of the claim holder: validate, one service call, commit."""
+    """The shape of every action of the claim holder: validate, one service call, commit;
+    a repeat of the same form shows the first result (web/once.py)."""
     lead = _bank_lead(lead_id)
+    if not form.validate_on_submit():
+        return _render_show(lead, 400, **{form_name: form})
+    if (first := once.begin(form)) is not None:   # before the holder check: decided since
+        return first
     if not can_work_lead(current_user, lead):
         flash("只有认领该线索的客户经理可以进行此操作。", "danger")
         return _back(lead)
-    if not form.validate_on_submit():
-        return _render_show(lead, 400, **{form_name: form})
     with attempt(form) as done:
         apply(lead)
+        once.done(url_for(".show", lead_id=lead.id))
     if not done:
         return _render_show(db.session.get(Lead, lead.id), 400, **{form_name: form})
     flash(success, "success")
@@ -463,13 +474,16 @@ def _render_progress(lead, status=200, confirm_form=None, rate_form=None):
 
 def _enterprise_action(lead_id, form, form_name, allowed, apply, success):
     lead = _progress_lead(lead_id)
+    if not form.validate_on_submit():
+        return _render_progress(lead, 400, **{form_name: form})
+    if (first := once.begin(form)) is not None:
+        return first
     if not allowed(current_user, lead):
         flash("该线索当前不能进行此操作。", "warning")
         return redirect(url_for(".progress", lead_id=lead.id))
-    if not form.validate_on_submit():
-        return _render_progress(lead, 400, **{form_name: form})
     with attempt() as done:
         apply(lead)
+        once.done(url_for(".progress", lead_id=lead.id))
     if done:
         flash(success, "success")
     return redirect(url_for(".progress", lead_id=lead.id))

@@ -1,0 +1,31 @@
+"""A token per form render (issue 17 finding 8: ten posts of one needs form made eight needs).
+
+A form that must have one effect however often it is posted (a double click, a resend, a
+flaky phone network) mixes in `SubmittedOnce`: `form.hidden_tag()` then carries a fresh
+random token each time the page is rendered, and the view claims it with
+`matchmaker.web.once.begin(form)` before its service call. Pure WTForms: domain forms may
+import it.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+
+from wtforms import HiddenField
+
+TOKEN = re.compile(r"[0-9a-f]{32}")
+
+
+def new_token() -> str:
+    return secrets.token_hex(16)
+
+
+class SubmittedOnce:
+    """Mix into a FlaskForm (before FlaskForm) whose submission must take effect once."""
+
+    form_token = HiddenField(default=new_token)
+
+    def submitted_token(self) -> str | None:
+        """The token posted with the form, when it has the shape new_token() gives."""
+        value = (self.form_token.data or "").strip()
+        return value if TOKEN.fullmatch(value) else None
