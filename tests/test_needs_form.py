@@ -213,3 +213,29 @@ def test_csrf_is_required_when_enabled(app, db, enterprise_client):
         app.config["WTF_CSRF_ENABLED"] = False
     assert response.status_code == 400
     assert need_count(db) == 0
+
+
+def test_the_form_starts_from_the_profile_and_the_last_need(db, client_as):
+    from decimal import Decimal
+
+    from tests.factories import EnterpriseFactory, NeedFactory
+    firm = EnterpriseFactory(has_bank_loan=True, core_enterprise="重庆长安汽车股份有限公司")
+    NeedFactory(enterprise=firm, purpose="supply_chain", term_months=9,
+                amount_wan=Decimal(450), guarantee_modes=["pledge"], consent_to_share=True)
+    page = client_as("enterprise", enterprise=firm).get("/needs/new").text
+    assert _checked(page, "purpose", "supply_chain")
+    assert 'value="9"' in page and 'value="450' not in page
+    assert _checked(page, "guarantee_modes", "pledge") and _checked(page, "loan_kind", "new")
+    assert "重庆长安汽车股份有限公司" in page
+    # only purpose, amount, term and guarantee are in the open; the rest is folded
+    assert page.index('name="purpose"') < page.index('id="more-fields"') < page.index(
+        'name="loan_kind"')
+    assert page.index('id="more-fields"') < page.index('name="max_rate"')
+
+
+def _checked(page, name, value) -> bool:
+    import re
+    for tag in re.findall(r"<input[^>]*>", page):
+        if f'name="{name}"' in tag and f'value="{value}"' in tag:
+            return "checked" in tag
+    return False

@@ -307,6 +307,22 @@ DESCRIPTION_MIN = 10
 PROJECT_PURPOSES = ("tech_upgrade", "project")
 
 
+def need_defaults(enterprise: Enterprise) -> dict:
+    """What the needs form starts with, so an owner types as little as possible: the loan
+    kind from the profile (首贷 without a bank loan), the core enterprise from the profile,
+    and from the company's last need its purpose, term, guarantee modes and consent (the
+    amount and the description are this need's own)."""
+    defaults = {"loan_kind": default_loan_kind(enterprise),
+                "core_enterprise": enterprise.core_enterprise}
+    last = db.session.scalar(select(Need).where(Need.enterprise_id == enterprise.id)
+                             .order_by(Need.created_at.desc(), Need.id.desc()).limit(1))
+    if last is not None:
+        defaults.update(purpose=last.purpose, term_months=last.term_months,
+                        guarantee_modes=list(last.guarantee_modes),
+                        consent_to_share=last.consent_to_share)
+    return defaults
+
+
 def default_loan_kind(enterprise: Enterprise) -> str:
     """Exchange rule: first_loan when the enterprise has no bank loan, else new."""
     return "new" if enterprise.has_bank_loan else "first_loan"

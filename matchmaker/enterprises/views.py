@@ -154,9 +154,7 @@ def _lenders() -> list[Institution]:
 def new_need():
     enterprise = db.one_or_404(visible_enterprises(current_user)
                                .where(Enterprise.id == current_user.enterprise_id))
-    initial = {} if request.method == "POST" else {
-        "loan_kind": service.default_loan_kind(enterprise),
-        "core_enterprise": enterprise.core_enterprise}
+    initial = {} if request.method == "POST" else service.need_defaults(enterprise)
     form = NeedForm(enterprise, _lenders(), **initial)
     if form.validate_on_submit():
         # one need per rendered form, however often it is posted (issue 17 finding 8)

@@ -47,7 +47,24 @@
       }
     }
     if (help) { help.textContent = project ? help.getAttribute("data-help-project") : help.getAttribute("data-help-other"); }
+    // the folded part opens when something in it is owed (a project's description, a renewal)
+    var more = document.getElementById("more-fields");
+    if (more && (project || chosen("loan_kind") === "renewal")) { more.open = true; }
+    var now = document.getElementById("loan-kind-now");
+    var kind = form.querySelector('input[name="loan_kind"]:checked');
+    if (now && kind && kind.labels && kind.labels[0]) {
+      var title = kind.labels[0].querySelector(".fw-semibold");
+      now.textContent = title ? title.textContent : now.textContent;
+    }
   }
+
+  // a refused field inside the fold must be seen: open it after the checks ran
+  form.addEventListener("submit", function () {
+    window.setTimeout(function () {
+      var more = document.getElementById("more-fields");
+      if (more && more.querySelector(".is-invalid")) { more.open = true; }
+    }, 0);
+  });
 
   FormCheck.addCheck(form, function () {
     var errors = {};

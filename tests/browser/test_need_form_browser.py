@@ -101,6 +101,7 @@ def test_need_form_on_a_phone(new_page, live_server, artifacts, core_list):
     page.wait_for_url(re.compile(r"/needs/\d+$"))
     assert re.fullmatch(r"N-\d{8}-\d{4}", page.get_by_test_id("need-ref").inner_text())
     assert page.get_by_test_id("need-status").inner_text() == "已发布"
+    page.get_by_role("heading", name="需求动态").click()  # folded below the next step
     timeline = page.get_by_test_id("timeline").inner_text()
     assert "创建融资需求" in timeline and "草稿 → 已发布" in timeline
     assert no_horizontal_scroll(page)
@@ -125,7 +126,10 @@ def test_need_form_on_a_desktop(new_page, live_server, artifacts, core_list):
     register(page, "重庆电脑填表智能装备有限公司")
     page.goto("/needs/new")
 
-    # a renewal needs a current loan: the page says so before the server does
+    # the loan kind is folded (preset from the profile); a renewal needs a current loan: the
+    # page says so before the server does
+    assert page.locator("#renewal-fields").is_hidden()
+    page.locator("#more-fields summary").click()
     page.get_by_text("续贷", exact=True).click()
     assert "续贷须有正在使用的银行贷款" in feedback(page, "loan_kind").inner_text()
     assert page.locator("#renewal-fields").is_visible()
