@@ -26,7 +26,7 @@ from ..extensions import db
 from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..institutions.service import product_record, publish_version
-from . import schema
+from . import bulk, schema
 from .permissions import can_exchange_data
 from .schema import FIELDS, FORMAT, SECTIONS
 
@@ -390,19 +390,39 @@ def _import(doc, actor) -> ImportReport:
 
 
 def _write_all(plan: _Plan, report: ImportReport, actor) -> None:
-    found = {s: dict(plan.stored[s]) for s in SECTIONS}
+    found = {s: dict(plan.stored[s]) for s in SECTIONS}  # ref -> row, for the ORM writers
+    ids = {s: {ref: row.id for ref, row in plan.stored[s].items()} for s in SECTIONS}
     for section in SECTIONS:
         changes = [c for c in report.changes if c.section == section and c.action != "unchanged"]
-        for change in changes:
-            change.obj = WRITERS[section](change, found)
+        # new records in bulk (bulk.py); updates one by one: they compare and version rows
+        created = [c for c in changes if c.action == "created" and section in bulk.MODELS]
+        one_by_one = [c for c in changes if not (c.action == "created" and section in bulk.MODELS)]
+        for change in one_by_one:
+            change.obj = WRITERS[section](change, _Found(found, ids))
             found[section][change.ref] = change.obj
         db.session.flush()
-        for change in changes:
+        for change in one_by_one:
+            ids[section][change.ref] = change.obj.id
             _audit_change(change, actor)
+        if created:
+            ids[section].update(bulk.insert_created(section, created, ids, actor))
     if report.changed:
         # an import may change any product or need: one job recomputes every need at the end
         # (its parts run in parallel on the workers); until then they show "正在更新"
         record(actor, "exchange.imported", _ExchangeSubject(), **report.counts())
+
+
+@dataclass
+class _Found:
+    """The rows a record refers to: ORM rows when loaded or written here, else by id (a
+    record written in bulk has no ORM object)."""
+
+    rows: dict
+    ids: dict
+
+    def __call__(self, section: str, ref: str):
+        row = self.rows[section].get(ref)
+        return row if row is not None else db.session.get(MODELS[section], self.ids[section][ref])
 
 
 def _assign(obj, values: dict, fields: list[str], renamed: dict | None = None) -> None:
@@ -411,17 +431,17 @@ def _assign(obj, values: dict, fields: list[str], renamed: dict | None = None) -
             setattr(obj, (renamed or {}).get(name, name), values[name])
 
 
-def _write_institution(change: Change, found: dict) -> Institution:
+def _write_institution(change: Change, found: "_Found") -> Institution:
     institution = change.obj or Institution(ref=change.ref)
     _assign(institution, change.values, change.fields)
     db.session.add(institution)
     return institution
 
 
-def _write_product(change: Change, found: dict) -> Product:
+def _write_product(change: Change, found: "_Found") -> Product:
     values = change.values
     product = change.obj or Product(ref=change.ref, status="paused", version=0)
-    product.institution = found["institutions"][values["institution_ref"]]
+    product.institution = found("institutions", values["institution_ref"])
     _assign(product, values, [f for f in change.fields if f not in ("institution_ref", "active")])
     if {"rate_min", "rate_max"} & set(change.fields):
         # the file's rates are plain numbers: an LPR spread entered on the platform is replaced
@@ -430,19 +450,19 @@ def _write_product(change: Change, found: dict) -> Product:
     return product
 
 
-def _write_enterprise(change: Change, found: dict) -> Enterprise:
+def _write_enterprise(change: Change, found: "_Found") -> Enterprise:
     enterprise = change.obj or Enterprise(ref=change.ref)
     _assign(enterprise, change.values, change.fields, {"size": "declared_size"})
     db.session.add(enterprise)
     return enterprise
 
 
-def _write_need(change: Change, found: dict) -> Need:
+def _write_need(change: Change, found: "_Found") -> Need:
     values = change.values
     need = change.obj or Need(ref=change.ref, status="published")
-    need.enterprise = found["enterprises"][values["enterprise_ref"]]
+    need.enterprise = found("enterprises", values["enterprise_ref"])
     lender = values["current_lender_ref"]
-    need.current_lender = found["institutions"][lender] if lender else None
+    need.current_lender = found("institutions", lender) if lender else None
     _assign(need, values, [f for f in change.fields
                            if f not in ("enterprise_ref", "current_lender_ref")])
     db.session.add(need)
@@ -516,21 +536,24 @@ def parse_sections(text: str | None) -> tuple[str, ...]:
     return tuple(s for s in SECTIONS if s in wanted)
 
 
-def export_document(sections=None) -> dict:
+def export_document(sections=None, progress=None) -> dict:
     """The platform's data as a matchmaker-exchange/1 document: sections in the format's
-    order, records sorted by ref (in Python: database collations differ)."""
+    order, records sorted by ref (in Python: database collations differ). `progress(pct,
+    message)` hears of each section (an export job shows it)."""
     doc = {"format": FORMAT}
-    for section in SECTIONS:
+    for n, section in enumerate(SECTIONS):
         if sections is None or section in sections:
+            if progress is not None:
+                progress(10 + 70 * n / len(SECTIONS), f"正在读取{SECTION_LABELS[section]}")
             rows = db.session.scalars(select(MODELS[section]).options(*EAGER.get(section, ())))
             doc[section] = [RECORDS[section](row) for row in sorted(rows, key=lambda r: r.ref)]
     return doc
 
 
 @guarded(can_exchange_data, message="只有平台管理员可以导出数据")
-def export_for(actor, sections=None) -> dict:
+def export_for(actor, sections=None, progress=None) -> dict:
     """An export that someone takes away (a download): audited, as it carries personal data."""
-    doc = export_document(sections)
+    doc = export_document(sections, progress)
     record(actor, "exchange.exported", _ExchangeSubject(),
            **{s: len(doc[s]) for s in SECTIONS if s in doc})
     return doc

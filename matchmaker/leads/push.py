@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from .. import clock
 from ..audit.service import record_many
@@ -192,21 +192,31 @@ def _open_flag_leads(pairs: list[tuple]) -> int:
     fresh = [p for p in pairs if (p[0], p[1]) not in existing]
     snapshots = matching.institution_snapshots((p[0], p[1]) for p in fresh)
     due = claim_due_from(now)
-    consents = db.session.execute(
-        insert(Consent).returning(Consent.id, sort_by_parameter_order=True),
-        [{"need_id": n, "institution_id": i, "scope": list(scopes.FULL), "via": "flag",
-          "granted_at": now} for n, i, _p in pairs]).scalars().all()
+    needs = sorted({p[0] for p in pairs})
+    # plain executemany, no RETURNING: with RETURNING in parameter order SQLite inserts one row
+    # per statement; the ids are read back by the pair, unique among live consents and leads
+    db.session.execute(Consent.__table__.insert(), [
+        {"need_id": n, "institution_id": i, "scope": list(scopes.FULL), "via": "flag",
+         "granted_at": now} for n, i, _p in pairs])
+    consent_ids = {(n, i): cid for cid, n, i in db.session.execute(
+        select(Consent.id, Consent.need_id, Consent.institution_id)
+        .where(Consent.need_id.in_(needs), Consent.revoked_at.is_(None)))}
     record_many(None, "consent.granted", "consents", [
-        (cid, {"need_id": n, "institution_id": i, "scope": list(scopes.FULL), "via": "flag"})
-        for cid, (n, i, _p) in zip(consents, pairs, strict=True)])
-    leads = db.session.execute(
-        insert(Lead).returning(Lead.id, sort_by_parameter_order=True),
-        [{"need_id": n, "institution_id": i, "source": "consent", "status": "open",
-          "product_id": p, "matched": snapshots.get((n, i), []), "created_at": now,
-          "updated_at": now, "claim_due": due} for n, i, p in fresh]).scalars().all() if fresh else []
-    record_many(None, "lead.opened", "leads", [
-        (lid, {"need_id": n, "institution_id": i, "source": "consent", "product_id": p})
-        for lid, (n, i, p) in zip(leads, fresh, strict=True)])
+        (consent_ids[(n, i)], {"need_id": n, "institution_id": i, "scope": list(scopes.FULL),
+                               "via": "flag"})
+        for n, i, _p in pairs])
+    if fresh:
+        db.session.execute(Lead.__table__.insert(), [
+            {"need_id": n, "institution_id": i, "source": "consent", "status": "open",
+             "product_id": p, "matched": snapshots.get((n, i), []), "created_at": now,
+             "updated_at": now, "claim_due": due} for n, i, p in fresh])
+        lead_ids = {(n, i): lid for lid, n, i in db.session.execute(
+            select(Lead.id, Lead.need_id, Lead.institution_id)
+            .where(Lead.need_id.in_(sorted({p[0] for p in fresh}))))}
+        record_many(None, "lead.opened", "leads", [
+            (lead_ids[(n, i)], {"need_id": n, "institution_id": i, "source": "consent",
+                                "product_id": p})
+            for n, i, p in fresh])
     for n, i, p in pairs:  # a closed lead the flag reaches again (rare): the one-by-one path
         lead = existing.get((n, i))
         if lead is not None:
