@@ -31,7 +31,7 @@ SUBSCRIBER_MODULES = (
 JOB_MODULES: tuple[str, ...] = (
     "matchmaker.matching.jobs", "matchmaker.exchange.jobs", "matchmaker.leads.jobs",
     "matchmaker.whitelists.jobs", "matchmaker.notifications.jobs",
-    "matchmaker.enterprises.jobs", "matchmaker.institutions.jobs",
+    "matchmaker.enterprises.jobs", "matchmaker.institutions.jobs", "matchmaker.catalog.jobs",
 )
 
 BLUEPRINTS = (

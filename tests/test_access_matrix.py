@@ -26,7 +26,7 @@ PUBLIC = {"web.index", "catalog.index", "catalog.product", "catalog.product_vers
 LOGGED_IN = {"web.home", "accounts.change_password", "accounts.logout",
              "enterprises.core_enterprise_suggest", "notifications.index",
              "notifications.open_", "notifications.preferences", "notifications.read_all",
-             "jobs.status"}
+             "jobs.status", "jobs.download"}
 
 ROLE_GATED = {
     "accounts.invitations": {"admin", "bank_admin", "enterprise"},

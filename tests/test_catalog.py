@@ -285,13 +285,20 @@ def test_catalogue_is_public(client_as, db, role):
     assert client.get(f"/catalog/products/{product.id}/versions/1").status_code == 200
 
 
+@pytest.fixture
+def job_files(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "JOB_FILES_DIR", str(tmp_path / "job_files"))
+
+
 @pytest.mark.parametrize("role", ROLES)
-def test_export_access(client_as, db, role):
+def test_export_access(client_as, db, role, job_files):
     ProductFactory()
-    response = client_as(role).get("/catalog/export.xlsx?group=purpose")
+    client = client_as(role)
+    response = client.post("/catalog/export", data={"group": "purpose"})
     if role in ("organizer", "admin"):
-        assert response.status_code == 200
-        assert response.headers["Content-Type"].startswith(
+        assert response.status_code == 302 and "job=" in response.headers["Location"]
+        download = _download(client, response)
+        assert download.headers["Content-Type"].startswith(
             "application/vnd.openxmlformats-officedocument.spreadsheetml")
     elif role == "anonymous":
         assert response.status_code in (302, 303)
@@ -306,17 +313,29 @@ def test_export_link_only_for_organizers(client_as, db):
 
 # --- Excel 产品手册 ---------------------------------------------------------------------------
 
-def _workbook(client, group):
-    response = client.get(f"/catalog/export.xlsx?group={group}")
+def _download(client, started):
+    """The export job's file, from the page it returns to (the job ran inline in tests)."""
+    job_id = int(started.headers["Location"].split("job=")[1])
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="job-progress"' in page and "导出产品手册" in page
+    status = client.get(f"/jobs/{job_id}/status").json
+    assert status["status"] == "done", status
+    response = client.get(status["download"])
     assert response.status_code == 200
-    return load_workbook(io.BytesIO(response.data))
+    return response
+
+
+def _workbook(client, group):
+    started = client.post("/catalog/export", data={"group": group})
+    assert started.status_code == 302
+    return load_workbook(io.BytesIO(_download(client, started).data))
 
 
 def _sheet_names(sheet) -> list[str]:
     return [row[0] for row in sheet.iter_rows(min_row=3, values_only=True)]
 
 
-def test_export_groups_by_purpose_with_a_product_under_each_purpose(client_as, db):
+def test_export_groups_by_purpose_with_a_product_under_each_purpose(client_as, db, job_files):
     ProductFactory(name="综合授信", purposes=["working_capital", "tech_upgrade"])
     ProductFactory(name="研发贷", purposes=["rnd"])
     ProductFactory(name="停售产品", purposes=["rnd"], status="paused")
@@ -330,7 +349,7 @@ def test_export_groups_by_purpose_with_a_product_under_each_purpose(client_as, d
     assert_audited("product_pool.exported", grouping="purpose")
 
 
-def test_export_groups_by_cluster_from_industries_and_core_enterprises(client_as, db):
+def test_export_groups_by_cluster_from_industries_and_core_enterprises(client_as, db, job_files):
     from matchmaker.institutions.models import CoreEnterprise
 
     db.session.add(CoreEnterprise(name="重庆京东方光电科技有限公司", cluster="new_display"))
@@ -352,7 +371,7 @@ def test_export_groups_by_cluster_from_industries_and_core_enterprises(client_as
 
 @pytest.mark.parametrize("evil", ["=HYPERLINK(\"http://x\",\"点我\")", "+1+1", "-2+3",
                                   "@SUM(A1:A2)", "=1+1"])
-def test_export_keeps_text_as_text(client_as, db, evil):
+def test_export_keeps_text_as_text(client_as, db, evil, job_files):
     ProductFactory(name=evil, description=evil, purposes=["rnd"])
     book = _workbook(client_as("organizer"), "purpose")
     sheet = book["研发与科技成果转化"]
@@ -362,7 +381,7 @@ def test_export_keeps_text_as_text(client_as, db, evil):
 
 
 def test_export_rejects_an_unknown_grouping(client_as, db):
-    assert client_as("organizer").get("/catalog/export.xlsx?group=colour").status_code == 400
+    assert client_as("organizer").post("/catalog/export", data={"group": "colour"}).status_code == 400
 
 
 def test_search_reads_descriptions_core_enterprises_and_programmes(client, db):

@@ -25,6 +25,11 @@ def upload_dir(app, tmp_path, monkeypatch):
     return tmp_path / "uploads"
 
 
+@pytest.fixture(autouse=True)
+def job_files(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "JOB_FILES_DIR", str(tmp_path / "job_files"))
+
+
 @pytest.fixture
 def admin(client_as, db):
     client = client_as("admin")
@@ -56,7 +61,7 @@ def token_in(html: str) -> str:
 # --- access -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("url", [UPLOAD, EXPORT])
+@pytest.mark.parametrize("url", [UPLOAD])
 def test_get_pages_are_for_admins_only(client_as, role, url):
     response = client_as(role).get(url)
     if role == "admin":
@@ -69,7 +74,7 @@ def test_get_pages_are_for_admins_only(client_as, role, url):
 
 
 @pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("url", [UPLOAD, CONFIRM])
+@pytest.mark.parametrize("url", [UPLOAD, CONFIRM, EXPORT])
 def test_posts_are_for_admins_only(client_as, db, role, url):
     client = client_as(role)
     response = client.post(url, data={"token": "x" * 32})
@@ -205,14 +210,20 @@ def test_confirm_rechecks_against_the_platform_as_it_is_now(admin, db, upload_di
 
 # --- export download ------------------------------------------------------------------------
 
-def test_export_downloads_the_platforms_data_and_is_audited(admin, db):
+def test_export_is_a_job_whose_file_downloads_the_platforms_data_and_is_audited(admin, db):
     import_document(json.loads(example_bytes()))
     db.session.commit()
-    response = admin.get(EXPORT)
+    started = admin.post(EXPORT)
+    assert started.status_code == 302 and "?job=" in started.headers["Location"]
+    page = admin.get(started.headers["Location"]).get_data(as_text=True)
+    assert "已开始导出" in page and 'data-testid="job-progress"' in page
+    job_id = int(started.headers["Location"].split("job=")[1])
+    status = admin.get(f"/jobs/{job_id}/status").json
+    assert status["status"] == "done" and "导出完成" in status["message"]
+    response = admin.get(status["download"])
     assert response.status_code == 200
     assert response.mimetype == "application/json"
-    assert response.headers["Content-Disposition"].startswith(
-        "attachment; filename=matchmaker-export-")
+    assert "filename=matchmaker-export-" in response.headers["Content-Disposition"]
     assert json.loads(response.get_data(as_text=True)) == export_document()
     assert "示例农村商业银行" in response.get_data(as_text=True)
     assert assert_audited("exchange.exported").details["needs"] == 3
@@ -220,4 +231,4 @@ def test_export_downloads_the_platforms_data_and_is_audited(admin, db):
 
 def test_upload_page_links_to_the_export(admin):
     html = admin.get(UPLOAD).get_data(as_text=True)
-    assert f'href="{EXPORT}"' in html and 'enctype="multipart/form-data"' in html
+    assert f'action="{EXPORT}"' in html and 'enctype="multipart/form-data"' in html

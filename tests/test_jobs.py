@@ -12,7 +12,7 @@ from sqlalchemy import select
 from matchmaker import jobs
 from matchmaker.extensions import db as _db
 from matchmaker.guards import Forbidden
-from matchmaker.jobs import enqueue, job, runner, service
+from matchmaker.jobs import enqueue, files, job, runner, service
 from matchmaker.jobs.models import Job
 from tests.conftest import make_test_app
 from tests.factories import user_for_role
@@ -49,9 +49,20 @@ def _parts(ctx, parts):
     ctx.spawn("test.part", [{"part": part} for part in range(parts)])
 
 
+@job("test.file", "测试：导出文件")
+def _file(ctx, text):
+    return {"file": files.save(ctx, text.encode("utf-8"), "报表.txt", "text/plain")}
+
+
 @pytest.fixture(autouse=True)
 def _clear_calls():
     CALLS.clear()
+
+
+@pytest.fixture
+def job_files(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "JOB_FILES_DIR", str(tmp_path / "job_files"))
+    return tmp_path / "job_files"
 
 
 # --- inline (the test configuration) ---------------------------------------------------------
@@ -120,6 +131,39 @@ def test_status_endpoint_shows_own_job_and_hides_others(db, app):
         f"/jobs/{row.id}/status").status_code == 404
     assert app.test_client(user=user_for_role("admin")).get(
         f"/jobs/{row.id}/status").status_code == 200
+
+
+def test_an_export_jobs_file_is_downloaded_by_its_starter_and_admins_only(db, app, job_files):
+    organizer = user_for_role("organizer")
+    row = enqueue("test.file", {"text": "白名单对接情况"}, actor=organizer)
+    assert row.status == "done" and row.result["file"]["size"] == len("白名单对接情况".encode())
+    own = app.test_client(user=organizer)
+    status = own.get(f"/jobs/{row.id}/status").json
+    assert status["download"] == f"/jobs/{row.id}/download"
+    response = own.get(status["download"])
+    assert response.status_code == 200 and response.get_data(as_text=True) == "白名单对接情况"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert 'data-testid="job-download"' in own.get(f"/home?job={row.id}").get_data(as_text=True)
+    assert app.test_client(user=user_for_role("admin")).get(
+        f"/jobs/{row.id}/download").status_code == 200
+    for other in ("organizer", "bank_admin", "enterprise"):  # another user's job: no such job
+        assert app.test_client(user=user_for_role(other)).get(
+            f"/jobs/{row.id}/download").status_code == 404
+    anonymous = app.test_client().get(f"/jobs/{row.id}/download")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+
+
+def test_no_download_before_the_file_is_made_or_after_it_is_gone(db, app, job_files):
+    admin = user_for_role("admin")
+    client = app.test_client(user=admin)
+    failed = enqueue("test.fail", {"why": "x"}, actor=admin)
+    plain = enqueue("test.add", {"a": 1, "b": 1}, actor=admin)
+    made = enqueue("test.file", {"text": "x"}, actor=admin)
+    files.path_for(made.id).unlink()  # deleted after FILE_MAX_AGE
+    for row in (failed, plain, made):
+        assert client.get(f"/jobs/{row.id}/download").status_code == 404
+        assert "download" not in client.get(f"/jobs/{row.id}/status").json
+    assert "job-download d-none" in client.get(f"/admin/jobs?job={plain.id}").get_data(as_text=True)
 
 
 def test_a_page_reached_with_its_job_shows_a_progress_bar(db, app):

@@ -1,17 +1,17 @@
 """The public 金融超市: browse, filter, search, a product's page; the organizers' 产品手册 export."""
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .. import clock, vocab
+from .. import clock, jobs, vocab
 from ..accounts.permissions import roles_required
-from ..audit.service import record
 from ..extensions import db
 from ..institutions.models import Product
 from ..institutions.service import product_record
 from ..institutions.service import product_version as find_version
+from ..web.actions import attempt
 from . import service
-from .export import GROUPINGS, product_pool_workbook
+from .export import GROUPINGS
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -60,16 +60,18 @@ def product_version(product_id, number):
                            conditions=service.describe_terms(version.terms))
 
 
-@bp.get("/export.xlsx")
+@bp.post("/export")
 @roles_required("organizer", "admin")
 def export():
-    grouping = request.args.get("group", "purpose")
+    """Start the 产品手册 as a job; the catalogue shows its progress, then the download."""
+    grouping = request.form.get("group") or "purpose"
     if grouping not in GROUPINGS:
         abort(400)
-    content = product_pool_workbook(grouping)
-    record(current_user, "product_pool.exported", current_user, grouping=grouping)
-    db.session.commit()
-    filename = f"product-pool-{grouping}-{clock.china_today():%Y%m%d}.xlsx"
-    return Response(content, headers={
-        "Content-Disposition": f"attachment; filename={filename}",
-        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    with attempt() as done:
+        started = jobs.enqueue("catalog.product_pool", {"grouping": grouping},
+                               actor=current_user._get_current_object(),
+                               description=f"导出产品手册（{GROUPINGS[grouping]}）")
+    if not done:
+        return redirect(url_for(".index"))
+    flash("已开始导出产品手册：完成后可在上方下载文件。", "info")
+    return redirect(url_for(".index", job=started.id))

@@ -1,9 +1,9 @@
 """The admin's upload page: upload → preview of every change and error → confirm → import."""
 
-from flask import Blueprint, Response, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 
-from .. import clock, jobs
+from .. import jobs
 from ..accounts.permissions import roles_required
 from ..web.actions import attempt
 from . import service
@@ -58,18 +58,17 @@ def confirm():
     return redirect(url_for(".upload", job=started.id))
 
 
-@bp.get("/export")
+@bp.post("/export")
 @roles_required("admin")
 def export():
-    with attempt() as done:  # commits the audit row of the download
-        doc = service.export_for(current_user._get_current_object())
+    """Start the export as a job; the upload page shows its progress, then the download."""
+    with attempt() as done:
+        started = jobs.enqueue("exchange.export", {}, actor=current_user._get_current_object(),
+                               description="导出交换文件")
     if not done:
         return redirect(url_for(".upload"))
-    body = service.dump_document(doc)
-    stamp = clock.china_time(clock.now(), "%Y%m%d-%H%M")
-    return Response(body.encode("utf-8"), mimetype="application/json",
-                    headers={"Content-Disposition":
-                             f"attachment; filename=matchmaker-export-{stamp}.json"})
+    flash("已开始导出：完成后可在下方下载文件。", "info")
+    return redirect(url_for(".upload", job=started.id))
 
 
 def _preview(report: ImportReport, filename: str | None, confirm_form: ConfirmForm | None):

@@ -1,11 +1,21 @@
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from ..accounts.permissions import register_predicates, roles_required
 from ..extensions import db
 from ..web.actions import attempt
 from ..web.params import number_arg
-from . import service
+from . import files, service
 from .models import STATUS_LABELS, STATUSES, Job
 from .permissions import PREDICATES, can_view_job
 
@@ -18,6 +28,12 @@ def _visible_job(job_id: int) -> Job:
     if not can_view_job(current_user, job):
         abort(404)  # another user's job looks like no job at all
     return job
+
+
+@bp.app_template_global("job_file")
+def job_file(job) -> dict | None:
+    """The progress box offers the file of a finished export job (templates/jobs/_progress.html)."""
+    return files.ready(job)
 
 
 @bp.app_context_processor
@@ -34,7 +50,23 @@ def started_job() -> dict:
 @login_required
 def status(job_id: int):
     """Polled by static/js/jobs.js on the page that started the job."""
-    return jsonify(_visible_job(job_id).as_status())
+    job = _visible_job(job_id)
+    data = job.as_status()
+    if files.ready(job):
+        data["download"] = url_for(".download", job_id=job.id)
+    return jsonify(data)
+
+
+@bp.get("/jobs/<int:job_id>/download")
+@login_required
+def download(job_id: int):
+    """The file an export job made, for whoever may see the job (its starter, admins)."""
+    job = _visible_job(job_id)
+    meta = files.ready(job)
+    if meta is None:
+        abort(404)
+    return send_file(files.path_for(job.id), mimetype=meta["mimetype"], as_attachment=True,
+                     download_name=meta["name"], max_age=0)
 
 
 @bp.get("/admin/jobs")

@@ -10,6 +10,11 @@
     box.querySelector(".job-status").textContent = s.status_label;
     box.querySelector(".job-message").textContent = s.message || "";
     box.querySelector(".job-error").textContent = s.error || "";
+    var download = box.querySelector(".job-download");
+    if (download && s.download) {
+      download.querySelector("a").setAttribute("href", s.download);
+      download.classList.remove("d-none");
+    }
     if (s.finished) {
       bar.classList.remove("progress-bar-striped", "progress-bar-animated");
       bar.classList.add(s.status === "failed" ? "bg-danger" : "bg-success");
