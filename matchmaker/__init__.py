@@ -32,6 +32,7 @@ JOB_MODULES: tuple[str, ...] = (
     "matchmaker.matching.jobs", "matchmaker.exchange.jobs", "matchmaker.leads.jobs",
     "matchmaker.whitelists.jobs", "matchmaker.notifications.jobs",
     "matchmaker.enterprises.jobs", "matchmaker.institutions.jobs", "matchmaker.catalog.jobs",
+    "matchmaker.monitoring.jobs",
 )
 
 BLUEPRINTS = (

@@ -33,6 +33,7 @@ from matchmaker.institutions.models import (
 from matchmaker.jobs import service as jobs
 from matchmaker.leads import claims, consent, outcomes, push, supervision
 from matchmaker.leads.models import Lead, LeadFollowUp
+from matchmaker.monitoring import returns as monitoring_returns
 from matchmaker.monitoring import service as monitoring
 from matchmaker.notifications import service as notifications
 from matchmaker.policy import service as policy
@@ -533,6 +534,29 @@ def _record_activity(_mp):
             lambda s: monitoring.record_activity(s, kind="roadshow", title="路演",
                                                  day=date(2026, 1, 5), enterprises=3),
             lambda: _count(Activity))
+
+
+@case(monitoring.update_criterion)
+def _update_criterion(_mp):
+    from matchmaker.extensions import db
+    from matchmaker.monitoring.models import ScoreCriterion
+    criterion = db.session.get(ScoreCriterion, "rating")
+    return ([user_for_role("organizer"), user_for_role("bank_admin")],
+            lambda s: monitoring.update_criterion(s, criterion, Decimal(50), "某文件"),
+            lambda: (criterion.weight, criterion.source))
+
+
+@case(monitoring_returns.file_return)
+def _file_return(_mp):
+    from matchmaker.monitoring.models import BankReturn
+    bank = InstitutionFactory()
+    values = {"loans_total_wan": Decimal(1000), "mfg_balance_wan": Decimal(100),
+                  "mfg_increase_wan": Decimal(0), "long_term_wan": Decimal(10),
+                  "credit_wan": Decimal(10), "first_loan_borrowers": 1}
+    return ([user_for_role("bank_admin"), user_for_role("bank_manager", institution=bank),
+             user_for_role("organizer")],
+            lambda s: monitoring_returns.file_return(s, bank, date(2026, 1, 1), **values),
+            lambda: _count(BankReturn))
 
 
 @case(workdays.save_workday_override)

@@ -41,7 +41,8 @@ def worker_command(burst):
 # what cron ran before (README "Jobs to run from cron"), as jobs: recorded, retryable, visible
 PERIODIC = (("leads.sweep", "5 * * * *"), ("whitelists.sweep", "20 1 * * *"),
             ("needs.expire", "40 1 * * *"), ("institutions.reprice_lpr", "10 1 * * *"),
-            ("notifications.digest", "0 8 * * *"), ("matching.all", "30 2 * * *"))
+            ("notifications.digest", "0 8 * * *"), ("matching.all", "30 2 * * *"),
+            ("monitoring.remind_returns", "0 9 * * *"))
 
 
 @jobs_group.command("cron")

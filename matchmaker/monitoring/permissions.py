@@ -38,3 +38,9 @@ def visible_activities(user):
     if not can_view_monitoring(user):
         return query.where(false())
     return query.where(Activity.district == user.district) if user.district else query
+
+
+def can_file_return(user, institution) -> bool:
+    """A bank's own admin files its monthly 制造业贷款 return."""
+    return (_authenticated(user) and user.role == "bank_admin" and institution is not None
+            and user.institution_id == institution.id and institution.kind == "bank")

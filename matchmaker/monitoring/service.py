@@ -15,7 +15,7 @@ from ..guards import guarded
 from ..institutions.models import Institution, InstitutionDistrict, Product
 from ..leads.models import Lead
 from .indicators import Indicators, Period
-from .models import Activity, Target
+from .models import Activity, ScoreCriterion, Target
 from .permissions import (
     can_edit_targets,
     can_record_activity,
@@ -159,3 +159,17 @@ def record_activity(actor, *, kind: str, title: str, day: date, enterprises: int
     record(actor, "monitoring.activity_recorded", activity, kind=kind,
            enterprises=enterprises)
     return activity
+
+
+@guarded(can_edit_targets, message="只有平台管理员可以修改考核权重")
+def update_criterion(actor, criterion: ScoreCriterion, weight: Decimal,
+                     source: str) -> ScoreCriterion:
+    """A scorecard criterion's weight (points out of 100) and where it comes from."""
+    if not (source or "").strip():
+        raise ServiceError("请注明依据", field="source")
+    before = {"weight": str(criterion.weight), "source": criterion.source}
+    criterion.weight, criterion.source = weight, source.strip()
+    record(actor, "monitoring.criterion_updated", criterion, key=criterion.key, before=before,
+           weight=str(weight))
+    db.session.flush()
+    return criterion

@@ -1,21 +1,25 @@
 """监测督导 pages: the indicators with charts and tables, drill-down to the leads, targets,
 off-platform activities. A district organizer's district is forced on every page."""
 import json
+from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import vocab
+from .. import clock, vocab
 from ..accounts.permissions import roles_required
 from ..enterprises.permissions import can_view_enterprise
+from ..events.figures import add_months
 from ..extensions import db
 from ..institutions.models import Institution
 from ..web.actions import attempt
 from . import indicators as ind
+from . import returns as filing
+from . import scorecard as scoring
 from . import service
-from .forms import ActivityForm, TargetForm
-from .models import Activity, Target
+from .forms import ActivityForm, CriterionForm, ReturnForm, TargetForm
+from .models import Activity, BankReturn, ScoreCriterion, Target
 from .permissions import district_of, visible_activities
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
@@ -148,3 +152,74 @@ def activities():
                               .order_by(Activity.day.desc()).limit(200)).all()
     status = 400 if form.is_submitted() and form.errors else 200
     return render_template("monitoring/activities.html", form=form, activities=rows), status
+
+
+# --- the banks' monthly return, the 督办 list, the scorecard -----------------------------------
+
+def _months_open() -> list[tuple[str, str]]:
+    last = filing.month_due()
+    months = [add_months(last, -n) for n in range(3)]
+    return [(m.isoformat(), f"{m.year}年{m.month}月") for m in months]
+
+
+@bp.route("/returns", methods=["GET", "POST"])
+@roles_required("bank_admin")
+def bank_returns():
+    institution = current_user.institution
+    if institution.kind != "bank":
+        abort(404)  # the 制造业贷款 return is the banks' (001 五(五))
+    form = ReturnForm()
+    form.month.choices = _months_open()
+    if form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in filing.FIELDS}
+        with attempt(form, "mfg_balance_wan") as done:
+            filing.file_return(current_user, institution,
+                               date.fromisoformat(form.month.data), **values)
+        if done:
+            flash("月报已报送。", "success")
+            return redirect(url_for(".bank_returns"))
+    rows = db.session.scalars(select(BankReturn).where(
+        BankReturn.institution_id == institution.id)
+        .order_by(BankReturn.month.desc()).limit(24)).all()
+    month = filing.month_due()
+    status = 400 if form.is_submitted() else 200
+    return render_template("monitoring/returns.html", form=form, rows=rows, month=month,
+                           due=filing.due_date(month), filed=filing.return_for(
+                               institution.id, month)), status
+
+
+@bp.get("/returns/overdue")
+@roles_required("organizer")
+def overdue_returns():
+    month = filing.month_due()
+    return render_template("monitoring/overdue.html", rows=filing.overdue(
+        district_of(current_user)), month=month, due=filing.due_date(month))
+
+
+@bp.get("/scorecard")
+@roles_required("organizer", "admin")
+def scorecard():
+    today = clock.china_today()
+    default = (today.month - 1) // 3 or 4
+    year = request.args.get("year", type=int) or (today.year if default != 4 or today.month > 3
+                                                  else today.year - 1)
+    period = ind.Period.parse("quarter", year, request.args.get("number", type=int) or default)
+    return render_template("monitoring/scorecard.html", cards=scoring.scorecard(period),
+                           criteria=scoring.criteria(), period=period)
+
+
+@bp.route("/criteria/<criterion_key>", methods=["GET", "POST"])
+@roles_required("admin")
+def edit_criterion(criterion_key):
+    criterion = db.get_or_404(ScoreCriterion, criterion_key)
+    form = CriterionForm(obj=criterion)
+    if form.validate_on_submit():
+        with attempt(form, "weight") as done:
+            service.update_criterion(current_user, criterion, form.weight.data,
+                                     form.source.data)
+        if done:
+            flash(f"“{criterion.label}”权重已更新。", "success")
+            return redirect(url_for(".scorecard"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("monitoring/criterion_form.html", form=form,
+                           criterion=criterion), status

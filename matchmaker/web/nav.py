@@ -15,7 +15,8 @@ MENUS = {
                    ("institutions.profile", "机构信息"), ("matching.reach", "匹配概况"),
                    ("leads.pipeline", "线索看板"),
                    ("leads.team_page", "客户经理"), ("leads.index", "线索"),
-                   ("whitelists.bank_index", "白名单"), ("events.index", "对接会")],
+                   ("whitelists.bank_index", "白名单"), ("events.index", "对接会"),
+                   ("monitoring.bank_returns", "制造业月报")],
     "organizer": [("web.home", "工作台"), ("enterprises.search", "企业与需求"),
                   ("whitelists.index", "白名单"), ("events.index", "对接会"),
                   ("catalog.index", "金融超市"), ("institutions.core_enterprises", "核心企业库"),
@@ -25,7 +26,7 @@ MENUS = {
               ("audit.index", "审计日志"), ("exchange.upload", "数据导入"),
               ("jobs.index", "后台任务"),
               ("policy.index", "政策参数"), ("policy.workdays_page", "工作日历"),
-              ("monitoring.targets", "监测目标")],
+              ("monitoring.targets", "监测目标"), ("monitoring.scorecard", "银行考核")],
 }
 
 
