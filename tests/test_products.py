@@ -229,8 +229,14 @@ def test_editing_a_published_product_publishes_a_new_version_and_keeps_the_old(
     product = ProductFactory(institution=bank, status="draft", version=0, name="科技贷")
     _post(admin_client, product, "publish")
     v1 = service.product_version(product, 1)
-    response = admin_client.post(f"/institution/products/{product.id}/edit", data=form_data(
-        name="科技贷", rate_min="3.1", rate_max="4.1", version_seen="1"))
+    data = form_data(name="科技贷", rate_min="3.1", rate_max="4.1", version_seen="1")
+    # first a preview of what changes; nothing is published yet
+    preview = admin_client.post(f"/institution/products/{product.id}/edit", data=data)
+    assert preview.status_code == 200 and 'data-testid="product-changes"' in preview.text
+    assert "最低年利率" in preview.text and "3.1" in preview.text
+    assert product.version == 1
+    response = admin_client.post(f"/institution/products/{product.id}/edit",
+                                 data={**data, "action": "confirm"})
     assert response.status_code == 302
     assert product.version == 2 and product.status == "published"
     v2 = service.product_version(product, 2)
@@ -365,7 +371,7 @@ def test_post_access(db, client_as, bank, role, path):
     product = ProductFactory(institution=bank, status="published")
     client = client_as(role, institution=bank) if role in BANK_ROLES else client_as(role)
     saved(db)
-    data = form_data(version_seen="1") if path.endswith(("edit", "new")) else {
+    data = form_data(version_seen="1", action="confirm") if path.endswith(("edit", "new")) else {
         "kind": "bank"} if path.endswith("profile") else {}
     response = client.post(path.format(id=product.id), data=data)
     _expect(response.status_code, role, POST_ROUTES[path], ok=302)
@@ -471,3 +477,21 @@ def test_cli_reprices_after_a_future_dated_quote_takes_effect(app, db, bank):
     result = app.test_cli_runner().invoke(args=["reprice-lpr-products"])
     assert result.exit_code == 0 and "repriced: 1" in result.output
     assert (product.rate_min, product.version) == (Decimal("3.25"), 2)
+
+
+def test_the_preview_replays_the_form_and_back_returns_to_it(db, admin_client, bank):
+    product = ProductFactory(institution=bank, status="draft", version=0, name="科技贷")
+    _post(admin_client, product, "publish")
+    data = form_data(name="科技贷二号", version_seen="1")
+    page = admin_client.post(f"/institution/products/{product.id}/edit", data=data).text
+    assert 'name="name" value="科技贷二号"' in page and 'value="confirm"' in page
+    back = admin_client.post(f"/institution/products/{product.id}/edit",
+                             data={**data, "action": "back"})
+    assert back.status_code == 200 and 'data-testid="product-form"' in back.text
+    assert product.version == 1 and product.name == "科技贷"
+
+
+def test_product_form_has_no_ctrl_click_multi_selects(db, admin_client):
+    page = admin_client.get("/institution/products/new").text
+    assert "<select multiple" not in page and " multiple" not in page.replace("multiple-", "")
+    assert 'type="checkbox" name="purposes"' in page

@@ -1,4 +1,6 @@
 """Institution pages (profile, products with versions) and the organizers' core-enterprise list."""
+from decimal import Decimal
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import case, select
@@ -93,7 +95,15 @@ def edit_product(product_id):
         flash("已下架的产品不能再修改。", "warning")
         return redirect(url_for(".product", product_id=item.id))
     form = _product_form(item)
+    action = request.form.get("action")
     if form.validate_on_submit():
+        if item.status == "published" and action != "confirm":
+            if action == "back":  # 返回修改: the form again, as it was filled
+                return render_template("institutions/product_form.html", form=form,
+                                       product=item)
+            # a published product's change goes to the market at once: show it first
+            return render_template("institutions/product_preview.html", form=form,
+                                   product=item, changes=_changes(form, item))
         was = item.version
         seen = int(form.version_seen.data) if (form.version_seen.data or "").isdigit() else None
         with attempt(form, "name") as done:
@@ -106,6 +116,41 @@ def edit_product(product_id):
         return redirect(url_for(".product", product_id=item.id))
     status = 400 if form.is_submitted() else 200
     return render_template("institutions/product_form.html", form=form, product=item), status
+
+
+def _shown(form, name: str, value) -> str:
+    if value is None or value == [] or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        labels = dict(getattr(form[name], "choices", None) or [])
+        return "、".join(str(labels.get(v, v)) for v in value)
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value)
+
+
+def _changes(form, item) -> list[tuple[str, str, str]]:
+    """(label, now, after) for each term the edit changes: what the preview shows before a
+    new version of a published product is published."""
+    rows = []
+    lpr = form.rate_basis.data in ("lpr_1y", "lpr_5y")
+    for name, after in form.terms().items():
+        if lpr and name in ("rate_min", "rate_max"):
+            continue  # computed from the LPR in force, not entered
+        now = getattr(item, name)
+        if isinstance(now, (list, tuple)) or isinstance(after, (list, tuple)):
+            same = sorted(map(str, now or [])) == sorted(map(str, after or []))
+        elif isinstance(now, Decimal) or isinstance(after, Decimal):
+            same = (now is None) == (after is None) and (now is None or Decimal(now) == Decimal(after))
+        else:
+            same = (now or None) == (after or None)
+        if not same:
+            label = form[name].label.text if name in form else name
+            rows.append((label, _shown(form, name, now), _shown(form, name, after)))
+    return rows
 
 
 def _change_status(product_id: int, action: str):

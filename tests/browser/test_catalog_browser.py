@@ -47,15 +47,18 @@ def test_publish_then_find_by_pinyin(new_page, live_server, artifacts, bank_admi
     admin.get_by_label("定价方式").select_option("fixed")
 
     admin.get_by_label("产品名称").fill(NAME)
-    admin.get_by_label("融资用途").select_option(["rnd", "tech_upgrade"])
-    admin.get_by_label("担保方式").select_option(["pledge"])
+    # touch-friendly pickers: checkboxes, no Ctrl-click multi-select
+    assert admin.locator("select[multiple]").count() == 0
+    for code in ("rnd", "tech_upgrade"):
+        admin.locator(f'input[name="purposes"][value="{code}"]').check()
+    admin.locator('input[name="guarantee_modes"][value="pledge"]').check()
     admin.get_by_label("最低额度（万元）").fill("20")
     admin.get_by_label("最高额度（万元）").fill("10")          # contradicts: refused
     admin.get_by_label("最短期限（月）").fill("6")
     admin.get_by_label("最长期限（月）").fill("36")
     admin.get_by_label("最低年利率（%）").fill("3.4")
     admin.get_by_label("最高年利率（%）").fill("4.6")
-    admin.get_by_label("可享受的政策支持").select_option(["tech_upgrade_interest"])
+    admin.locator('input[name="subsidy_programs"][value="tech_upgrade_interest"]').check()
     admin.get_by_role("button", name="保存").click()
     error = admin.locator('.invalid-feedback[data-field="amount_max_wan"]')
     assert error.inner_text() == "最高额度不能低于最低额度"
@@ -68,6 +71,17 @@ def test_publish_then_find_by_pinyin(new_page, live_server, artifacts, bank_admi
     admin.get_by_test_id("publish").click()
     assert "产品已发布" in admin.locator(".alert-success").inner_text()
     assert admin.get_by_test_id("status").inner_text() == "已发布"
+
+    # a change to a published product is previewed before it is published
+    product_url = admin.url
+    admin.goto(product_url + "/edit")
+    admin.get_by_label("产品说明").fill("科技型企业知识产权质押，线上申请")
+    admin.get_by_test_id("preview-product").click()
+    changes = admin.get_by_test_id("product-changes").inner_text()
+    assert "产品说明" in changes and "线上申请" in changes and "年利率" not in changes
+    admin.get_by_test_id("confirm-publish").click()
+    admin.wait_for_url(re.compile(r"/institution/products/\d+$"))
+    assert "第2版" in admin.locator(".alert-success").inner_text()
 
     visitor = new_page()
     visitor.goto("/catalog/")
