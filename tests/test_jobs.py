@@ -239,6 +239,34 @@ def test_redis_down_falls_back_to_the_thread_with_a_warning(file_app, caplog):
     assert "Redis unreachable" in caplog.text
 
 
+def test_redis_down_the_web_keeps_working_and_the_export_runs_in_process(file_app, tmp_path,
+                                                                          caplog):
+    """Issue 13: with Redis unreachable a page that starts a job answers as usual; the job
+    runs in the web process and its file downloads."""
+    from tests.conftest import Client
+
+    file_app.config["REDIS_URL"] = "redis://127.0.0.1:1/7"  # nothing listens there
+    file_app.config["JOB_FILES_DIR"] = str(tmp_path / "job_files")
+    file_app.test_client_class = Client
+    with file_app.app_context():
+        admin = user_for_role("admin")
+        _db.session.commit()
+        client = file_app.test_client(user=admin)
+        _db.session.rollback()  # no read transaction of ours may hold SQLite's lock
+        with caplog.at_level(logging.WARNING, logger="matchmaker.jobs.runner"):
+            started = client.post("/admin/exchange/export")
+        assert started.status_code == 302 and "job=" in started.headers["Location"]
+        job_id = int(started.headers["Location"].split("job=")[1])
+        _db.session.remove()
+    row = _wait(file_app, job_id)
+    assert row.status == "done" and row.backend == "thread", row.error
+    assert "Redis unreachable" in caplog.text
+    with file_app.app_context():
+        assert client.get(started.headers["Location"]).status_code == 200
+        response = client.get(f"/jobs/{job_id}/download")
+        assert response.status_code == 200 and response.json["format"] == "matchmaker-exchange/1"
+
+
 def test_a_job_whose_worker_died_is_requeued_then_failed(file_app):
     with file_app.app_context():
         file_app.config["JOBS_BACKEND"] = "thread"

@@ -227,9 +227,14 @@ class JobContext:
 def _side_update(job_id: int, values: dict) -> None:
     """Progress through its own connection, so the page sees it before the job commits. When
     the job's own transaction holds the row (it just split itself into parts) or, on SQLite,
-    the only write lock, the update is skipped rather than waited for."""
+    the only write lock or a read snapshot, the update is skipped rather than waited for."""
     engine = db.engine
     sqlite = engine.dialect.name == "sqlite"
+    if sqlite and db.session().in_transaction():
+        # the job has read in its own transaction: a commit here would leave it a stale WAL
+        # snapshot, and its first write would fail at once ("database is locked")
+        log.debug("job %s: progress not written (the job's transaction is open)", job_id)
+        return
     try:
         with engine.connect() as conn:
             if sqlite:
