@@ -19,7 +19,10 @@ class Defaults:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = True
     PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
-    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+    LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per address
+    # per account (the e-mail typed, registered or not: the same answer either way), counting
+    # failed attempts only, from any address: growing waits, the longest an hour
+    LOGIN_ACCOUNT_LIMIT = "5 per minute;10 per 10 minutes;20 per hour"
     INVITATION_HOURS = 72
     PASSWORD_RESET_HOURS = 2
     MAIL_SERVER = None  # None: mail goes to instance/outbox/*.eml

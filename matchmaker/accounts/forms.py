@@ -1,11 +1,28 @@
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from .. import vocab
+from . import passwords
 from .models import ROLE_LABELS
 
-PASSWORD_RULES = [InputRequired("请输入密码"), Length(min=10, max=128, message="密码长度需为10–128位")]
+
+class StrongPassword:
+    """zxcvbn score ≥ 3 and not a common password, judged with the form's own e-mail, name
+    and company (a password made of them is easy to guess for whoever knows the user)."""
+
+    def __call__(self, form, field):
+        if field.errors:  # too short or too long: said already
+            return
+        inputs = [getattr(form, name).data for name in ("email", "name", "company_name")
+                  if hasattr(form, name)]
+        message = passwords.weakness(field.data or "", inputs)
+        if message:
+            raise ValidationError(message)
+
+
+PASSWORD_RULES = [InputRequired("请输入密码"), Length(min=10, max=128, message="密码长度需为10–128位"),
+                  StrongPassword()]
 
 
 # logging in (or asking for a reset) needs no format check: the address either belongs to an

@@ -1,3 +1,4 @@
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -31,6 +32,16 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_LIMIT"]
+
+
+def _account_key() -> str:
+    # the e-mail as typed, hashed: no address is kept in the limiter's storage
+    email = (request.form.get("email") or "").strip().lower()
+    return "login-account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+
+
 def _safe_next(target: str | None) -> str:
     # browsers read "/\host" as "//host": only plain same-site paths are followed; a control
     # character (CR/LF: a header split, a 500 from the redirect) is never followed either
@@ -48,6 +59,8 @@ def _refused(template: str, form, **context):
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, key_func=_account_key, methods=["POST"],
+               deduct_when=lambda response: response.status_code == 401)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("web.home"))
