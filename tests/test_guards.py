@@ -33,6 +33,7 @@ from matchmaker.institutions.models import (
 from matchmaker.jobs import service as jobs
 from matchmaker.leads import claims, consent, outcomes, push, supervision
 from matchmaker.leads.models import Lead, LeadFollowUp
+from matchmaker.monitoring import report as monitoring_report
 from matchmaker.monitoring import returns as monitoring_returns
 from matchmaker.monitoring import service as monitoring
 from matchmaker.notifications import service as notifications
@@ -557,6 +558,14 @@ def _file_return(_mp):
              user_for_role("organizer")],
             lambda s: monitoring_returns.file_return(s, bank, date(2026, 1, 1), **values),
             lambda: _count(BankReturn))
+
+
+@case(monitoring_report.generate)
+def _generate_report(_mp):
+    from matchmaker.monitoring.models import Report
+    return ([user_for_role("bank_admin"), user_for_role("enterprise"), user_for_role("admin")],
+            lambda s: monitoring_report.generate(s, "monthly", date(2026, 1, 1)),
+            lambda: _count(Report))
 
 
 @case(workdays.save_workday_override)

@@ -3,7 +3,7 @@ on every monitoring page and on the home page; a city organizer (district NULL) 
 districts side by side."""
 from sqlalchemy import false, select
 
-from .models import Activity
+from .models import Activity, Report
 
 
 def _authenticated(user) -> bool:
@@ -44,3 +44,12 @@ def can_file_return(user, institution) -> bool:
     """A bank's own admin files its monthly 制造业贷款 return."""
     return (_authenticated(user) and user.role == "bank_admin" and institution is not None
             and user.institution_id == institution.id and institution.kind == "bank")
+
+
+def visible_reports(user):
+    """Reports an organizer may download: its district's (the city's for a city organizer)."""
+    if not can_view_monitoring(user):
+        return select(Report).where(false())
+    if user.district:
+        return select(Report).where(Report.district == user.district)
+    return select(Report)

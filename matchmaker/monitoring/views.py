@@ -2,8 +2,18 @@
 off-platform activities. A district organizer's district is forced on every page."""
 import json
 from datetime import date
+from urllib.parse import quote
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,14 +23,15 @@ from ..enterprises.permissions import can_view_enterprise
 from ..events.figures import add_months
 from ..extensions import db
 from ..institutions.models import Institution
+from ..jobs import service as jobs
 from ..web.actions import attempt
 from . import indicators as ind
 from . import returns as filing
 from . import scorecard as scoring
 from . import service
 from .forms import ActivityForm, CriterionForm, ReturnForm, TargetForm
-from .models import Activity, BankReturn, ScoreCriterion, Target
-from .permissions import district_of, visible_activities
+from .models import REPORT_KINDS, Activity, BankReturn, Report, ScoreCriterion, Target
+from .permissions import district_of, visible_activities, visible_reports
 
 bp = Blueprint("monitoring", __name__, url_prefix="/monitoring")
 
@@ -223,3 +234,48 @@ def edit_criterion(criterion_key):
     status = 400 if form.is_submitted() else 200
     return render_template("monitoring/criterion_form.html", form=form,
                            criterion=criterion), status
+
+
+# --- reports to 市经信委 -----------------------------------------------------------------------
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.get("/reports")
+@roles_required("organizer")
+def reports():
+    rows = db.session.scalars(visible_reports(current_user)
+                              .order_by(Report.period_start.desc(), Report.id.desc())
+                              .limit(100)).all()
+    last = filing.month_due()
+    return render_template("monitoring/reports.html", rows=rows, month=last)
+
+
+@bp.post("/reports")
+@roles_required("organizer")
+def generate_report():
+    kind = request.form.get("kind")
+    try:
+        start = date.fromisoformat(request.form.get("start") or "")
+    except ValueError:
+        start = None
+    if kind not in REPORT_KINDS or start is None or not 2000 <= start.year <= 2100:
+        flash("请选择报告类型和月份", "danger")
+        return redirect(url_for(".reports"))
+    with attempt() as done:
+        started = jobs.enqueue("monitoring.report", {
+            "kind": kind, "start": start.replace(day=1).isoformat(),
+            "district": current_user.district}, actor=current_user._get_current_object(),
+            description=f"生成监测报告（{start:%Y-%m}）")
+    if not done:
+        return redirect(url_for(".reports"))
+    flash("已开始生成报告，完成后出现在下表。", "info")
+    return redirect(url_for(".reports", job=started.id))
+
+
+@bp.get("/reports/<int:report_id>/download")
+@roles_required("organizer")
+def download_report(report_id):
+    report = db.one_or_404(visible_reports(current_user).where(Report.id == report_id))
+    return Response(report.content, mimetype=XLSX, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(report.filename)}"})
