@@ -26,6 +26,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clock, industries, sizes, uscc, vocab
 from ..accounts.forms import PASSWORD_RULES
+from ..fields import options
 from ..formtokens import SubmittedOnce
 from .models import NEED_STATUSES
 
@@ -259,9 +260,9 @@ class MultiCheckboxField(SelectMultipleField):
 
 class NeedForm(SubmittedOnce, FlaskForm):
     # validate_choice off: need_problems() words an unknown code like a missing one
-    loan_kind = RadioField("贷款类型", choices=list(LOAN_KIND_SHORT.items()),
+    loan_kind = RadioField("贷款类型", choices=options(LOAN_KIND_SHORT.items()),
                            validators=[InputRequired("请选择贷款类型")], validate_choice=False)
-    purpose = RadioField("融资用途", choices=vocab.choices("purposes"),
+    purpose = RadioField("融资用途", choices=options(vocab.choices("purposes")),
                          validators=[InputRequired("请选择融资用途")], validate_choice=False)
     amount_wan = DecimalField("融资金额", places=2, validators=[InputRequired("请填写融资金额")],
                               render_kw={"min": "0.01", "max": "1000000", "step": "0.01",
@@ -276,7 +277,7 @@ class NeedForm(SubmittedOnce, FlaskForm):
                                           "data-msg-max": "期限不能超过360个月（30年）",
                                           "data-msg-required": "请填写融资期限"})
     guarantee_modes = MultiCheckboxField("可提供的担保方式（可多选）",
-                                         choices=vocab.choices("guarantee_modes"),
+                                         choices=options(vocab.choices("guarantee_modes")),
                                          validate_choice=False)
     max_rate = DecimalField("可接受的最高年利率（选填）", places=3, validators=[Optional()],
                             render_kw={"min": "0.01", "max": "24", "step": "0.01",
@@ -346,7 +347,7 @@ class TagVerifyForm(FlaskForm):
 # --- organizer search (GET: a plain wtforms Form, no CSRF) -----------------------------------
 
 class SearchForm(Form):
-    kind = SelectField("查找", choices=[("enterprises", "企业"), ("needs", "融资需求")],
+    kind = SelectField("查找", choices=options([("enterprises", "企业"), ("needs", "融资需求")]),
                        default="enterprises")
     q = SearchField("名称或统一社会信用代码", validators=[Optional(), Length(max=128)])
     district = SelectField("区县", choices=[], validate_choice=False)

@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clock, vocab
+from ..fields import options
 from .models import INVITATION_SOURCE_LABELS, RESULT_OUTCOME_LABELS
 
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -41,11 +42,11 @@ class EventForm(FlaskForm):
     day = DateField("活动日期", validators=[InputRequired("请选择活动日期")])
     venue = StringField("地点", validators=[InputRequired("请填写活动地点"),
                                           Length(max=255, message="最多255个字")])
-    district = SelectField("所属区县", choices=vocab.choices("districts", "市级活动（不限区县）"),
+    district = SelectField("所属区县", choices=options(vocab.choices("districts", "市级活动（不限区县）")),
                            validators=[Optional()])
-    theme_cluster = SelectField("主题产业集群", choices=vocab.choices("clusters_33618", "不限"),
+    theme_cluster = SelectField("主题产业集群", choices=options(vocab.choices("clusters_33618", "不限")),
                                 validators=[Optional()])
-    theme_purpose = SelectField("主题融资用途", choices=vocab.choices("purposes", "不限"),
+    theme_purpose = SelectField("主题融资用途", choices=options(vocab.choices("purposes", "不限")),
                                 validators=[Optional()])
     description = TextAreaField("活动介绍", validators=[Optional(), Length(max=4000)])
     registration_deadline = DateTimeLocalField(
@@ -106,7 +107,7 @@ class ConfirmForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    source = RadioField("邀请范围", choices=list(INVITATION_SOURCE_LABELS.items()),
+    source = RadioField("邀请范围", choices=options(INVITATION_SOURCE_LABELS.items()),
                         validators=[InputRequired("请选择邀请范围")])
     whitelist_id = SelectField("白名单", choices=[], coerce=int, validate_choice=False,
                                validators=[Optional()])
@@ -170,7 +171,7 @@ class CheckInForm(FlaskForm):
 
 
 class ResultForm(FlaskForm):
-    outcome = RadioField("洽谈结果", choices=list(RESULT_OUTCOME_LABELS.items()),
+    outcome = RadioField("洽谈结果", choices=options(RESULT_OUTCOME_LABELS.items()),
                          validators=[InputRequired("请选择洽谈结果")])
     amount_wan = DecimalField("意向金额（万元）", places=2, validators=[
         Optional(), NumberRange(min=0.01, message="金额必须大于0")])

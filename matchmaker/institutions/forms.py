@@ -20,6 +20,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from .. import uscc as uscc_rules
 from .. import vocab
+from ..fields import options
 from .models import RATE_BASES
 
 RATE_BASIS_LABELS = {"fixed": "固定利率", "lpr_1y": "1年期LPR加点", "lpr_5y": "5年期以上LPR加点"}
@@ -34,7 +35,7 @@ class CodeListField(SelectMultipleField):
         self.unknown_message = unknown_message
 
     def pre_validate(self, form):
-        known = {str(value) for value, _label in self.choices}
+        known = {str(choice.value) for choice in self.iter_choices()}
         bad = [v for v in (self.data or []) if v not in known]
         if bad:
             raise ValidationError(f"“{'、'.join(bad)}”{self.unknown_message}")
@@ -42,12 +43,12 @@ class CodeListField(SelectMultipleField):
 
 def _codes(name: str, label: str, required: str | None = None, **kwargs) -> CodeListField:
     validators = [InputRequired(required)] if required else [Optional()]
-    return CodeListField(label, choices=vocab.choices(name), validators=validators,
+    return CodeListField(label, choices=options(vocab.choices(name)), validators=validators,
                          unknown_message="不是有效的代码（不在词表中）", **kwargs)
 
 
 class InstitutionProfileForm(FlaskForm):
-    kind = SelectField("机构类型", choices=vocab.choices("institution_kinds"),
+    kind = SelectField("机构类型", choices=options(vocab.choices("institution_kinds")),
                        validate_choice=False, validators=[InputRequired("请选择机构类型")])
     districts = _codes("districts", "服务区县（不选即重庆全市）")
     contact_name = StringField("联系人", validators=[Optional(), Length(max=64)])
@@ -85,7 +86,7 @@ class ProductForm(FlaskForm):
     term_max_months = IntegerField("最长期限（月）", validators=[
         InputRequired("请填写最长期限"),
         NumberRange(min=1, max=MAX_TERM_MONTHS, message="期限应在1到360个月之间")])
-    rate_basis = SelectField("定价方式", choices=list(RATE_BASIS_LABELS.items()), default="fixed",
+    rate_basis = SelectField("定价方式", choices=options(RATE_BASIS_LABELS.items()), default="fixed",
                              validate_choice=False, validators=[InputRequired("请选择定价方式")])
     rate_min = DecimalField("最低年利率（%）", places=3, validators=[
         Optional(), NumberRange(min=0, max=36, message="利率不能为负数，也不应超过36%%")])
@@ -185,7 +186,7 @@ def split_codes(text: str | None) -> list[str]:
 class CoreEnterpriseForm(FlaskForm):
     name = StringField("企业全称", validators=[InputRequired("请填写企业全称"), Length(max=128)])
     uscc = StringField("统一社会信用代码", validators=[Optional(), Length(max=32)])
-    cluster = SelectField("所属“33618”产业集群", choices=vocab.choices("clusters_33618", "—"),
+    cluster = SelectField("所属“33618”产业集群", choices=options(vocab.choices("clusters_33618", "—")),
                           validate_choice=False)
     aliases = TextAreaField("常用简称与别名（每行一个）", validators=[Optional(), Length(max=4000)])
 

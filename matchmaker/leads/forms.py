@@ -17,6 +17,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clock, vocab
+from ..fields import options
 from ..formtokens import SubmittedOnce
 from . import scope as scopes
 from .models import FOLLOWUP_LABELS
@@ -41,17 +42,17 @@ class InboxFilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    purpose = SelectField("融资用途", choices=vocab.choices("purposes", "全部用途"),
+    purpose = SelectField("融资用途", choices=options(vocab.choices("purposes", "全部用途")),
                           validators=[Optional()])
-    district = SelectField("区县", choices=vocab.choices("districts", "全部区县"),
+    district = SelectField("区县", choices=options(vocab.choices("districts", "全部区县")),
                            validators=[Optional()])
     amount_min = DecimalField("金额下限（万元）", places=2, validators=[
         Optional(), NumberRange(min=0, message="金额不能为负数")])
     amount_max = DecimalField("金额上限（万元）", places=2, validators=[
         Optional(), NumberRange(min=0, message="金额不能为负数")])
-    age = SelectField("推送时间", choices=[("", "不限")] + [(k, v[0]) for k, v in AGES.items()],
+    age = SelectField("推送时间", choices=options([("", "不限")] + [(k, v[0]) for k, v in AGES.items()]),
                       validators=[Optional()])
-    status = SelectField("状态", choices=list(INBOX_STATUSES.items()), default="active",
+    status = SelectField("状态", choices=options(INBOX_STATUSES.items()), default="active",
                          validators=[Optional()])
 
     def filters(self) -> dict:
@@ -85,7 +86,7 @@ class MemberForm(FlaskForm):
 
 
 class FollowUpForm(SubmittedOnce, FlaskForm):
-    kind = SelectField("跟进方式", choices=list(FOLLOWUP_LABELS.items()),
+    kind = SelectField("跟进方式", choices=options(FOLLOWUP_LABELS.items()),
                        validators=[InputRequired("请选择跟进方式")])
     # no Optional(): it would stop the chain before validate_note sees an empty note
     note = TextAreaField("情况记录（仅本机构可见）", validators=[
@@ -106,7 +107,7 @@ class ApproveForm(SubmittedOnce, FlaskForm):
         InputRequired("请填写年利率"), NumberRange(min=0, max=36, message="年利率应在0%%–36%%之间")])
     term_months = IntegerField("期限（月）", validators=[
         InputRequired("请填写期限"), NumberRange(min=1, max=360, message="期限应在1–360个月之间")])
-    guarantee_mode = SelectField("担保方式", choices=vocab.choices("guarantee_modes"),
+    guarantee_mode = SelectField("担保方式", choices=options(vocab.choices("guarantee_modes")),
                                  validators=[InputRequired("请选择担保方式")])
     approved_on = DateField("批准日期", default=clock.china_today,
                             validators=[InputRequired("请填写批准日期")])
@@ -114,7 +115,7 @@ class ApproveForm(SubmittedOnce, FlaskForm):
 
 
 class DeclineForm(SubmittedOnce, FlaskForm):
-    reason = SelectField("未获批原因", choices=vocab.choices("decline_reasons", "请选择"),
+    reason = SelectField("未获批原因", choices=options(vocab.choices("decline_reasons", "请选择")),
                          validators=[InputRequired("请选择未获批原因")])
     text = TextAreaField("具体说明（企业可见）", validators=[Length(max=1000, message="最多1000字")])
 
@@ -134,8 +135,8 @@ class WithdrawForm(SubmittedOnce, FlaskForm):
 
 class PushForm(FlaskForm):
     institutions = MultiCheckboxField("推送给", coerce=int, validate_choice=False)
-    scope = MultiCheckboxField("同时提供的企业信息", choices=[
-        (f.code, f.label) for f in scopes.SCOPE_FIELDS if not f.required])
+    scope = MultiCheckboxField("同时提供的企业信息", choices=options([
+        (f.code, f.label) for f in scopes.SCOPE_FIELDS if not f.required]))
     agree = BooleanField("我已了解上述机构将收到的信息，同意向其提供", validators=[
         InputRequired("请确认同意向所选机构提供上述信息")])
 
@@ -149,8 +150,8 @@ class PushNextForm(FlaskForm):
     (sent along as hidden fields, so what was shown is what is granted)."""
 
     institution = IntegerField("机构", validators=[InputRequired("请选择金融机构")])
-    scope = SelectMultipleField("提供的企业信息", choices=[
-        (f.code, f.label) for f in scopes.SCOPE_FIELDS], validate_choice=True)
+    scope = SelectMultipleField("提供的企业信息", choices=options([
+        (f.code, f.label) for f in scopes.SCOPE_FIELDS]), validate_choice=True)
 
 
 class RevokeForm(FlaskForm):
@@ -158,7 +159,7 @@ class RevokeForm(FlaskForm):
 
 
 class ConfirmFundingForm(SubmittedOnce, FlaskForm):
-    rating = RadioField("服务评价", choices=RATING_CHOICES,
+    rating = RadioField("服务评价", choices=options(RATING_CHOICES),
                         validators=[InputRequired("请为服务打分（1–5星）")])
     comment = TextAreaField("评价内容（可选）", validators=[Optional(), Length(max=500)])
 

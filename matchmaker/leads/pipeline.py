@@ -128,7 +128,7 @@ def _product_rows(leads) -> list[Figures]:
     ids = {m["product_id"] for lead in leads for m in (lead.matched or [])}
     ids |= {lead.outcome_product_id for lead in leads if lead.outcome_product_id}
     names = dict(db.session.execute(select(Product.id, Product.name)
-                                    .where(Product.id.in_(ids))).tuples().all()) if ids else {}
+                                    .where(Product.id.in_(ids))).all()) if ids else {}
     for lead in leads:
         for match in lead.matched or []:
             pid = match["product_id"]

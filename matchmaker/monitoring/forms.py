@@ -6,6 +6,7 @@ from wtforms import DateField, DecimalField, IntegerField, SelectField, StringFi
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from .. import vocab
+from ..fields import options
 from .models import ACTIVITY_KINDS, ACTIVITY_LABELS
 
 
@@ -18,12 +19,12 @@ class TargetForm(FlaskForm):
 
 
 class ActivityForm(FlaskForm):
-    kind = SelectField("活动类型", choices=[(k, ACTIVITY_LABELS[k]) for k in ACTIVITY_KINDS],
+    kind = SelectField("活动类型", choices=options([(k, ACTIVITY_LABELS[k]) for k in ACTIVITY_KINDS]),
                        validators=[InputRequired("请选择活动类型")])
     title = StringField("活动名称", validators=[InputRequired("请填写活动名称"),
                                             Length(max=128, message="不超过128字")])
     day = DateField("活动日期", validators=[InputRequired("请选择活动日期")])
-    district = SelectField("区县", choices=[("", "市级活动")] + vocab.choices("districts"),
+    district = SelectField("区县", choices=options([("", "市级活动")] + vocab.choices("districts")),
                            validators=[Optional()])
     enterprises = IntegerField("参加企业（家）", validators=[
         InputRequired("请填写参加企业数"), NumberRange(min=0, max=10000, message="0到10000家")])

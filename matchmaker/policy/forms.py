@@ -4,11 +4,12 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..fields import options
 from .service import LPR_KINDS, PROGRAM_SETTING_FIELDS
 
 
 class LprQuoteForm(FlaskForm):
-    kind = SelectField("期限品种", choices=list(LPR_KINDS.items()), validate_choice=False,
+    kind = SelectField("期限品种", choices=options(LPR_KINDS.items()), validate_choice=False,
                        validators=[InputRequired("请选择期限品种")])
 
     def validate_kind(self, field):
@@ -58,8 +59,8 @@ class SettingForm(FlaskForm):
 
 class WorkdayForm(FlaskForm):
     day = DateField("日期", validators=[InputRequired("请选择日期")])
-    is_working = SelectField("当天", choices=[("1", "上班（工作日/调休上班）"),
-                                            ("0", "放假（休息日/法定节假日）")],
+    is_working = SelectField("当天", choices=options([("1", "上班（工作日/调休上班）"),
+                                                    ("0", "放假（休息日/法定节假日）")]),
                              validators=[InputRequired()])
     note = StringField("说明", validators=[Optional(), Length(max=128)],
                        render_kw={"placeholder": "如：2027年元旦放假"})

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from .. import clock, vocab
+from ..fields import options
 from .models import KIND_LABELS, STATUS_LABELS
 
 
@@ -27,7 +28,7 @@ class WhitelistForm(FlaskForm):
     title = StringField("白名单名称", validators=[InputRequired("请填写白名单名称"),
                                                Length(max=128, message="名称不超过128个字")],
                         render_kw={"placeholder": "如：2026年第4批 制造业融资需求白名单"})
-    kind = SelectField("类型", choices=list(KIND_LABELS.items()),
+    kind = SelectField("类型", choices=options(KIND_LABELS.items()),
                        validators=[InputRequired("请选择白名单类型")])
     issuing_body = StringField("印发单位", validators=[
         InputRequired("请填写印发单位"), Length(max=128, message="不超过128个字")],
@@ -56,9 +57,9 @@ class FilterForm(FlaskForm):
     class Meta:
         csrf = False
 
-    status = SelectField("状态", choices=[("", "全部状态"), *STATUS_LABELS.items()],
+    status = SelectField("状态", choices=options([("", "全部状态"), *STATUS_LABELS.items()]),
                          validators=[Optional()])
-    kind = SelectField("类型", choices=[("", "全部类型"), *KIND_LABELS.items()],
+    kind = SelectField("类型", choices=options([("", "全部类型"), *KIND_LABELS.items()]),
                        validators=[Optional()])
     q = StringField("名称", validators=[Optional(), Length(max=64)])
 
@@ -80,7 +81,7 @@ class EntryForm(FlaskForm):
                                render_kw={"placeholder": "如：申报表第3页企业盖章同意"})
     project_name = StringField("项目名称（重点项目白名单必填）",
                                validators=[Optional(), Length(max=128)])
-    cluster = SelectField("产业集群", choices=vocab.choices("clusters_33618", "未填写"),
+    cluster = SelectField("产业集群", choices=options(vocab.choices("clusters_33618", "未填写")),
                           validators=[Optional()])
     note = TextAreaField("备注（可选）", validators=[Optional(), Length(max=2000)])
 
