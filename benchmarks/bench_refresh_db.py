@@ -6,6 +6,8 @@ the import (which ends with one full recompute), `match --all` as the job the CL
 a product edit (the request: mark stale + enqueue; then its job), and need edits.
 
     .venv/bin/python -m benchmarks.bench_refresh_db --products 5000 --needs 10000 [--db URL]
+    # on a platform already there (bench_load.py setup's 100,000 needs): the edits only
+    .venv/bin/python -m benchmarks.bench_refresh_db --existing --db URL
 """
 import argparse
 import os
@@ -33,46 +35,32 @@ def main() -> int:
     args = _parse()
     db_url = args.db or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
     os.environ.setdefault("MATCHMAKER_SECRET_KEY", "bench")
-    import flask_migrate
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
     from matchmaker import create_app, jobs
     from matchmaker.enterprises.models import Need
-    from matchmaker.exchange.service import import_document
     from matchmaker.extensions import db
     from matchmaker.institutions import service as products
     from matchmaker.institutions.models import Product
     from matchmaker.matching import service
-    from matchmaker.matching.models import Match, NearMiss
+    from matchmaker.matching.models import Match
 
     app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", "REDIS_URL": None,
                       "JOBS_BACKEND": "thread"})
-    doc = to_exchange(generate(args.seed, args.institutions, args.products, args.enterprises,
-                               args.needs), args.seed)
+    doc = {"needs": []} if args.existing else to_exchange(
+        generate(args.seed, args.institutions, args.products, args.enterprises, args.needs),
+        args.seed)
     for need in doc["needs"]:  # leads are the import benchmark's business
         need["consent_to_share"] = False
     print(f"cores={os.cpu_count()} load={os.getloadavg()[0]:.1f} python={sys.version.split()[0]} "
-          f"db={db_url.split('://')[0]} products={args.products} needs={args.needs} "
-          f"seed={args.seed}")
+          f"db={db_url.split('://')[0]} " + ("(existing platform)" if args.existing else
+          f"products={args.products} needs={args.needs} seed={args.seed}"))
     with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        flask_migrate.upgrade()
-        t = _clock()
-        import_document(doc)
-        [(whole, _)] = db.session.info.pop(jobs.service._PENDING, None)  # run below, timed
-        db.session.commit()
-        print(f"import (rows only): {_since(t)}")
-        t = _clock()
-        jobs.runner.run_here(whole)
-        job = db.session.get(jobs.models.Job, whole)
-        print(f"match --all (job #{job.id}, {job.children_total} parts, here): {_since(t)}; "
-              f"{db.session.scalar(select(func.count(Match.id)))} match rows, "
-              f"{db.session.scalar(select(func.count(NearMiss.id)))} near-miss rows stored")
-        if args.workers > 1:
-            _parallel(args, db_url)
+        if not args.existing:
+            _import_and_match(args, db_url, doc)
+        else:
+            print(f"existing platform: {db.session.scalar(select(func.count(Need.id)))} needs, "
+                  f"{db.session.scalar(select(func.count(Match.id)))} match rows")
         popular = db.session.scalar(select(Match.product_id).group_by(Match.product_id)
                                     .order_by(func.count().desc()).limit(1))
         product = db.session.get(Product, popular)
@@ -106,11 +94,46 @@ def main() -> int:
     return 0
 
 
+def _import_and_match(args, db_url: str, doc: dict) -> None:
+    import flask_migrate
+    from sqlalchemy import func, select, text
+
+    from matchmaker import jobs
+    from matchmaker.exchange.service import import_document
+    from matchmaker.extensions import db
+    from matchmaker.matching.models import Match, NearMiss
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    flask_migrate.upgrade()
+    t = _clock()
+    import_document(doc)
+    [(whole, _)] = db.session.info.pop(jobs.service._PENDING, None)  # run below, timed
+    db.session.commit()
+    print(f"import (rows only): {_since(t)}")
+    t = _clock()
+    jobs.runner.run_here(whole)
+    job = db.session.get(jobs.models.Job, whole)
+    print(f"match --all (job #{job.id}, {job.children_total} parts, here): {_since(t)}; "
+          f"{db.session.scalar(select(func.count(Match.id)))} match rows, "
+          f"{db.session.scalar(select(func.count(NearMiss.id)))} near-miss rows stored")
+    if args.workers > 1:
+        _parallel(args, db_url)
+
+
 def _bank_admin(product):
+    from sqlalchemy import select
+
     from matchmaker.accounts.models import User
     from matchmaker.extensions import db
 
-    user = User(email=f"bench-{product.institution_id}@example.com", name="bench",
+    email = f"bench-{product.institution_id}@example.com"
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is not None:  # --existing, run again
+        return user
+    user = User(email=email, name="bench",
                 role="bank_admin", institution_id=product.institution_id, password_hash="x")
     db.session.add(user)
     db.session.flush()
@@ -149,6 +172,8 @@ def _parse():
                         help="also run match --all with this many RQ workers (needs Redis)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--existing", action="store_true",
+                        help="time the edits on the platform already in --db (no import)")
     return parser.parse_args()
 
 
