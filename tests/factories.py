@@ -10,6 +10,7 @@ from matchmaker.accounts.passwords import hash_password
 from matchmaker.enterprises.models import Enterprise, Need
 from matchmaker.extensions import db
 from matchmaker.institutions.models import Institution, Product
+from matchmaker.policy.models import ProgramConfirmation
 
 PASSWORD = "correct-horse-battery"
 _HASH = hash_password(PASSWORD)  # argon2 is slow on purpose: hash once per run
@@ -70,6 +71,15 @@ class ProductFactory(BaseFactory):
     rate_max = Decimal("4.5")
     purposes = ("working_capital",)
     guarantee_modes = ("credit", "guarantee")
+
+    @factory.post_generation
+    def confirmed(obj, create, extracted, **kwargs):
+        """The declared programmes count as an organizer confirmed them, unless
+        confirmed=False (a bank's declaration still waiting: issue 15)."""
+        if extracted is False:
+            return
+        for code in obj.subsidy_programs:
+            obj.confirmations.append(ProgramConfirmation(program_code=code))
 
 
 class NeedFactory(BaseFactory):

@@ -185,28 +185,32 @@ def test_worked_example_caps_tech_upgrade_interest_at_1000_wan(client, db):
     (case,) = example.cases
     rule = case.estimate.applied[0]
     assert rule.saving_wan_per_year == Decimal("1000.00")
-    assert "超过每年1000万元上限，按1000.00万元贴息" in rule.text_zh
+    assert "超过每年1000万元上限，按每年1000.00万元贴息" in rule.text_zh
     html = client.get(f"/catalog/products/{product.id}").get_data(as_text=True)
     assert "超过每年1000万元上限" in html
 
 
-def test_worked_example_guarantee_fee_and_several_programs(client, db):
-    guarantor = InstitutionFactory(kind="guarantee")
-    product = ProductFactory(institution=guarantor, name="技改担保贷",
-                             purposes=["tech_upgrade"], guarantee_modes=["guarantee"],
+def test_worked_example_guarantee_fee_is_the_guarantors_and_programs_do_not_stack(client, db):
+    product = ProductFactory(name="技改贷", purposes=["tech_upgrade"],
+                             guarantee_modes=["guarantee"],
                              subsidy_programs=["equipment_renewal_relending",
-                                               "guarantee_fee_subsidy"])
+                                               "tech_upgrade_interest", "guarantee_fee_subsidy"])
     example = catalog.worked_example(product, china_today())
     titles = [c.title for c in example.cases]
-    assert titles == ["用于设备更新改造的贷款", "由融资担保机构担保的贷款", "同时符合以上各项条件"]
-    relending, fee, both = (c.estimate for c in example.cases)
-    # 3.85 % + 1 % guarantee fee; relending takes 2.5 points; the fee subsidy half the fee
+    assert titles == ["用于技术改造与设备更新的贷款", "用于技术改造与设备更新的贷款",
+                      "由融资担保机构担保的技术改造与设备更新贷款", "同时符合以上各项条件"]
+    tech, relending, fee, both = (c.estimate for c in example.cases)
+    assert tech.rate_after == Decimal("2.93")     # 3.85 % × 50 % + 1 % fee
+    # 3.85 % + 1 % guarantee fee; relending takes 2.5 points; the fee subsidy is the guarantor's
     assert relending.rate_before == Decimal("4.85") and relending.rate_after == Decimal("2.35")
-    assert fee.rate_after == Decimal("4.35")
-    assert both.rate_after == Decimal("1.85")
+    assert fee.rate_after == Decimal("4.85") and fee.applied == ()
+    # 技改贴息 and 再贷款贴息 do not stack: the better one (2.5 points) is taken
+    assert both.rate_after == Decimal("2.35")
+    assert [a.code for a in both.applied] == ["equipment_renewal_relending"]
     html = client.get(f"/catalog/products/{product.id}").get_data(as_text=True)
-    assert "融资担保费补助：按担保费率1.00%的50%补助" in html
-    assert "中央财政贴息2.5个百分点" in html
+    assert "补助给担保机构，不直接降低企业成本" in html
+    assert "设备更新改造专项再贷款财政贴息：贴息2.5个百分点" in html
+    assert "不与设备更新改造专项再贷款财政贴息叠加享受" in html
 
 
 def test_worked_example_follows_the_programs_as_administrators_set_them(client, db):
@@ -228,7 +232,7 @@ def test_worked_example_explains_a_program_the_product_cannot_draw(db):
     product = ProductFactory(purposes=["working_capital"], subsidy_programs=["tech_upgrade_interest"])
     (case,) = catalog.worked_example(product, china_today()).cases
     assert case.estimate.applied == ()
-    assert case.notes == ["技改专项贷款贴息：融资用途不在支持范围内"]
+    assert case.notes == ["技改专项贷款贴息：融资用途不在支持范围内（限技术改造与设备更新）"]
 
 
 def test_each_row_notes_only_its_own_program(db):
@@ -236,10 +240,15 @@ def test_each_row_notes_only_its_own_program(db):
     product = ProductFactory(institution=guarantor, purposes=["tech_upgrade"],
                              guarantee_modes=["guarantee"],
                              subsidy_programs=["tech_upgrade_interest", "guarantee_fee_subsidy"])
-    tech, fee, both = catalog.worked_example(product, china_today()).cases
-    assert tech.notes == [] and fee.notes == [] and both.notes == []
-    assert [r.code for r in both.estimate.applied] == ["tech_upgrade_interest",
-                                                       "guarantee_fee_subsidy"]
+    tech, fee = catalog.worked_example(product, china_today()).cases
+    assert tech.notes == []
+    assert len(fee.notes) == 1 and "补助给担保机构" in fee.notes[0]
+
+
+def test_worked_example_counts_only_confirmed_programmes(db):
+    product = ProductFactory(purposes=["tech_upgrade"], subsidy_programs=["tech_upgrade_interest"],
+                             confirmed=False)
+    assert catalog.worked_example(product, china_today()).cases == []
 
 
 def test_typical_loan():

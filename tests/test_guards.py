@@ -511,6 +511,33 @@ def _update_program(_mp):
             lambda: (dict(program.settings), program.effective_from))
 
 
+@case(policy.confirm_program)
+def _confirm_program(_mp):
+    product = ProductFactory(subsidy_programs=["tech_upgrade_interest"], confirmed=False)
+    return ([user_for_role("bank_admin", institution=product.institution),
+             user_for_role("enterprise")],
+            lambda s: policy.confirm_program(s, product, "tech_upgrade_interest"),
+            lambda: list(product.confirmed_programs))
+
+
+@case(policy.revoke_program)
+def _revoke_program(_mp):
+    product = ProductFactory(subsidy_programs=["tech_upgrade_interest"])
+    return ([user_for_role("bank_admin", institution=product.institution),
+             user_for_role("enterprise")],
+            lambda s: policy.revoke_program(s, product, "tech_upgrade_interest"),
+            lambda: list(product.confirmed_programs))
+
+
+@case(policy.confirm_imported)
+def _confirm_imported(_mp):
+    product = ProductFactory(subsidy_programs=["tech_upgrade_interest"], confirmed=False)
+    return ([user_for_role("organizer"),
+             user_for_role("bank_admin", institution=product.institution)],
+            lambda s: policy.confirm_imported(s, product),
+            lambda: list(product.confirmed_programs))
+
+
 @case(policy.update_setting)
 def _update_setting(_mp):
     return ([user_for_role("organizer"), user_for_role("bank_admin")],

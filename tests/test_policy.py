@@ -78,9 +78,9 @@ def test_bad_lpr_quotes_are_refused(db, admin, data, message):
 def test_program_form_has_one_field_per_setting(db, admin):
     program = _program(db, "guarantee_fee_subsidy")
     html = admin.get(f"/admin/policy/programs/{program.id}").get_data(as_text=True)
-    for name in ("max_fee_rate", "share_of_fee", "cap_wan_per_year", "effective_from"):
+    for name in ("max_fee_rate", "share_of_fee", "cap_wan", "effective_from"):
         assert f'name="{name}"' in html
-    assert "单户企业每年上限（万元）" in html
+    assert "单笔（单个项目/单次转贷）上限（万元）" in html
 
 
 def test_admin_edits_a_program(db, admin):
@@ -163,15 +163,14 @@ def test_get_access(db, client_as, role, path):
 @pytest.mark.parametrize("role", [r for r in ROLES if r != "admin"])
 @pytest.mark.parametrize("path, data", [
     ("/admin/policy/rates/new", {"kind": "lpr_1y", "rate": "1", "effective_from": "2031-01-01"}),
-    ("/admin/policy/programs/{id}", {"cap_wan": "1", "cap_wan_double_hundred": "1",
-                                     "effective_from": "2024-01-01"}),
+    ("/admin/policy/programs/{id}", {"cap_wan": "1", "effective_from": "2024-01-01"}),
     ("/admin/policy/settings/guarantee_fee_rate", {"value": "5"}),
 ])
 def test_post_refused_for_other_roles(db, client_as, role, path, data):
     program = _program(db, "bridge_fee_waiver")
     response = client_as(role).post(path.format(id=program.id), data=MultiDict(data))
     assert response.status_code in ((302, 303) if role == "anonymous" else (403,))
-    assert program.settings["cap_wan"] == 3000
+    assert program.settings["cap_wan"] == 8000
     assert db.session.get(Setting, "guarantee_fee_rate").value == 1.0
     assert not db.session.scalar(select(ReferenceRate).where(
         ReferenceRate.effective_from == date(2031, 1, 1)))

@@ -378,38 +378,56 @@ class WorkedExample:
     cases: list[ExampleCase]
 
 
-# the need a program asks for, so each row shows a loan that can draw it
-PROGRAM_CASES = {
-    "tech_upgrade_interest": ("用于技术改造的贷款", {"purposes": ("tech_upgrade",)}),
-    "equipment_renewal_relending": ("用于设备更新改造的贷款",
-                                    {"purposes": ("tech_upgrade", "equipment_lease")}),
-    "guarantee_fee_subsidy": ("由融资担保机构担保的贷款", {"modes": {"guarantee"}}),
-    "bridge_fee_waiver": ("专精特新中小企业", {"tags": {"specialized_sme"}}),
-}
+PROGRAM_TITLES = {"rate_share": "用于{purposes}的贷款", "rate_points": "用于{purposes}的贷款",
+                  "fee_share": "由融资担保机构担保的{purposes}贷款", "use_fee": "{tags}"}
+
+
+def _case_of(program, product: Product) -> tuple[str, dict]:
+    """The need a programme asks for (from its eligibility), so each row shows a loan that
+    can draw it, and what to call that need."""
+    rules = program.eligibility
+    facts: dict = {}
+    wanted = [p for p in rules.get("purposes") or () if p in product.purposes]
+    if wanted:
+        facts["purposes"] = tuple(wanted)
+    tags = list(rules.get("tags") or ()) or list(program.settings.get("waiver_tags") or ())
+    if tags:
+        facts["tags"] = {tags[0]}
+    if program.benefit == "fee_share":
+        facts["modes"] = {"guarantee"}
+    if rules.get("sizes"):
+        facts["size"] = rules["sizes"][-1]
+    purposes = _labels("purposes", wanted or rules.get("purposes") or product.purposes[:1])
+    title = PROGRAM_TITLES.get(program.benefit, "{purposes}").format(
+        purposes=purposes, tags=(_labels("enterprise_tags", tags[:1]) + "（经核验）") if tags
+        else "中小微企业")
+    return title, facts
 
 
 def worked_example(product: Product, today) -> WorkedExample:
-    """Yearly cost of a typical loan under the product, before and after each program it lists
-    that is in force today (settings from the database), each rule named in Chinese."""
+    """Yearly cost of a typical loan under the product, before and after each programme it
+    carries (declared by the bank and confirmed by an organizer) that is in force today
+    (settings from the database), each rule named in Chinese."""
     terms = adapters.product_terms(product)
-    programs = adapters.subsidy_records(db.session, today)
+    programs = [p for p in adapters.subsidy_records(db.session, today)
+                if p.code in terms.subsidy_programs]
     fee = Decimal(str(policy_service.setting("guarantee_fee_rate", "1.0")))
     amount, term = typical_loan(product)
     plain = _example_need(product, amount, term, {})
     baseline = estimate_cost(plain, terms, [], today, fee)
     cases = []
     for program in programs:
-        if program.code not in product.subsidy_programs:
-            continue
-        title, facts = PROGRAM_CASES.get(program.code, (program.label, {}))
+        title, facts = _case_of(program, product)
         need = _example_need(product, amount, term, facts)
         estimate = estimate_cost(need, terms, [program], today, fee)
-        # the calculator lists every program of the product; this row is about one of them
-        notes = [n for n in estimate.not_applied if n.startswith(program.label + "：")]
+        # the calculator lists every programme of the product; this row is about one of them
+        notes = [n for n in estimate.not_applied + estimate.notes
+                 if n.startswith(program.label + "：")]
         cases.append(ExampleCase(title, estimate, notes))
     if sum(1 for c in cases if c.estimate.applied) > 1:
         facts = {}
-        for case_facts in (PROGRAM_CASES.get(c, ("", {}))[1] for c in product.subsidy_programs):
+        for program in programs:
+            case_facts = _case_of(program, product)[1]
             facts = {**facts, **case_facts}
         need = _example_need(product, amount, term, facts)
         estimate = estimate_cost(need, terms, programs, today, fee)
@@ -430,8 +448,11 @@ def _example_need(product: Product, amount: Decimal, term: int, facts: dict):
     purpose = (wanted or purposes or ["working_capital"])[0]
     modes = facts.get("modes") or {product.guarantee_modes[0] if product.guarantee_modes
                                    else "credit"}
+    tags = frozenset(facts.get("tags", ()))
+    size = facts.get("size", "small")
     enterprise = EnterpriseFacts(id=0, ref="example", district="", industry="C", cluster=None,
-                                 size="small", employees=50, revenue_wan=Decimal(3000),
-                                 founded=date(2015, 1, 1), tags=frozenset(facts.get("tags", ())))
+                                 size=size, employees=50, revenue_wan=Decimal(3000),
+                                 founded=date(2015, 1, 1), tags=tags, verified_tags=tags,
+                                 derived_size=size)
     return NeedFacts(id=0, ref="example", enterprise=enterprise, purpose=purpose, loan_kind="new",
                      amount_wan=amount, term_months=term, guarantee_modes=frozenset(modes))

@@ -16,6 +16,7 @@ from ..institutions.models import (
     ProductTerm,
     ProductVersion,
 )
+from ..policy.models import ProgramConfirmation
 from ..types import utcnow
 from .schema import FIELDS, to_exchange
 
@@ -61,8 +62,21 @@ def insert_created(section: str, changes: list, ids: dict, actor) -> dict[str, i
     record_many(actor, f"{NOUNS[section]}.created", model.__tablename__,
                 [(new_ids[c.ref], d) for c, d in zip(changes, details, strict=True)])
     if section == "products":
+        _confirm_programmes(changes, new_ids, actor, now)
         _publish_first_versions(changes, new_ids, actor, now)
     return new_ids
+
+
+def _confirm_programmes(changes: list, new_ids: dict, actor, now) -> None:
+    """As policy.service.confirm_imported: the administrator's import confirms the programmes
+    its products declare (a bank's own declaration waits for an organizer: issue 15)."""
+    by = actor.id if actor is not None else None
+    rows = [{"product_id": new_ids[c.ref], "program_code": code, "confirmed_at": now,
+             "confirmed_by_id": by}
+            for c in changes for code in dict.fromkeys(c.values.get("subsidy_programs") or ())]
+    _insert_many(ProgramConfirmation.__table__, rows)
+    record_many(actor, "program_confirmation.created", Product.__tablename__,
+                [(r["product_id"], {"code": r["program_code"], "via": "import"}) for r in rows])
 
 
 def _status(section: str, values: dict, now) -> dict:

@@ -26,6 +26,7 @@ from ..extensions import db
 from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..institutions.service import product_record, publish_version
+from ..policy import service as policy_service
 from . import bulk, schema
 from .permissions import can_exchange_data
 from .schema import FIELDS, FORMAT, SECTIONS
@@ -481,6 +482,8 @@ def _audit_change(change: Change, actor) -> None:
         details["fields"] = change.fields
     record(actor, f"{NOUNS[change.section]}.{change.action}", change.obj, **details)
     if change.section == "products":
+        # the import is the administrator's: the programmes the file declares are confirmed
+        policy_service.confirm_imported(actor, change.obj)
         _settle_product_status(change, actor)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import vocab
 from ..codelist import CodeList
 from ..extensions import db
+from ..policy.models import ProgramConfirmation
 from ..types import RATE, WAN, utcnow
 
 PRODUCT_STATUSES = ("draft", "published", "paused", "retired")
@@ -29,7 +30,7 @@ PRODUCT_LIST_FIELDS = {
     "purposes": "purposes", "guarantee_modes": "guarantee_modes", "sizes": "sizes",
     "tags_any": "enterprise_tags", "industries": None, "districts": "districts",
     "tax_credit_grades": "tax_credit_grades", "loan_kinds": "loan_kinds",
-    "core_enterprises": None, "subsidy_programs": "subsidy_programs",
+    "core_enterprises": None, "subsidy_programs": None,
 }
 
 
@@ -41,6 +42,8 @@ def _product_term_check() -> str:
     # any GB/T 4754—2017 code or prefix (issue 14): the services check it against the table
     parts.append("(field = 'industries' AND value != '')")
     parts.append("(field = 'core_enterprises' AND value != '')")
+    # programmes are data (policy.SubsidyProgram, issue 15): the services check the code
+    parts.append("(field = 'subsidy_programs' AND value != '')")
     return " OR ".join(parts)
 
 
@@ -111,6 +114,9 @@ class Product(db.Model):
     institution: Mapped[Institution] = relationship(back_populates="products", lazy="joined")
     term_rows: Mapped[list["ProductTerm"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin")
+    # an organizer's confirmations of the programmes the bank declares (issue 15)
+    confirmations: Mapped[list[ProgramConfirmation]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
     versions: Mapped[list["ProductVersion"]] = relationship(
         cascade="all, delete-orphan", order_by="ProductVersion.version",
         back_populates="product")
@@ -142,6 +148,17 @@ class Product(db.Model):
     @property
     def active(self) -> bool:
         return self.status == "published"
+
+    @property
+    def confirmed_programs(self) -> list[str]:
+        """The declared programmes an organizer confirmed: the only ones that count."""
+        confirmed = {c.program_code for c in self.confirmations}
+        return [code for code in self.subsidy_programs if code in confirmed]
+
+    @property
+    def unconfirmed_programs(self) -> list[str]:
+        confirmed = {c.program_code for c in self.confirmations}
+        return [code for code in self.subsidy_programs if code not in confirmed]
 
     @property
     def status_label(self) -> str:

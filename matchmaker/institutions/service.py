@@ -228,6 +228,11 @@ def _check_codes(lists: dict) -> None:
         bad = [v for v in lists[name] if v not in known]
         if bad:
             raise ServiceError(f"“{'、'.join(bad)}”不是有效的代码（不在词表中）", field=name)
+    if lists["subsidy_programs"]:
+        known = policy_service.program_codes()
+        bad = [c for c in lists["subsidy_programs"] if c not in known]
+        if bad:
+            raise ServiceError(f"“{'、'.join(bad)}”不是平台上的政策项目", field="subsidy_programs")
     bad = [c for c in lists["industries"] if not vocab.valid_industry(c)]
     if bad:
         raise ServiceError(f"“{'、'.join(bad)}”不是国民经济行业分类（GB/T 4754—2017）代码"

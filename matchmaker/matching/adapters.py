@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import or_, select
 
-from ..enterprises.models import Enterprise, Need
+from ..enterprises.models import Enterprise, Need, derive_size
 from ..institutions.models import (
     CoreEnterprise,
     CoreEnterpriseAlias,
@@ -46,7 +46,8 @@ def product_terms(product: Product) -> ProductTerms:
         loan_kinds=frozenset(product.loan_kinds),
         existing_customers_only=bool(product.existing_customers_only),
         core_enterprises=tuple(product.core_enterprises),
-        subsidy_programs=tuple(product.subsidy_programs),
+        # a bank's declaration is a request: only what an organizer confirmed counts
+        subsidy_programs=tuple(product.confirmed_programs),
     )
 
 
@@ -78,6 +79,8 @@ def enterprise_facts(enterprise: Enterprise) -> EnterpriseFacts:
         has_bank_loan=bool(enterprise.has_bank_loan),
         core_enterprise=enterprise.core_enterprise or None,
         verified_tags=frozenset(r.value for r in enterprise.tag_rows if r.verified_at),
+        derived_size=derive_size(enterprise.industry, enterprise.employees,
+                                 enterprise.revenue_wan, enterprise.assets_wan),
     )
 
 
@@ -94,7 +97,10 @@ def need_facts(need: Need) -> NeedFacts:
 def subsidy_program(row: SubsidyProgramRow) -> SubsidyProgram:
     return SubsidyProgram(code=row.code, label=row.label, source=row.source,
                           settings=dict(row.settings or {}), effective_from=row.effective_from,
-                          effective_to=row.effective_to)
+                          effective_to=row.effective_to, benefit=row.benefit, payee=row.payee,
+                          basis=row.basis, eligibility=dict(row.eligibility or {}),
+                          stacks_with=tuple(row.stacks_with or ()), quote=row.quote or "",
+                          how_to_apply=row.how_to_apply or "", version=row.version)
 
 
 def subsidy_records(session, today: date) -> list[SubsidyProgram]:
@@ -197,7 +203,7 @@ _NEED_COLUMNS = (Need.id, Need.ref, Need.enterprise_id, Need.purpose, Need.loan_
 def load_need_facts(session, *conditions) -> tuple[list[NeedFacts], dict[int, str]]:
     """NeedFacts of the needs matching `conditions` (all when none), by id, and each need's
     status: the same facts as need_facts(), in four queries whatever the count."""
-    from ..enterprises.models import EnterpriseTag, NeedGuaranteeMode, derive_size
+    from ..enterprises.models import EnterpriseTag, NeedGuaranteeMode
 
     rows = session.execute(select(*_NEED_COLUMNS).where(*conditions).order_by(Need.id)).all()
     if not rows:
@@ -223,9 +229,10 @@ def load_need_facts(session, *conditions) -> tuple[list[NeedFacts], dict[int, st
              grade, has_loan, core, assets) in session.execute(
                 select(*_ENTERPRISE_COLUMNS).where(Enterprise.id.between(chunk[0], chunk[-1]))):
             if eid in enterprise_ids:
+                derived = derive_size(industry, employees, revenue, assets)
                 enterprises[eid] = EnterpriseFacts(
                     id=eid, ref=ref, district=district, industry=industry, cluster=cluster,
-                    size=declared or derive_size(industry, employees, revenue, assets),
+                    size=declared or derived, derived_size=derived,
                     employees=employees,
                     revenue_wan=_dec(revenue), founded=founded,
                     tags=frozenset(tags.get(eid, ())), tax_credit_grade=grade,

@@ -52,17 +52,15 @@ from typing import NamedTuple
 
 from .. import clock
 from ..institutions.subsidies import (
-    BRIDGE_FEE_WAIVER,
     DEFAULT_GUARANTEE_FEE_RATE,
-    DEFAULT_WAIVER_TAGS,
-    DOUBLE_HUNDRED,
-    EQUIPMENT_RENEWAL_RELENDING,
     GUARANTEE_FEE_SUBSIDY,
-    TECH_UPGRADE_INTEREST,
     SubsidyProgram,
     amount_sensitivity,
     cost_lower_bound,
+    describe_daily,
     estimate_cost,
+    is_bridge,
+    need_signature,
 )
 from ..names import same_company
 
@@ -117,6 +115,9 @@ class EnterpriseFacts:
     has_bank_loan: bool = False
     core_enterprise: str | None = None
     verified_tags: frozenset[str] = frozenset()   # tags an organizer checked (a subset of tags)
+    # the 300号 size from the industry code and figures, None when not derivable: subsidy
+    # programmes read this one, never a declared size (issue 15)
+    derived_size: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -609,10 +610,20 @@ def is_eligible(need: NeedFacts, product: ProductTerms, ctx: MatchContext) -> bo
 # --------------------------------------------------------------------------- scoring
 
 
+# a bridge has no annual rate: its rank key sorts after every rate, as rank_order puts None
+BRIDGE_NEG = Decimal(-10 ** 6)
+# a bridge's cost points: neither cheap nor dear (its fee is by the day, not a yearly cost)
+BRIDGE_COST_SHARE = 0.5
+
+
+def _rate_of(neg_rate: Decimal) -> Decimal | None:
+    return None if neg_rate == BRIDGE_NEG else -neg_rate
+
+
 class _Cost(NamedTuple):
     rate_before: Decimal
     rate_after: Decimal             # quantized to 0.01, as shown
-    neg_rate: Decimal               # -rate_after: rank keys sort it descending
+    neg_rate: Decimal               # -rate_after: rank keys sort it descending (BRIDGE_NEG)
     points: float                   # the cost component
     fit: float                      # fit points of the subsidy programmes that apply (uncapped)
     reason: str                     # the cost reason shown with the match
@@ -640,8 +651,8 @@ class _Prepared:
         "mid_cost",
         "mid_rate",
         "pos",
+        "programmed",
         "purpose_pts",
-        "purpose_sensitive",
         "ref_rank",
         "response_pts",
         "response_ratio",
@@ -694,19 +705,23 @@ class _Prepared:
         self.mid_rate = (p.rate_min + p.rate_max) / 2
         listed = set(p.subsidy_programs) & set(in_force)
         self.amount_sens = amount_sensitivity(p, in_force, ctx.today, ctx.guarantee_fee_rate)
-        self.purpose_sensitive = bool(listed & {TECH_UPGRADE_INTEREST,
-                                                EQUIPMENT_RENEWAL_RELENDING})
+        # the programmes' verdicts read the need (its signature, subsidies.need_signature)
+        self.programmed = bool(listed)
         self.fee_always = p.institution_kind == "guarantee"
         self.fee_subsidised = GUARANTEE_FEE_SUBSIDY in p.subsidy_programs
-        self.bridge = BRIDGE_FEE_WAIVER in listed
+        self.bridge = is_bridge(p)
         # no program can apply: the cost is the base rate (+ a guarantor's fee), whatever the
         # need, so products share cost entries by (base rate, fee)
-        self.simple = not listed and not self.fee_subsidised
+        self.simple = not listed and not self.fee_subsidised and not self.bridge
         best_rate = float(cost_lower_bound(p, in_force, ctx.today))
         extra = min(self.fit_room, subsidy_fit(len(listed), w) + self.fit_verified)
         # tiny margins: bounds must never be below what a pair can reach; "cost" bounds carry
         # the fit a need can add, which comes with the cost (subsidies) or the need (tags)
-        self.best_cost = _cost_points(best_rate, ctx) + extra + 1e-6
+        if self.bridge:
+            extra = min(self.fit_room, self.fit_verified)
+            self.best_cost = w.cost * BRIDGE_COST_SHARE + extra + 1e-6
+        else:
+            self.best_cost = _cost_points(best_rate, ctx) + extra + 1e-6
         self.ub = self.static + w.amount + w.term + self.best_cost + 1e-6
         self.ub_r = round(self.ub, 1)
         # without a rate ceiling on the need, a product no program applies to costs exactly
@@ -894,15 +909,15 @@ def _code_masks(items: Sequence[_Prepared], values_of, nbytes: int) -> tuple[dic
 
 class _NeedView:
     """Per-need numbers the index and the scorer use, computed once."""
-    __slots__ = ("age", "amount_text", "ln_amount", "ln_term", "need", "verified", "waiver_tags")
+    __slots__ = ("age", "amount_text", "ln_amount", "ln_term", "need", "signature", "verified")
 
-    def __init__(self, need: NeedFacts, relevant_tags: frozenset[str]):
+    def __init__(self, need: NeedFacts, programs: Sequence[SubsidyProgram]):
         self.need = need
         self.verified = None      # bytes: products whose tags_any it holds verified (lazy)
         self.ln_amount = math.log(max(float(need.amount_wan), 1e-9))
         self.ln_term = math.log(max(float(need.term_months), 1e-9))
         self.age = age_months(need.enterprise.founded, need.created)
-        self.waiver_tags = need.enterprise.tags & relevant_tags
+        self.signature = need_signature(programs, need) if programs else ()
         self.amount_text = wan(need.amount_wan)
 
 
@@ -912,9 +927,7 @@ class _ProductIndex:
     def __init__(self, items: list[_Prepared], ctx: MatchContext, in_force: dict):
         self.ctx = ctx
         self.in_force = in_force
-        waiver = self.in_force.get(BRIDGE_FEE_WAIVER)
-        tags = (waiver.settings.get("tags") if waiver else None) or DEFAULT_WAIVER_TAGS
-        self.relevant_tags = frozenset(tags) | {DOUBLE_HUNDRED}
+        self.programs = tuple(in_force[code] for code in sorted(in_force))
         items.sort(key=lambda it: (-it.ub_free, it.terms.ref))
         for rank, it in enumerate(sorted(items, key=lambda it: it.terms.ref)):
             it.ref_rank = rank
@@ -1132,7 +1145,7 @@ class Matcher:
     # ----- eligibility
 
     def _view(self, need: NeedFacts) -> _NeedView:
-        return _NeedView(need, self._index.relevant_tags)
+        return _NeedView(need, self._index.programs)
 
     def eligible_mask(self, need: NeedFacts) -> int:
         ix = self._index
@@ -1181,8 +1194,8 @@ class Matcher:
                 fee = need.guarantee_modes & p.guarantee_modes == {"guarantee"}
             else:
                 fee = False
-            key = (it.uid, need.purpose if it.purpose_sensitive else None, override, amount,
-                   fee, v.waiver_tags if it.bridge else None)
+            key = (it.uid, v.signature if it.programmed else None, override, amount,
+                   need.term_months if amount is not None else None, fee)
         cached = self._cost_cache.get(key)
         if cached is None:
             if len(self._cost_cache) > CACHE_SIZE:
@@ -1193,6 +1206,11 @@ class Matcher:
     def _estimate(self, it: _Prepared, need: NeedFacts) -> _Cost:
         est = estimate_cost(need, it.terms, self._index.in_force, self.ctx.today,
                             self.ctx.guarantee_fee_rate)
+        if est.per_day:
+            waived = "".join(f"；{a.text_zh}" for a in est.applied)
+            return _Cost(est.rate_before, None, BRIDGE_NEG,
+                         self.ctx.weights.cost * BRIDGE_COST_SHARE, 0.0,
+                         describe_daily(est, need.amount_wan) + waived)
         fee = f"（含担保费{pct(est.guarantee_fee_rate)}）" if est.guarantee_fee_rate > 0 else ""
         if est.applied:
             labels = "、".join(a.label_zh for a in est.applied)
@@ -1319,7 +1337,7 @@ class Matcher:
             if sub:
                 (score, neg_rate, _), pos, _s, _c = self._top(v, sub, 1)[0]
                 p = ix.items[pos].terms
-                keys.append(RankKey(score, -neg_rate, p.ref, p.id))
+                keys.append(RankKey(score, _rate_of(neg_rate), p.ref, p.id))
         keys.sort(key=rank_order)
         return keys
 
@@ -1335,7 +1353,7 @@ class Matcher:
         out = []
         for (score, neg_rate, _), pos, _s, _c in self._top(v, ix.eligible(ix.passes(v)), top):
             p = ix.items[pos].terms
-            out.append(RankKey(score, -neg_rate, p.ref, p.id))
+            out.append(RankKey(score, _rate_of(neg_rate), p.ref, p.id))
         return out
 
     def matches_for(self, need: NeedFacts, keys: Sequence[RankKey]) -> list[Match]:

@@ -47,7 +47,7 @@ from ..institutions.models import (
     Product,
 )
 from ..policy import service as policy
-from ..policy.models import ReferenceRate, Setting, SubsidyProgram
+from ..policy.models import ProgramConfirmation, ReferenceRate, Setting, SubsidyProgram
 from . import adapters
 from .matcher import (
     NEAR_RANK,
@@ -91,6 +91,7 @@ def _stamp(day: date) -> tuple:
     parts = [day, db.session.scalar(select(MatchingBasis.epoch).where(MatchingBasis.id == 1))]
     for model, column in ((Product, Product.updated_at), (Institution, Institution.updated_at),
                           (SubsidyProgram, SubsidyProgram.updated_at),
+                          (ProgramConfirmation, ProgramConfirmation.confirmed_at),
                           (ReferenceRate, ReferenceRate.created_at),
                           (Setting, Setting.updated_at)):
         # the highest id too: a row deleted and another added within one clock tick

@@ -43,13 +43,17 @@ def _product_moved(product, **_):
 
 
 @signals.policy_changed.connect
-def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, **_):
+def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, product_id=None,
+                  **_):
     """A subsidy programme, a cost setting or the LPR in force changes every cost after
     subsidies (and the LPR the cost points): every need is recomputed. A quote dated ahead
     waits for its day (`matchmaker reprice-lpr-products`, then the nightly `match --all`)."""
     if kind == "lpr" and day is not None and row.effective_from > day:
         return
     if not in_force:
+        return
+    if kind == "confirmation":      # an organizer confirmed (or withdrew) a product's programme
+        service.recompute_later(product_ids=[product_id], actor=actor)
         return
     if kind in ("programme", "lpr") or (kind == "setting" and key in service.COST_SETTINGS):
         service.recompute_later(everything=True, actor=actor)

@@ -14,8 +14,8 @@ from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
 from ..guards import guarded
-from .models import ReferenceRate, Setting, SubsidyProgram
-from .permissions import can_edit_policy
+from .models import ProgramConfirmation, ReferenceRate, Setting, SubsidyProgram
+from .permissions import can_confirm_programs, can_edit_policy
 
 ADMINS_ONLY = "只有平台管理员可以修改政策参数"
 
@@ -27,12 +27,13 @@ LPR_KINDS = {"lpr_1y": "1年期LPR", "lpr_5y": "5年期以上LPR"}
 # one field per key the program holds
 PROGRAM_SETTING_FIELDS = {
     "share_of_rate": ("贴息比例（占实际利率，0–1）", Decimal(1)),
-    "cap_wan_per_year": ("单户企业每年上限（万元）", None),
     "points": ("贴息百分点", Decimal(100)),
-    "max_fee_rate": ("可补助的担保费率上限（%/年）", Decimal(100)),
     "share_of_fee": ("补助比例（占担保费，0–1）", Decimal(1)),
-    "cap_wan": ("转贷额度上限（万元）", None),
-    "cap_wan_double_hundred": ("“双百”企业转贷额度上限（万元）", None),
+    "max_fee_rate": ("可补助的担保费率上限（%/年）", Decimal(100)),
+    "cap_wan_per_year": ("每年上限（万元）", None),
+    "cap_wan": ("单笔（单个项目/单次转贷）上限（万元）", None),
+    "cap_wan_per_enterprise": ("单户企业上限（万元）", None),
+    "reduced_share": ("中小微企业使用费减免比例（0–1）", Decimal(1)),
 }
 
 # the platform settings other domains read through setting(key); label, kind, bounds
@@ -135,6 +136,78 @@ def _json_number(value):
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+# --- which products a programme applies to ---------------------------------------------------
+
+CONFIRMERS_ONLY = "只有组织方可以确认产品适用的政策"
+
+
+def program_codes() -> set[str]:
+    return set(db.session.scalars(select(SubsidyProgram.code)))
+
+
+@guarded(can_confirm_programs, message=CONFIRMERS_ONLY)
+def confirm_program(actor, product, code: str) -> ProgramConfirmation:
+    """An organizer confirms that loans under `product` can draw programme `code` (which the
+    bank declared): from now on the programme counts in its costs and rankings."""
+    if code not in product.subsidy_programs:
+        raise ServiceError("该产品未申报此项政策", field="code")
+    if code not in program_codes():
+        raise ServiceError("没有这项政策", field="code")
+    existing = next((c for c in product.confirmations if c.program_code == code), None)
+    if existing is not None:
+        return existing
+    row = ProgramConfirmation(program_code=code, confirmed_by_id=actor.id if actor else None)
+    product.confirmations.append(row)
+    db.session.flush()
+    record(actor, "program_confirmation.created", product, code=code)
+    signals.policy_changed.send(row, kind="confirmation", key=code, actor=actor,
+                                day=clock.china_today(), product_id=product.id)
+    return row
+
+
+@guarded(can_confirm_programs, message=CONFIRMERS_ONLY)
+def revoke_program(actor, product, code: str) -> None:
+    row = next((c for c in product.confirmations if c.program_code == code), None)
+    if row is None:
+        raise ServiceError("该政策尚未确认", field="code")
+    product.confirmations.remove(row)
+    db.session.flush()
+    record(actor, "program_confirmation.deleted", product, code=code)
+    signals.policy_changed.send(product, kind="confirmation", key=code, actor=actor,
+                                day=clock.china_today(), product_id=product.id)
+
+
+@guarded(can_edit_policy, system=True, message=ADMINS_ONLY)
+def confirm_imported(actor, product) -> list[str]:
+    """An import is the platform administrator's (or the platform's own, from the
+    organizers' files): the programmes its products declare are confirmed with it."""
+    added = []
+    known = program_codes()
+    have = {c.program_code for c in product.confirmations}
+    for code in product.subsidy_programs:
+        if code in known and code not in have:
+            product.confirmations.append(ProgramConfirmation(
+                program_code=code, confirmed_by_id=actor.id if actor else None))
+            added.append(code)
+    if added:
+        db.session.flush()
+        record(actor, "program_confirmation.created", product, codes=added, via="import")
+    return added
+
+
+def pending_confirmations() -> list[tuple]:
+    """(product, code) a bank declared and no organizer confirmed yet, newest product first."""
+    from sqlalchemy import text
+
+    rows = db.session.execute(text(
+        "SELECT t.product_id, t.value FROM product_terms t "
+        "LEFT JOIN program_confirmations c ON c.product_id = t.product_id "
+        "AND c.program_code = t.value "
+        "WHERE t.field = 'subsidy_programs' AND c.product_id IS NULL "
+        "ORDER BY t.product_id DESC, t.value")).all()
+    return [(product_id, code) for product_id, code in rows]
 
 
 # --- settings ------------------------------------------------------------------------------

@@ -61,9 +61,10 @@ def test_a_targeted_product_beats_a_cheaper_one_that_merely_admits(case):
     assert top.components["fit"] > matches[1].components["fit"]
 
 
-def test_the_guarantee_fee_subsidy_product_for_a_guaranteed_tech_project():
-    """A 技改 need offering a guarantee: the guarantor's 技改 product carrying the guarantee-fee
-    subsidy (7号 四（一）) ranks above the bank's cheaper 技改 loan that merely accepts it."""
+def test_the_guarantee_fee_subsidy_is_no_saving_of_the_enterprise():
+    """A 技改 need offering a guarantee: the guarantee-fee subsidy (7号 四（一）) is paid to the
+    融资担保机构, so the guarantor's dearer product does not outrank the bank's cheaper 技改
+    loan on it (issue 15: it used to, counting the guarantor's subsidy as the firm's saving)."""
     need = make_need(purpose="tech_upgrade", guarantee_modes=frozenset({"guarantee"}),
                      term_months=36)
     bank = make_product(id=1, ref="P-BANK", purposes=frozenset({"tech_upgrade"}),
@@ -76,9 +77,11 @@ def test_the_guarantee_fee_subsidy_product_for_a_guaranteed_tech_project():
                              rate_max=D("4.6"), subsidy_programs=(
                                  "guarantee_fee_subsidy", "tech_upgrade_interest"))
     matches = Matcher([bank, guarantor], CTX).match(need)
-    assert [m.product_ref for m in matches] == ["P-GUAR", "P-BANK"]
-    assert matches[0].estimated_rate > matches[1].estimated_rate
-    assert "担保费" in matches[0].reasons[0] or any("担保费" in r for r in matches[0].reasons)
+    assert [m.product_ref for m in matches] == ["P-BANK", "P-GUAR"]
+    guar = matches[1]
+    # 4.10 % midpoint + 1 % fee, halved by the 技改贴息 on the rate: 2.05 + 1.00, fee unsubsidised
+    assert guar.estimated_rate == D("3.05")
+    assert not any("融资担保费补助" in r for r in guar.reasons)
 
 
 def test_a_catch_all_line_does_not_earn_the_fit_of_a_situation():

@@ -1,13 +1,16 @@
-"""Worked examples of the yearly cost after subsidies, following the policy texts."""
+"""Worked examples of the cost after subsidies, following the policy texts (issue 15)."""
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal as D
 
 import pytest
 
 from matchmaker.institutions.subsidies import (
-    SubsidyProgram,
+    amount_sensitivity,
     base_rate,
+    cost_lower_bound,
     default_programs,
+    describe_daily,
     estimate_cost,
     guarantee_fee_applies,
 )
@@ -16,14 +19,19 @@ from matchmaker.matching.matcher import EnterpriseFacts, NeedFacts, ProductTerms
 TODAY = date(2026, 10, 15)
 
 
-def enterprise(tags=()):
-    return EnterpriseFacts(1, "E-1", "江津区", "C3484", None, "small", 120, D(8600),
-                           date(2016, 5, 18), frozenset(tags))
+def enterprise(tags=(), verified=None, size="small", industry="C3484"):
+    tags = frozenset(tags)
+    return EnterpriseFacts(1, "E-1", "江津区", industry, None, size, 120, D(8600),
+                           date(2016, 5, 18), tags,
+                           verified_tags=tags if verified is None else frozenset(verified),
+                           derived_size=size)
 
 
-def need(purpose="tech_upgrade", amount="800", modes=("mortgage",), max_rate=None, tags=()):
-    return NeedFacts(1, "N-1", enterprise(tags), purpose, "new", D(amount), 36,
-                     frozenset(modes), D(max_rate) if max_rate else None, created=TODAY)
+def need(purpose="tech_upgrade", amount="800", modes=("mortgage",), max_rate=None, tags=(),
+         verified=None, size="small", industry="C3484", term=36):
+    return NeedFacts(1, "N-1", enterprise(tags, verified, size, industry), purpose, "new",
+                     D(amount), term, frozenset(modes), D(max_rate) if max_rate else None,
+                     created=TODAY)
 
 
 def product(rate_min="3.1", rate_max="4.2", programs=(), kind="bank", modes=("mortgage",)):
@@ -33,14 +41,12 @@ def product(rate_min="3.1", rate_max="4.2", programs=(), kind="bank", modes=("mo
 
 
 def programs(**overrides):
-    """The packaged programs, with settings or dates overridden per code."""
+    """The packaged programmes, with settings or other fields overridden per code."""
     out = []
     for p in default_programs():
-        change = overrides.get(p.code, {})
-        out.append(SubsidyProgram(p.code, p.label, p.source,
-                                  {**p.settings, **change.get("settings", {})},
-                                  change.get("effective_from", p.effective_from),
-                                  change.get("effective_to", p.effective_to)))
+        change = dict(overrides.get(p.code, {}))
+        settings = {**p.settings, **change.pop("settings", {})}
+        out.append(replace(p, settings=settings, **change))
     return out
 
 
@@ -112,17 +118,39 @@ def test_equipment_renewal_relending_two_and_a_half_points():
 
 
 def test_equipment_renewal_relending_never_below_zero():
-    est = estimate_cost(need(purpose="equipment_lease"),
-                        product("2", "2", ["equipment_renewal_relending"]), programs(), TODAY)
+    est = estimate_cost(need(), product("2", "2", ["equipment_renewal_relending"]),
+                        programs(), TODAY)
     assert est.rate_after == D("0.00")
     assert est.applied[0].saving_rate == D("2.00")
     assert "利率不低于0" in est.applied[0].text_zh
 
 
-def test_relending_then_tech_interest_on_what_remains():
+def test_equipment_renewal_relending_is_for_bank_loans_not_leasing():
+    # 002 speaks of 再贷款 for bank loans: a leasing company's product draws nothing
+    est = estimate_cost(need(purpose="tech_upgrade"),
+                        product("4", "4", ["equipment_renewal_relending"], kind="leasing"),
+                        programs(), TODAY)
+    assert est.applied == () and est.rate_after == D("4.00")
+    assert any("机构类型" in note for note in est.not_applied)
+
+
+def test_relending_does_not_stack_with_tech_interest():
+    # stacking is off unless a programme says so: the better one for the enterprise is taken
+    # (3.50 % − 2.5 points = 1.00 %, not 3.50 % → 1.00 % → 0.50 %)
+    est = estimate_cost(need(), product("3.5", "3.5", ["tech_upgrade_interest",
+                                                       "equipment_renewal_relending"]),
+                        programs(), TODAY)
+    [rule] = est.applied
+    assert rule.code == "equipment_renewal_relending"
+    assert est.rate_after == D("1.00")
+    assert any("不与设备更新改造专项再贷款财政贴息叠加" in n for n in est.not_applied)
+
+
+def test_stacking_when_an_administrator_says_so():
+    stacked = programs(equipment_renewal_relending={"stacks_with": ("tech_upgrade_interest",)})
     est = estimate_cost(need(), product("6", "6", ["tech_upgrade_interest",
                                                    "equipment_renewal_relending"]),
-                        programs(), TODAY)
+                        stacked, TODAY)
     relending, tech = est.applied
     assert (relending.code, tech.code) == ("equipment_renewal_relending",
                                             "tech_upgrade_interest")
@@ -130,34 +158,24 @@ def test_relending_then_tech_interest_on_what_remains():
     assert est.rate_after == D("1.75")
 
 
-def test_guarantee_fee_subsidy_half_the_fee():
-    # 担保费率不超过1%的，按不超过实际担保费率的50%补助
-    est = estimate_cost(need(purpose="working_capital", amount="200", modes=("guarantee",)),
+def test_guarantee_fee_subsidy_is_paid_to_the_guarantor_not_the_enterprise():
+    # 7号 四（一）: 对为“技改专项贷”项目提供担保…的融资担保机构…给予补助
+    est = estimate_cost(need(amount="200", modes=("guarantee",)),
                         product("4", "4", ["guarantee_fee_subsidy"], kind="guarantee",
                                 modes=("guarantee",)), programs(), TODAY)
     assert est.guarantee_fee_rate == D("1.00")
-    assert est.rate_before == D("5.00")
-    assert est.rate_after == D("4.50")
-    assert est.applied[0].saving_wan_per_year == D("1.00")         # 200 × 0.5 %
+    assert est.rate_before == est.rate_after == D("5.00")     # no saving of the enterprise
+    assert est.applied == ()
+    [note] = est.notes
+    assert "补助给担保机构" in note and "不直接降低企业成本" in note
 
 
-def test_guarantee_fee_subsidy_capped_at_100_wan():
-    est = estimate_cost(need(amount="30000", modes=("guarantee",)),
+def test_guarantee_fee_subsidy_only_for_tech_upgrade_projects():
+    est = estimate_cost(need(purpose="working_capital", modes=("guarantee",)),
                         product("4", "4", ["guarantee_fee_subsidy"], kind="guarantee",
                                 modes=("guarantee",)), programs(), TODAY)
-    rule = est.applied[0]
-    assert rule.saving_wan_per_year == D("100.00")                   # not 150
-    assert "超过每年100万元上限" in rule.text_zh
-
-
-def test_guarantee_fee_above_one_percent_gets_no_subsidy():
-    est = estimate_cost(need(modes=("guarantee",)),
-                        product("4", "4", ["guarantee_fee_subsidy"], kind="guarantee",
-                                modes=("guarantee",)), programs(), TODAY,
-                        guarantee_fee_rate=D("1.5"))
-    assert est.applied == ()
-    assert est.rate_after == D("5.50")
-    assert any("高于1.00%" in note for note in est.not_applied)
+    assert est.notes == () and est.applied == ()
+    assert any("融资用途" in n for n in est.not_applied)
 
 
 def test_guarantee_fee_counted_for_bank_guarantor_products_only_when_guaranteed():
@@ -168,19 +186,89 @@ def test_guarantee_fee_counted_for_bank_guarantor_products_only_when_guaranteed(
                                      product("4", "4", [], modes=("guarantee",)))
 
 
-@pytest.mark.parametrize("tags, amount, after", [
-    (("specialized_sme",), "500", D("0.00")),
-    (("little_giant",), "500", D("0.00")),
-    ((), "500", D("3.60")),                              # no qualifying tag: full fee
-    (("specialized_sme",), "6000", D("1.80")),           # only 3000 of 6000万元 waived
-    (("specialized_sme", "double_hundred"), "6000", D("0.00")),   # cap 8000 for 双百
+def bridge(rate="3.6"):
+    return product(rate, rate, ["bridge_fee_waiver"], kind="bridge_fund",
+                   modes=("credit",))
+
+
+@pytest.mark.parametrize("tags, verified, amount, after", [
+    # the worked example: a 专精特新 firm bridging 5,000万元 pays no use fee (not 1.44 %)
+    (("specialized_sme",), None, "5000", D("0.00")),
+    (("little_giant",), None, "500", D("0.00")),
+    ((), None, "500", D("3.60")),                               # no qualifying tag: full fee
+    (("single_champion",), None, "500", D("3.60")),             # the text names 专精特新 only
+    (("specialized_sme",), (), "500", D("3.60")),               # declared, not verified
+    (("specialized_sme",), None, "10000", D("0.72")),           # 8000 of 10000万元 waived
 ])
-def test_bridge_fee_waiver(tags, amount, after):
-    # 渝经信规范〔2024〕7号 四（二）: 专精特新中小企业免收应急转贷周转金使用费
-    bridge = product("3.6", "3.6", ["bridge_fee_waiver"], kind="bridge_fund")
-    est = estimate_cost(need(purpose="working_capital", amount=amount, tags=tags), bridge,
-                        programs(), TODAY)
+def test_bridge_fee_waiver(tags, verified, amount, after):
+    # 渝经信规范〔2024〕7号 四（二）: 对符合条件的国家和市级专精特新中小企业免收…使用费
+    est = estimate_cost(need(purpose="working_capital", amount=amount, tags=tags,
+                             verified=verified), bridge(), programs(), TODAY)
     assert est.rate_after == after
+    assert est.per_day
+
+
+def test_a_bridge_is_a_fee_by_the_day():
+    est = estimate_cost(need(purpose="working_capital", amount="3600"), bridge(), programs(),
+                        TODAY)
+    # 3600万元 × 3.6 % / 360 = 0.36万元 a day
+    assert est.fee_wan_per_day == D("0.36")
+    text = describe_daily(est, D(3600))
+    assert "按实际使用天数计收" in text and "0.36万元/天" in text
+    free = estimate_cost(need(purpose="working_capital", amount="5000",
+                              tags=("specialized_sme",)), bridge(), programs(), TODAY)
+    assert "免收使用费" in describe_daily(free, D(5000))
+
+
+def test_reduced_bridge_fee_for_smes_is_a_setting():
+    # 阶段性减免至2027年: the reduced rate is the programme's setting, none until it is set
+    assert estimate_cost(need(purpose="working_capital"), bridge(), programs(),
+                         TODAY).rate_after == D("3.60")
+    reduced = programs(bridge_fee_waiver={"settings": {"reduced_share": 0.5}})
+    assert estimate_cost(need(purpose="working_capital"), bridge(), reduced,
+                         TODAY).rate_after == D("1.80")
+    large = need(purpose="working_capital", size="large")
+    assert estimate_cost(large, bridge(), reduced, TODAY).rate_after == D("3.60")
+
+
+def test_sizes_count_only_as_derived():
+    # a programme for 小微 reads the 300号 size, not the declared one
+    small_only = programs(tech_upgrade_interest={"eligibility": {"sizes": ["small", "micro"]}})
+    declared_small = NeedFacts(1, "N-1", replace(enterprise(), size="small",
+                                                 derived_size="medium"),
+                               "tech_upgrade", "new", D(800), 36, frozenset({"mortgage"}),
+                               created=TODAY)
+    est = estimate_cost(declared_small, product(programs=["tech_upgrade_interest"]),
+                        small_only, TODAY)
+    assert est.applied == ()
+    assert estimate_cost(need(), product(programs=["tech_upgrade_interest"]), small_only,
+                         TODAY).applied
+
+
+@pytest.mark.parametrize("day, applies", [
+    (date(2024, 3, 21), False),     # 7号 takes effect 30 days after 2024-02-21
+    (date(2024, 3, 22), True),
+    (date(2027, 12, 31), True),
+    (date(2028, 1, 3), False),      # the plan runs to 2027: a 2028 need gets none
+])
+def test_dates_of_the_2024_plan(day, applies):
+    est = estimate_cost(need(), product(programs=["tech_upgrade_interest"]), programs(), day)
+    assert bool(est.applied) is applies
+
+
+def test_manufacturing_only_for_the_2024_plan():
+    est = estimate_cost(need(industry="I6513"), product(programs=["tech_upgrade_interest"]),
+                        programs(), TODAY)
+    assert est.applied == ()
+    assert any("制造业" in n for n in est.not_applied)
+
+
+def test_bounds_hold_for_the_programmes():
+    p = product("3.5", "3.5", ["tech_upgrade_interest", "equipment_renewal_relending"])
+    bound = cost_lower_bound(p, programs(), TODAY)
+    est = estimate_cost(need(), p, programs(), TODAY)
+    assert bound <= est.rate_after
+    assert amount_sensitivity(bridge(), programs(), TODAY) == D(0)
 
 
 def test_base_rate_is_the_midpoint_or_the_enterprises_ceiling():
@@ -205,5 +293,11 @@ def test_default_programs_follow_the_vocabulary():
     assert set(by_code) == {"tech_upgrade_interest", "equipment_renewal_relending",
                             "guarantee_fee_subsidy", "bridge_fee_waiver"}
     assert by_code["tech_upgrade_interest"].number("cap_wan_per_year") == D(1000)
-    assert by_code["guarantee_fee_subsidy"].number("cap_wan_per_year") == D(100)
+    assert by_code["guarantee_fee_subsidy"].number("cap_wan") == D(100)
+    assert by_code["guarantee_fee_subsidy"].payee == "guarantor"
+    assert by_code["bridge_fee_waiver"].number("cap_wan") == D(8000)
+    assert set(by_code["bridge_fee_waiver"].settings["waiver_tags"]) == {"specialized_sme",
+                                                                         "little_giant"}
     assert by_code["tech_upgrade_interest"].in_force(date(2026, 1, 1))
+    assert not by_code["tech_upgrade_interest"].in_force(date(2028, 1, 1))
+    assert by_code["equipment_renewal_relending"].effective_from == date(2023, 3, 1)
