@@ -107,7 +107,7 @@ def test_upload_push_answer(new_page, live_server, artifacts, platform, tmp_path
     assert "重庆白名单浏览器一号机械有限公司" in table.inner_text()
     assert "二号" not in table.inner_text()  # never pushed: no consent
     assert "待反馈" in table.inner_text()
-    banker.get_by_role("link", name="详情").first.click()
+    table.get_by_role("link", name="反馈").first.click()  # the main action of an unanswered push
     banker.get_by_test_id("lead-link").click()
     with banker.expect_navigation():
         banker.get_by_test_id("claim").click()
@@ -134,7 +134,7 @@ def test_upload_push_answer(new_page, live_server, artifacts, platform, tmp_path
     city.goto(whitelist_url)
     assert "已放款" in city.get_by_test_id("entries").inner_text()
     city.get_by_test_id("progress-link").click()
-    city.locator("#whitelist-chart canvas").first.wait_for()
+    city.locator("#whitelist-chart svg").first.wait_for()
     totals = city.get_by_test_id("totals").inner_text()
     assert "180 万元" in totals and "200 万元" in totals
     city.get_by_role("button", name="按区县").click()

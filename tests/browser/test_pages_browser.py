@@ -1,0 +1,164 @@
+"""Issue 18's pages at 390 px (a phone) and 1366 px (an office PC), on the demo platform
+(`matchmaker seed`): a screenshot of each (test-artifacts/pages/, git-ignored), the page's
+main action inside the first screen on a phone, no sideways scrolling, and axe-core
+(tests/browser/vendor/axe-core, MPL-2.0) with no serious or critical violation. The
+whitelist chart's labels must not overlap."""
+import re
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from matchmaker.accounts.models import User
+from matchmaker.enterprises.models import Need
+from matchmaker.events.models import Event
+from matchmaker.extensions import db
+from matchmaker.whitelists.models import Push, Whitelist
+
+pytestmark = pytest.mark.browser
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+AXE = Path(__file__).resolve().parent / "vendor" / "axe-core" / "axe.min.js"
+VIEWPORTS = {"phone": (390, 844), "desktop": (1366, 900)}
+
+
+@pytest.fixture(scope="module")
+def demo(live_server):
+    runner = live_server.app.test_cli_runner()
+    result = runner.invoke(args=["seed", "--dir", str(SEEDS)])
+    assert result.exit_code == 0, result.output
+    import json
+    users = {u["email"]: u for u in json.loads((SEEDS / "users.json").read_text())["users"]}
+    with live_server.app.app_context():
+        firm = db.session.scalar(select(User).where(User.email == "qiye1@demo.matchmaker.local"))
+        need = db.session.scalar(select(Need).where(Need.enterprise_id == firm.enterprise_id,
+                                                    Need.status.in_(("published", "in_progress")))
+                                 .order_by(Need.id))
+        event = db.session.scalar(select(Event).order_by(Event.id))
+        whitelist = db.session.scalar(select(Whitelist).where(Whitelist.status != "draft")
+                                      .order_by(Whitelist.id))
+        pushed_to = db.session.scalar(select(User).where(
+            User.role == "bank_manager",
+            User.institution_id.in_(select(Push.institution_id))).order_by(User.id))
+        return {"users": users, "need": need.id if need else None,
+                "event": event.id if event else None,
+                "whitelist": whitelist.id if whitelist else None,
+                "push_manager": pushed_to.email if pushed_to else "cqrcb-kh1@demo.matchmaker.local"}
+
+
+def log_in(page, demo, email):
+    page.goto("/login")
+    page.get_by_label("邮箱").fill(email)
+    page.get_by_label("密码").fill(demo["users"][email]["password"])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(re.compile(r"/home$"))
+
+
+MANAGER = "cqrcb-kh1@demo.matchmaker.local"
+BANK_ADMIN = "cqrcb-admin@demo.matchmaker.local"
+FIRM = "qiye1@demo.matchmaker.local"
+ORGANIZER = "jxw@demo.matchmaker.local"
+
+# (name, who, path (demo -> path), the main action's selector)
+PAGES = [
+    ("inbox", MANAGER, lambda d: "/leads/", '[data-testid="main-action"]'),
+    ("team", BANK_ADMIN, lambda d: "/leads/team", '[data-testid="unassigned"]'),
+    ("my-needs", FIRM, lambda d: "/needs", '[data-testid="new-need"]'),
+    ("need-page", FIRM, lambda d: f"/needs/{d['need']}", ('[data-testid="next-step"] a, '
+                                                          '[data-testid="next-step"] button')),
+    ("needs-form", FIRM, lambda d: "/needs/new", ('input[name="purpose"] + *, '
+                                                 'label[for="purpose-0"]')),
+    ("whitelist-pushes", "push_manager", lambda d: "/whitelists/bank",
+     '[data-testid="main-action"], [data-testid^="open-push-"]'),
+    ("event-requests", FIRM, lambda d: f"/events/{d['event']}/requests",
+     '[data-testid^="request-card-"], [data-testid^="request-row-"], .btn-primary'),
+    ("organizer-search", ORGANIZER, lambda d: "/enterprises?q=jmzz", 'input[name="q"]'),
+    ("catalog", None, lambda d: "/catalog/?q=贴息", '[data-testid="search"]'),
+    ("whitelist-progress", ORGANIZER, lambda d: f"/whitelists/{d['whitelist']}/progress",
+     "#whitelist-chart"),
+]
+
+
+def axe_violations(page) -> list[str]:
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    result = page.evaluate("""async () => {
+      const r = await axe.run(document, {runOnly: {type: 'tag',
+                                        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+      return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3)
+             .map(n => n.target.join(' ')).join(' | '));
+    }""")
+    return result
+
+
+def first_visible(page, selector):
+    items = page.locator(selector)
+    for i in range(items.count()):
+        if items.nth(i).is_visible():
+            return items.nth(i)
+    return None
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+@pytest.mark.parametrize("name,who,path,action", PAGES, ids=[p[0] for p in PAGES])
+def test_page(new_page, live_server, artifacts, demo, size, name, who, path, action):
+    width, height = VIEWPORTS[size]
+    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
+    page = new_page(viewport=(width, height), **options)
+    if who:
+        log_in(page, demo, demo.get(who, who))
+    page.goto(path(demo))
+    page.wait_for_load_state("networkidle")
+    shots = artifacts / "pages"
+    shots.mkdir(exist_ok=True)
+    page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), \
+        "sideways scrolling"
+    main = first_visible(page, action)
+    assert main is not None, f"no visible main action ({action})"
+    if size == "phone":
+        box = main.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 48) <= height, \
+            f"main action at y={box and box['y']}, below the first screen ({height} px)"
+    violations = axe_violations(page)
+    assert violations == [], "\n".join(violations)
+    if name == "whitelist-progress":
+        labels = overlapping_labels(page)
+        assert labels["count"] >= 4, "the chart drew no labels to compare"
+        assert labels["overlaps"] == []
+
+
+def overlapping_labels(page) -> dict:
+    return page.evaluate("""() => {
+      const texts = [...document.querySelectorAll('#whitelist-chart svg text')]
+        .filter(t => t.textContent.trim() && t.getBBox().width > 0);
+      const boxes = texts.map(t => [t.textContent, t.getBoundingClientRect()]);
+      const out = [];
+      for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+        const [a, r] = boxes[i], [b, s] = boxes[j];
+        const dx = Math.min(r.right, s.right) - Math.max(r.left, s.left);
+        const dy = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
+        if (dx > 1 && dy > 1) out.push(a + ' / ' + b);
+      }
+      return {count: boxes.length, overlaps: out};
+    }""")
+
+
+@pytest.mark.parametrize("who,path,target", [
+    (FIRM, "/needs/new", '[data-testid="submit-need"]'),
+    (MANAGER, "/leads/", '[data-testid="main-action"]'),
+    (BANK_ADMIN, "/leads/team", '[data-testid="unassigned"]'),
+], ids=["needs-form", "inbox", "team"])
+def test_the_main_action_is_reached_by_keyboard(new_page, live_server, demo, who, path, target):
+    page = new_page(viewport=(1366, 900))
+    log_in(page, demo, who)
+    page.goto(path)
+    wanted = first_visible(page, target)
+    assert wanted is not None
+    wanted.evaluate("el => el.setAttribute('data-kbd-target', '1')")
+    for _ in range(150):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && "
+                         "document.activeElement.getAttribute('data-kbd-target') === '1'"):
+            break
+    else:
+        pytest.fail(f"{target} not reached with Tab on {path}")
