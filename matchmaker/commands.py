@@ -10,7 +10,7 @@ COMMAND_MODULES: tuple[str, ...] = ("matchmaker.exchange.commands", "matchmaker.
                                    "matchmaker.notifications.commands",
                                    "matchmaker.matching.commands",
                                    "matchmaker.whitelists.commands",
-                                   "matchmaker.jobs.commands")
+                                   "matchmaker.jobs.commands", "matchmaker.backup")
 
 
 def register_commands(app: Flask) -> None:
