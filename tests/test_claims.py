@@ -89,7 +89,7 @@ def test_a_slot_frees_up_when_a_claim_ends(db):
     first, second = pushed_lead(need=need), pushed_lead(need=need)
     holder = manager(first.institution)
     claims.claim_lead(holder, first)
-    outcomes.decline_lead(holder, first, "weak_financials")
+    outcomes.decline_lead(holder, first, "weak_financials", no_contact_reason="企业电话停机")
     assert need.status == "published"  # back on the market
     claims.claim_lead(manager(second.institution), second)
     assert need.status == "in_progress"

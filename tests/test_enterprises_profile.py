@@ -188,7 +188,7 @@ def test_registration_still_works_and_leads_to_profile(db, client):
         "company_name": "重庆新注册精工有限公司", "uscc": valid_uscc(990001), "district": "永川区",
         "industry": "C34", "employees": "25", "revenue_wan": "400", "founded": "2019-01-01",
         "name": "张三", "email": "zhang@example.com", "password": "long-enough-pw",
-        "confirm": "long-enough-pw"})
+        "confirm": "long-enough-pw", "mobile": "13800001234"})
     assert response.status_code == 302
     enterprise = db.session.scalar(select(Enterprise).where(Enterprise.name == "重庆新注册精工有限公司"))
     assert enterprise.size == "small"

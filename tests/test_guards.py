@@ -332,6 +332,14 @@ def _set_daily_digest(_mp):
 
 # enterprises ------------------------------------------------------------------------------------
 
+@case(enterprises.set_contact)
+def _set_contact(_mp):
+    firm = NeedFactory().enterprise
+    return ([user_for_role("enterprise"), user_for_role("bank_manager")],
+            lambda s: enterprises.set_contact(s, firm, "王会计", "13800001234"),
+            lambda: firm.contact_phone)
+
+
 def _organizer(district="永川区"):
     return user_for_role("organizer", district=district)
 
@@ -689,7 +697,8 @@ case(outcomes.approve_lead)(_decision_case(lambda s, lead: outcomes.approve_lead
     s, lead, product=lead.product, amount_wan=Decimal(300), rate=Decimal("3.85"),
     term_months=12, guarantee_mode="credit", approved_on=date(2026, 11, 2))))
 case(outcomes.decline_lead)(_decision_case(
-    lambda s, lead: outcomes.decline_lead(s, lead, "insufficient_collateral")))
+    lambda s, lead: outcomes.decline_lead(s, lead, "insufficient_collateral",
+                                         no_contact_reason="电话无人接听")))
 case(outcomes.withdraw_lead)(_decision_case(
     lambda s, lead: outcomes.withdraw_lead(s, lead, "企业不再需要")))
 

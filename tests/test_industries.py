@@ -199,7 +199,7 @@ def test_registration_takes_any_trade(db, client_as):
         "company_name": "重庆示例软件有限公司", "uscc": valid_uscc(880010), "district": "渝北区",
         "industry": "i6513", "employees": "12", "revenue_wan": "60", "founded": "2020-01-01",
         "name": "张会计", "email": "soft@example.com", "password": "correct-horse-battery",
-        "confirm": "correct-horse-battery"})
+        "confirm": "correct-horse-battery", "mobile": "13800001234"})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     user = db.session.scalar(select(User).where(User.email == "soft@example.com"))
     assert user.enterprise.industry == "I6513" and user.enterprise.size == "small"
@@ -210,6 +210,6 @@ def test_registration_of_a_builder_asks_for_assets(db, client_as):
         "company_name": "重庆示例建筑有限公司", "uscc": valid_uscc(880011), "district": "渝北区",
         "industry": "E4790", "employees": "12", "revenue_wan": "600", "founded": "2020-01-01",
         "name": "李会计", "email": "build@example.com", "password": "correct-horse-battery",
-        "confirm": "correct-horse-battery"})
+        "confirm": "correct-horse-battery", "mobile": "13800001234"})
     assert response.status_code == 400
     assert "建筑业按资产总额划分企业规模，请填写资产总额（万元）" in response.get_data(as_text=True)

@@ -32,7 +32,8 @@ def invite(client, **data):
 
 
 def accept(client, link, name="新同事"):
-    return client.post(link, data={"name": name, "password": PASSWORD, "confirm": PASSWORD})
+    return client.post(link, data={"name": name, "password": PASSWORD, "confirm": PASSWORD,
+                                   "phone": "13900001111"})
 
 
 @pytest.fixture

@@ -51,7 +51,7 @@ def test_filters(db, monkeypatch):
     assert _ids(mgr, status="mine") == [old.id]
     assert _ids(mgr, status="open") == [big.id]
     assert _ids(mgr, status="claimed") == [old.id]
-    outcomes.decline_lead(mgr, old, "weak_financials")
+    outcomes.decline_lead(mgr, old, "weak_financials", no_contact_reason="企业电话停机")
     assert _ids(mgr) == [big.id]  # "active" by default
     assert set(_ids(mgr, status="all")) == {big.id, old.id}
     assert _ids(mgr, status="declined") == [old.id]

@@ -160,6 +160,9 @@ def test_decline_needs_a_reason_and_text_for_other(db, clock):
         outcomes.decline_lead(mgr, lead, "bad_luck")
     with pytest.raises(ServiceError, match="原因为“其他”时须填写具体说明"):
         outcomes.decline_lead(mgr, lead, "other", " ")
+    with pytest.raises(ServiceError, match="请先登记与企业的联系"):  # no contact logged
+        outcomes.decline_lead(mgr, lead, "other", "申请金额超出企业年销售收入的一半")
+    claims.add_followup(mgr, lead, "call")
     outcomes.decline_lead(mgr, lead, "other", "申请金额超出企业年销售收入的一半")
     assert (lead.status, lead.decline_reason) == ("declined", "other")
     assert lead.need.status == "published"  # nobody else works it: back on the market
@@ -186,7 +189,27 @@ def test_decline_through_the_page(db, clock, client_as):
     response = client.post(f"/leads/{lead.id}/decline", data={"reason": "other", "text": ""})
     assert response.status_code == 400 and "原因为“其他”时须填写具体说明" in response.text
     response = client.post(f"/leads/{lead.id}/decline", data={"reason": "credit_history"})
+    assert response.status_code == 400 and "请先登记与企业的联系" in response.text
+    assert 'data-field="no_contact_reason"' in response.text  # beside its field
+    response = client.post(f"/leads/{lead.id}/decline", data={
+        "reason": "credit_history", "no_contact_reason": "企业留的手机号为空号，座机无人接听"})
     assert response.status_code == 302 and lead.status == "declined"
+    claim = lead.last_claim
+    assert claim.contacted_at is None and claim.no_contact_reason.startswith("企业留的手机号")
+    assert_audited("lead.declined", lead, reason="credit_history", contacted=False)
+
+
+def test_a_decline_without_contact_is_no_on_time_contact(db, clock):
+    """Finding 3: claim, decline in three taps, no contact: the figure organizers supervise
+    must not say 100 % on-time contact."""
+    from matchmaker.leads import pipeline, service
+
+    lead, mgr = claimed_lead()
+    outcomes.decline_lead(mgr, lead, "insufficient_collateral", no_contact_reason="无法接通")
+    figures = pipeline.pipeline(institution_id=lead.institution_id)
+    assert (figures.total.contact_counted, figures.total.contact_on_time) == (1, 0)
+    assert figures.total.contact_sla == 0.0
+    assert service.lead_response_record()[lead.institution_id] == 0.0
 
 
 def test_withdraw_needs_a_reason(db, clock):
@@ -200,7 +223,7 @@ def test_withdraw_needs_a_reason(db, clock):
 
 def test_no_second_decision(db, clock):
     lead, mgr = claimed_lead()
-    outcomes.decline_lead(mgr, lead, "weak_financials")
+    outcomes.decline_lead(mgr, lead, "weak_financials", no_contact_reason="无法接通")
     with pytest.raises(ServiceError, match="只有认领该线索的客户经理可以登记审批结果"):
         _approve(lead, mgr)
 
@@ -240,7 +263,7 @@ def test_rate_a_declined_lead_once(db, clock, client_as):
     lead, mgr = claimed_lead()
     with pytest.raises(ServiceError, match="对接结束后才能评价"):
         outcomes.rate_lead(owner(lead.need), lead, 3)
-    outcomes.decline_lead(mgr, lead, "outside_policy")
+    outcomes.decline_lead(mgr, lead, "outside_policy", no_contact_reason="无法接通")
     with pytest.raises(ServiceError, match="请为服务打分"):
         outcomes.rate_lead(owner(lead.need), lead, 6)
     outcomes.rate_lead(owner(lead.need), lead, 2, "等了很久")

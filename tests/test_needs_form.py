@@ -19,7 +19,7 @@ def need_data(**overrides):
     data = {"loan_kind": "new", "purpose": "working_capital", "amount_wan": "300",
             "term_months": "12", "guarantee_modes": ["credit"], "max_rate": "",
             "current_lender": "", "renewal_due": "", "core_enterprise": "", "description": "",
-            "action": "publish"}
+            "action": "publish", "contact_name": "王会计", "contact_phone": "13800001234"}
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 

@@ -129,7 +129,7 @@ def test_edit_published_need_records_old_and_new(db, client_as):
     form = client.get(f"/needs/{need.id}/edit").get_data(as_text=True)
     assert 'value="300' in form
     response = client.post(f"/needs/{need.id}/edit", data={
-        "loan_kind": "new", "purpose": "working_capital", "amount_wan": "500",
+        "loan_kind": "new", "purpose": "working_capital", "amount_wan": "500", "contact_name": "王会计", "contact_phone": "13800001234",
         "term_months": "24", "guarantee_modes": ["credit", "guarantee"], "max_rate": "",
         "description": "急需", "consent_to_share": "y"})
     assert response.status_code == 302
@@ -147,7 +147,7 @@ def test_edit_with_no_change_writes_no_entry(db, client_as):
     need = NeedFactory(status="published")
     client = client_as("enterprise", enterprise=need.enterprise)
     client.post(f"/needs/{need.id}/edit", data={
-        "loan_kind": need.loan_kind, "purpose": need.purpose, "amount_wan": "300",
+        "loan_kind": need.loan_kind, "purpose": need.purpose, "amount_wan": "300", "contact_name": "王会计", "contact_phone": "13800001234",
         "term_months": "12", "guarantee_modes": ["credit"], "consent_to_share": "y"})
     assert not db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "need.updated", AuditEntry.subject_id == need.id)).all()
@@ -168,7 +168,7 @@ def test_need_in_progress_cannot_be_edited(db, client_as):
 def test_timeline_lists_everything_in_order(db, client_as):
     enterprise = EnterpriseFactory(has_bank_loan=True)
     client = client_as("enterprise", enterprise=enterprise)
-    client.post("/needs/new", data={"loan_kind": "new", "purpose": "working_capital",
+    client.post("/needs/new", data={"loan_kind": "new", "purpose": "working_capital", "contact_name": "王会计", "contact_phone": "13800001234",
                                     "amount_wan": "100", "term_months": "6",
                                     "guarantee_modes": ["credit"], "action": "draft"})
     need = db.session.scalar(select(Need).where(Need.enterprise_id == enterprise.id))

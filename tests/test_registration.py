@@ -18,7 +18,8 @@ def form(**changes) -> dict:
     data = {"company_name": "重庆两江精工机械有限公司", "uscc": USCC, "district": "永川区",
             "industry": "C34", "employees": "120", "revenue_wan": "8600.5",
             "founded": "2016-05-18", "name": "王会计", "email": "finance@liangjiang.cn",
-            "password": "long-enough-pass", "confirm": "long-enough-pass"}
+            "password": "long-enough-pass", "confirm": "long-enough-pass",
+            "mobile": "138 0000 1234"}
     data.update(changes)
     return data
 

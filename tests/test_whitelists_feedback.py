@@ -74,6 +74,7 @@ def test_a_decline_is_not_suitable_with_its_reason(db):
     manager = banks[0][3]
     push = entries[0].sent_pushes[0]
     claims.claim_lead(manager, push.lead)
+    claims.add_followup(manager, push.lead, "call")
     outcomes.decline_lead(manager, push.lead, "insufficient_collateral")
     answer = answers.answer_of(push)
     assert (answer.stage, answer.reason, answer.answered, answer.contacted) == (
@@ -224,6 +225,7 @@ def scenario(db, monkeypatch):
                                 rate=Decimal("3.8"), term_months=12,
                                 disbursed_on=date(2026, 11, 10))
     claims.claim_lead(mb, push[e1.id, b.id].lead)                      # e1 × B: not suitable
+    claims.add_followup(mb, push[e1.id, b.id].lead, "call")
     outcomes.decline_lead(mb, push[e1.id, b.id].lead, "weak_financials")
     _contact(ma, push[e2.id, a.id].lead)                              # e2 × A: contacted
     #                                                                   e2 × C: nothing yet

@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TelField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
-from .. import vocab
+from .. import mobile, vocab
 from . import passwords
 from .models import ROLE_LABELS
 
@@ -76,6 +76,17 @@ class InviteForm(FlaskForm):
 
 class AcceptInvitationForm(FlaskForm):
     name = StringField("姓名", validators=[InputRequired("请输入姓名"), Length(max=64)])
+    # required of account managers (the enterprise sees it after a claim), optional otherwise
+    phone = TelField("手机号码", validators=[Length(max=32)],
+                     render_kw={"inputmode": "tel", "autocomplete": "tel"})
+    phone_required = False  # the view sets it for an account manager's invitation
+
     password = PasswordField("设置密码", validators=PASSWORD_RULES)
     confirm = PasswordField("确认密码", validators=[
         InputRequired("请再次输入密码"), EqualTo("password", "两次输入的密码不一致")])
+
+    def validate_phone(self, field):
+        if self.phone_required or (field.data or "").strip():
+            message = mobile.problem(field.data)
+            if message:
+                raise ValidationError(message)

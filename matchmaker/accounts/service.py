@@ -8,7 +8,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 
-from .. import clock, signals
+from .. import clock, mobile, signals
 from ..audit.models import AuditEntry
 from ..audit.service import record
 from ..errors import ServiceError
@@ -194,8 +194,14 @@ def invitation_for_token(token: str) -> Invitation:
     return invitation
 
 
-def accept_invitation(token: str, *, name: str, password: str) -> User:
+def accept_invitation(token: str, *, name: str, password: str, phone: str | None = None) -> User:
+    """The invited person sets a password (and a mobile number: an account manager's is
+    shown to the enterprises whose leads they claim, so it is required of them)."""
     invitation = invitation_for_token(token)
+    if invitation.role == "bank_manager" or (phone or "").strip():
+        message = mobile.problem(phone)
+        if message:
+            raise ServiceError(message, field="phone")
     # claim the invitation first: a second use of the same link, even a concurrent one,
     # updates no row and is refused
     claimed = db.session.execute(
@@ -209,6 +215,8 @@ def accept_invitation(token: str, *, name: str, password: str) -> User:
         actor=invitation.invited_by, institution_id=invitation.institution_id,
         enterprise_id=invitation.enterprise_id, district=invitation.district,
         organization=invitation.organization)
+    if (phone or "").strip():
+        user.phone = mobile.normalize(phone)
     db.session.refresh(invitation)
     invitation.used_by_id = user.id
     record(user, "invitation.accepted", invitation)

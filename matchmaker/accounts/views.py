@@ -103,7 +103,8 @@ def register():
                 district=form.district.data, industry=form.industry.data,
                 employees=form.employees.data, revenue_wan=form.revenue_wan.data,
                 founded=form.founded.data, name=form.name.data, email=form.email.data,
-                password=form.password.data, assets_wan=form.assets_wan.data)
+                password=form.password.data, assets_wan=form.assets_wan.data,
+                mobile_phone=form.mobile.data)
             once.done(url_for("accounts.login"))
         if not done:
             return render_template("accounts/register.html", form=form), 400
@@ -226,10 +227,12 @@ def accept_invitation(token):
     except ServiceError as err:
         return render_template("accounts/invitation_invalid.html", message=err.message), 404
     form = AcceptInvitationForm(name=invitation.name or None)
+    form.phone_required = invitation.role == "bank_manager"
     if form.validate_on_submit():
         with attempt(shown=ServiceError) as done:  # the page says why, not a flash
             user = service.accept_invitation(token, name=form.name.data,
-                                             password=form.password.data)
+                                             password=form.password.data,
+                                             phone=form.phone.data)
         if not done:
             return render_template("accounts/invitation_invalid.html",
                                    message=done.message), 409

@@ -24,7 +24,7 @@ from wtforms import (
 from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from .. import clock, industries, sizes, uscc, vocab
+from .. import clock, industries, mobile, sizes, uscc, vocab
 from ..accounts.forms import PASSWORD_RULES
 from ..fields import options
 from ..formtokens import SubmittedOnce
@@ -91,6 +91,8 @@ class RegisterEnterpriseForm(SubmittedOnce, FlaskForm):
         render_kw={"min": 0, "step": "0.01", "inputmode": "decimal"})
     founded = DateField("成立日期", validators=[InputRequired("请填写成立日期")])
     name = StringField("您的姓名", validators=[InputRequired("请填写姓名"), Length(max=64)])
+    mobile = TelField("手机号码", validators=[Length(max=32)],
+                      render_kw={"inputmode": "tel", "autocomplete": "tel", "required": True})
     email = EmailField("登录邮箱", validators=[InputRequired("请填写邮箱"), Email("邮箱格式不正确")])
     password = PasswordField("设置密码", validators=PASSWORD_RULES)
     confirm = PasswordField("确认密码", validators=[
@@ -99,6 +101,12 @@ class RegisterEnterpriseForm(SubmittedOnce, FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.district.choices = vocab.choices("districts", blank="请选择区县")
+
+    def validate_mobile(self, field):
+        message = mobile.problem(field.data)
+        if message:
+            raise ValidationError(message)
+        field.data = mobile.normalize(field.data)
 
     def validate_uscc(self, field):
         message = uscc.problem(field.data)
@@ -293,6 +301,21 @@ class NeedForm(SubmittedOnce, FlaskForm):
     description = TextAreaField("补充说明（选填）", validators=[Optional(), Length(max=2000)],
                                 render_kw={"rows": 3, "maxlength": 2000})
     consent_to_share = BooleanField("同意平台将本需求及企业基本信息提供给匹配的金融机构，以便其联系我们")
+    # who the bank calls about this need: prefilled from the profile (no typing), saved to it
+    contact_name = StringField("联系人", validators=[InputRequired("请填写联系人"), Length(max=64)],
+                               render_kw={"autocomplete": "name", "required": True})
+    contact_phone = TelField("联系人手机", validators=[Length(max=32)],
+                             render_kw={"inputmode": "tel", "autocomplete": "tel",
+                                        "required": True})
+
+    def validate_contact_phone(self, field):
+        message = mobile.problem(field.data)
+        if message:
+            raise ValidationError(message)
+        field.data = mobile.normalize(field.data)
+
+    def contact(self) -> tuple[str, str]:
+        return (self.contact_name.data or "").strip(), self.contact_phone.data
 
     def __init__(self, enterprise, lenders, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -332,6 +355,12 @@ class NeedForm(SubmittedOnce, FlaskForm):
         self.guarantee_modes.data = list(need.guarantee_modes)
         self.current_lender.data = str(need.current_lender_id or "")
         self.core_enterprise.data = need.enterprise.core_enterprise
+        self.fill_contact(need.enterprise)
+
+    def fill_contact(self, enterprise, user=None):
+        """The profile's contact (else the user filling the form): nothing to type."""
+        self.contact_name.data = enterprise.contact_name or (user.name if user else None)
+        self.contact_phone.data = enterprise.contact_phone or (user.phone if user else None)
 
 
 class NeedStatusForm(FlaskForm):

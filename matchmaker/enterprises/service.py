@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock, signals, sizes, vocab
+from .. import clock, mobile, signals, sizes, vocab
 from .. import uscc as uscc_rules
 from ..accounts.service import create_user
 from ..audit.models import AuditEntry
@@ -37,8 +37,11 @@ def enterprise_ref_for(uscc: str) -> str:
 
 def register_enterprise(*, company_name: str, uscc: str, district: str, industry: str,
                         employees: int, revenue_wan, founded, name: str, email: str,
-                        password: str, assets_wan=None):
-    """A finance manager registers the company and becomes its first (admin) user."""
+                        password: str, assets_wan=None, mobile_phone: str | None = None):
+    """A finance manager registers the company and becomes its first (admin) user, and its
+    contact (name and mobile) for the banks it later pushes needs to."""
+    if mobile_phone is not None and mobile.problem(mobile_phone):
+        raise ServiceError(mobile.problem(mobile_phone), field="mobile")
     code = uscc_rules.normalize(uscc)
     message = uscc_rules.problem(code)
     if message:
@@ -48,7 +51,8 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
     enterprise = Enterprise(
         ref=enterprise_ref_for(code), name=company_name.strip(), uscc=code, district=district,
         industry=industry, employees=employees, revenue_wan=revenue_wan, founded=founded,
-        assets_wan=assets_wan)
+        assets_wan=assets_wan, contact_name=name.strip() if mobile_phone else None,
+        contact_phone=mobile.normalize(mobile_phone) if mobile_phone else None)
     try:
         # the unique index settles two registrations of one code submitted at the same moment
         with db.session.begin_nested():
@@ -58,6 +62,8 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
                            field="uscc") from None
     user = create_user(email=email, name=name, password=password, role="enterprise",
                        enterprise_id=enterprise.id, is_enterprise_admin=True)
+    if mobile_phone:
+        user.phone = mobile.normalize(mobile_phone)
     record(user, "enterprise.created", enterprise, via="registration")
     record(user, "user.registered", user)
     return enterprise, user
@@ -216,6 +222,28 @@ def update_profile(actor, enterprise: Enterprise, *, tags: dict[str, int | None]
     new = dict(values, tags=list(tags))
     changes, summary = _diff(ENTERPRISE_LABELS, ENTERPRISE_PRIVATE, old, new)
     if changes:
+        enterprise.updated_at = utcnow()
+        db.session.flush()
+        record(actor, "enterprise.updated", enterprise, changes=changes, summary=summary)
+    return enterprise
+
+
+@guarded(can_edit_enterprise, "enterprise", message="只有本企业的用户可以修改企业信息")
+def set_contact(actor, enterprise: Enterprise, name: str, phone: str) -> Enterprise:
+    """The person and mobile number banks call about the enterprise's needs (the needs form
+    and registration ask for them; a claimed lead shows them with a tel: link)."""
+    name = (name or "").strip()
+    if not name:
+        raise ServiceError("请填写联系人", field="contact_name")
+    message = mobile.problem(phone)
+    if message:
+        raise ServiceError(message, field="contact_phone")
+    phone = mobile.normalize(phone)
+    if (enterprise.contact_name, enterprise.contact_phone) != (name, phone):
+        old = _enterprise_values(enterprise)
+        enterprise.contact_name, enterprise.contact_phone = name, phone
+        changes, summary = _diff(ENTERPRISE_LABELS, ENTERPRISE_PRIVATE, old, {
+            "contact_name": name, "contact_phone": phone})
         enterprise.updated_at = utcnow()
         db.session.flush()
         record(actor, "enterprise.updated", enterprise, changes=changes, summary=summary)

@@ -156,12 +156,15 @@ def new_need():
                                .where(Enterprise.id == current_user.enterprise_id))
     initial = {} if request.method == "POST" else service.need_defaults(enterprise)
     form = NeedForm(enterprise, _lenders(), **initial)
+    if request.method != "POST":
+        form.fill_contact(enterprise, current_user)
     if form.validate_on_submit():
         # one need per rendered form, however often it is posted (issue 17 finding 8)
         if (first := once.begin(form)) is not None:
             return first
         publish = request.form.get("action") != "draft"
         with attempt(form, "purpose") as done:
+            service.set_contact(_me(), enterprise, *form.contact())
             need = service.create_need(_me(), enterprise, publish=publish, **form.values())
             once.done(url_for(".need", need_id=need.id))
         if not done:
@@ -184,6 +187,7 @@ def edit_need(need_id):
         form.fill(need)
     if form.validate_on_submit():
         with attempt(form, "purpose") as done:
+            service.set_contact(_me(), need.enterprise, *form.contact())
             service.update_need(_me(), need, **form.values())
         if not done:
             return _render_need_form(form, need.enterprise, need), 400

@@ -118,6 +118,8 @@ class DeclineForm(SubmittedOnce, FlaskForm):
     reason = SelectField("未获批原因", choices=options(vocab.choices("decline_reasons", "请选择")),
                          validators=[InputRequired("请选择未获批原因")])
     text = TextAreaField("具体说明（企业可见）", validators=[Length(max=1000, message="最多1000字")])
+    no_contact_reason = TextAreaField("未能联系企业的原因（仅本机构和主管部门可见）", validators=[
+        Length(max=1000, message="最多1000字")])
 
     def validate_reason(self, field):
         if not field.data:

@@ -239,6 +239,8 @@ class Claim(db.Model):
     contact_due: Mapped[date] = mapped_column(Date)
     decision_due: Mapped[date] = mapped_column(Date)
     contacted_at: Mapped[datetime | None]
+    # a decline with no logged contact states why none was possible (bank-internal)
+    no_contact_reason: Mapped[str | None] = mapped_column(Text)
     decided_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]  # lapsed, released, revoked, closed
     escalated_at: Mapped[datetime | None]  # put on the organizers' 督办 list

@@ -58,7 +58,9 @@ def _decision_claim(actor, lead: Lead) -> Claim:
 
 def _decide(actor, lead: Lead, claim: Claim, outcome: str) -> None:
     moment = clock.now()
-    if claim.contacted_at is None:  # a decision is a contact: it was made before any lapse
+    if claim.contacted_at is None and outcome == "approved":
+        # an approval is a contact (terms agreed with the firm); a decline or a withdrawal
+        # is not: the on-time figures count logged contacts only
         record_first_contact(actor, lead, claim, moment)
     claim.status = outcome
     claim.decided_at = moment
@@ -119,20 +121,30 @@ def _check_approval(lead, claim, product, amount_wan, rate, term_months, guarant
 
 
 @guarded(can_work_lead, "lead", message=DECIDER)
-def decline_lead(actor, lead: Lead, reason: str, text_: str | None = None) -> Lead:
+def decline_lead(actor, lead: Lead, reason: str, text_: str | None = None,
+                 no_contact_reason: str | None = None) -> Lead:
     """未获批 with a reason code from the vocabulary (text required for "other"): the
-    enterprise sees why."""
+    enterprise sees why. The enterprise must have been contacted (a logged call, visit or
+    documents request), or the manager states why no contact was possible; a decline
+    without contact never counts as an on-time contact."""
     claim = _decision_claim(actor, lead)
     if reason not in vocab.codes("decline_reasons"):
         raise ServiceError("请选择未获批原因", field="reason")
     text_ = (text_ or "").strip() or None
     if reason == "other" and not text_:
         raise ServiceError("原因为“其他”时须填写具体说明", field="text")
+    no_contact_reason = (no_contact_reason or "").strip() or None
+    if claim.contacted_at is None and not no_contact_reason:
+        raise ServiceError("请先登记与企业的联系（电话、走访或要求资料），或说明无法联系的原因",
+                           field="no_contact_reason")
+    if claim.contacted_at is None:
+        claim.no_contact_reason = no_contact_reason
     _decide(actor, lead, claim, "declined")
     lead.decline_reason = reason
     lead.outcome_note = text_
     db.session.flush()
     record(actor, "lead.declined", lead, claim_id=claim.id, reason=reason,
+           contacted=claim.contacted_at is not None,
            on_time=clock.china_date(claim.decided_at) <= claim.decision_due)
     notify_all(enterprise_users(lead.need), "lead.declined",
                f"{lead.institution.name}未能批准您的需求 {lead.need.ref}："

@@ -71,6 +71,8 @@ def _add_claim(row: Figures, claim: Claim, today) -> None:
     elif claim.status == "lapsed":
         row.contact_counted += 1
         row.lapsed += 1
+    elif claim.decided_at is not None:  # answered with no contact logged: not on time
+        row.contact_counted += 1
     if claim.decided_at is not None:
         row.decision_counted += 1
         row.decision_on_time += clock.china_date(claim.decided_at) <= claim.decision_due

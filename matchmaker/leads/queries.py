@@ -98,10 +98,24 @@ def approval_products(lead: Lead) -> list[Product]:
 
 
 def lead_profile(lead: Lead) -> tuple[Consent | None, list[tuple[str, str]]]:
+    """The consented profile without the contact (lead_contact shows it, after a claim)."""
     consent = live_consent(lead.need_id, lead.institution_id)
     if consent is None:
         return None, []
-    return consent, scopes.consented_profile(lead.need.enterprise, consent.scope)
+    return consent, scopes.consented_profile(lead.need.enterprise,
+                                             [c for c in consent.scope if c != "contacts"])
+
+
+def lead_contact(lead: Lead) -> tuple[str | None, str | None] | None:
+    """The enterprise's contact person and mobile, for the bank once it claimed the lead
+    (and while the consent lasts); None before the claim."""
+    if lead.status == "open" or not lead.claims:
+        return None
+    consent = live_consent(lead.need_id, lead.institution_id)
+    if consent is None or "contacts" not in consent.scope:
+        return None
+    firm = lead.need.enterprise
+    return firm.contact_name, firm.contact_phone
 
 
 # --- what the enterprise sees ----------------------------------------------------------------

@@ -242,7 +242,8 @@ def close_lead(lead: Lead, message: str) -> None:
 
 def lead_response_record(today: date | None = None) -> dict[int, float]:
     """institution_id -> share of its claims of the last 180 days whose first contact came
-    within the deadline. Counted: claims contacted (on time or late), claims that lapsed and
+    within the deadline. Counted: claims contacted (on time or late), claims that lapsed or
+    were answered with no contact logged (misses), and
     pushed leads nobody claimed by their claim deadline (misses); claims still inside their
     deadline, released or revoked before contact are not yet (or not) the institution's
     doing. Institutions with nothing counted are absent."""
@@ -251,7 +252,8 @@ def lead_response_record(today: date | None = None) -> dict[int, float]:
     rows = db.session.execute(
         select(Claim.institution_id, Claim.contacted_at, Claim.contact_due, Claim.status)
         .where(Claim.claimed_at >= since,
-               (Claim.contacted_at.is_not(None)) | (Claim.status == "lapsed")))
+               (Claim.contacted_at.is_not(None)) | (Claim.status == "lapsed")
+               | (Claim.decided_at.is_not(None))))
     counted: dict[int, list[int]] = {}
     for institution_id, contacted_at, due, _status in rows:
         on_time = contacted_at is not None and clock.china_date(contacted_at) <= due

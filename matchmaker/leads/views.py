@@ -118,6 +118,7 @@ def _render_show(lead: Lead, status: int = 200, **forms):
         approve.approved_on.data = clock.china_today()
     return render_template(
         "leads/show.html", lead=lead, need=lead.need, consent=consent, profile=profile,
+        contact=queries.lead_contact(lead),
         products=queries.lead_products(lead), claim=lead.live_claim, today=clock.china_today(),
         claim_form=ClaimForm(), release_form=ReleaseForm(),
         assign_form=_assign_form(lead, forms.get("assign")),
@@ -227,7 +228,8 @@ def approve(lead_id):
 def decline(lead_id):
     form = DeclineForm()
     return _holder_action(lead_id, "decline", form, lambda lead: outcomes.decline_lead(
-        _me(), lead, form.reason.data, form.text.data), "审批结果已登记：未获批。企业将看到原因。")
+        _me(), lead, form.reason.data, form.text.data, form.no_contact_reason.data),
+        "审批结果已登记：未获批。企业将看到原因。")
 
 
 @bp.post("/<int:lead_id>/withdraw")

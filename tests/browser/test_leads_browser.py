@@ -93,12 +93,14 @@ def test_push_claim_contact_approve_confirm(new_page, live_server, artifacts, pl
     banker.goto("/leads/")
     banker.locator('[data-testid^="lead-row-"] a').first.click()
     profile = banker.get_by_test_id("consented-profile").inner_text()
-    assert "重庆渝信精密模具有限公司" in profile and "13983000001" in profile
+    assert "重庆渝信精密模具有限公司" in profile and "13983000001" not in profile
+    assert "接单后可见" in profile  # the phone number comes with the claim
     assert "上年营业收入" not in profile
     assert "金额300万元在产品额度内" in banker.content()
     with banker.expect_navigation():
         banker.get_by_test_id("claim").click()
     assert "接单成功" in banker.content()
+    assert banker.locator('[data-testid="enterprise-contact"] a[href="tel:13983000001"]').count() == 1
 
     # the enterprise sees who will call, and by when
     firm.get_by_test_id(f"progress-{bank_id}").click()

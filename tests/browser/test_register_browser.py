@@ -24,6 +24,7 @@ def test_register_log_out_and_back_in(new_page, artifacts):
     page.get_by_label("上年营业收入（万元）").fill("1800")
     page.get_by_label("成立日期").fill("2015-03-20")
     page.get_by_label("您的姓名").fill("周会计")
+    page.get_by_label("手机号码").fill("139 8300 0002")
     page.get_by_label("登录邮箱").fill(EMAIL)
     page.get_by_label("设置密码").fill(PASSWORD)
     page.get_by_label("确认密码").fill(PASSWORD)
