@@ -1,15 +1,15 @@
 """claims.no_contact_reason: a decline without a logged contact says why none was possible
 
 Revision ID: e5f6a7b8c9d1
-Revises: d4e5f6a7b8c9
-Create Date: 2026-12-07 12:00:00
+Revises: f1a5b7c9d2e4
+Create Date: 2026-12-07 13:00:00
 
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "e5f6a7b8c9d1"
-down_revision = "d4e5f6a7b8c9"
+down_revision = "f1a5b7c9d2e4"
 branch_labels = None
 depends_on = None
 
