@@ -6,6 +6,7 @@ PostgreSQL.
 """
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import flask_migrate
@@ -78,22 +79,70 @@ class _ConnectionBoundSession(flask_sqlalchemy.session.Session):
         return self.bind
 
 
-@pytest.fixture
-def db(app):
+@contextmanager
+def session_on(connection):
+    """Point db.session at one connection for the block: every statement, and every commit
+    a view makes (a savepoint), stays inside the transaction the caller rolls back."""
+    real_session = _db.session
+    _db.session = _db._make_scoped_session({  # private API: kept in this one place
+        "class_": _ConnectionBoundSession, "bind": connection,
+        "join_transaction_mode": "create_savepoint"})  # view commits become savepoints
+    try:
+        yield _db
+    finally:
+        _db.session.remove()
+        _db.session = real_session
+
+
+@pytest.fixture(scope="module")
+def module_connection(app):
+    """One connection and transaction for a whole module, rolled back at its end: data a
+    module builds once (see `shared_data`) lives in it, and each test's `db` runs in a
+    savepoint of it that is rolled back after the test, so every case starts from the
+    same data and none sees another's changes (tests/README.md)."""
     with app.app_context():
         connection = _db.engine.connect()
         outer = connection.begin()
-        real_session = _db.session
-        _db.session = _db._make_scoped_session({  # private API: kept in this one place
-            "class_": _ConnectionBoundSession, "bind": connection,
-            "join_transaction_mode": "create_savepoint"})  # view commits become savepoints
         try:
-            yield _db
+            yield connection
         finally:
-            _db.session.remove()
-            _db.session = real_session
             outer.rollback()
             connection.close()
+
+
+def shared_data(build):
+    """A module-scoped fixture that runs `build(app)` once, inside `module_connection`,
+    and returns what it returns (ids and URLs: its ORM objects belong to a closed session).
+    The module also sets `pytestmark = pytest.mark.usefixtures("module_connection")`, so
+    that all its tests' `db` run in savepoints of the one connection (on SQLite a second
+    connection would wait for the module's open transaction)."""
+    @pytest.fixture(scope="module")
+    def fixture(app, module_connection):
+        with app.app_context(), session_on(module_connection):
+            built = build(app)
+            _db.session.commit()   # releases the build's savepoint into the module transaction
+        return built
+    fixture.__doc__ = build.__doc__
+    return fixture
+
+
+@pytest.fixture
+def db(app, request):
+    with app.app_context():
+        if "module_connection" in request.fixturenames:   # the module shares data built once
+            connection = request.getfixturevalue("module_connection")
+            outer, own = connection.begin_nested(), False
+        else:
+            connection = _db.engine.connect()
+            outer, own = connection.begin(), True
+        try:
+            with session_on(connection):
+                yield _db
+        finally:
+            if outer.is_active:
+                outer.rollback()
+            if own:
+                connection.close()
 
 
 @pytest.fixture

@@ -4,9 +4,11 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
+from matchmaker.accounts.models import User
 from matchmaker.events import meetings
-from matchmaker.events.models import Meeting
-from tests.conftest import ROLES
+from matchmaker.events.models import Event, Meeting, MeetingRequest, Registration
+from matchmaker.extensions import db as _db
+from tests.conftest import ROLES, shared_data
 from tests.factories import user_for_role
 from tests.test_events_helpers import (
     BEFORE,
@@ -45,20 +47,42 @@ POST_ALLOWED = {
 }
 
 
-@pytest.fixture
-def scene(db, monkeypatch):
+def _build_scene(app):
     """A scheduled event: one enterprise and one institution (bank admin + manager) with an
-    accepted request and its meeting; a second published event nobody registered for."""
+    accepted request and its meeting; a second published event nobody registered for.
+    Built once for the module (ids); `scene` loads it in each test's own savepoint."""
+    with pytest.MonkeyPatch.context() as patch:
+        freeze(patch, BEFORE)
+        event = make_event()
+        ent, ent_user, inst, inst_user, staff = matched_pair(event)
+        request = accepted(ent, ent_user, inst, inst_user)
+        meetings.schedule_event(organizer(), event)
+        meeting = _db.session.scalar(select(Meeting))
+        users = {"enterprise": ent_user, "bank_admin": inst_user, "bank_manager": staff[0],
+                 "organizer": organizer()}
+        fresh = make_event()
+        _db.session.flush()
+        return {"event": event.id, "fresh": fresh.id, "ent": ent.id, "inst": inst.id,
+                "request": request.id, "meeting": meeting.id,
+                "users": {role: user.id for role, user in users.items()}}
+
+
+scene_ids = shared_data(_build_scene)
+# every test of the module in a savepoint of the one connection (tests/README.md)
+pytestmark = pytest.mark.usefixtures("module_connection")
+
+
+@pytest.fixture
+def scene(db, scene_ids, monkeypatch):
+    """The module's scene (see _build_scene) as this test's objects, the clock at BEFORE."""
     freeze(monkeypatch, BEFORE)
-    event = make_event()
-    ent, ent_user, inst, inst_user, staff = matched_pair(event)
-    request = accepted(ent, ent_user, inst, inst_user)
-    meetings.schedule_event(organizer(), event)
-    meeting = db.session.scalar(select(Meeting))
-    users = {"enterprise": ent_user, "bank_admin": inst_user, "bank_manager": staff[0],
-             "organizer": organizer()}
-    return {"event": event, "fresh": make_event(), "ent": ent, "inst": inst,
-            "request": request, "meeting": meeting, "users": users}
+    get = db.session.get
+    ids = scene_ids
+    return {"event": get(Event, ids["event"]), "fresh": get(Event, ids["fresh"]),
+            "ent": get(Registration, ids["ent"]), "inst": get(Registration, ids["inst"]),
+            "request": get(MeetingRequest, ids["request"]),
+            "meeting": get(Meeting, ids["meeting"]),
+            "users": {role: get(User, uid) for role, uid in ids["users"].items()}}
 
 
 def _client(app, scene, role):

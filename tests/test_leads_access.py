@@ -5,13 +5,14 @@ from datetime import date
 import pytest
 from flask import url_for
 
+from matchmaker.accounts.models import User
 from matchmaker.extensions import db as _db
 from matchmaker.leads import claims, push
 from matchmaker.leads import consent as consents
 from matchmaker.leads.permissions import can_view_lead, visible_leads
 from matchmaker.notifications.service import notify
 from matchmaker.policy.models import WorkdayOverride
-from tests.conftest import ROLES
+from tests.conftest import ROLES, shared_data
 from tests.factories import InstitutionFactory, user_for_role
 from tests.test_leads_helpers import manager, owner, pushed_lead
 
@@ -55,7 +56,8 @@ POST_ALLOWED = {
 
 def _setup(app, role):
     """A lead of the user's own institution / on the user's own need, claimed when the user
-    is a manager, escalated for the organizers; an override day; a notification of the user."""
+    is a manager, escalated for the organizers; a notification of the user.
+    Returns the user's id (None: anonymous) and the URL of every endpoint."""
     lead = pushed_lead()
     fields = {}
     if role in ("bank_manager", "bank_admin"):
@@ -66,7 +68,6 @@ def _setup(app, role):
     holder = user if role == "bank_manager" else manager(lead.institution)
     claim = claims.claim_lead(holder, lead)
     claim.escalated_at = claim.claimed_at
-    _db.session.add(WorkdayOverride(day=date(2027, 1, 1), is_working=False))
     note = notify(user or holder, "lead.opened", "新线索", "/leads/")
     _db.session.flush()
     urls = {}
@@ -76,8 +77,25 @@ def _setup(app, role):
                 endpoint, lead_id=lead.id, need_id=lead.need_id, claim_id=claim.id,
                 consent_id=consents.live_consent(lead.need_id, lead.institution_id).id,
                 day="2027-01-01", notification_id=note.id, user_id=holder.id)
-    client = app.test_client(user=user) if user else app.test_client()
-    return client, urls
+    return (user.id if user else None), urls
+
+
+def _per_role(app):
+    """Each role's own lead, user and URLs (see _setup) and an override day, built once for
+    the module; each test runs in a savepoint rolled back after it."""
+    _db.session.add(WorkdayOverride(day=date(2027, 1, 1), is_working=False))
+    return {role: _setup(app, role) for role in ROLES}
+
+
+roles = shared_data(_per_role)
+# every test of the module in a savepoint of the one connection: on SQLite a second
+# connection would wait for the module's open transaction
+pytestmark = pytest.mark.usefixtures("module_connection")
+
+
+def _client(app, user_id):
+    user = _db.session.get(User, user_id) if user_id else None
+    return app.test_client(user=user) if user else app.test_client()
 
 
 def _assert_status(status, location, role, allowed):
@@ -91,8 +109,9 @@ def _assert_status(status, location, role, allowed):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(GET_ALLOWED))
-def test_get_access(app, db, role, endpoint):
-    client, urls = _setup(app, role)
+def test_get_access(app, roles, db, role, endpoint):
+    user_id, urls = roles[role]
+    client = _client(app, user_id)
     response = client.get(urls[endpoint])
     _assert_status(response.status_code, response.headers.get("Location", ""), role,
                    GET_ALLOWED[endpoint])
@@ -102,9 +121,9 @@ def test_get_access(app, db, role, endpoint):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(POST_ALLOWED))
-def test_post_access(app, db, role, endpoint):
-    client, urls = _setup(app, role)
-    db.session.commit()  # a refused form may roll the request back
+def test_post_access(app, roles, db, role, endpoint):
+    user_id, urls = roles[role]   # built once, committed into the module's transaction
+    client = _client(app, user_id)
     response = client.post(urls[endpoint], data={})
     _assert_status(response.status_code, response.headers.get("Location", ""), role,
                    POST_ALLOWED[endpoint])

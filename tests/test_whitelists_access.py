@@ -7,9 +7,11 @@ import pytest
 from flask import url_for
 from sqlalchemy import select
 
+from matchmaker.extensions import db as _db
+from matchmaker.institutions.models import Institution
 from matchmaker.whitelists import pushing, rules
-from matchmaker.whitelists.models import Whitelist
-from tests.conftest import ROLES
+from matchmaker.whitelists.models import EnterpriseFlag, Push, Whitelist, WhitelistEntry
+from tests.conftest import ROLES, shared_data
 from tests.factories import user_for_role
 from tests.test_whitelists_support import (
     OTHER_DISTRICT,
@@ -63,10 +65,10 @@ POST_ALLOWED = {
 }
 
 
-@pytest.fixture
-def world(db):
+def _build_world(app):
     """A city draft with an entry and a proposal (organizer pages), a pushed batch (bank
-    pages, 督办), a flag."""
+    pages, 督办), a flag. Built once for the module (ids); `world` loads it in each test's
+    own savepoint."""
     town = city()
     _inst, product, _a, _m = bank()
     draft = batch(town)
@@ -76,8 +78,24 @@ def world(db):
     pushing.propose(town, draft)
     pushed, entries, banks, _ = pushed_batch(n_banks=1, n_entries=1, owner=town)
     flag = rules.set_flag(town, need_in().enterprise, "脱困中")
-    return {"draft": draft, "entry": item, "proposal": item.pushes[0], "pushed": pushed,
-            "sent": entries[0].pushes[0], "bank": banks[0][0], "flag": flag}
+    _db.session.flush()
+    return {"draft": draft.id, "entry": item.id, "proposal": item.pushes[0].id,
+            "pushed": pushed.id, "sent": entries[0].pushes[0].id, "bank": banks[0][0].id,
+            "flag": flag.id}
+
+
+world_ids = shared_data(_build_world)
+# every test of the module in a savepoint of the one connection (tests/README.md)
+pytestmark = pytest.mark.usefixtures("module_connection")
+
+
+@pytest.fixture
+def world(db, world_ids):
+    get, ids = db.session.get, world_ids
+    return {"draft": get(Whitelist, ids["draft"]), "entry": get(WhitelistEntry, ids["entry"]),
+            "proposal": get(Push, ids["proposal"]), "pushed": get(Whitelist, ids["pushed"]),
+            "sent": get(Push, ids["sent"]), "bank": get(Institution, ids["bank"]),
+            "flag": get(EnterpriseFlag, ids["flag"])}
 
 
 def _url(app, endpoint, world, bank_side=False):
