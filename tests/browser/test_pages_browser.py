@@ -39,7 +39,13 @@ def demo(live_server):
         pushed_to = db.session.scalar(select(User).where(
             User.role == "bank_manager",
             User.institution_id.in_(select(Push.institution_id))).order_by(User.id))
+        from matchmaker.leads.models import Lead
+        manager = db.session.scalar(select(User).where(User.email == MANAGER))
+        lead = db.session.scalar(select(Lead).where(
+            Lead.institution_id == manager.institution_id,
+            Lead.status.in_(("open", "claimed", "contacted"))).order_by(Lead.id))
         return {"users": users, "need": need.id if need else None,
+                "lead": lead.id if lead else 0,
                 "event": event.id if event else None,
                 "whitelist": whitelist.id if whitelist else None,
                 "push_manager": pushed_to.email if pushed_to else "cqrcb-kh1@demo.matchmaker.local"}
@@ -73,6 +79,20 @@ PAGES = [
      '[data-testid^="request-card-"], [data-testid^="request-row-"], .btn-primary'),
     ("organizer-search", ORGANIZER, lambda d: "/enterprises?q=jmzz", 'input[name="q"]'),
     ("catalog", None, lambda d: "/catalog/?q=贴息", '[data-testid="search"]'),
+    ("login", None, lambda d: "/login", 'button[type="submit"]'),
+    ("register", None, lambda d: "/register", 'main form input:not([type="hidden"])'),
+    ("home-enterprise", FIRM, lambda d: "/home", '[data-testid="home-new-need"]'),
+    ("home-manager", MANAGER, lambda d: "/home", '[data-testid="home-main-action"]'),
+    ("home-organizer", ORGANIZER, lambda d: "/home", '[data-testid="home-main-action"]'),
+    ("lead-page", MANAGER, lambda d: f"/leads/{d['lead']}",
+     '[data-testid="claim"], [data-testid="claim-card"]'),
+    ("pipeline", BANK_ADMIN, lambda d: "/leads/pipeline", "main select, main .btn"),
+    ("products", BANK_ADMIN, lambda d: "/institution/products", "main a.btn-primary, main .btn"),
+    ("product-form", BANK_ADMIN, lambda d: "/institution/products/new", 'input[name="name"]'),
+    ("whitelists", ORGANIZER, lambda d: "/whitelists/", "main a.btn-primary, main .btn"),
+    ("whitelist", ORGANIZER, lambda d: f"/whitelists/{d['whitelist']}", "main .btn"),
+    ("events", FIRM, lambda d: "/events/", "main a"),
+    ("event", FIRM, lambda d: f"/events/{d['event']}", "main .btn, main a"),
     ("whitelist-progress", ORGANIZER, lambda d: f"/whitelists/{d['whitelist']}/progress",
      "#whitelist-chart"),
 ]
