@@ -1,7 +1,8 @@
 """`matchmaker seed` with the real seeds/ folder: the demo's 白名单 and 对接会 scenes.
 
-The CLI's commit is a savepoint inside the db fixture's transaction, so both runs see each
-other's rows and the test leaves nothing behind."""
+The demo is seeded once for the module (`seeded`, in the module's transaction); the CLI's
+commit is a savepoint inside it, so a second run sees the first's rows, and each test's
+savepoint is rolled back after it (tests/README.md)."""
 import pytest
 from flask import url_for
 from sqlalchemy import func, select
@@ -11,6 +12,7 @@ from matchmaker.accounts.models import User
 from matchmaker.demo_scenes import EVENT_TITLE, WHITELIST_TITLE
 from matchmaker.events.models import Event, Meeting, MeetingRequest, Registration
 from matchmaker.whitelists.models import Push, Whitelist, WhitelistEntry
+from tests.conftest import shared_data
 
 SEEDS = ROOT / "seeds"
 
@@ -30,9 +32,17 @@ def seed(runner):
     return result
 
 
-def test_seed_builds_a_pushed_whitelist_and_a_scheduled_event_once(runner, db):
-    first = seed(runner)
-    assert "demo scenes: whitelist #" in first.stdout
+def _seed_once(app):
+    """The first `matchmaker seed` of the module: what it printed."""
+    return seed(app.test_cli_runner()).stdout
+
+
+seeded = shared_data(_seed_once)
+pytestmark = pytest.mark.usefixtures("module_connection")
+
+
+def test_seed_builds_a_pushed_whitelist_and_a_scheduled_event_once(seeded, runner, db):
+    assert "demo scenes: whitelist #" in seeded
 
     city = db.session.scalar(select(Whitelist).where(Whitelist.title == WHITELIST_TITLE))
     assert (city.status, city.owner_district) == ("pushed", None)
@@ -61,8 +71,7 @@ def test_seed_builds_a_pushed_whitelist_and_a_scheduled_event_once(runner, db):
     assert {m: count(db, m) for m in before} == before
 
 
-def test_the_organizer_sees_the_scenes(runner, db, app):
-    seed(runner)
+def test_the_organizer_sees_the_scenes(seeded, db, app):
     organizer = db.session.scalar(select(User).where(User.email == "jxw@demo.matchmaker.local"))
     city = db.session.scalar(select(Whitelist).where(Whitelist.title == WHITELIST_TITLE))
     event = db.session.scalar(select(Event).where(Event.title == EVENT_TITLE))
