@@ -128,6 +128,7 @@ ROLE_GATED = {
         "send_request", "withdraw_request")},
     **{f"events.{name}": PARTICIPANTS | {"organizer"} for name in (
         "agenda", "agenda_ics", "cancel_registration", "index", "qr", "requests", "show")},
+    "events.assign_meeting": {"bank_admin"},
 }
 
 # values for URL parameters: ids that exist nowhere, so an allowed role meets a 404

@@ -280,11 +280,16 @@ def test_an_institution_registers_managers_and_products(db, app, before):
     product = ProductFactory(institution=bank)
     client = app.test_client(user=admin)
     assert client.get(f"/events/{event.id}/register").status_code == 200
+    page = client.get(f"/events/{event.id}/register").text
+    assert mgr.name in page and f"{admin.name}（" not in page   # admins assign, not meet
     response = client.post(f"/events/{event.id}/register", data={
         "manager_ids": [admin.id, mgr.id], "product_ids": [product.id]})
+    assert response.status_code == 400
+    response = client.post(f"/events/{event.id}/register", data={
+        "manager_ids": [mgr.id], "product_ids": [product.id]})
     assert response.status_code == 302
     reg = db.session.scalar(select(Registration).where(Registration.institution_id == bank.id))
-    assert sorted(reg.manager_ids) == sorted([admin.id, mgr.id])
+    assert reg.manager_ids == [mgr.id]
     assert reg.product_ids == [product.id]
     other = user_for_role("bank_manager")
     with pytest.raises(ServiceError, match="不是本机构的在职客户经理"):

@@ -44,6 +44,7 @@ POST_ALLOWED = {
     "events.publish": ORGANIZER, "events.invite": ORGANIZER, "events.must_meet": ORGANIZER,
     "events.run_schedule": ORGANIZER, "events.move_meeting": ORGANIZER,
     "events.checkin_submit": ORGANIZER, "events.attendance": ORGANIZER,
+    "events.assign_meeting": {"bank_admin"},
 }
 
 
@@ -201,3 +202,13 @@ def test_a_post_without_csrf_token_is_refused(app, db, scene):
         assert response.status_code == 400
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_another_institutions_meeting_cannot_be_assigned(app, db, scene, rivals):
+    meeting = scene["meeting"]
+    before = meeting.manager_id
+    client = app.test_client(user=rivals["inst_user"])
+    url = f"/events/{scene['event'].id}/meetings/{meeting.id}/assign"
+    assert client.post(url, data={"manager_id": before}).status_code == 404
+    db.session.refresh(meeting)
+    assert meeting.manager_id == before

@@ -902,6 +902,18 @@ def _move_meeting(monkeypatch):
         lambda: (meeting.slot_id, meeting.table_id))
 
 
+@case(meetings.assign_meeting)
+def _assign_meeting(monkeypatch):
+    event, _ent, ent_user, _inst, _iu, staff = _scheduled(monkeypatch)
+    meeting = meetings.event_meetings(event)[0]
+    manager = staff[0]   # the manager registered; an organizer, the enterprise, a manager and
+    # another institution's admin may not give the meeting to anyone
+    return ([_organizer(), ent_user, manager,
+             user_for_role("bank_admin", institution=InstitutionFactory())],
+            lambda s: meetings.assign_meeting(s, meeting, manager.id),
+            lambda: meeting.manager_id)
+
+
 @case(meetings.check_in)
 def _check_in(monkeypatch):
     from tests.test_events_helpers import ON_THE_DAY

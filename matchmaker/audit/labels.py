@@ -85,6 +85,7 @@ ACTION_LABELS = {
     "meeting_request.withdrawn": "撤回洽谈请求",
     "meeting_request.must_meet": "设置必洽配对",
     "event_meeting.moved": "调整洽谈时段桌位",
+    "event_meeting.assigned": "指派洽谈的客户经理",
     "event_meeting.cancelled": "取消已排洽谈",
     "meeting_result.recorded": "登记洽谈结果",
     "meeting_result.updated": "修改洽谈结果",

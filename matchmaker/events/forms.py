@@ -106,6 +106,13 @@ class ConfirmForm(FlaskForm):
     """A button: CSRF only."""
 
 
+class AssignMeetingForm(FlaskForm):
+    """The bank admin's 指派: choices are the registered managers free in the slot (set by the
+    view); any id parses, the service checks it."""
+    manager_id = SelectField("负责的客户经理", coerce=int, validate_choice=False,
+                             validators=[InputRequired("请选择客户经理")])
+
+
 class InviteForm(FlaskForm):
     source = RadioField("邀请范围", choices=options(INVITATION_SOURCE_LABELS.items()),
                         validators=[InputRequired("请选择邀请范围")])

@@ -31,7 +31,13 @@ from .models import (
     MeetingResult,
     Registration,
 )
-from .permissions import can_manage_event, can_manage_meeting, is_meeting_party, meeting_side
+from .permissions import (
+    can_assign_meeting,
+    can_manage_event,
+    can_manage_meeting,
+    is_meeting_party,
+    meeting_side,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +130,21 @@ def schedule_event(actor, event: Event) -> ScheduleReport:
 
 
 def _write_meetings(event: Event, plan: Plan, result: scheduler.Schedule) -> None:
-    """Meeting rows, each with one of the institution's managers free in that slot."""
+    """Meeting rows, each with one of the managers the institution registered, free in that
+    slot: the one with the fewest meetings so far (the lowest id took them all before, and
+    that was often the admin). The bank admin can reassign (assign_meeting)."""
     busy: dict[tuple[int, int], list[int]] = {}
-    for p in result.placements:
+    load: dict[int, int] = {}
+    placements = sorted(result.placements,
+                        key=lambda p: (plan.problem.slots.index(p.slot), p.request_id))
+    for p in placements:
         request = plan.requests[p.request_id]
         inst = request.institution_registration_id
         taken = busy.setdefault((inst, p.slot), [])
-        manager = next(m for m in plan.managers[inst] if m not in taken)
+        manager = min((m for m in plan.managers[inst] if m not in taken),
+                      key=lambda m: (load.get(m, 0), m))
         taken.append(manager)
+        load[manager] = load.get(manager, 0) + 1
         db.session.add(Meeting(event_id=event.id, request_id=request.id, slot_id=p.slot,
                                table_id=p.table, manager_id=manager,
                                enterprise_registration_id=request.enterprise_registration_id,
@@ -242,6 +255,41 @@ def move_meeting(actor, meeting: Meeting, slot: EventSlot, table: EventTable,
                    f"您的一场洽谈已调整到{events.local(slot.starts_at):%H:%M}，{table.label}",
                    events._path("events.agenda", event_id=meeting.event_id,
                                 registration_id=reg.id))
+    return meeting
+
+
+def assignable_managers(meeting: Meeting) -> list[User]:
+    """The managers its institution registered who are free in the meeting's slot."""
+    reg = meeting.institution_registration
+    busy = set(db.session.scalars(select(Meeting.manager_id).where(
+        Meeting.slot_id == meeting.slot_id, Meeting.institution_registration_id == reg.id,
+        Meeting.id != meeting.id)))
+    return [row.user for row in sorted(reg.manager_rows, key=lambda r: r.user.name)
+            if row.user_id not in busy and row.user.active]
+
+
+@guarded(can_assign_meeting, "meeting", message="只有该机构的管理员可以指派洽谈的客户经理")
+def assign_meeting(actor, meeting: Meeting, manager_id: int) -> Meeting:
+    """The bank admin gives a meeting to one of the managers the institution registered,
+    free in that slot; the manager is told."""
+    if meeting.status != "scheduled":
+        raise ServiceError("该洽谈已举行，不能改派", field="manager_id")
+    if manager_id == meeting.manager_id:
+        raise ServiceError("该洽谈已由这位客户经理负责", field="manager_id")
+    if manager_id not in {u.id for u in assignable_managers(meeting)}:
+        raise ServiceError("只能指派本机构报名参会、且该时段没有其他洽谈的客户经理",
+                           field="manager_id")
+    before = meeting.manager_id
+    meeting.manager_id = manager_id
+    db.session.flush()
+    db.session.expire(meeting, ["manager"])
+    record(actor, "event_meeting.assigned", meeting, event_id=meeting.event_id,
+           **{"from": before, "to": manager_id})
+    notify_all([meeting.manager], "event_meeting.assigned",
+               f"您负责一场洽谈：{events.local(meeting.slot.starts_at):%H:%M}，"
+               f"{meeting.table.label}，{meeting.enterprise_registration.name}",
+               events._path("events.agenda", event_id=meeting.event_id,
+                            registration_id=meeting.institution_registration_id))
     return meeting
 
 

@@ -54,6 +54,12 @@ def can_manage_meeting(user, meeting) -> bool:
             and can_manage_event(user, meeting.event))
 
 
+def can_assign_meeting(user, meeting) -> bool:
+    """The admin of the meeting's institution: it chooses which registered manager holds it."""
+    return (_authenticated(user) and user.role == "bank_admin" and meeting is not None
+            and user.institution_id == meeting.institution_registration.institution_id)
+
+
 def visible_events(user) -> Select:
     if _authenticated(user) and user.role == "organizer":
         return managed_events(user)
@@ -206,4 +212,5 @@ PREDICATES = {
     "can_withdraw_request": can_withdraw_request,
     "can_record_result": can_record_result,
     "can_view_registration": can_view_registration,
+    "can_assign_meeting": can_assign_meeting,
 }

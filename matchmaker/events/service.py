@@ -139,16 +139,38 @@ def update_event(actor, event: Event, **values) -> Event:
     values = {k: values.get(k) for k in EVENT_FIELDS}
     if actor.district:
         values["district"] = actor.district
-    if values["day"] != event.day and (event.slots or _has_meetings(event)):
-        raise ServiceError("已设置洽谈时段，不能再改活动日期（请先删除时段）", field="day")
     _check_event_values(values, min(clock.china_today(), event.day))
+    moved_by = values["day"] - event.day
+    if moved_by and _has_started(event):
+        raise ServiceError("洽谈已开始，不能再改活动日期", field="day")
     changed = {k: v for k, v in values.items() if getattr(event, k) != v}
     for name, value in changed.items():
         setattr(event, name, value)
+    # the slots (and the meetings in them) move with the day: same hours, new date
+    for slot in event.slots if moved_by else ():
+        slot.starts_at, slot.ends_at = slot.starts_at + moved_by, slot.ends_at + moved_by
     db.session.flush()
     if changed:
-        record(actor, "event.updated", event, fields=sorted(changed))
+        record(actor, "event.updated", event, fields=sorted(changed),
+               **({"moved_days": moved_by.days, "slots_moved": len(event.slots)}
+                  if moved_by else {}))
+    if moved_by and event.status != "draft":
+        _announce_new_day(event)
     return event
+
+
+def _has_started(event: Event) -> bool:
+    return db.session.scalar(select(Meeting.id).where(
+        Meeting.event_id == event.id, Meeting.status != "scheduled").limit(1)) is not None
+
+
+def _announce_new_day(event: Event) -> None:
+    for reg in db.session.scalars(registrations(event, None, None)):
+        if reg.status == "cancelled":
+            continue
+        notify_all(party_users(reg), "event.moved",
+                   f"“{event.title}”改期至{event.day:%m月%d日}，洽谈时间不变，请查看日程",
+                   _path("events.show", event_id=event.id))
 
 
 def _has_meetings(event: Event) -> bool:
@@ -491,9 +513,11 @@ def register_enterprise(actor, event: Event, need: Need, unavailable=(),
 
 
 def institution_managers(institution_id: int) -> list[User]:
+    """The 客户经理 an institution can bring: they hold the meetings; its admin assigns them
+    (meetings.assign_meeting) and does not sit at a table."""
     return list(db.session.scalars(select(User).where(
-        User.institution_id == institution_id, User.role.in_(BANK_ROLES),
-        User.active.is_(True)).order_by(User.role.desc(), User.name)))
+        User.institution_id == institution_id, User.role == "bank_manager",
+        User.active.is_(True)).order_by(User.name)))
 
 
 def institution_products(institution_id: int) -> list[Product]:
@@ -612,13 +636,13 @@ def _registered(event: Event, kind: str) -> list[Registration]:
 
 
 def best_match(need_id: int, institution_registration: Registration) -> Match | None:
-    """The need's best stored match among the products the institution brings (else any of
-    its published products), in the matcher's order that leads and whitelists use too."""
+    """The need's best stored match among the products the institution brings, in the
+    matcher's order that leads and whitelists use too; None when none of them matches."""
     institution_id = institution_registration.institution_id
     matches = matches_by_institution(need_id, [institution_id]).get(institution_id, [])
     brought = set(institution_registration.product_ids or ())
-    return next((m for m in matches if m.product_id in brought),
-                matches[0] if matches else None)
+    # only what the bank brings to the event: another of its products is no talking point
+    return next((m for m in matches if m.product_id in brought), None)
 
 
 def suggestions(registration: Registration) -> tuple[list[Suggestion], list[Suggestion]]:

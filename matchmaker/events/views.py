@@ -29,6 +29,7 @@ from ..web.actions import attempt
 from . import agenda as agenda_files
 from . import figures, meetings, service
 from .forms import (
+    AssignMeetingForm,
     CheckInForm,
     ConfirmForm,
     EnterpriseRegistrationForm,
@@ -506,8 +507,10 @@ def schedule(event_id):
     grid = {(m.slot_id, m.table_id): m for m in rows}
     plan = meetings.build_plan(event)
     placed = {m.request_id for m in rows}
-    unplaced = sorted((r for r in plan.requests.values() if r.id not in placed),
-                      key=lambda r: (not r.must_meet, -(r.match_score or 0)))
+    # before the first scheduling nothing is "not placed": it has not been tried yet
+    unplaced = [] if event.scheduled_at is None else sorted(
+        (r for r in plan.requests.values() if r.id not in placed),
+        key=lambda r: (not r.must_meet, -(r.match_score or 0)))
     served = len({m.enterprise_registration_id for m in rows})
     enterprises = len({r.enterprise_registration_id for r in plan.requests.values()})
     return render_template("events/schedule.html", event=event, grid=grid, meetings=rows,
@@ -582,7 +585,26 @@ def agenda(event_id, registration_id):
     return render_template("events/agenda.html", event=registration.event,
                            registration=registration, meetings=meetings.agenda(registration),
                            counterpart=agenda_files.counterpart, slot_label=_slot_label,
-                           today=clock.china_today())
+                           today=clock.china_today(), assign_form=AssignMeetingForm(),
+                           assignable=meetings.assignable_managers)
+
+
+@bp.post("/<int:event_id>/meetings/<int:meeting_id>/assign")
+@roles_required("bank_admin")
+def assign_meeting(event_id, meeting_id):
+    """The bank admin gives one of its meetings to a registered manager (issue 17 #9)."""
+    meeting = _meeting(event_id, meeting_id)
+    back = url_for(".agenda", event_id=event_id,
+                   registration_id=meeting.institution_registration_id)
+    form = AssignMeetingForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "danger")
+        return redirect(back)
+    with attempt(form, "manager_id") as done:
+        meetings.assign_meeting(_me(), meeting, form.manager_id.data)
+    if done:
+        flash(f"已指派{meeting.manager.name}负责该洽谈，并已通知。", "success")
+    return redirect(back)
 
 
 @bp.get("/<int:event_id>/registrations/<int:registration_id>/agenda.ics")
