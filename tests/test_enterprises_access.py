@@ -3,8 +3,11 @@ another tenant's object answers 404."""
 import pytest
 from flask import url_for
 
-from tests.conftest import ROLES
-from tests.factories import EnterpriseFactory, NeedFactory
+from matchmaker.accounts.models import User
+from matchmaker.enterprises.models import Need
+from matchmaker.extensions import db as _db
+from tests.conftest import ROLES, shared_data
+from tests.factories import EnterpriseFactory, NeedFactory, user_for_role
 
 GET_ALLOWED = {
     "enterprises.profile": {"enterprise"},
@@ -34,11 +37,31 @@ POST_ALLOWED = {
 }
 
 
-def _setup(client_as, role):
+def _setup(role):
     need = NeedFactory(status="published")
     need.enterprise.tags = ["high_tech"]
     fields = {"enterprise": need.enterprise} if role == "enterprise" else {}
-    return need, client_as(role, **fields)
+    user = None if role == "anonymous" else user_for_role(role, **fields)
+    return need.id, (user.id if user else None)
+
+
+def _per_role(app):
+    """Each role's own published need (and user), built once for the module; each test runs
+    in a savepoint rolled back after it (tests/README.md)."""
+    built = {role: _setup(role) for role in ROLES}
+    _db.session.flush()
+    return built
+
+
+roles = shared_data(_per_role)
+pytestmark = pytest.mark.usefixtures("module_connection")
+
+
+def _loaded(app, roles, role):
+    need_id, user_id = roles[role]
+    user = _db.session.get(User, user_id) if user_id else None
+    return (_db.session.get(Need, need_id),
+            app.test_client(user=user) if user else app.test_client())
 
 
 def _url(app, endpoint, need):
@@ -58,8 +81,8 @@ def _assert_status(status, location, role, allowed):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(GET_ALLOWED))
-def test_get_access(app, db, client_as, role, endpoint):
-    need, client = _setup(client_as, role)
+def test_get_access(app, roles, db, role, endpoint):
+    need, client = _loaded(app, roles, role)
     response = client.get(_url(app, endpoint, need))
     if role in GET_ALLOWED[endpoint]:
         assert response.status_code == 200
@@ -69,9 +92,8 @@ def test_get_access(app, db, client_as, role, endpoint):
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("endpoint", sorted(POST_ALLOWED))
-def test_post_access(app, db, client_as, role, endpoint):
-    need, client = _setup(client_as, role)
-    db.session.commit()  # refusals roll back the view's work
+def test_post_access(app, roles, db, role, endpoint):
+    need, client = _loaded(app, roles, role)   # committed into the module's transaction
     to = "closed" if role == "organizer" else "withdrawn"  # a move this role may make
     response = client.post(_url(app, endpoint, need), data={"to": to, "reason": "测试"})
     _assert_status(response.status_code, response.headers.get("Location", ""), role,
