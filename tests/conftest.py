@@ -42,7 +42,10 @@ def make_test_app(**overrides):
               "MAIL_OUTBOX": str(_TMP / "outbox"), "SERVER_NAME": "localhost",
               # background jobs run at once, inside the test's transaction (tests/test_jobs.py
               # runs the thread and RQ backends against their own databases)
-              "JOBS_BACKEND": "inline", "REDIS_URL": None}
+              "JOBS_BACKEND": "inline", "REDIS_URL": None,
+              # registration logs in at once here; tests/security/test_registration_mail.py
+              # runs the production answer (the same page for all, the rest by mail)
+              "REGISTRATION_CONFIRM_BY_MAIL": False}
     config.update(overrides)
     return create_app(config)
 

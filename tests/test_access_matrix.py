@@ -20,7 +20,7 @@ PARTICIPANTS = frozenset({"enterprise"}) | BANK
 # open to anyone, logged in or not
 PUBLIC = {"web.index", "catalog.index", "catalog.product", "catalog.product_version",
           "accounts.login", "accounts.register", "accounts.forgot_password",
-          "accounts.reset_password", "accounts.accept_invitation",
+          "accounts.reset_password", "accounts.accept_invitation", "accounts.confirm_registration",
           "enterprises.industry_search"}
 # any logged-in user (their own account and notifications)
 LOGGED_IN = {"web.home", "accounts.change_password", "accounts.logout",

@@ -244,6 +244,40 @@ def visible_invitations(user: User):
 
 # --- password reset ----------------------------------------------------------------------
 
+CONFIRM_MAX_AGE = 72 * 3600
+
+
+def _confirm_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="registration-confirm")
+
+
+def request_confirmation(user: User, confirm_url) -> None:
+    """A self-registered account waits, inactive, for its owner to open the mailed link."""
+    user.active = False
+    db.session.flush()
+    link = confirm_url(_confirm_serializer().dumps({"u": user.id}))
+    send_mail(user.email, "【银企融资对接平台】请确认您的注册",
+              f"{user.name}，您好：\n\n请在72小时内打开下面的链接完成企业注册：\n{link}\n\n"
+              "如果不是您本人注册，请忽略此邮件。\n\n银企融资对接平台")
+    record(None, "user.confirmation_sent", user)
+
+
+def confirm_registration(token: str) -> User:
+    """The owner opened the link: the account works from now on."""
+    try:
+        data = _confirm_serializer().loads(token, max_age=CONFIRM_MAX_AGE)
+    except SignatureExpired:
+        raise ServiceError("确认链接已过期（72小时），请重新注册") from None
+    except BadSignature:
+        raise ServiceError("确认链接无效") from None
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or user.active or user.session_version != 1:
+        raise ServiceError("确认链接无效或已使用，请直接登录")  # confirmed, or stopped since
+    user.active = True
+    record(user, "user.confirmed", user)
+    return user
+
+
 def _reset_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="password-reset")
 

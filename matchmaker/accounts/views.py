@@ -6,7 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ..enterprises.forms import RegisterEnterpriseForm
-from ..enterprises.service import register_enterprise
+from ..enterprises.service import register_by_mail, register_enterprise
 from ..errors import ServiceError
 from ..extensions import db, limiter
 from ..institutions.models import Institution
@@ -97,6 +97,8 @@ def register():
         # one account per rendered form: a repeat is sent to the login page (issue 17 #8)
         if (first := once.begin(form)) is not None:
             return first
+        if current_app.config["REGISTRATION_CONFIRM_BY_MAIL"]:
+            return _register_by_mail(form)
         with attempt(form, "company_name") as done:
             _, user = register_enterprise(
                 company_name=form.company_name.data, uscc=form.uscc.data,
@@ -113,6 +115,34 @@ def register():
         return redirect(url_for("web.home"))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/register.html", form=form), status
+
+
+def _register_by_mail(form):
+    """Every registration gets the same answer; the mailbox typed hears the rest (issue 19)."""
+    with attempt(form, "company_name") as done:
+        register_by_mail(
+            company_name=form.company_name.data, uscc=form.uscc.data,
+            district=form.district.data, industry=form.industry.data,
+            employees=form.employees.data, revenue_wan=form.revenue_wan.data,
+            founded=form.founded.data, name=form.name.data, email=form.email.data,
+            password=form.password.data, assets_wan=form.assets_wan.data,
+            confirm_url=lambda token: url_for(".confirm_registration", token=token,
+                                              _external=True))
+        once.done(url_for("accounts.login"))
+    if not done:
+        return render_template("accounts/register.html", form=form), 400
+    return render_template("accounts/register_sent.html", email=form.email.data.strip())
+
+
+@bp.get("/register/confirm/<token>")
+def confirm_registration(token: str):
+    with attempt() as done:
+        user = service.confirm_registration(token)
+    if not done:
+        return redirect(url_for("accounts.login"))
+    login_user(user)
+    flash("注册成功。请完善企业信息并发布融资需求。", "success")
+    return redirect(url_for("web.home"))
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

@@ -69,6 +69,66 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
     return enterprise, user
 
 
+def register_by_mail(*, company_name: str, uscc: str, district: str, industry: str,
+                     employees: int, revenue_wan, founded, name: str, email: str,
+                     password: str, assets_wan=None, confirm_url) -> None:
+    """Registration that does not tell who is registered (issue 19): whatever the e-mail and
+    the USCC, the registrant sees the same answer and hears the rest by mail, in the mailbox
+    they typed. A new company and address: the account is made inactive and a confirmation
+    link is mailed (`confirm_url(user)`). An address already registered: its owner is told
+    someone tried. A USCC already registered: the registrant is told to ask a colleague for an
+    invitation and the company's admins are told someone tried. Each path costs one Argon2
+    hash, so the time does not tell either. A malformed USCC is still refused beside its field
+    (that tells nothing about anyone)."""
+    from ..accounts.passwords import hash_password
+    from ..accounts.service import find_user_by_email, request_confirmation
+    from ..mail import send_mail
+
+    code = uscc_rules.normalize(uscc)
+    message = uscc_rules.problem(code)
+    if message:
+        raise ServiceError(message, field="uscc")
+    existing = find_user_by_email(email)
+    if existing is not None:
+        hash_password(password)  # the work a new account costs
+        send_mail(existing.email, "【银企融资对接平台】有人用您的邮箱注册",
+                  f"{existing.name}，您好：\n\n有人刚刚用您的邮箱在平台上注册企业账号。您的邮箱已有"
+                  "账号，未作任何更改。\n如果是您本人，请直接登录；忘记密码可在登录页通过“忘记密码”"
+                  "重设。\n如果不是您本人，请忽略此邮件。\n\n银企融资对接平台")
+        log.info("registration for an existing address (user %s): owner told", existing.id)
+        return
+    taken = db.session.scalar(select(Enterprise).where(Enterprise.uscc == code))
+    if taken is not None:
+        hash_password(password)
+        send_mail(email.strip(), "【银企融资对接平台】企业注册",
+                  f"{name}，您好：\n\n您填写的统一社会信用代码对应的企业已在平台注册。请联系贵公司"
+                  "已注册的同事（企业管理员）在平台上邀请您加入，无需重复注册。\n\n银企融资对接平台")
+        for admin in _enterprise_admins(taken):
+            send_mail(admin.email, "【银企融资对接平台】有人尝试以贵公司名义注册",
+                      f"{admin.name}，您好：\n\n有人刚刚尝试用贵公司的统一社会信用代码注册新账号。"
+                      "我们已请对方联系贵公司的企业管理员获得邀请。如同事需要账号，可在“成员与邀请”"
+                      "中邀请。\n\n银企融资对接平台")
+        log.info("registration for a registered USCC (enterprise %s): admins told", taken.id)
+        return
+    try:
+        _, user = register_enterprise(
+            company_name=company_name, uscc=code, district=district, industry=industry,
+            employees=employees, revenue_wan=revenue_wan, founded=founded, name=name,
+            email=email, password=password, assets_wan=assets_wan)
+    except ServiceError:  # the same address or USCC registered a moment ago: say nothing
+        log.info("registration lost a race for its address or USCC")
+        return
+    request_confirmation(user, confirm_url)
+
+
+def _enterprise_admins(enterprise: Enterprise) -> list:
+    from ..accounts.models import User
+
+    return list(db.session.scalars(select(User).where(
+        User.enterprise_id == enterprise.id, User.is_enterprise_admin.is_(True),
+        User.active.is_(True)).order_by(User.id)))
+
+
 # --- readable change summaries for the audit trail ------------------------------------------
 
 ENTERPRISE_LABELS = {
