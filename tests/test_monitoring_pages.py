@@ -94,3 +94,22 @@ def test_a_district_organizer_records_an_activity_for_its_own_district(client_as
     page = client.get(f"/monitoring/{YEAR}").get_data(as_text=True)
     assert "线下活动 12" in page
 
+
+
+def test_the_page_cache_is_dropped_when_a_lead_changes(world, client_as, app, monkeypatch):
+    monkeypatch.setitem(app.config, "MONITORING_CACHE_SECONDS", 300)
+    from matchmaker.monitoring import indicators
+    monkeypatch.setattr(indicators, "_cache", {})
+    client = client_as("organizer", district="永川区")
+    assert ">4</a>" in client.get(f"/monitoring/{YEAR}").get_data(as_text=True)
+    calls = []
+    real = indicators.indicators
+    monkeypatch.setattr(indicators, "indicators", lambda *a: calls.append(a) or real(*a))
+    client.get(f"/monitoring/{YEAR}")
+    assert calls == []  # served from the cache
+    lead = world["leads"][3]
+    lead.status, lead.funded_at = "approved", None  # the leasing loan is no longer funded
+    lead.updated_at = at(date(2026, 12, 4), 11)
+    db.session.flush()
+    page = client.get(f"/monitoring/{YEAR}").get_data(as_text=True)
+    assert len(calls) == 1 and 'data-figure="borrowers"><a' in page and ">3</a>" in page

@@ -243,27 +243,34 @@ class Funded:
         return _share(self.credit_count, self.count)
 
 
-def _weighted(loans) -> Decimal | None:
-    total = sum((loan.amount for loan in loans), Decimal(0))
-    if not total:
-        return None
-    return sum((loan.amount * loan.rate for loan in loans), Decimal(0)) / total
-
-
 def summarize(loans: list[Loan]) -> Funded:
-    kinds: dict[str, list[Loan]] = {}
+    """One pass over the loans (the page summarizes each slice's groups: keep it cheap)."""
+    out = Funded()
+    zero = Decimal(0)
+    amount = weighted = zero
+    borrowers, first = set(), set()
+    kinds: dict[str, list] = {}  # kind -> [amount, amount × rate]
     for loan in loans:
-        kinds.setdefault(loan.loan_kind, []).append(loan)
-    long_term = [loan for loan in loans if loan.long_term]
-    credit = [loan for loan in loans if loan.credit]
-    return Funded(
-        count=len(loans), amount=sum((loan.amount for loan in loans), Decimal(0)),
-        borrowers=len({loan.enterprise_id for loan in loans}),
-        first_loan_borrowers=len({loan.enterprise_id for loan in loans if loan.first_loan}),
-        long_term_count=len(long_term),
-        long_term_amount=sum((loan.amount for loan in long_term), Decimal(0)),
-        credit_count=len(credit), credit_amount=sum((loan.amount for loan in credit), Decimal(0)),
-        rate=_weighted(loans), rate_by_kind={k: _weighted(v) for k, v in sorted(kinds.items())})
+        out.count += 1
+        amount += loan.amount
+        product = loan.amount * loan.rate
+        weighted += product
+        borrowers.add(loan.enterprise_id)
+        if loan.loan_kind == "first_loan":
+            first.add(loan.enterprise_id)
+        if loan.term > LONG_TERM_MONTHS:
+            out.long_term_count += 1
+            out.long_term_amount += loan.amount
+        if loan.mode == "credit":
+            out.credit_count += 1
+            out.credit_amount += loan.amount
+        sums = kinds.setdefault(loan.loan_kind, [zero, zero])
+        sums[0] += loan.amount
+        sums[1] += product
+    out.amount, out.borrowers, out.first_loan_borrowers = amount, len(borrowers), len(first)
+    out.rate = weighted / amount if amount else None
+    out.rate_by_kind = {k: (v[1] / v[0] if v[0] else None) for k, v in sorted(kinds.items())}
+    return out
 
 
 # --- service, pushes, events, activities ---------------------------------------------------------
@@ -520,3 +527,31 @@ def drill(period: Period, where: Slice, figure: str, key: str | None = None,
     return list(db.session.scalars(select(Lead).where(Lead.id.in_(ids[:500]))
                                    .order_by(Lead.funded_at.desc(), Lead.id)))
 
+
+
+# --- the page's cache ------------------------------------------------------------------------
+# A year's figures over 30,000 funded leads take seconds to compute; the page keeps each
+# (period, slice) result for MONITORING_CACHE_SECONDS (default 300; 0 under tests) and drops it
+# at once when a lead changes (count and last update). Per process: every gunicorn worker
+# computes its own first view. Other inputs (claims' contact times, activities, pushes) show
+# up within the TTL.
+_cache: dict = {}
+
+
+def _stamp():
+    return tuple(db.session.execute(select(func.count(Lead.id), func.max(Lead.updated_at))).one())
+
+
+def cached_indicators(period: Period, where: Slice, ttl: int = 300) -> tuple[Indicators, datetime]:
+    """(the figures, when they were computed)."""
+    if ttl <= 0:
+        return indicators(period, where), clock.now()
+    key, stamp, now = (period, where), _stamp(), clock.now()
+    hit = _cache.get(key)
+    if hit and hit[0] == stamp and (now - hit[1]).total_seconds() < ttl:
+        return hit[2], hit[1]
+    result = indicators(period, where)
+    if len(_cache) > 256:
+        _cache.clear()
+    _cache[key] = (stamp, now, result)
+    return result, now

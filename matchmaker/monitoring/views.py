@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -97,13 +98,15 @@ def _names(result: ind.Indicators) -> dict:
 @roles_required("organizer")
 def index():
     period, where = _period(), _slice()
-    result = ind.indicators(period, where)
+    ttl = current_app.config.get("MONITORING_CACHE_SECONDS", 0 if current_app.testing else 300)
+    result, computed_at = ind.cached_indicators(period, where, ttl)
     institutions = db.session.execute(select(Institution.id, Institution.name)
                                       .order_by(Institution.name)).all()
     return render_template(
         "monitoring/index.html", r=result, checks=service.checks(result),
         chart=_chart(result), names=_names(result), filters=_filters(period, where),
         institutions=institutions, own_district=district_of(current_user),
+        computed_at=computed_at,
         slice_labels=ind.SLICE_LABELS, period_kinds=ind.PERIOD_LABELS)
 
 
