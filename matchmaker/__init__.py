@@ -40,6 +40,7 @@ BLUEPRINTS = (
     "matchmaker.exchange.views",
     "matchmaker.enterprises.views",
     "matchmaker.institutions.views", "matchmaker.catalog.views", "matchmaker.policy.views",
+    "matchmaker.policy.public",
     "matchmaker.leads.views", "matchmaker.notifications.views", "matchmaker.matching.views",
     "matchmaker.whitelists.views",
     "matchmaker.events.views", "matchmaker.jobs.views", "matchmaker.monitoring.views",

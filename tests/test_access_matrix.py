@@ -18,7 +18,7 @@ BANK = frozenset({"bank_manager", "bank_admin"})
 PARTICIPANTS = frozenset({"enterprise"}) | BANK
 
 # open to anyone, logged in or not
-PUBLIC = {"web.index", "catalog.index", "catalog.product", "catalog.product_version",
+PUBLIC = {"web.index", "policy_cards.cards", "catalog.index", "catalog.product", "catalog.product_version",
           "accounts.login", "accounts.register", "accounts.forgot_password",
           "accounts.reset_password", "accounts.accept_invitation", "accounts.confirm_registration",
           "enterprises.industry_search"}
@@ -108,6 +108,10 @@ ROLE_GATED = {
     "monitoring.download_report": {"organizer"},
     "policy.add_rate": {"admin"},
     "policy.edit_program": {"admin"},
+    "policy.new_program": {"admin"},
+    "policy.confirmations": {"organizer", "admin"},
+    "policy.confirm_programme": {"organizer", "admin"},
+    "policy.revoke_programme": {"organizer", "admin"},
     "policy.edit_setting": {"admin"},
     "policy.index": {"admin"},
     "whitelists.bank_index": BANK,

@@ -519,6 +519,24 @@ def _update_program(_mp):
             lambda: (dict(program.settings), program.effective_from))
 
 
+@case(policy.create_program)
+def _create_program(_mp):
+    program = policy.programs()[0]
+    data = {**policy.program_snapshot(program), "purposes": ["tech_upgrade"]}
+    return ([user_for_role("organizer"), user_for_role("bank_admin")],
+            lambda s: policy.create_program(s, "new_programme", data),
+            lambda: len(policy.programs()))
+
+
+@case(policy.edit_program)
+def _edit_program(_mp):
+    program = policy.programs()[0]
+    data = {**policy.program_snapshot(program), "label": "改名"}
+    return ([user_for_role("organizer"), user_for_role("bank_admin")],
+            lambda s: policy.edit_program(s, program, data),
+            lambda: (program.label, program.version))
+
+
 @case(policy.confirm_program)
 def _confirm_program(_mp):
     product = ProductFactory(subsidy_programs=["tech_upgrade_interest"], confirmed=False)

@@ -75,41 +75,91 @@ def test_bad_lpr_quotes_are_refused(db, admin, data, message):
     assert db.session.scalar(select(func.count(ReferenceRate.id))) == before
 
 
-def test_program_form_has_one_field_per_setting(db, admin):
+def _form_of(program, **changes) -> MultiDict:
+    """The edit form as the page fills it in, with `changes` (lists for multiple choices)."""
+    rules = program.eligibility
+    data = {name: getattr(program, name) or "" for name in (
+        "label", "source", "quote", "rule_text", "how_to_apply", "benefit", "payee", "basis")}
+    data["effective_from"] = program.effective_from.isoformat()
+    data["effective_to"] = program.effective_to.isoformat() if program.effective_to else ""
+    data["industries"] = ",".join(rules.get("industries", []))
+    for key in service.PROGRAM_SETTING_FIELDS:
+        value = program.settings.get(key)
+        data[key] = "" if value is None else str(value)
+    lists = {name: list(rules.get(name, [])) for name in (
+        "purposes", "product_purposes", "institution_kinds", "loan_kinds", "sizes", "tags")}
+    lists["waiver_tags"] = list(program.settings.get("waiver_tags") or [])
+    lists["stacks_with"] = list(program.stacks_with or [])
+    data.update(lists)
+    data.update(changes)
+    out = MultiDict()
+    for key, value in data.items():
+        for item in (value if isinstance(value, list) else [value]):
+            out.add(key, item)
+    return out
+
+
+def test_program_form_shows_every_field_of_the_programme(db, admin):
     program = _program(db, "guarantee_fee_subsidy")
     html = admin.get(f"/admin/policy/programs/{program.id}").get_data(as_text=True)
-    for name in ("max_fee_rate", "share_of_fee", "cap_wan", "effective_from"):
+    for name in ("max_fee_rate", "share_of_fee", "cap_wan", "effective_from", "payee",
+                 "purposes", "tags", "stacks_with", "quote"):
         assert f'name="{name}"' in html
     assert "单笔（单个项目/单次转贷）上限（万元）" in html
+    assert "第1版" in html                       # the version history the migration started
 
 
-def test_admin_edits_a_program(db, admin):
+def test_admin_edits_a_program_as_a_new_version(db, admin):
     program = _program(db, "tech_upgrade_interest")
-    response = admin.post(f"/admin/policy/programs/{program.id}", data={
-        "share_of_rate": "0.4", "cap_wan_per_year": "800",
-        "effective_from": "2024-03-22", "effective_to": "2027-12-31"})
+    response = admin.post(f"/admin/policy/programs/{program.id}", data=_form_of(
+        program, share_of_rate="0.4", cap_wan_per_year="800", effective_to="2027-06-30"))
     assert response.status_code == 302
     assert program.settings == {"share_of_rate": 0.4, "cap_wan_per_year": 800}
-    assert program.effective_to == date(2027, 12, 31)
+    assert program.effective_to == date(2027, 6, 30)
+    assert program.version == 2
+    assert program.eligibility["purposes"] == ["tech_upgrade"]      # untouched fields stay
     entry = assert_audited("subsidy_program.updated", program, code="tech_upgrade_interest")
     assert entry.details["before"]["settings"]["share_of_rate"] == 0.5
+    assert [v.version for v in service.program_versions(program)] == [2, 1]
+    assert service.program_versions(program)[1].snapshot["settings"]["share_of_rate"] == 0.5
 
 
-@pytest.mark.parametrize("data, message", [
+def test_admin_adds_a_programme_by_form(db, admin):
+    # 普惠小微绿色贷款贴息 (永金组发〔2023〕1号 五（四）): a form, not a migration
+    data = _form_of(_program(db, "tech_upgrade_interest"), label="普惠小微绿色贷款贴息",
+                    source="永金组发〔2023〕1号 五（四）", quote="实施信用村贷款贴息和普惠小微绿色贷款贴息",
+                    rule_text="普惠小微绿色贷款贴息。", benefit="rate_points", points="1",
+                    share_of_rate="", cap_wan_per_year="", purposes=["green"],
+                    institution_kinds=["bank"], sizes=["small", "micro"], industries="",
+                    effective_from="2026-01-01", effective_to="")
+    data["code"] = "green_sme_interest"
+    response = admin.post("/admin/policy/programs/new", data=data)
+    assert response.status_code == 302
+    program = _program(db, "green_sme_interest")
+    assert program.benefit == "rate_points" and program.settings == {"points": 1}
+    assert program.eligibility == {"purposes": ["green"], "institution_kinds": ["bank"],
+                                   "sizes": ["small", "micro"]}
+    assert program.stacks_with == [] and program.version == 1
+    assert_audited("subsidy_program.created", program, code="green_sme_interest")
+    html = admin.get("/policy/").get_data(as_text=True)
+    assert "普惠小微绿色贷款贴息" in html and "贴息1个百分点" in html
+
+
+@pytest.mark.parametrize("changes, message", [
     ({"share_of_rate": "1.5"}, "取值应在0到1之间"),
     ({"cap_wan_per_year": "-1"}, "不能为负数"),
-    ({"share_of_rate": ""}, "请填写该参数"),
+    ({"share_of_rate": ""}, "请填写该支持方式的比例或百分点"),
     ({"effective_to": "2020-01-01"}, "失效日期不能早于生效日期"),
+    ({"label": ""}, "请填写政策名称"),
+    ({"industries": "Z99"}, "不是国民经济行业分类代码"),
 ])
-def test_bad_program_settings_are_refused(db, admin, data, message):
+def test_bad_program_settings_are_refused(db, admin, changes, message):
     program = _program(db, "tech_upgrade_interest")
-    form = {"share_of_rate": "0.5", "cap_wan_per_year": "1000", "effective_from": "2024-03-22",
-            "effective_to": ""}
-    form.update(data)
-    response = admin.post(f"/admin/policy/programs/{program.id}", data=form)
+    response = admin.post(f"/admin/policy/programs/{program.id}",
+                          data=_form_of(program, **changes))
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
-    assert program.settings["share_of_rate"] == 0.5
+    assert program.settings["share_of_rate"] == 0.5 and program.version == 1
     assert not db.session.scalar(select(AuditEntry).where(
         AuditEntry.action == "subsidy_program.updated"))
 

@@ -196,6 +196,7 @@ def product_row(product: Product) -> list:
         f"{_num(product.rate_min)}–{_num(product.rate_max)}",
         "；".join(who) or "不限",
         "、".join(districts) or "重庆全市",
-        "、".join(vocab.label("subsidy_programs", s) for s in product.subsidy_programs),
+        # only what an organizer confirmed (a declaration is a request: issue 15)
+        "、".join(vocab.label("subsidy_programs", s) for s in product.confirmed_programs),
         product.description or "", product.ref, product.version,
     ]

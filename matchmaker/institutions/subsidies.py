@@ -55,6 +55,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
+from ..policy.terms import BENEFITS, OWNERSHIPS
+
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
@@ -68,21 +70,7 @@ BRIDGE_FEE_WAIVER = "bridge_fee_waiver"
 BRIDGE_KIND = "bridge_fund"
 SME_SIZES = ("medium", "small", "micro")
 
-BENEFITS = {
-    "rate_points": "按百分点贴息",
-    "rate_share": "按实际利率的一定比例贴息",
-    "fee_share": "按担保费率的一定比例补助",
-    "use_fee": "减免应急转贷资金使用费",
-}
 BENEFIT_ORDER = tuple(BENEFITS)
-PAYEES = {"enterprise": "企业", "guarantor": "融资担保机构"}
-BASES = {"year": "按年", "day": "按日（实际使用天数）"}
-ELIGIBILITY_KEYS = ("purposes", "product_purposes", "institution_kinds", "loan_kinds",
-                    "industries", "sizes", "tags", "ownership")
-OWNERSHIPS = {"private": "民营", "state": "国有", "foreign": "外资", "collective": "集体"}
-# settings a programme may hold; what each means is in the module docstring
-SETTING_KEYS = ("share_of_rate", "points", "share_of_fee", "max_fee_rate", "cap_wan_per_year",
-                "cap_wan", "cap_wan_per_enterprise", "waiver_tags", "reduced_share")
 
 # The structure of the four programmes of the vocabulary, from the sentences they implement
 # (the vocabulary holds their figures, dates and quotes). 渝经信规范〔2024〕7号 speaks of

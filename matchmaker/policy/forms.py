@@ -1,11 +1,20 @@
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, DecimalField, SelectField, StringField
+from wtforms import (
+    DateField,
+    DecimalField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from .. import vocab
 from ..fields import options
 from .service import LPR_KINDS, PROGRAM_SETTING_FIELDS
+from .terms import BASES, BENEFITS, PAYEES
 
 
 class LprQuoteForm(FlaskForm):
@@ -68,3 +77,82 @@ class WorkdayForm(FlaskForm):
 
 class DeleteForm(FlaskForm):
     """CSRF only."""
+
+
+def _multi(label: str, name: str) -> SelectMultipleField:
+    return SelectMultipleField(label, choices=options(vocab.choices(name)),
+                               validators=[Optional()])
+
+
+class ProgramEditForm(FlaskForm):
+    """A whole programme: who qualifies, what it pays and to whom, when, stacking, source."""
+    code = StringField("代码（英文，创建后不可改）", validators=[Optional(), Length(max=48)],
+                       render_kw={"placeholder": "如 green_loan_interest"})
+    label = StringField("政策名称", validators=[InputRequired("请填写政策名称"), Length(max=128)])
+    source = StringField("依据文件及条款", validators=[InputRequired("请填写依据文件"),
+                                                       Length(max=128)],
+                         render_kw={"placeholder": "如 渝经信规范〔2024〕7号 四（一）"})
+    quote = TextAreaField("原文（所依据的句子）", validators=[Optional()])
+    rule_text = TextAreaField("规则说明（面向企业）", validators=[InputRequired("请填写规则说明")])
+    how_to_apply = TextAreaField("如何申请", validators=[Optional()])
+    benefit = SelectField("支持方式", choices=options(list(BENEFITS.items())))
+    payee = SelectField("补助对象", choices=options(list(PAYEES.items())))
+    basis = SelectField("计算基础", choices=options(list(BASES.items())))
+    purposes = _multi("融资用途（不选即不限）", "purposes")
+    product_purposes = _multi("产品用途（不选即不限）", "purposes")
+    institution_kinds = _multi("机构类型（不选即不限）", "institution_kinds")
+    loan_kinds = _multi("贷款类型（不选即不限）", "loan_kinds")
+    sizes = _multi("企业规模（按300号标准测算，不选即不限）", "sizes")
+    tags = _multi("须经核验的企业资质之一（不选即不限）", "enterprise_tags")
+    industries = StringField("行业代码前缀（逗号分隔，如 C 为制造业）", validators=[Optional()])
+    waiver_tags = _multi("免收使用费的企业资质（经核验）", "enterprise_tags")
+    stacks_with = SelectMultipleField("可与以下政策叠加（不选即不叠加）", choices=[],
+                                      validators=[Optional()])
+    effective_from = DateField("生效日期", validators=[InputRequired("请填写生效日期")])
+    effective_to = DateField("失效日期（留空为长期有效）", validators=[Optional()])
+
+    def validate_effective_to(self, field):
+        if field.data and self.effective_from.data and field.data < self.effective_from.data:
+            raise ValidationError("失效日期不能早于生效日期")
+
+    def setting_fields(self):
+        return [self[name] for name in PROGRAM_SETTING_FIELDS]
+
+    def values(self) -> dict:
+        data = {name: self[name].data for name in (
+            "label", "source", "quote", "rule_text", "how_to_apply", "benefit", "payee",
+            "basis", "purposes", "product_purposes", "institution_kinds", "loan_kinds", "sizes",
+            "tags", "waiver_tags", "stacks_with", "effective_from", "effective_to")}
+        data["industries"] = [c.strip() for c in (self.industries.data or "").replace(
+            "，", ",").split(",") if c.strip()]
+        for name in PROGRAM_SETTING_FIELDS:
+            data[name] = self[name].data
+        return data
+
+
+for _key, (_label, _upper) in PROGRAM_SETTING_FIELDS.items():
+    setattr(ProgramEditForm, _key, DecimalField(_label + "（可留空）", places=None, validators=[
+        Optional(), NumberRange(min=0, max=_upper, message=f"取值应在0到{_upper}之间")
+        if _upper else NumberRange(min=0, message="不能为负数")]))
+
+
+def program_edit_form(program, codes: list[tuple[str, str]], formdata=None):
+    """The form for `program` (None: a new one); `codes` the other programmes, for stacking."""
+    if program is None:
+        form = ProgramEditForm(formdata=formdata) if formdata is not None else ProgramEditForm()
+    else:
+        rules = program.eligibility or {}
+        data = {name: getattr(program, name) for name in (
+            "code", "label", "source", "quote", "rule_text", "how_to_apply", "benefit", "payee",
+            "basis", "effective_from", "effective_to")}
+        data.update({name: rules.get(name, []) for name in (
+            "purposes", "product_purposes", "institution_kinds", "loan_kinds", "sizes", "tags")})
+        data["industries"] = ", ".join(rules.get("industries", []))
+        data["waiver_tags"] = list(program.settings.get("waiver_tags") or [])
+        data["stacks_with"] = list(program.stacks_with or [])
+        for key in PROGRAM_SETTING_FIELDS:
+            value = program.settings.get(key)
+            data[key] = Decimal(str(value)) if value is not None else None
+        form = ProgramEditForm(data=data)
+    form.stacks_with.choices = options(codes)
+    return form

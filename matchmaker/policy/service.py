@@ -4,6 +4,7 @@ The figures come from dated policy texts (渝经信规范〔2024〕7号 …) and
 administrators edit them here and every change is audited; nothing below is a constant.
 """
 import logging
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -14,7 +15,13 @@ from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
 from ..guards import guarded
-from .models import ProgramConfirmation, ReferenceRate, Setting, SubsidyProgram
+from .models import (
+    ProgramConfirmation,
+    ReferenceRate,
+    Setting,
+    SubsidyProgram,
+    SubsidyProgramVersion,
+)
 from .permissions import can_confirm_programs, can_edit_policy
 
 ADMINS_ONLY = "只有平台管理员可以修改政策参数"
@@ -104,31 +111,162 @@ def programs_in_force(day: date) -> list[SubsidyProgram]:
         .order_by(SubsidyProgram.id)))
 
 
-@guarded(can_edit_policy, message=ADMINS_ONLY)
-def update_program(actor, program: SubsidyProgram, *, settings: dict, effective_from: date,
-                   effective_to: date | None) -> SubsidyProgram:
-    """Change a program's figures and validity; the keys of its settings stay the same."""
-    if effective_to is not None and effective_to < effective_from:
+PROGRAM_TEXT_FIELDS = ("label", "source", "rule_text", "quote", "how_to_apply")
+ELIGIBILITY_VOCAB = {"purposes": "purposes", "product_purposes": "purposes",
+                     "institution_kinds": "institution_kinds", "loan_kinds": "loan_kinds",
+                     "sizes": "sizes", "tags": "enterprise_tags"}
+CODE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{2,47}$")
+
+
+def program_snapshot(program: SubsidyProgram) -> dict:
+    """Every field of a programme, as JSON: what one version said."""
+    out = {"code": program.code}
+    for name in (*PROGRAM_TEXT_FIELDS, "benefit", "payee", "basis", "eligibility",
+                 "stacks_with", "settings", "effective_from", "effective_to"):
+        value = getattr(program, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+def program_versions(program: SubsidyProgram) -> list[SubsidyProgramVersion]:
+    return list(db.session.scalars(select(SubsidyProgramVersion).where(
+        SubsidyProgramVersion.program_id == program.id).order_by(
+        SubsidyProgramVersion.version.desc())))
+
+
+def _clean_program(data: dict, program: SubsidyProgram | None) -> dict:
+    """Check a programme's fields (a Chinese message beside the field when one is wrong)."""
+    from .. import vocab
+    from .terms import BASES, BENEFITS, PAYEES, SETTING_KEYS
+
+    out = {}
+    for name in PROGRAM_TEXT_FIELDS:
+        value = (data.get(name) or "").strip()
+        if name in ("label", "source", "rule_text") and not value:
+            raise ServiceError("请填写此项", field=name)
+        out[name] = value
+    for name, allowed in (("benefit", BENEFITS), ("payee", PAYEES), ("basis", BASES)):
+        if data.get(name) not in allowed:
+            raise ServiceError("请选择", field=name)
+        out[name] = data[name]
+    eligibility = {}
+    for name, vocabulary in ELIGIBILITY_VOCAB.items():
+        values = [v for v in data.get(name) or () if v]
+        bad = [v for v in values if v not in vocab.codes(vocabulary)]
+        if bad:
+            raise ServiceError(f"“{'、'.join(bad)}”不是有效的代码", field=name)
+        if values:
+            eligibility[name] = values
+    industries = [c.strip() for c in data.get("industries") or () if c.strip()]
+    bad = [c for c in industries if not vocab.valid_industry(c)]
+    if bad:
+        raise ServiceError(f"“{'、'.join(bad)}”不是国民经济行业分类代码", field="industries")
+    if industries:
+        eligibility["industries"] = industries
+    out["eligibility"] = eligibility
+    known = program_codes() - ({program.code} if program is not None else set())
+    stacks = [c for c in data.get("stacks_with") or () if c]
+    if set(stacks) - known:
+        raise ServiceError("可叠加的政策须为平台上的其他政策", field="stacks_with")
+    out["stacks_with"] = stacks
+    settings = dict(program.settings) if program is not None else {}
+    for key in SETTING_KEYS:
+        if key == "waiver_tags":
+            tags = [t for t in data.get("waiver_tags") or () if t]
+            if set(tags) - set(vocab.codes("enterprise_tags")):
+                raise ServiceError("请选择有效的企业资质", field="waiver_tags")
+            if tags:
+                settings["waiver_tags"] = tags
+            elif "waiver_tags" in data:
+                settings.pop("waiver_tags", None)
+            continue
+        if key not in data:
+            continue
+        value = data[key]
+        if value is None or value == "":
+            settings.pop(key, None)
+            continue
+        upper = PROGRAM_SETTING_FIELDS[key][1]
+        if value < 0 or (upper is not None and value > upper):
+            raise ServiceError(f"取值应在0到{upper}之间" if upper else "不能为负数", field=key)
+        settings[key] = _json_number(Decimal(value))
+    needed = {"rate_share": "share_of_rate", "rate_points": "points", "fee_share": "share_of_fee"}
+    if out["benefit"] in needed and needed[out["benefit"]] not in settings:
+        raise ServiceError("请填写该支持方式的比例或百分点", field=needed[out["benefit"]])
+    out["settings"] = settings
+    start, end = data.get("effective_from"), data.get("effective_to")
+    if start is None:
+        raise ServiceError("请填写生效日期", field="effective_from")
+    if end is not None and end < start:
         raise ServiceError("失效日期不能早于生效日期", field="effective_to")
-    unknown = set(settings) - set(program.settings)
-    if unknown:
-        raise ServiceError(f"未知的参数：{'、'.join(sorted(unknown))}")
-    new_settings = dict(program.settings)
-    for key, value in settings.items():
-        new_settings[key] = _json_number(value)
-    before = {"settings": program.settings, "effective_from": program.effective_from,
-              "effective_to": program.effective_to}
-    program.settings = new_settings  # a new dict: JSON columns do not track in-place changes
-    program.effective_from = effective_from
-    program.effective_to = effective_to
+    out["effective_from"], out["effective_to"] = start, end
+    return out
+
+
+def _new_version(actor, program: SubsidyProgram) -> None:
+    db.session.add(SubsidyProgramVersion(program_id=program.id, version=program.version,
+                                         snapshot=program_snapshot(program),
+                                         changed_by_id=actor.id if actor else None))
+    db.session.flush()
+
+
+@guarded(can_edit_policy, message=ADMINS_ONLY)
+def create_program(actor, code: str, data: dict) -> SubsidyProgram:
+    """A new programme (普惠小微绿色贷款贴息, 融资租赁奖补 …): a form, not a migration."""
+    code = (code or "").strip()
+    if not CODE_PATTERN.match(code):
+        raise ServiceError("代码须为小写英文字母开头，由小写字母、数字和下划线组成（3–48位）",
+                           field="code")
+    if code in program_codes():
+        raise ServiceError("已有相同代码的政策", field="code")
+    values = _clean_program(data, None)
+    program = SubsidyProgram(code=code, version=1, updated_by_id=actor.id if actor else None,
+                             **values)
+    db.session.add(program)
+    db.session.flush()
+    _new_version(actor, program)
+    record(actor, "subsidy_program.created", program, code=code, version=1)
+    signals.policy_changed.send(program, kind="programme", key=code, actor=actor,
+                                day=clock.china_today())
+    return program
+
+
+@guarded(can_edit_policy, message=ADMINS_ONLY)
+def edit_program(actor, program: SubsidyProgram, data: dict) -> SubsidyProgram:
+    """Every field may change; each edit is a new version (its snapshot kept)."""
+    values = _clean_program(data, program)
+    before = program_snapshot(program)
+    for name, value in values.items():
+        setattr(program, name, value)
+    return _commit_version(actor, program, before)
+
+
+def _commit_version(actor, program: SubsidyProgram, before: dict) -> SubsidyProgram:
+    program.version = (program.version or 1) + 1
     program.updated_by_id = actor.id if actor else None
     db.session.flush()
-    record(actor, "subsidy_program.updated", program, code=program.code, before=before,
-           after={"settings": new_settings, "effective_from": effective_from,
-                  "effective_to": effective_to})
+    _new_version(actor, program)
+    record(actor, "subsidy_program.updated", program, code=program.code,
+           version=program.version, before=before, after=program_snapshot(program))
     signals.policy_changed.send(program, kind="programme", key=program.code, actor=actor,
                                 day=clock.china_today())
     return program
+
+
+@guarded(can_edit_policy, message=ADMINS_ONLY)
+def update_program(actor, program: SubsidyProgram, *, settings: dict, effective_from: date,
+                   effective_to: date | None) -> SubsidyProgram:
+    """Change a programme's figures and validity only (a new version as well)."""
+    if effective_to is not None and effective_to < effective_from:
+        raise ServiceError("失效日期不能早于生效日期", field="effective_to")
+    before = program_snapshot(program)
+    new_settings = dict(program.settings)
+    for key, value in settings.items():
+        new_settings[key] = _json_number(value)
+    program.settings = new_settings  # a new dict: JSON columns do not track in-place changes
+    program.effective_from = effective_from
+    program.effective_to = effective_to
+    return _commit_version(actor, program, before)
 
 
 def _json_number(value):
@@ -136,6 +274,76 @@ def _json_number(value):
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value
+
+
+# --- the programme in words (the 政策明白卡, the admin list): rendered from the data ----------
+
+def _num(value) -> str:
+    text = format(Decimal(str(value)), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def describe_program(program) -> dict:
+    """Who qualifies, what it pays and to whom, in Chinese, from the programme's fields:
+    the pages never carry a figure of their own."""
+    from .. import vocab
+    from .terms import BASES, OWNERSHIPS, PAYEES
+
+    rules = program.eligibility or {}
+    settings = program.settings or {}
+    who = []
+    labels = lambda kind, codes: "、".join(vocab.label(kind, c) for c in codes)
+    if rules.get("industries"):
+        who.append("制造业企业" if list(rules["industries"]) == ["C"]
+                   else "行业：" + "、".join(rules["industries"]))
+    if rules.get("sizes"):
+        who.append(labels("sizes", rules["sizes"]) + "企业（按工信部联企业〔2011〕300号标准测算）")
+    if rules.get("tags"):
+        who.append("经组织方核验具备以下资质之一：" + labels("enterprise_tags", rules["tags"]))
+    if rules.get("ownership"):
+        who.append("、".join(OWNERSHIPS.get(o, o) for o in rules["ownership"]) + "企业")
+    if rules.get("purposes"):
+        who.append("融资用途为" + labels("purposes", rules["purposes"]))
+    if rules.get("loan_kinds"):
+        who.append("贷款类型为" + labels("loan_kinds", rules["loan_kinds"]))
+    if rules.get("institution_kinds"):
+        who.append("通过" + labels("institution_kinds", rules["institution_kinds"]) + "的产品")
+    if rules.get("product_purposes"):
+        who.append("产品用途含" + labels("purposes", rules["product_purposes"]))
+    pays = []
+    if program.benefit == "rate_share" and "share_of_rate" in settings:
+        pays.append(f"按不超过实际贷款利率的{_num(Decimal(str(settings['share_of_rate'])) * 100)}%贴息")
+    if program.benefit == "rate_points" and "points" in settings:
+        pays.append(f"贴息{_num(settings['points'])}个百分点（贴息后利率不低于0）")
+    if program.benefit == "fee_share" and "share_of_fee" in settings:
+        ceiling = settings.get("max_fee_rate")
+        cond = f"年化担保费率不超过{_num(ceiling)}%的，" if ceiling is not None else ""
+        pays.append(f"{cond}按不超过实际担保费率的"
+                    f"{_num(Decimal(str(settings['share_of_fee'])) * 100)}%补助")
+    if program.benefit == "use_fee":
+        if settings.get("waiver_tags"):
+            pays.append("经核验的" + labels("enterprise_tags", settings["waiver_tags"])
+                        + "免收使用费")
+        if settings.get("reduced_share") is not None:
+            pays.append(f"中小微企业使用费减免{_num(Decimal(str(settings['reduced_share'])) * 100)}%")
+        if settings.get("cap_wan") is not None:
+            pays.append(f"单次最高{_num(settings['cap_wan'])}万元")
+    if program.benefit != "use_fee" and settings.get("cap_wan") is not None:
+        pays.append(f"最高不超过{_num(settings['cap_wan'])}万元")
+    if settings.get("cap_wan_per_year") is not None:
+        pays.append(f"每年不超过{_num(settings['cap_wan_per_year'])}万元")
+    if settings.get("cap_wan_per_enterprise") is not None:
+        pays.append(f"单户企业不超过{_num(settings['cap_wan_per_enterprise'])}万元")
+    stacks = "、".join(vocab.label("subsidy_programs", c) for c in program.stacks_with or ())
+    return {
+        "who": who or ["不限"],
+        "pays": pays,
+        "payee": PAYEES.get(program.payee, program.payee),
+        "basis": BASES.get(program.basis, program.basis),
+        "stacking": f"可与{stacks}叠加享受" if stacks else "不与其他政策叠加享受",
+        "dates": f"{program.effective_from} 起" + (f"，至 {program.effective_to}"
+                                                   if program.effective_to else "，长期有效"),
+    }
 
 
 # --- which products a programme applies to ---------------------------------------------------

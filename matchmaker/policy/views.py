@@ -4,13 +4,14 @@ from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 
 from .. import clock
 from ..accounts.permissions import roles_required
 from ..extensions import db
 from ..web.actions import attempt
 from . import service, workdays
-from .forms import DeleteForm, LprQuoteForm, SettingForm, WorkdayForm, program_form
+from .forms import DeleteForm, LprQuoteForm, SettingForm, WorkdayForm, program_edit_form
 from .models import Setting, SubsidyProgram, WorkdayOverride
 
 bp = Blueprint("policy", __name__, url_prefix="/admin/policy")
@@ -41,23 +42,94 @@ def add_rate():
     return render_template("policy/rate_form.html", form=form), status
 
 
+def _other_codes(program) -> list[tuple[str, str]]:
+    return [(p.code, p.label) for p in service.programs()
+            if program is None or p.id != program.id]
+
+
+@bp.route("/programs/new", methods=["GET", "POST"])
+@roles_required("admin")
+def new_program():
+    form = program_edit_form(None, _other_codes(None))
+    if form.validate_on_submit():
+        with attempt(form, "label") as done:
+            program = service.create_program(current_user, form.code.data, form.values())
+        if done:
+            flash(f"已新增政策“{program.label}”。", "success")
+            return redirect(url_for(".index"))
+        return render_template("policy/program_form.html", form=form, program=None), 400
+    status = 400 if form.is_submitted() else 200
+    return render_template("policy/program_form.html", form=form, program=None), status
+
+
 @bp.route("/programs/<int:program_id>", methods=["GET", "POST"])
 @roles_required("admin")
 def edit_program(program_id):
     program = db.get_or_404(SubsidyProgram, program_id)
-    form = program_form(program)
+    form = program_edit_form(program, _other_codes(program))
+    if request.method == "POST":
+        form = program_edit_form(None, _other_codes(program), formdata=request.form)
+    versions = service.program_versions(program)
     if form.validate_on_submit():
-        with attempt(form, "effective_from") as done:
-            service.update_program(current_user, program, settings=form.setting_values(),
-                                   effective_from=form.effective_from.data,
-                                   effective_to=form.effective_to.data)
-        if not done:
-            return render_template("policy/program_form.html", form=form,
-                                   program=program), 400
-        flash(f"“{program.label}”已更新。", "success")
-        return redirect(url_for(".index"))
+        with attempt(form, "label") as done:
+            service.edit_program(current_user, program, form.values())
+        if done:
+            flash(f"“{program.label}”已更新为第{program.version}版。", "success")
+            return redirect(url_for(".index"))
+        return render_template("policy/program_form.html", form=form, program=program,
+                               versions=versions), 400
     status = 400 if form.is_submitted() else 200
-    return render_template("policy/program_form.html", form=form, program=program), status
+    return render_template("policy/program_form.html", form=form, program=program,
+                           versions=versions), status
+
+
+# --- which products a programme applies to (organizers) --------------------------------------
+
+@bp.get("/confirmations")
+@roles_required("organizer", "admin")
+def confirmations():
+    from ..institutions.models import Product
+
+    pending = service.pending_confirmations()
+    products = {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_({pid for pid, _ in pending})))} if pending else {}
+    confirmed = list(db.session.scalars(select(Product).join(Product.confirmations).distinct()
+                                        .order_by(Product.id.desc()).limit(200)))
+    labels = {p.code: p.label for p in service.programs()}
+    return render_template("policy/confirmations.html", form=DeleteForm(), labels=labels,
+                           pending=[(products[pid], code) for pid, code in pending
+                                    if pid in products], confirmed=confirmed)
+
+
+@bp.post("/confirmations/<int:product_id>/<code>/confirm")
+@roles_required("organizer", "admin")
+def confirm_programme(product_id, code):
+    return _decide(product_id, code, "confirm")
+
+
+@bp.post("/confirmations/<int:product_id>/<code>/revoke")
+@roles_required("organizer", "admin")
+def revoke_programme(product_id, code):
+    return _decide(product_id, code, "revoke")
+
+
+def _decide(product_id, code, action):
+    from ..institutions.models import Product
+
+    product = db.get_or_404(Product, product_id)
+    if code not in product.subsidy_programs:
+        abort(404)
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    with attempt() as done:
+        if action == "confirm":
+            service.confirm_program(current_user, product, code)
+        else:
+            service.revoke_program(current_user, product, code)
+    if done:
+        flash("已确认该产品适用此项政策，相关匹配正在重新计算。" if action == "confirm"
+              else "已撤销确认，相关匹配正在重新计算。", "success")
+    return redirect(url_for(".confirmations"))
 
 
 @bp.route("/settings/<key>", methods=["GET", "POST"])
