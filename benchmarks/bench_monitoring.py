@@ -154,7 +154,7 @@ def main() -> None:
             _reset()
             seed(random.Random(args.seed))
         city, district = db.session.get(User, 2), db.session.get(User, 3)
-        print(f"seeded in {time.perf_counter() - started:.1f} s on {db.engine.dialect.name}: "
+        print(f"{'reused' if args.reuse else 'seeded'} in {time.perf_counter() - started:.1f} s on {db.engine.dialect.name}: "
               f"{N_NEEDS} needs, {N_FUNDED} funded leads in {YEAR}, {N_FUNDED_LAST_YEAR} in "
               f"{YEAR - 1}, {N_OTHER} others")
         for who, user in (("city", city), ("district", district)):

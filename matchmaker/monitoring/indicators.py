@@ -129,6 +129,9 @@ def _size(declared, industry, employees, revenue, assets) -> str:
 
 # --- funded loans ------------------------------------------------------------------------------
 
+_ATTRIBUTE = {"institution": "institution_id"}
+
+
 @dataclass(frozen=True)
 class Loan:
     """One funded lead, as the figures read it."""
@@ -160,9 +163,9 @@ class Loan:
         return self.loan_kind == "first_loan"
 
     def key(self, dimension: str):
-        return {"district": self.district, "institution": self.institution_id,
-                "institution_kind": self.institution_kind, "cluster": self.cluster or "",
-                "loan_kind": self.loan_kind, "size": self.size}[dimension]
+        if dimension == "cluster":
+            return self.cluster or ""
+        return getattr(self, _ATTRIBUTE.get(dimension, dimension))
 
 
 def _funded_query(first: date, end: date, where: Slice):
@@ -491,8 +494,10 @@ def indicators(period: Period, where: Slice) -> Indicators:
     """Every figure of the period and the same period last year, in the slice."""
     year = Period("year", period.year)
     loans = funded_loans(year.last_year().start, year.end, where)
-    this = [loan for loan in loans if period.contains(loan.day)]
-    before = [loan for loan in loans if period.last_year().contains(loan.day)]
+    (start, end), (ly_start, ly_end) = (period.start, period.end), (
+        period.last_year().start, period.last_year().end)
+    this = [loan for loan in loans if start <= loan.day < end]
+    before = [loan for loan in loans if ly_start <= loan.day < ly_end]
     months = Counter(), Counter(), Counter(), Counter()
     for loan in loans:
         now = loan.day.year == period.year
