@@ -107,11 +107,14 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _wait_up(port: int, path: str = "/", timeout: float = 120) -> None:
+def _wait_up(server: subprocess.Popen, port: int, path: str = "/",
+             timeout: float = 120) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server.poll() is not None:  # not ours answering: the port was taken
+            raise RuntimeError(f"gunicorn exited ({server.returncode}): is port {port} free?")
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5).read()
             return
@@ -159,7 +162,7 @@ def run(args) -> int:
           f"users={args.users} seconds={args.seconds} (gunicorn -w 2 each)")
     app = _gunicorn("wsgi:app", args.port, env)
     try:
-        _wait_up(args.port, "/catalog/")
+        _wait_up(app, args.port, "/catalog/")
         workers = _workers(app.pid)
         cpu0 = sum(_cpu_s(p) for p in workers)
         t0 = time.monotonic()
@@ -177,7 +180,7 @@ def run(args) -> int:
         app.wait()
     hello = _gunicorn("benchmarks.hello_wsgi:app", args.port + 1, env)
     try:
-        _wait_up(args.port + 1)
+        _wait_up(hello, args.port + 1)
         base = _locust(args.port + 1, ["Hello"], args.seconds, args.people, out, args.users)
     finally:
         os.killpg(hello.pid, signal.SIGTERM)

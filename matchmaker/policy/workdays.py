@@ -15,9 +15,10 @@ Today and now come from `matchmaker.clock` (one clock for the platform).
 """
 import logging
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 
 import chinese_calendar
+from flask import g, has_request_context
 from sqlalchemy import select
 
 from .. import clock
@@ -40,7 +41,10 @@ def calendar_knows(year: int) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)
 def _by_package(day: date) -> bool:
+    # pure (the package's notices, Monday to Friday otherwise) and slow (its date checks):
+    # a lead inbox counts 20 deadlines' days, a few hundred each, once per page before this
     if calendar_knows(day.year):
         return chinese_calendar.is_workday(day)
     return day.weekday() < 5
@@ -79,11 +83,22 @@ def add_working_days(start: date, n: int) -> date:
     return day
 
 
+def _request_overrides(first: date, last: date) -> dict[date, bool]:
+    """Within one request every override row, read once (the table holds an administrator's
+    corrections: a few dozen rows): a page of 20 countdowns asked 20 times before."""
+    if not has_request_context():
+        return overrides_between(first, last)
+    if "workday_overrides" not in g:
+        g.workday_overrides = dict(db.session.execute(
+            select(WorkdayOverride.day, WorkdayOverride.is_working)).all())
+    return g.workday_overrides
+
+
 def working_days_between(first: date, last: date) -> int:
     """Working days in (first, last]: how many of the allowance a span used."""
     if last <= first:
         return 0
-    overrides = overrides_between(first, last)
+    overrides = _request_overrides(first, last)
     return sum(1 for k in range(1, (last - first).days + 1)
                if _working(first + timedelta(days=k), overrides))
 
