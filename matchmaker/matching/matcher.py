@@ -1419,7 +1419,7 @@ class Matcher:
             passes = ix.passes(v)
             eligible = ix.eligible(passes)
             chosen = self._top(v, eligible, limit)
-            keys = [RankKey(k[0], -k[1], ix.items[pos].terms.ref, ix.items[pos].terms.id)
+            keys = [RankKey(k[0], _rate_of(k[1]), ix.items[pos].terms.ref, ix.items[pos].terms.id)
                     for k, pos, _score, _cost in chosen]
             shown = chosen if top is None else chosen[:top]
             if with_reasons:

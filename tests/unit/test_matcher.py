@@ -583,3 +583,24 @@ def test_refresh_near_moves_a_product_whose_bound_changed():
     assert fresh is not None
     assert fresh.items[:2] == after.near_misses(need, 2)
     assert [x.product_ref for x in fresh.items] == ["P-B", "P-A", "P-C"]
+
+
+def test_a_bridge_is_not_ranked_as_a_yearly_cost_and_its_keys_agree():
+    """Issue 15: a bridge (应急转贷) shows a fee by the day and no estimated_rate; its rank
+    key is the same whichever path stores it (match_all's ranking, rank_keys, refresh)."""
+    bridge = make_product(id=2, ref="P-BRIDGE", institution_id=2, institution_kind="bridge_fund",
+                          rate_min=D("3.0"), rate_max=D("3.0"),
+                          subsidy_programs=("bridge_fee_waiver",))
+    loan = make_product(id=1, ref="P-LOAN")
+    need = make_need(make_enterprise(tags=frozenset({"specialized_sme"}),
+                                     verified_tags=frozenset({"specialized_sme"})))
+    matcher = Matcher([bridge, loan], CTX)
+    by_ref = {m.product_ref: m for m in matcher.match(need)}
+    m = by_ref["P-BRIDGE"]
+    assert m.estimated_rate is None
+    assert m.components["cost"] == CTX.weights.cost / 2       # neither cheap nor dear
+    assert any("按实际使用天数计收" in r and "免收使用费" in r for r in m.reasons)
+    [result] = matcher.match_all([need], top=10, reserve=5, with_reasons=False)
+    assert result.ranking.keys[:10] == matcher.rank_keys(need, 10)
+    assert next(k for k in result.ranking.keys if k.product_ref == "P-BRIDGE").estimated_rate \
+        is None
