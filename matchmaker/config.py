@@ -22,6 +22,9 @@ class Defaults:
     # registration answers the same whoever is registered; the account works once the link
     # mailed to it is opened (issue 19). Off: the account works at once (the suite's default)
     REGISTRATION_CONFIRM_BY_MAIL = True
+    # audit entries and revoked consents are deleted by the retention.prune job after this
+    # many days (at least 183: six months; the database refuses younger audit deletes)
+    RETENTION_DAYS = 366
     LOGIN_RATE_LIMIT = "10 per minute;50 per hour"  # per address
     # per account (the e-mail typed, registered or not: the same answer either way), counting
     # failed attempts only, from any address: growing waits, the longest an hour

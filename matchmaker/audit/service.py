@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from flask import has_request_context, request
 
+from .. import clock
 from ..extensions import db
 from .models import AuditEntry
 
@@ -48,3 +51,15 @@ def record_many(actor, action: str, subject_type: str, rows: list[tuple[int, dic
          "details": {k: _plain(v) for k, v in details.items() if k not in PERSONAL},
          "remote_addr": addr} for subject_id, details in rows])
     return len(rows)
+
+
+RETENTION_FLOOR_DAYS = 183  # the migration's trigger refuses deleting anything younger
+
+
+def prune_before(cutoff) -> int:
+    """Delete audit rows older than `cutoff` (the retention job; never younger than the floor:
+    the database refuses that itself)."""
+    floor = clock.now() - timedelta(days=RETENTION_FLOOR_DAYS)
+    cutoff = min(cutoff, floor)
+    return db.session.execute(
+        AuditEntry.__table__.delete().where(AuditEntry.created_at < cutoff)).rowcount
