@@ -60,7 +60,7 @@ def test_push_refuses_needs_not_on_the_market(db, status):
         push.push_need(owner(need), need, [institution.id], [])
 
 
-def test_push_page_preselects_the_top_three_distinct_institutions(db, client_as):
+def test_push_page_lists_distinct_institutions_and_ticks_none(db, client_as):
     need = NeedFactory()
     institutions = []
     for score in ("90", "85", "80", "70"):
@@ -71,12 +71,10 @@ def test_push_page_preselects_the_top_three_distinct_institutions(db, client_as)
     MatchFactory(need=need, product=ProductFactory(institution=institutions[0]), score="88")
     candidates = push.push_candidates(need)
     assert [c.institution.id for c in candidates] == [i.id for i in institutions]
-    assert [c.default for c in candidates] == [True, True, True, False]
     page = client_as("enterprise", enterprise=need.enterprise).get(f"/leads/needs/{need.id}/push")
     assert page.status_code == 200
-    for inst in institutions[:3]:
-        assert f'value="{inst.id}" id="inst-{inst.id}"\n                   data-testid="institution-{inst.id}" checked' in page.text
-    assert f'data-testid="institution-{institutions[3].id}" >' in page.text
+    for inst in institutions:  # nothing pre-ticked: each recipient is the enterprise's pick
+        assert f'data-testid="institution-{inst.id}" >' in page.text
     for field in scopes.SCOPE_FIELDS:  # the enterprise sees exactly what each one receives
         assert field.label in page.text
 
@@ -102,7 +100,7 @@ def test_bank_sees_only_the_fields_in_scope(db, client_as):
     lead = pushed_lead(need=NeedFactory(enterprise=enterprise), scope=[])
     client = client_as("bank_manager", institution=lead.institution)
     page = client.get(f"/leads/{lead.id}").text
-    assert enterprise.name in page and "13800000000" in page  # required: who to call
+    assert enterprise.name in page and "接单后可见" in page  # required: who to call, once claimed
     assert enterprise.uscc not in page and "8,600" not in page  # withheld by the enterprise
     consents.grant_consent(owner(lead.need), lead.need, lead.institution, ["uscc", "revenue"],
                           "push")

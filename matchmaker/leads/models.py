@@ -77,7 +77,8 @@ class Consent(db.Model):
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: import/job
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    revoke_reason: Mapped[str | None] = mapped_column(String(32))  # withdrawn | superseded | flag_off
+    # withdrawn | superseded | flag_off | need_ended
+    revoke_reason: Mapped[str | None] = mapped_column(String(32))
 
     need = relationship("Need")
     institution = relationship("Institution", lazy="joined")

@@ -28,6 +28,7 @@ from .permissions import (
     can_work_lead,
     owns_lead,
 )
+from .push import end_consents_of_ended_need
 
 DECIDER = "只有认领该线索的客户经理可以登记审批结果"
 from .service import (
@@ -199,6 +200,7 @@ def confirm_funding(actor, lead: Lead, rating: int, comment: str | None = None) 
     notify(manager, "lead.funded", f"企业已确认线索 #{lead.id} 放款到账，评价{rating}星",
            link("leads.show", lead_id=lead.id))
     _close_other_leads(lead)
+    end_consents_of_ended_need(lead.need)  # the other institutions' consents end
     signals.lead_decided.send(lead, outcome="funded")
     return lead
 

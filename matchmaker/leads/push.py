@@ -59,8 +59,8 @@ class Candidate:
 
 
 def push_candidates(need: Need) -> list[Candidate]:
-    """Institutions with a matched product, best match first; the first few are pre-ticked
-    (the ones already holding a live consent are shown as such)."""
+    """Institutions with a matched product, best match first (the ones already holding a live
+    consent are shown as such). `default` marks the best few; the push page ticks nothing."""
     by_institution: dict[int, Candidate] = {}
     for match in need_matches(need):
         inst = match.product.institution
@@ -115,6 +115,23 @@ def revoke_consent(actor, consent: Consent, reason: str = "withdrawn") -> Consen
         db.session.flush()
         return_need_to_pool(lead.need)
     return consent
+
+
+def end_consents_of_ended_need(need: Need) -> list[Consent]:
+    """Consent ends with the need: withdrawn, closed or expired, every live consent closes
+    (reason need_ended); funded, all but the lending institution's (the loan is its own basis
+    for holding the firm's data)."""
+    # while the enterprise confirms, the lending lead is still "approved" (confirm_funding
+    # calls this again once it is funded, so the other approvals' consents end too)
+    keep = ("funded",) if any(lead.status == "funded" for lead in need_leads(need)) \
+        else ("approved",)
+    lender = {lead.institution_id for lead in need_leads(need)
+              if need.status == "funded" and lead.status in keep}
+    ended = [c for c in live_consents(need) if c.institution_id not in lender]
+    for consent in ended:
+        close_consent(None, consent, "need_ended")
+    db.session.flush()
+    return ended
 
 
 def sync_consent_from_flag(need: Need) -> list[Lead]:

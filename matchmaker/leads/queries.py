@@ -148,6 +148,8 @@ def _public_item(lead: Lead, entry: AuditEntry) -> TimelineItem | None:
         case "consent.granted":
             return TimelineItem(at, f"授权{inst}查看", "可查看：" + "、".join(scopes.labels(
                 d.get("scope", []))))
+        case "consent.revoked" if d.get("reason") == "need_ended":
+            return TimelineItem(at, f"对{inst}的授权随需求结束而终止", "", "secondary")
         case "consent.revoked" if d.get("reason") != "superseded":
             return TimelineItem(at, f"已撤回对{inst}的授权", "该机构不再能查看本需求", "secondary")
         case "lead.opened" | "lead.reopened":

@@ -24,8 +24,10 @@ def _matches_moved(sender, *, need_ids=(), **_):
 
 @signals.need_ended.connect
 def _need_ended(need, **_):
-    """The banks stop working on it at once (the sweep would close the leads at its next run)."""
+    """The banks stop working on it at once (the sweep would close the leads at its next run),
+    and the consents end with it."""
     service.close_leads_of_ended_need(need)
+    push.end_consents_of_ended_need(need)
 
 
 @signals.match_inputs.connect

@@ -402,9 +402,8 @@ def push(need_id):
         return redirect(url_for("enterprises.need", need_id=need.id))
     candidates = pushing.push_candidates(need)
     form = PushForm()
-    if not form.is_submitted():
-        form.institutions.data = [c.institution.id for c in candidates if c.default]
-        form.scope.data = list(scopes.OPTIONAL)
+    # nothing pre-ticked (个人信息保护法: a separate, informed, opt-in consent per recipient and
+    # per data item): the enterprise picks each institution and each optional field itself
     if form.validate_on_submit():
         with attempt(form, "institutions") as done:
             leads = pushing.push_need(_me(), need, form.institutions.data, form.scope.data)

@@ -76,9 +76,12 @@ def test_push_claim_contact_approve_confirm(new_page, live_server, artifacts, pl
     firm.goto(f"/needs/{need_id}")
     firm.get_by_test_id("push-link").click()
     firm.wait_for_url(re.compile(rf"/leads/needs/{need_id}/push$"))
-    assert firm.get_by_test_id(f"institution-{bank_id}").is_checked()  # the best match
+    # nothing pre-ticked (finding 5): each recipient and each optional item is the firm's pick
+    assert not firm.get_by_test_id(f"institution-{bank_id}").is_checked()
+    assert not firm.locator('[data-testid^="scope-"]:checked').count()
+    firm.get_by_test_id(f"institution-{bank_id}").check()
     assert firm.get_by_test_id("push-count").inner_text() == "1"
-    firm.get_by_test_id("scope-revenue").uncheck()
+    firm.get_by_test_id("scope-uscc").check()
     firm.screenshot(path=str(artifacts / "leads-push.png"), full_page=True)
     firm.get_by_test_id("push").click()
     assert "请确认同意向所选机构提供上述信息" in firm.content()
@@ -87,6 +90,7 @@ def test_push_claim_contact_approve_confirm(new_page, live_server, artifacts, pl
     firm.get_by_test_id("push").click()
     firm.wait_for_url(re.compile(rf"/needs/{need_id}$"))
     assert "已推送给1家金融机构" in firm.content()
+    assert "已授权1家：重庆渝信银行" in firm.get_by_test_id("consent-summary").text_content()
     assert "上年营业收入" not in firm.get_by_test_id(f"need-lead-{bank_id}").inner_text()
 
     # the manager finds it in the inbox, sees the consented profile only, and claims it
