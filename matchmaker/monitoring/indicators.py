@@ -5,7 +5,9 @@ event meetings and the organizers' off-platform activities.
 A period is a month, a quarter or a year of China dates; every figure comes with the same
 period a year earlier. Slices (district, institution, institution kind, 33618 cluster, loan
 kind, enterprise size) filter the population; a district organizer's district is forced by
-the caller (permissions.district_of). Read only.
+the caller (permissions.district_of). Read only. The enterprise-size slice (derived in Python
+by the 300号 rule) filters the funded-loan figures only; service, whitelist, event and served
+figures ignore it, and events and activities have no institution slice.
 
 Definitions (policy-docs, see README):
 - 首贷户: an enterprise funded through the platform on a need of loan kind first_loan
@@ -304,9 +306,14 @@ def _mean(values):
 
 
 def _lead_scope(query, where: Slice):
-    return where.where(query.join(Need, Need.id == Lead.need_id)
-                       .join(Enterprise, Enterprise.id == Need.enterprise_id)
-                       .join(Institution, Institution.id == Lead.institution_id))
+    """Join only the tables the slice filters on: the city's unsliced figures then scan
+    leads and needs alone (three fewer hash joins over 100,000 needs per query)."""
+    query = query.join(Need, Need.id == Lead.need_id)
+    if where.district or where.cluster:
+        query = query.join(Enterprise, Enterprise.id == Need.enterprise_id)
+    if where.institution_id or where.institution_kind:
+        query = query.join(Institution, Institution.id == Lead.institution_id)
+    return where.where(query)
 
 
 def service_figures(period: Period, where: Slice) -> Service:
