@@ -260,6 +260,15 @@ def _change_password(_mp):
             lambda: gone.password_hash)
 
 
+@case(accounts.erase_account)
+def _erase_account(_mp):
+    account = user_for_role("enterprise")
+    colleague = user_for_role("enterprise", enterprise=account.enterprise)
+    return ([colleague, user_for_role("organizer"), user_for_role("bank_admin"), _anonymous()],
+            lambda s: accounts.erase_account(s, account),
+            lambda: (account.email, account.name, account.active))
+
+
 def _anonymous():
     from flask_login import AnonymousUserMixin
     return AnonymousUserMixin()

@@ -80,6 +80,13 @@ def can_reactivate_member(user, member) -> bool:
     return can_manage_member(user, member) and not member.active
 
 
+def can_erase_account(user, account) -> bool:
+    """An enterprise user closes their own account; a platform admin closes anyone's."""
+    if not is_signed_in(user) or account is None:
+        return False
+    return user.role == "admin" or (user.id == account.id and user.role == "enterprise")
+
+
 def can_view_audit(user) -> bool:
     return user.is_authenticated and user.role == "admin"
 

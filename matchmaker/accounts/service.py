@@ -20,6 +20,7 @@ from .models import BANK_ROLES, Invitation, User
 from .passwords import hash_password, needs_rehash, verify_password
 from .permissions import (
     can_deactivate_member,
+    can_erase_account,
     can_invite,
     can_reactivate_member,
     can_revoke_invitation,
@@ -121,6 +122,32 @@ def change_password(actor: User, current: str, new: str) -> None:
         raise ServiceError("当前密码不正确", field="current_password")
     actor.password_hash = hash_password(new)
     end_sessions(actor, "user.password_changed")
+
+
+ERASED_NAME = "已注销用户"
+
+
+@guarded(can_erase_account, "account", message="只能注销自己的企业账号（或由平台管理员注销）")
+def erase_account(actor: User, account: User) -> None:
+    """A deleted enterprise account (issue 19): its personal data is erased — name, e-mail,
+    mobile, organization, the invitations addressed to it, the password — and it can never
+    sign in again. Kept, as the law requires: the row itself under its id, so the audit trail
+    (what was done, when, from where) and the enterprise's credit-business records (needs,
+    consents, leads, loans) still say "an account, now closed" did it."""
+    old_email = account.email
+    account.name = ERASED_NAME
+    account.email = f"erased-{account.id}@erased.invalid"
+    account.phone = None
+    account.organization = None
+    account.password_hash = hash_password(secrets.token_urlsafe(32))
+    account.active = False
+    account.session_version += 1
+    for invitation in db.session.scalars(select(Invitation).where(
+            func.lower(Invitation.email) == old_email.lower())):
+        invitation.email = account.email
+        invitation.name = ERASED_NAME
+    db.session.flush()
+    record(actor, "user.erased", account)
 
 
 # --- the institution's team ----------------------------------------------------------------
