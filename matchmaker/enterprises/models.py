@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import sizes, vocab
@@ -117,6 +117,9 @@ class Need(db.Model):
     created: Mapped[date]
     description: Mapped[str | None] = mapped_column(Text)
     consent_to_share: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the day the loan for this need was disbursed (exchange field funded_on): set when the
+    # need is funded, so that an export of a lived platform imports again
+    funded_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="published")
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -651,6 +651,7 @@ def change_status(actor, need: Need, to: str, reason: str | None = None) -> Need
     record(actor, "need.status_changed", need, **{"from": frm, "to": to}, reason=reason,
            summary=summary + (f"（原因：{reason}）" if reason else ""))
     if to == "funded":
+        need.funded_on = need.funded_on or clock.china_today()
         _mark_has_bank_loan(actor, need.enterprise)
     if to in ENDED_STATUSES:
         signals.need_ended.send(need, status=to)

@@ -80,8 +80,8 @@ def _confirm_programmes(changes: list, new_ids: dict, actor, now) -> None:
 
 
 def _status(section: str, values: dict, now) -> dict:
-    if section == "needs":
-        return {"status": "published"}
+    if section == "needs":  # a need with funded_on was funded where it comes from
+        return {"status": "funded" if values.get("funded_on") else "published"}
     if section == "products":
         # as _write_product + _settle_product_status: active = published as version 1,
         # otherwise paused with no version

@@ -278,6 +278,7 @@ FIELDS: dict[str, dict[str, Check]] = {
         "created": Day(),
         "description": Text(),
         "consent_to_share": Boolean(),
+        "funded_on": Day(),
     },
 }
 

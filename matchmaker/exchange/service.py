@@ -312,7 +312,8 @@ def _check_need(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[str
     kind = values["loan_kind"]
     if kind is None:  # the spec's default
         values["loan_kind"] = "new" if has_loan else "first_loan"
-    elif kind == "first_loan" and has_loan:
+    elif kind == "first_loan" and has_loan and values.get("funded_on") is None:
+        # with funded_on, the first loan it brought is why the enterprise now has one
         reason = (f"first_loan is not possible: enterprise {enterprise_ref} has a bank loan"
                   " (has_bank_loan true)")
         problems.append(("loan_kind", reason))
@@ -460,7 +461,8 @@ def _write_enterprise(change: Change, found: "_Found") -> Enterprise:
 
 def _write_need(change: Change, found: "_Found") -> Need:
     values = change.values
-    need = change.obj or Need(ref=change.ref, status="published")
+    need = change.obj or Need(ref=change.ref,
+                              status="funded" if values.get("funded_on") else "published")
     need.enterprise = found("enterprises", values["enterprise_ref"])
     lender = values["current_lender_ref"]
     need.current_lender = found("institutions", lender) if lender else None
