@@ -63,6 +63,10 @@ def test_a_declared_subsidy_changes_no_ranking_until_an_organizer_confirms_it(db
     assert newcomer.subsidy_programs == ["tech_upgrade_interest"]
     assert newcomer.confirmed_programs == []
     assert _order(need) == ["P-CHEAP", "P-NEW"]
+    reader = client_as("enterprise")
+    db.session.commit()
+    page = reader.get(f"/catalog/products/{newcomer.id}").get_data(as_text=True)
+    assert "技改专项贷款贴息（银行申报，待组织方确认）" in page
     assert {m.product.ref: (m.score, m.estimated_rate)
             for m in matching.matches_for_need(need)} == before
 

@@ -307,7 +307,12 @@ def describe_terms(terms: dict, product: Product | None = None) -> list[tuple[st
         lines = [("服务区域", ("、".join(served) + "（机构服务区域）") if served else "重庆全市")
                  if heading == "服务区域" else (heading, text) for heading, text in lines]
     if terms.get("subsidy_programs"):
-        lines.append(("可享政策", "可申请" + _labels("subsidy_programs", terms["subsidy_programs"])))
+        labels = {p.code: p.label for p in policy_service.programs()}
+        confirmed = set(product.confirmed_programs) if product is not None else None
+        names = [labels.get(c, vocab.label("subsidy_programs", c))
+                 + ("" if confirmed is None or c in confirmed else "（银行申报，待组织方确认）")
+                 for c in terms["subsidy_programs"]]
+        lines.append(("可享政策", "可申请" + "、".join(names)))
     return lines
 
 

@@ -21,6 +21,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 from .. import uscc as uscc_rules
 from .. import vocab
 from ..fields import options
+from ..policy import service as policy_service
 from .models import RATE_BASES
 
 RATE_BASIS_LABELS = {"fixed": "固定利率", "lpr_1y": "1年期LPR加点", "lpr_5y": "5年期以上LPR加点"}
@@ -111,12 +112,18 @@ class ProductForm(FlaskForm):
     core_enterprises = CodeListField("核心企业（供应链产品，从核心企业名单库选择）", choices=[],
                                      validators=[Optional()],
                                      unknown_message="不在核心企业名单库中，请联系组织方先录入")
-    subsidy_programs = _codes("subsidy_programs", "可享受的政策支持")
+    # the programmes on the platform (an administrator adds them): set in setup()
+    subsidy_programs = CodeListField("可享受的政策支持（申报后经组织方确认才计入成本和排序）",
+                                     choices=options(vocab.choices("subsidy_programs")),
+                                     validators=[Optional()],
+                                     unknown_message="不是平台上的政策项目")
     # the version the form was opened on: a concurrent publication is not overwritten silently
     version_seen = HiddenField()
 
     def setup(self, core_enterprise_names: list[str]):
         self.core_enterprises.choices = [(n, n) for n in core_enterprise_names]
+        self.subsidy_programs.choices = options(
+            (p.code, p.label) for p in policy_service.programs())
         return self
 
     def validate_amount_max_wan(self, field):

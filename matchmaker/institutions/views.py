@@ -124,7 +124,10 @@ def _shown(form, name: str, value) -> str:
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, (list, tuple)):
-        labels = dict(getattr(form[name], "choices", None) or [])
+        # choices are SelectChoice (value, label, …) or (value, label) pairs
+        labels = {(c.value, c.label) if hasattr(c, "label") else tuple(c)[:2]
+                  for c in getattr(form[name], "choices", None) or []}
+        labels = dict(labels)
         return "、".join(str(labels.get(v, v)) for v in value)
     if isinstance(value, Decimal):
         text = format(value, "f")
