@@ -172,3 +172,16 @@ def test_the_policy_card_page_is_public_and_rendered_from_the_data(db, client):
     program.effective_to = program.effective_from
     db.session.flush()
     assert "应急转贷周转金支持与使用费减免" not in client.get("/policy/").get_data(as_text=True)
+
+
+def test_the_policy_pages_follow_a_changed_figure(db, client, client_as):
+    # the 设备更新 subsidy cut from 2.5 to 1 point: no policy page keeps saying 2.5个百分点
+    program = _program("equipment_renewal_relending")
+    policy.update_program(user_for_role("admin"), program, settings={"points": Decimal(1)},
+                          effective_from=program.effective_from, effective_to=None)
+    admin = client_as("admin")
+    db.session.commit()
+    for html in (client.get("/policy/").get_data(as_text=True),
+                 admin.get("/admin/policy/").get_data(as_text=True)):
+        assert "贴息1个百分点" in html
+        assert "贴息2.5个百分点" not in html

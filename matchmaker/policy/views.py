@@ -23,7 +23,8 @@ def index():
     return render_template("policy/index.html", quotes=service.lpr_quotes(),
                            programs=service.programs(), settings=service.all_settings(),
                            setting_fields=service.SETTING_FIELDS, lpr_kinds=service.LPR_KINDS,
-                           program_fields=service.PROGRAM_SETTING_FIELDS)
+                           program_fields=service.PROGRAM_SETTING_FIELDS,
+                           describe=service.describe_program)
 
 
 @bp.route("/rates/new", methods=["GET", "POST"])
