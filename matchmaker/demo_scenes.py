@@ -14,11 +14,18 @@ from sqlalchemy import select
 from . import clock
 from .accounts.models import User
 from .enterprises.models import Enterprise, Need
+from .errors import ServiceError
 from .events import meetings
 from .events import service as events
 from .events.models import Event, Registration
 from .extensions import db
 from .institutions.models import Institution
+from .leads import claims as lead_claims
+from .leads import outcomes as lead_outcomes
+from .leads import supervision as lead_supervision
+from .leads.models import Lead
+from .leads.permissions import visible_leads
+from .policy import workdays
 from .whitelists import pushing as whitelist_pushing
 from .whitelists import service as whitelists
 from .whitelists.models import Whitelist
@@ -54,13 +61,14 @@ class ScenesReport:
     pushes: int = 0
     event: Event | None = None
     meetings: int = 0
+    leads: tuple = ()  # the leads of the lead scenes, by state
 
     def summary(self) -> str:
         if self.whitelist is None:
             return "demo scenes: already there (or no demo organizers), nothing created"
         return (f"demo scenes: whitelist #{self.whitelist.id} ({len(self.whitelist.entries)} "
                 f"entries, {self.pushes} pushes), event #{self.event.id} "
-                f"({self.meetings} meetings)")
+                f"({self.meetings} meetings), leads {', '.join(self.leads)}")
 
 
 def seed_scenes(today: date) -> ScenesReport:
@@ -75,6 +83,7 @@ def seed_scenes(today: date) -> ScenesReport:
     report.whitelist, report.pushes = _city_whitelist(city, today, exclude=district_needs)
     _district_whitelist(district, today, district_needs)
     report.event, report.meetings = _event(city, today)
+    report.leads = _lead_scenes(today)
     log.info("demo scenes: whitelist %s, event %s", report.whitelist.id, report.event.id)
     return report
 
@@ -202,3 +211,86 @@ def _request(enterprise: Registration, institution: Registration, accept: bool |
     if accept is not None:
         answerer = events.party_users(institution)[0]
         events.respond_request(answerer, request, accept)
+
+
+# --- leads in every state (issue 17): so a newcomer sees claimed, contacted, declined with a
+# reason, funded and unclaimed-on-the-督办-list leads, all through the services ------------
+
+LEAD_MANAGERS = ("cqrcb-kh1@demo.matchmaker.local", "cqrcb-kh2@demo.matchmaker.local")
+DEMO_PHONES = {"cqrcb-kh1@demo.matchmaker.local": "13983000101",
+               "cqrcb-kh2@demo.matchmaker.local": "13983000102"}
+
+
+def _lead_scenes(today: date) -> tuple:
+    managers = [u for u in (_user(e) for e in LEAD_MANAGERS) if u is not None]
+    if not managers:
+        return ()
+    for user in managers:  # the enterprise sees who will call: a demo number
+        user.phone = user.phone or DEMO_PHONES[user.email]
+    leads = _open_leads(managers[0])
+    done = []
+    scenes = (("claimed", _claimed), ("contacted", _contacted), ("declined", _declined),
+              ("funded", _funded), ("unclaimed", _unclaimed))
+    for name, play in scenes:
+        for lead in list(leads):
+            try:
+                with db.session.begin_nested():
+                    play(lead, managers[len(done) % len(managers)], today)
+            except ServiceError as err:
+                log.info("demo lead scene %s skipped lead %s: %s", name, lead.id, err.message)
+                continue
+            leads.remove(lead)
+            done.append(name)
+            break
+    return tuple(done)
+
+
+def _open_leads(manager: User) -> list[Lead]:
+    """Open leads the demo bank sees, needs of enterprises with a demo login first (the
+    funded scene needs the enterprise to confirm), one per need."""
+    with_login = set(db.session.scalars(select(User.enterprise_id).where(
+        User.role == "enterprise", User.enterprise_id.is_not(None))))
+    leads = db.session.scalars(visible_leads(manager).where(Lead.status == "open")
+                               .order_by(Lead.id).limit(200)).all()
+    seen, picked = set(), []
+    for lead in sorted(leads, key=lambda x: x.need.enterprise_id not in with_login):
+        if lead.need_id not in seen:
+            seen.add(lead.need_id)
+            picked.append(lead)
+    return picked
+
+
+def _claimed(lead: Lead, manager: User, today: date) -> None:
+    lead_claims.claim_lead(manager, lead)
+
+
+def _contacted(lead: Lead, manager: User, today: date) -> None:
+    lead_claims.claim_lead(manager, lead)
+    lead_claims.add_followup(manager, lead, "call", "已电话联系财务负责人，约定下周走访")
+
+
+def _declined(lead: Lead, manager: User, today: date) -> None:
+    _contacted(lead, manager, today)
+    lead_outcomes.decline_lead(manager, lead, "insufficient_collateral",
+                               "可补充厂房抵押或引入担保公司后再申请")
+
+
+def _funded(lead: Lead, manager: User, today: date) -> None:
+    owner = db.session.scalar(select(User).where(
+        User.role == "enterprise", User.enterprise_id == lead.need.enterprise_id))
+    if owner is None or lead.product is None:
+        raise ServiceError("no demo login for this enterprise")
+    _contacted(lead, manager, today)
+    product, need = lead.product, lead.need
+    lead_outcomes.approve_lead(
+        manager, lead, product=product, amount_wan=min(need.amount_wan, product.amount_max_wan),
+        rate=product.rate_min, term_months=need.term_months,
+        guarantee_mode=(list(need.guarantee_modes) or ["credit"])[0], approved_on=today)
+    lead_outcomes.confirm_funding(owner, lead, 5, "审批快，客户经理上门服务")
+
+
+def _unclaimed(lead: Lead, manager: User, today: date) -> None:
+    """The demo plays the clock forward for this one lead: pushed as many working days ago
+    as the claim deadline allows, plus one, and nobody claimed it."""
+    lead.claim_due = workdays.add_working_days(today - timedelta(days=10), 1)
+    lead_supervision.escalate_unclaimed(lead)

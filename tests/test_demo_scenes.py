@@ -84,3 +84,21 @@ def test_the_organizer_sees_the_scenes(seeded, db, app):
         response = client.get(page)
         assert response.status_code == 200, page
     assert "演示" in client.get(pages[2]).get_data(as_text=True)
+
+
+def test_the_demo_has_a_lead_in_every_state(seeded, db, app):
+    """Issue 17: claimed, contacted, declined with a reason, funded, unclaimed on the 督办
+    list, each through the services."""
+    from matchmaker.leads.models import Lead
+
+    by_status = dict(db.session.execute(select(Lead.status, func.count(Lead.id))
+                                        .group_by(Lead.status)).all())
+    for status in ("claimed", "contacted", "declined", "funded"):
+        assert by_status.get(status), status
+    declined = db.session.scalar(select(Lead).where(Lead.status == "declined"))
+    assert declined.decline_reason and declined.last_claim.contacted_at is not None
+    unclaimed = db.session.scalar(select(Lead).where(Lead.unclaimed_at.is_not(None)))
+    assert unclaimed is not None and unclaimed.status == "open"
+    organizer = db.session.scalar(select(User).where(User.email == "jxw@demo.matchmaker.local"))
+    page = app.test_client(user=organizer).get("/leads/supervision").get_data(as_text=True)
+    assert f'data-testid="unclaimed-{unclaimed.id}"' in page

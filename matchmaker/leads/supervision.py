@@ -67,7 +67,7 @@ def sweep(today: date | None = None) -> SweepReport:
     today = today or clock.china_today()
     report = SweepReport()
     for lead in _unclaimed(today):
-        _escalate_unclaimed(lead)
+        escalate_unclaimed(lead)
         report.unclaimed.append(lead)
     for claim in _claims(Claim.status == "claimed", Claim.contact_due < today):
         _lapse(claim)
@@ -109,7 +109,8 @@ def _unclaimed(today: date) -> list[Lead]:
     return overdue
 
 
-def _escalate_unclaimed(lead: Lead) -> None:
+def escalate_unclaimed(lead: Lead) -> None:
+    """The lead goes on the 督办 list as unclaimed (the sweep; the demo seed for one lead)."""
     lead.unclaimed_at = clock.now()
     db.session.flush()
     record(None, "lead.unclaimed", lead, claim_due=lead.claim_due)
