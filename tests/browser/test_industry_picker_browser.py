@@ -66,6 +66,7 @@ def test_register_with_a_class_found_by_initials(new_page):
     page.get_by_label("上年营业收入（万元）").fill("1800")
     page.get_by_label("成立日期").fill("2015-03-20")
     page.get_by_label("您的姓名").fill("吴会计")
+    page.get_by_label("手机号码").fill("139 8300 0068")
     page.get_by_label("登录邮箱").fill("picker.finance@example.com")
     page.get_by_label("设置密码").fill("picker-pass-2026")
     page.get_by_label("确认密码").fill("picker-pass-2026")

@@ -37,6 +37,7 @@ def register(page, company: str) -> None:
     page.get_by_label("上年营业收入（万元）").fill("3200")
     page.get_by_label("成立日期").fill("2014-06-18")
     page.get_by_label("您的姓名").fill("陈会计")
+    page.get_by_label("手机号码").fill(f"139{n % 100000000:08d}")
     page.get_by_label("手机号码").fill("13983000003")
     page.get_by_label("登录邮箱").fill(f"finance{n}@example.com")
     page.get_by_label("设置密码").fill(PASSWORD)
