@@ -22,7 +22,7 @@ from .. import clock, sizes
 from .. import uscc as uscc_rules
 from ..audit.service import record
 from ..enterprises.models import Enterprise, Need
-from ..extensions import db
+from ..extensions import BULK, db, refresh_statistics
 from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..institutions.service import product_record, publish_version
@@ -408,6 +408,8 @@ def _write_all(plan: _Plan, report: ImportReport, actor) -> None:
             _audit_change(change, actor)
         if created:
             ids[section].update(bulk.insert_created(section, created, ids, actor))
+    if sum(c.action == "created" for c in report.changes) > BULK:
+        refresh_statistics(*(MODELS[s].__tablename__ for s in SECTIONS))
     if report.changed:
         # an import may change any product or need: one job recomputes every need at the end
         # (its parts run in parallel on the workers); until then they show "正在更新"

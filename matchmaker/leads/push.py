@@ -13,7 +13,7 @@ from ..audit.service import record_many
 from ..enterprises.models import Need
 from ..enterprises.permissions import is_need_owner
 from ..errors import ServiceError
-from ..extensions import db
+from ..extensions import BULK, db, refresh_statistics
 from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..matching import service as matching
@@ -175,6 +175,8 @@ def sync_flag_consents_for_needs(need_ids, institution_id: int | None = None) ->
     user per batch instead of one per lead. Returns the number of leads opened or reopened."""
     opened = 0
     ids = sorted(need_ids)
+    if len(ids) > BULK:  # after an import or a part of match --all: fresh planner statistics
+        refresh_statistics("needs", "products", "matches", "consents", "leads")
     for start in range(0, len(ids), 500):
         pairs = _missing_flag_pairs(ids[start:start + 500], institution_id)
         if pairs:
