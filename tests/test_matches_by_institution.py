@@ -42,7 +42,8 @@ def test_the_order_is_score_then_known_rate_then_ref(db):
 
 def test_lead_whitelist_and_event_name_the_same_best_product(db, monkeypatch):
     need, bank = NeedFactory(), InstitutionFactory()
-    best = _tied(need, bank)["P-ALPHA"]
+    tied = _tied(need, bank)
+    best = tied["P-ALPHA"]
 
     lead = push.push_need(owner(need), need, [bank.id], ["uscc"])[0]
     assert lead.product_id == best.id
@@ -59,7 +60,9 @@ def test_lead_whitelist_and_event_name_the_same_best_product(db, monkeypatch):
     freeze(monkeypatch, BEFORE)
     event = make_event()
     registration, *_ = institution_side(event, institution=bank)
-    registration.product_rows.clear()  # it brings none of them: any published product counts
+    from matchmaker.events.models import RegistrationProduct
+    # it brings all three, created in the order an id tie-break would get wrong
+    registration.product_rows = [RegistrationProduct(product_id=p.id) for p in tied.values()]
     assert events.best_match(need.id, registration).product_id == best.id
 
 

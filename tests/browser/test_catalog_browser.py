@@ -1,5 +1,6 @@
 """An institution admin creates and publishes a product in the browser; a visitor, not logged
-in, finds it in the 金融超市 by its pinyin initials and reads its worked cost example.
+in, finds it in the 金融超市 by its pinyin initials and reads its worked cost example, which
+counts the declared 贴息 only once an organizer has confirmed it.
 Screenshots: test-artifacts/catalog-search.png and catalog-product.png."""
 import re
 
@@ -11,6 +12,8 @@ from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
 NAME = "鲲鹏知识产权质押贷"   # initials kpzscqzyd: no other product shares them
+ORGANIZER = "catalog-organizer@example.com"
+SUBSIDY = "技改专项贷款贴息：按实际利率4.00%的50%贴息"
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +26,7 @@ def bank_admin(live_server):
         db.session.flush()
         create_user(email="catalog-admin@example.com", name="产品经理", password=PASSWORD,
                     role="bank_admin", institution_id=bank.id)
+        create_user(email=ORGANIZER, name="经信委王科长", password=PASSWORD, role="organizer")
         db.session.commit()
     return "catalog-admin@example.com"
 
@@ -92,9 +96,21 @@ def test_publish_then_find_by_pinyin(new_page, live_server, artifacts, bank_admi
     visitor.screenshot(path=str(artifacts / "catalog-search.png"), full_page=True)
     results.first.click()
     example = visitor.get_by_test_id("worked-example")
-    assert "技改专项贷款贴息：按实际利率4.00%的50%贴息" in example.inner_text()
+    assert SUBSIDY not in example.inner_text()  # declared by the bank, not yet confirmed
+    public_url = visitor.url
+
+    organizer = new_page()
+    log_in(organizer, ORGANIZER)
+    organizer.goto("/admin/policy/confirmations")
+    row = organizer.get_by_test_id("pending").locator("tr", has_text=NAME)
+    row.get_by_role("button", name="确认适用").click()
+    assert "已确认该产品适用此项政策" in organizer.locator(".alert-success").inner_text()
+
+    visitor.goto(public_url)
+    assert SUBSIDY in visitor.get_by_test_id("worked-example").inner_text()
     visitor.screenshot(path=str(artifacts / "catalog-product.png"), full_page=True)
     assert admin.console_errors == [] and visitor.console_errors == []
+    assert organizer.console_errors == []
 
 
 def test_sort_change_reloads_the_list(new_page, live_server):
