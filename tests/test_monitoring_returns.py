@@ -14,7 +14,9 @@ from matchmaker.monitoring.indicators import Period
 from matchmaker.monitoring.models import BankReturn
 from matchmaker.monitoring.scorecard import scorecard
 from matchmaker.notifications.models import Notification
+from matchmaker.policy.models import Setting
 from tests.factories import InstitutionFactory, user_for_role
+from tests.helpers import assert_audited
 
 CHINA = ZoneInfo("Asia/Shanghai")
 
@@ -82,6 +84,36 @@ def test_reminders_in_the_three_days_before_the_deadline(db, monkeypatch, today,
     assert [n.user_id for n in notes] == [admin.id] * expected
     if expected:
         assert "12月10日前报送2026年11月制造业贷款月报" in notes[0].message
+
+
+def test_the_deadline_is_a_setting_admins_change_on_the_policy_page(db, client_as, monkeypatch):
+    freeze(monkeypatch, date(2026, 12, 11))
+    late = InstitutionFactory(name="迟报银行")
+    admin = client_as("admin")
+    page = admin.get("/admin/policy/").get_data(as_text=True)
+    assert "银行制造业贷款月报截止日" in page and "/admin/policy/settings/bank_return_due_day" in page
+    assert returns.due_date(date(2026, 11, 1)) == date(2026, 12, 10)
+    assert [row.institution.id for row in returns.overdue()] == [late.id]
+    db.session.commit()  # the setup survives the refused edits' rollbacks
+    for bad, message in (("0", "取值应在 1 到 28 之间"), ("29", "取值应在 1 到 28 之间"),
+                         ("12.5", "请填写整数"), ("", "请填写取值")):
+        response = admin.post("/admin/policy/settings/bank_return_due_day", data={"value": bad})
+        assert response.status_code == 400 and message in response.get_data(as_text=True)
+        assert db.session.get(Setting, "bank_return_due_day").value == 10
+    assert admin.post("/admin/policy/settings/bank_return_due_day",
+                      data={"value": "15"}).status_code == 302
+    assert db.session.get(Setting, "bank_return_due_day").value == 15
+    assert_audited("setting.updated", key="bank_return_due_day", before=10, after=15)
+    assert returns.due_date(date(2026, 11, 1)) == date(2026, 12, 15)
+    assert returns.overdue() == []  # 12-11 is before the new deadline
+    user_for_role("bank_admin", institution=late)
+    freeze(monkeypatch, date(2026, 12, 13))
+    assert returns.remind() == 1  # within the three days before the 15th
+    for role in ("organizer", "bank_admin", "enterprise"):
+        refused = client_as(role).post("/admin/policy/settings/bank_return_due_day",
+                                       data={"value": "3"})
+        assert refused.status_code == 403
+    assert db.session.get(Setting, "bank_return_due_day").value == 15
 
 
 def test_the_reminder_is_a_registered_job(db, monkeypatch):

@@ -54,6 +54,9 @@ SETTING_FIELDS = {
     "whitelist_institutions_per_entry": ("白名单每户推送机构数上限", "int", 1, 20),
     "whitelist_institution_share": ("白名单单家机构承接比例上限（0–1）", "decimal",
                                     Decimal("0.01"), Decimal(1)),
+    # the banks' monthly 制造业贷款 return (monitoring.returns): due by this day of the next
+    # month; 28 at most so that every month has the day
+    "bank_return_due_day": ("银行制造业贷款月报截止日（次月几日，1–28）", "int", 1, 28),
 }
 
 
@@ -437,6 +440,8 @@ def update_setting(actor, key: str, value) -> Setting:
     _label, kind, low, high = spec
     if value is None or value < low or value > high:
         raise ServiceError(f"取值应在 {low} 到 {high} 之间", field="value")
+    if kind == "int" and value != int(value):
+        raise ServiceError("请填写整数", field="value")
     value = int(value) if kind == "int" else _json_number(Decimal(value))
     row = db.session.get(Setting, key)
     before = row.value if row is not None else None
