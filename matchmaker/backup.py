@@ -43,6 +43,18 @@ def _run(args: list[str], env: dict) -> None:
         raise BackupError(f"{args[0]} failed: {done.stderr.strip()[:500]}")
 
 
+def _sqlite_copy(source_path, target_path) -> None:
+    """Copy one SQLite database into another with the online backup API (the source read-only)."""
+    source = sqlite3.connect(f"file:{source_path}?mode=ro", uri=True)
+    target = sqlite3.connect(target_path)
+    try:
+        with target:
+            source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
 def backup(url: str, path: Path) -> Path:
     """Write the database at `url` to `path` (created; an existing file is refused)."""
     if path.exists():
@@ -50,14 +62,7 @@ def backup(url: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        source = sqlite3.connect(f"file:{parsed.database}?mode=ro", uri=True)
-        target = sqlite3.connect(path)
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _sqlite_copy(parsed.database, path)
         return path
     if parsed.get_backend_name() == "postgresql":
         dsn, env = _libpq(url)
@@ -83,14 +88,7 @@ def restore(url: str, path: Path) -> None:
         raise BackupError("the database is not empty: restore into a new, empty database")
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        target = sqlite3.connect(parsed.database)
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()
+        _sqlite_copy(path, parsed.database)
         return
     if parsed.get_backend_name() == "postgresql":
         dsn, env = _libpq(url)

@@ -15,18 +15,16 @@ from wtforms import (
     RadioField,
     SearchField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
     ValidationError,
 )
 from wtforms.validators import Email, EqualTo, InputRequired, Length, NumberRange, Optional, Regexp
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clock, industries, mobile, sizes, uscc, vocab
 from ..accounts.forms import PASSWORD_RULES
-from ..fields import options
+from ..fields import MultiCheckboxField, options
 from ..formtokens import SubmittedOnce
 from .models import NEED_STATUSES
 
@@ -259,11 +257,6 @@ LOAN_KIND_HELP = {
     "new": "已有或曾有银行贷款，再申请一笔新的贷款",
 }
 LOAN_KIND_SHORT = {"first_loan": "首贷", "renewal": "续贷", "new": "新增贷款"}
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class NeedForm(SubmittedOnce, FlaskForm):

@@ -12,15 +12,13 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clock, vocab
-from ..fields import options
+from ..fields import MultiCheckboxField, options
 from .models import INVITATION_SOURCE_LABELS, RESULT_OUTCOME_LABELS
 
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -29,11 +27,6 @@ LOCAL = "%Y-%m-%dT%H:%M"
 def _aware(value: datetime | None) -> datetime | None:
     """A datetime-local input is China time."""
     return value.replace(tzinfo=clock.CHINA) if value else None
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class EventForm(FlaskForm):

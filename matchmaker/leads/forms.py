@@ -14,10 +14,9 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from .. import clock, vocab
-from ..fields import options
+from ..fields import MultiCheckboxField, options
 from ..formtokens import SubmittedOnce
 from . import scope as scopes
 from .models import FOLLOWUP_LABELS
@@ -29,11 +28,6 @@ def _int_or_none(value):
 
 
 RATING_CHOICES = [(str(n), f"{n}星") for n in range(5, 0, -1)]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class InboxFilterForm(FlaskForm):

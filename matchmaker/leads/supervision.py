@@ -153,16 +153,22 @@ def _escalate(claim: Claim) -> None:
                f"已列入主管部门督办清单", link("leads.show", lead_id=lead.id), email=True)
 
 
-@guarded(can_supervise_claim, "claim", message="只有辖区内的组织方可以督办超时未答复的线索")
-def supervise_claim(actor, claim: Claim, note: str) -> Claim:
-    """An organizer records that the overdue decision was followed up (督办)."""
+def stamp_supervision(subject, actor, note: str, limit: int | None = None) -> None:
+    """Who followed up (督办) an overdue claim, lead or push, when, and what was done: the note
+    is required. The subject carries `supervised_at`, `supervised_by_id`, `supervision_note`."""
     note = (note or "").strip()
     if not note:
         raise ServiceError("请填写督办情况", field="note")
-    claim.supervised_at = clock.now()
-    claim.supervised_by_id = actor.id
-    claim.supervision_note = note
+    subject.supervised_at = clock.now()
+    subject.supervised_by_id = actor.id
+    subject.supervision_note = note[:limit] if limit else note
     db.session.flush()
+
+
+@guarded(can_supervise_claim, "claim", message="只有辖区内的组织方可以督办超时未答复的线索")
+def supervise_claim(actor, claim: Claim, note: str) -> Claim:
+    """An organizer records that the overdue decision was followed up (督办)."""
+    stamp_supervision(claim, actor, note)
     record(actor, "lead.supervised", claim.lead, claim_id=claim.id)
     notify_all(institution_users(claim.institution_id, "bank_admin"), "lead.supervised",
                f"主管部门已就线索 #{claim.lead_id} 的审批超时进行督办",
@@ -173,13 +179,7 @@ def supervise_claim(actor, claim: Claim, note: str) -> Claim:
 @guarded(can_supervise_lead, "lead", message="只有辖区内的组织方可以督办超时无人认领的线索")
 def supervise_lead(actor, lead: Lead, note: str) -> Lead:
     """An organizer records that the unclaimed lead was followed up with the institution."""
-    note = (note or "").strip()
-    if not note:
-        raise ServiceError("请填写督办情况", field="note")
-    lead.supervised_at = clock.now()
-    lead.supervised_by_id = actor.id
-    lead.supervision_note = note
-    db.session.flush()
+    stamp_supervision(lead, actor, note)
     record(actor, "lead.supervised", lead, unclaimed=True)
     notify_all(institution_users(lead.institution_id, "bank_admin"), "lead.supervised",
                f"主管部门已就线索 #{lead.id} 推送后无人认领进行督办",

@@ -15,6 +15,7 @@ from ..guards import guarded
 from ..institutions.models import Institution
 from ..leads import service as leads
 from ..leads.models import Claim, Lead
+from ..leads.supervision import stamp_supervision
 from ..notifications.service import notify_all
 from .models import Push, Whitelist, WhitelistEntry
 from .permissions import (
@@ -210,13 +211,7 @@ def sweep(today: date | None = None) -> SweepReport:
 @guarded(can_supervise_push, "push", message="只有能查看该批白名单的组织方可以督办")
 def supervise_push(actor, push: Push, note: str) -> Push:
     """An organizer records that the overdue answer was followed up (督办)."""
-    note = (note or "").strip()
-    if not note:
-        raise ServiceError("请填写督办情况", field="note")
-    push.supervised_at = clock.now()
-    push.supervised_by_id = actor.id
-    push.supervision_note = note[:TEXT_MAX]
-    db.session.flush()
+    stamp_supervision(push, actor, note, limit=TEXT_MAX)
     record(actor, "push.supervised", push, whitelist_id=push.entry.whitelist_id)
     notify_all(leads.institution_users(push.institution_id, "bank_admin"), "whitelist.supervised",
                f"主管部门已就白名单《{push.entry.whitelist.title}》的未反馈条目进行督办",
