@@ -95,11 +95,6 @@ def path_text(code: str | None) -> str:
     return " › ".join(names)
 
 
-def division(code: str | None) -> Industry | None:
-    """The 大类 (C36) a code falls under; None for a section letter or an unknown code."""
-    return get((code or "")[:3]) if code and len(code) >= 3 else None
-
-
 def divisions() -> list[Industry]:
     return [e for e in table().values() if e.level == 2]
 

@@ -173,11 +173,6 @@ def _announce_new_day(event: Event) -> None:
                    _path("events.show", event_id=event.id))
 
 
-def _has_meetings(event: Event) -> bool:
-    return db.session.scalar(select(Meeting.id).where(Meeting.event_id == event.id)
-                             .limit(1)) is not None
-
-
 def _editable_plan(event: Event) -> None:
     if event.status not in ("draft", "published"):
         raise ServiceError("已排程的活动不能再改时段和桌位，如需调整请手动调整洽谈")

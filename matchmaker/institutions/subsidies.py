@@ -199,12 +199,6 @@ def program_from_vocabulary(entry: Mapping[str, Any]) -> SubsidyProgram:
         how_to_apply=shape.get("how_to_apply", ""))
 
 
-def __getattr__(name: str):
-    if name == "DEFAULT_PROGRAMS":
-        return _default_programs()
-    raise AttributeError(name)
-
-
 def q(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 

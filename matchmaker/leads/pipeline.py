@@ -4,7 +4,7 @@ across institutions). Read-only; computed over the claims and leads of a window 
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import clock
@@ -141,10 +141,3 @@ def _product_rows(leads) -> list[Figures]:
             row.approved += 1
             row.funded += lead.status == "funded"
     return sorted(rows.values(), key=lambda r: (-r.leads, r.label))
-
-
-def lead_counts(institution_id: int) -> dict[str, int]:
-    """Current lead counts by status for the institution (all time)."""
-    return dict(db.session.execute(select(Lead.status, func.count(Lead.id))
-                                   .where(Lead.institution_id == institution_id)
-                                   .group_by(Lead.status)).all())

@@ -15,7 +15,7 @@ from ..accounts.models import BANK_ROLES
 from ..enterprises.permissions import can_view_enterprise
 from ..leads.models import Lead
 from ..leads.permissions import visible_leads
-from .models import Push, Whitelist, WhitelistEntry
+from .models import Push, Whitelist
 
 ORGANIZER_ROLES = ("organizer",)
 
@@ -107,10 +107,6 @@ def can_version_whitelist(user, whitelist) -> bool:
             and getattr(whitelist, "next_version", None) is None)
 
 
-def can_supervise_whitelists(user) -> bool:
-    return _organizer(user)
-
-
 def can_flag_enterprise(user, enterprise) -> bool:
     return _organizer(user) and can_view_enterprise(user, enterprise)
 
@@ -123,12 +119,6 @@ def can_supervise_push(user, push) -> bool:
     """督办 an overdue answer: an organizer who sees the batch."""
     return _organizer(user) and push is not None and can_view_whitelist(user,
                                                                      push.entry.whitelist)
-
-
-def entry_in(user) -> Select:
-    """Entries of the batches the organizer sees."""
-    return (select(WhitelistEntry).join(WhitelistEntry.whitelist)
-            .where(Whitelist.id.in_(visible_whitelists(user).with_only_columns(Whitelist.id))))
 
 
 # --- the banks ----------------------------------------------------------------------------
