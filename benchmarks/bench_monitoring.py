@@ -27,7 +27,7 @@ from sqlalchemy import insert
 
 from matchmaker import create_app, vocab
 from matchmaker.accounts.models import User
-from matchmaker.enterprises.models import Enterprise, Need
+from matchmaker.enterprises.models import Enterprise, Need, derive_size
 from matchmaker.extensions import db
 from matchmaker.institutions.models import Institution
 from matchmaker.leads.models import Claim, Lead
@@ -72,13 +72,17 @@ def seed(rng) -> None:
                   "password_hash": "x", "role": "organizer"},
                  {"id": 3, "email": "bench-district@example.test", "name": "区县",
                   "password_hash": "x", "role": "organizer", "district": "永川区"}])
-    _bulk(Enterprise, [{
+    rows = [{
         "id": i, "ref": f"BE-{i}", "name": f"基准企业{i}", "uscc": f"91500000BM{i:08d}",
         "district": rng.choice(districts), "industry": "C3484", "cluster": rng.choice(clusters),
         "employees": rng.choice((15, 80, 250, 900)), "revenue_wan": Decimal(rng.choice((500, 5000, 30000))),
         "founded": date(2015, 1, 1), "has_bank_loan": rng.random() < 0.7,
         "declared_size": rng.choice((None, "small", "medium", "micro"))}
-        for i in range(1, N_ENTERPRISES + 1)])
+        for i in range(1, N_ENTERPRISES + 1)]
+    for row in rows:  # what the model's listener stores; a bulk insert bypasses it
+        row["size_class"] = row["declared_size"] or derive_size(
+            row["industry"], row["employees"], row["revenue_wan"])
+    _bulk(Enterprise, rows)
     loan_kinds = ["first_loan", "renewal", "new"]
     _bulk(Need, [{
         "id": i, "ref": f"BN-{i}", "enterprise_id": rng.randrange(1, N_ENTERPRISES + 1),

@@ -253,3 +253,82 @@ def test_events_whitelist_and_enterprises_served(world):
     assert got.served.total == 18 and got.served_last_year.total == 9
     city = indicators(YEAR, Slice())
     assert city.events.meetings_held == 3 and city.served.by_activities == 22
+
+
+def test_the_size_slice_filters_every_figure_about_enterprises(world):
+    """永川区 micro enterprises: E1, E2, E5 (declared); E3, E8 medium. Funded 2026: L1 100 (E1
+    首贷), L2 300 (E2); 2025: L5 200 (E5), L6 100 (E2)."""
+    leads, yc = world["leads"], world["yc"]
+    for n in (1, 2, 5):
+        yc[n].declared_size = "micro"
+    for n in (3, 7, 8):
+        yc[n].declared_size = "medium"
+    db.session.flush()
+    assert {yc[n].size_class for n in (1, 2, 5)} == {"micro"}
+    micro = Slice(district="永川区", size="micro")
+    # claims: L1 and L2 (micro), L8 (medium)
+    _claim(leads[1], at(date(2026, 3, 1), 0), at(date(2026, 3, 1)), at(date(2026, 3, 2)),
+           at(date(2026, 3, 5)), date(2026, 3, 3), date(2026, 3, 10))
+    _claim(leads[2], at(date(2026, 5, 1), 0), at(date(2026, 5, 1), 20), at(date(2026, 5, 5), 20),
+           at(date(2026, 5, 11), 20), date(2026, 5, 4), date(2026, 5, 20))
+    _claim(leads[8], at(date(2026, 7, 1), 0), at(date(2026, 7, 1), 2), at(date(2026, 7, 1), 4),
+           at(date(2026, 7, 3)), date(2026, 7, 3), date(2026, 7, 14))
+    for enterprise, reason in ((yc[5], "weak_financials"), (yc[3], "credit_history")):
+        LeadFactory(need=NeedFactory(enterprise=enterprise), institution=world["bank_b"],
+                    status="declined", outcome="declined", decline_reason=reason,
+                    decided_at=at(date(2026, 6, 1)), created_at=at(date(2026, 5, 25)))
+    event, slot, table = _event(date(2026, 3, 20))
+    _held(event, slot, table, yc[8], world["bank_a"], 0, leads[8])  # medium
+    _held(event, slot, table, yc[1], world["leasing"], 1, leads[1])  # micro, funded 03-10
+    db.session.add(Activity(kind="roadshow", title="永川区路演", day=date(2026, 4, 8),
+                            district="永川区", enterprises=15))
+    whitelist = Whitelist(title="2026年第一批", kind="needs", issuing_body="永川区经信委",
+                          issued_on=date(2026, 2, 1), answer_deadline=date(2026, 3, 1),
+                          owner_district="永川区", status="pushed")
+    db.session.add(whitelist)
+    db.session.flush()
+    for lead in (leads[2], leads[3]):  # micro, medium
+        entry = WhitelistEntry(whitelist_id=whitelist.id, enterprise_id=lead.need.enterprise_id,
+                               need_id=lead.need_id, amount_wan=Decimal(300),
+                               purpose="working_capital", term_months=12, recommender="永川区经信委")
+        db.session.add(entry)
+        db.session.flush()
+        db.session.add(Push(entry_id=entry.id, institution_id=lead.institution_id, status="sent",
+                            sent_at=at(date(2026, 2, 2)), lead_id=lead.id))
+    db.session.flush()
+
+    got = indicators(YEAR, micro)
+    f, before = got.funded, got.last_year
+    assert (f.count, f.amount, f.borrowers, f.first_loan_borrowers) == (2, 400, 2, 1)
+    assert (before.count, before.amount, before.borrowers) == (2, 300, 2)
+    assert f.rate == Decimal("3.625")  # (100×4.0 + 300×3.5) / 400
+    assert {key for key, _ in got.slices["size"]} == {"micro"}
+    s = got.service
+    assert (s.claims, s.claim_hours, s.contact_hours) == (2, 15, 60)  # L8's claim left out
+    assert s.declines == {"weak_financials": 1}  # E3's decline is medium
+    assert (s.pushed, s.pushed_funded) == (3, 2)  # L1, L2 and E5's declined lead
+    assert (got.whitelist.pushed, got.whitelist.funded) == (1, 1)
+    assert (got.events.meetings_held, got.events.intentions, got.events.intentions_funded) == (
+        1, 1, 1)  # E1's meeting only (E8 is medium); its lead L1 funded within 6 months
+    assert (got.served.by_leads, got.served.by_events) == (2, 1)
+    assert got.served.by_activities is None and got.served.total == 3  # the 路演 has no sizes
+    everyone = indicators(YEAR, YC)
+    assert (everyone.service.claims, everyone.whitelist.pushed, everyone.events.meetings_held,
+            everyone.served.by_activities) == (3, 2, 2, 15)
+    assert {lead.id for lead in drill(YEAR, micro, "funded")} == {leads[1].id, leads[2].id}
+    medium = indicators(YEAR, Slice(district="永川区", size="medium"))
+    assert (medium.funded.count, medium.funded.amount, medium.service.claims) == (2, 400, 1)
+
+
+def test_size_class_follows_the_profile(db):
+    enterprise = EnterpriseFactory(industry="C3484", employees=2000, revenue_wan=Decimal(90000),
+                                   declared_size=None)
+    db.session.flush()
+    assert enterprise.size_class == enterprise.size == "large"
+    enterprise.employees, enterprise.revenue_wan = 5, Decimal(50)
+    db.session.flush()
+    assert enterprise.size_class == "micro"
+    enterprise.declared_size = "small"
+    db.session.flush()
+    db.session.expire(enterprise)
+    assert enterprise.size_class == "small"

@@ -1,7 +1,7 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import sizes, vocab
@@ -45,6 +45,9 @@ class Enterprise(db.Model):
     core_enterprise: Mapped[str | None] = mapped_column(String(128))
     # declared size (exchange `size`); NULL means derive it by the sector's 300号 rule
     declared_size: Mapped[str | None] = mapped_column(String(8))
+    # `size` as stored, kept by _store_size on every ORM insert and update, so SQL can filter
+    # and group by it (the monitoring's 企业规模 slice); NULL when the size is undetermined
+    size_class: Mapped[str | None] = mapped_column(String(8))
     contact_name: Mapped[str | None] = mapped_column(String(64))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(255))
@@ -82,6 +85,15 @@ class Enterprise(db.Model):
     def size_label(self) -> str:
         size = self.size
         return vocab.label("sizes", size) if size else "规模待定"
+
+
+@event.listens_for(Enterprise, "before_insert")
+@event.listens_for(Enterprise, "before_update")
+def _store_size(_mapper, _connection, enterprise: Enterprise) -> None:
+    """Keep size_class equal to `size` (declared, else the 300号 rule of the sector) whatever
+    changed it: the profile form, the spreadsheet collection, an import. Core bulk writes
+    bypass this: they must set size_class themselves."""
+    enterprise.size_class = enterprise.size
 
 
 class EnterpriseTag(db.Model):

@@ -5,9 +5,12 @@ event meetings and the organizers' off-platform activities.
 A period is a month, a quarter or a year of China dates; every figure comes with the same
 period a year earlier. Slices (district, institution, institution kind, 33618 cluster, loan
 kind, enterprise size) filter the population; a district organizer's district is forced by
-the caller (permissions.district_of). Read only. The enterprise-size slice (derived in Python
-by the 300号 rule) filters the funded-loan figures only; service, whitelist, event and served
-figures ignore it, and events and activities have no institution slice.
+the caller (permissions.district_of). Read only. The enterprise-size slice (the stored
+`Enterprise.size_class`: declared, else the 300号 rule) filters every figure about
+enterprises: funded loans, service times, pushes, whitelist entries, event meetings and the
+enterprises served through leads and events; off-platform activities record a head count
+only, so under a size slice they are left out (`Served.by_activities` is None). Events and
+activities have no institution slice.
 
 Definitions (policy-docs, see README):
 - 首贷户: an enterprise funded through the platform on a need of loan kind first_loan
@@ -23,12 +26,11 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
 
 from sqlalchemy import func, select
 
 from .. import clock
-from ..enterprises.models import Enterprise, Need, derive_size
+from ..enterprises.models import Enterprise, Need
 from ..events.figures import FOLLOW_MONTHS, add_months
 from ..events.models import Event, Meeting, MeetingResult, Registration
 from ..extensions import db
@@ -110,7 +112,7 @@ class Slice:
     size: str | None = None
 
     def where(self, query):
-        """The SQL filters (size is derived in Python, see `admits`)."""
+        """The SQL filters (the query joins the tables they name: see _lead_scope)."""
         if self.district:
             query = query.where(Enterprise.district == self.district)
         if self.institution_id:
@@ -121,12 +123,14 @@ class Slice:
             query = query.where(Enterprise.cluster == self.cluster)
         if self.loan_kind:
             query = query.where(Need.loan_kind == self.loan_kind)
+        if self.size:
+            query = query.where(Enterprise.size_class == self.size)
         return query
 
-
-@lru_cache(maxsize=65536)
-def _size(declared, industry, employees, revenue, assets) -> str:
-    return declared or derive_size(industry, employees, revenue, assets) or "unknown"
+    @property
+    def on_enterprises(self) -> bool:
+        """Whether a filter reads the enterprise (its table must be joined)."""
+        return bool(self.district or self.cluster or self.size)
 
 
 # --- funded loans ------------------------------------------------------------------------------
@@ -175,9 +179,7 @@ def _funded_query(first: date, end: date, where: Slice):
     query = (select(Lead.id, Need.enterprise_id, Lead.approved_amount_wan, Lead.approved_rate,
                     Lead.approved_term_months, Lead.approved_guarantee_mode, Need.loan_kind,
                     Lead.funded_at, Enterprise.district, Enterprise.cluster,
-                    Enterprise.declared_size, Enterprise.industry, Enterprise.employees,
-                    Enterprise.revenue_wan, Enterprise.assets_wan, Lead.institution_id,
-                    Institution.kind)
+                    Enterprise.size_class, Lead.institution_id, Institution.kind)
              .join(Need, Need.id == Lead.need_id)
              .join(Enterprise, Enterprise.id == Need.enterprise_id)
              .join(Institution, Institution.id == Lead.institution_id)
@@ -189,15 +191,11 @@ def _funded_query(first: date, end: date, where: Slice):
 def funded_loans(first: date, end: date, where: Slice) -> list[Loan]:
     """Funded leads whose funded date (China) is in [first, end), in the slice."""
     loans = []
-    for (lead_id, ent, amount, rate, term, mode, kind, funded_at, district, cluster, declared,
-         industry, employees, revenue, assets, inst, inst_kind) in db.session.execute(
-            _funded_query(first, end, where)):
-        size = _size(declared, industry, employees, revenue, assets)
-        if where.size and size != where.size:
-            continue
+    for (lead_id, ent, amount, rate, term, mode, kind, funded_at, district, cluster, size,
+         inst, inst_kind) in db.session.execute(_funded_query(first, end, where)):
         loans.append(Loan(lead_id, ent, amount or Decimal(0), rate or Decimal(0), term or 0,
-                          mode, kind, clock.china_date(funded_at), district, cluster, size,
-                          inst, inst_kind))
+                          mode, kind, clock.china_date(funded_at), district, cluster,
+                          size or "unknown", inst, inst_kind))
     return loans
 
 
@@ -309,7 +307,7 @@ def _lead_scope(query, where: Slice):
     """Join only the tables the slice filters on: the city's unsliced figures then scan
     leads and needs alone (three fewer hash joins over 100,000 needs per query)."""
     query = query.join(Need, Need.id == Lead.need_id)
-    if where.district or where.cluster:
+    if where.on_enterprises:
         query = query.join(Enterprise, Enterprise.id == Need.enterprise_id)
     if where.institution_id or where.institution_kind:
         query = query.join(Institution, Institution.id == Lead.institution_id)
@@ -395,6 +393,8 @@ def _event_meetings(period: Period, where: Slice):
         query = query.where(Enterprise.district == where.district)
     if where.cluster:
         query = query.where(Enterprise.cluster == where.cluster)
+    if where.size:
+        query = query.where(Enterprise.size_class == where.size)
     return db.session.execute(query).all()
 
 
@@ -422,11 +422,11 @@ def event_figures(period: Period, where: Slice) -> Events:
 class Served:
     by_leads: int = 0
     by_events: int = 0
-    by_activities: int = 0
+    by_activities: int | None = 0  # None: not countable in the slice (activities have no sizes)
 
     @property
     def total(self) -> int:
-        return self.by_leads + self.by_events + self.by_activities
+        return self.by_leads + self.by_events + (self.by_activities or 0)
 
 
 def served_figures(period: Period, where: Slice) -> Served:
@@ -441,7 +441,7 @@ def served_figures(period: Period, where: Slice) -> Served:
     if where.district:
         activities = activities.where(Activity.district == where.district)
     return Served(by_leads=db.session.scalar(contacted) or 0, by_events=events,
-                  by_activities=int(db.session.scalar(activities) or 0))
+                  by_activities=None if where.size else int(db.session.scalar(activities) or 0))
 
 
 # --- the page's whole set ------------------------------------------------------------------

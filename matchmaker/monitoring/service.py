@@ -130,7 +130,9 @@ def checks(ind: Indicators) -> dict[str, Check]:
                "long_term_share_change": ind.long_term_share_change,
                "credit_share_change": ind.credit_share_change,
                "rate_change": ind.rate_change,
-               "enterprises_served": Decimal(ind.served.total)}
+               # under a size slice the activities are not counted: no target to compare with
+               "enterprises_served": (None if ind.served.by_activities is None
+                                      else Decimal(ind.served.total))}
     out = {}
     for target in targets():
         goal = target.value
