@@ -23,7 +23,8 @@ need_ended = _events.signal("need-ended")
 
 enterprise_changed = _events.signal("enterprise-changed")
 """sender: Enterprise whose facts its needs are ranked by changed (an organizer verified or
-withdrew a tag); its open needs are matched again."""
+withdrew a tag, or the profile's size, industry, ownership … changed); its open needs are
+matched again."""
 
 # --- products (institutions) ------------------------------------------------------------------
 product_published = _events.signal("product-published")

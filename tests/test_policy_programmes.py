@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from matchmaker.enterprises.models import Need
-from matchmaker.exchange.service import import_document
+from matchmaker.enterprises.service import set_tag_verified
+from matchmaker.exchange.service import enterprise_record, import_document
 from matchmaker.extensions import db as _db
 from matchmaker.institutions import service as product_service
 from matchmaker.institutions.models import Product
@@ -25,6 +26,8 @@ from tests.factories import (
     ProductFactory,
     user_for_role,
 )
+from tests.helpers import assert_audited
+from tests.test_enterprises_profile import profile_data
 from tests.test_matching_scale import queued  # noqa: F401 (a fixture)
 
 EXAMPLE = Path(__file__).parent / "data" / "example.json"
@@ -185,3 +188,114 @@ def test_the_policy_pages_follow_a_changed_figure(db, client, client_as):
                  admin.get("/admin/policy/").get_data(as_text=True)):
         assert "贴息1个百分点" in html
         assert "贴息2.5个百分点" not in html
+
+
+# --- the 应急转贷 fund's own condition (7号 四（二）) ------------------------------------------
+
+LARGE = {"industry": "C3670", "employees": 1500, "revenue_wan": Decimal(60000)}   # 300号: 大型
+
+
+def _bridge_market():
+    fund = InstitutionFactory(kind="bridge_fund", name="重庆市应急转贷基金")
+    ProductFactory(ref="P-BRIDGE", institution=fund, name="应急转贷周转金",
+                   amount_min_wan=Decimal(100), amount_max_wan=Decimal(8000),
+                   term_min_months=1, term_max_months=3, rate_min=Decimal("3.6"),
+                   rate_max=Decimal("3.6"), guarantee_modes=("credit",),
+                   subsidy_programs=["bridge_fee_waiver"])
+    ProductFactory(ref="P-LOAN", amount_max_wan=Decimal(8000), term_min_months=1)
+
+
+def _verified(enterprise, *tags):
+    enterprise.tags = list(tags)
+    _db.session.flush()
+    organizer = user_for_role("organizer")
+    for tag in tags:
+        set_tag_verified(organizer, enterprise, tag, True)
+
+
+def _bridge_need(enterprise):
+    return NeedFactory(enterprise=enterprise, amount_wan=Decimal(5000), term_months=3,
+                       loan_kind="renewal")
+
+
+def test_a_large_listed_firm_that_is_not_double_hundred_gets_no_bridge(db, client_as):
+    _bridge_market()
+    firm = EnterpriseFactory(ownership="private", **LARGE)
+    _verified(firm, "listed")
+    need = _bridge_need(firm)
+    assert _order(need) == ["P-LOAN"]
+    # nor is the fund a near miss: nothing the enterprise can change would make it eligible
+    assert "P-BRIDGE" not in [n.product.ref for n in matching.near_misses_for_need(need)]
+
+
+def test_a_double_hundred_large_private_firm_gets_the_bridge_once_its_ownership_is_known(
+        db, client_as):
+    _bridge_market()
+    firm = EnterpriseFactory(**LARGE)               # ownership unknown, as an import leaves it
+    _verified(firm, "double_hundred")
+    need = _bridge_need(firm)
+    assert _order(need) == ["P-LOAN"]
+    # the enterprise states its ownership on its profile: its needs are matched again
+    client = client_as("enterprise", enterprise=firm)
+    db.session.commit()
+    response = client.post("/enterprise/edit", data=profile_data(
+        firm, industry="C3670", employees="1500", revenue_wan="60000", ownership="private",
+        tag_double_hundred="y"))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert firm.ownership == "private" and firm.tag_rows[0].verified_at is not None
+    assert_audited("enterprise.updated", firm)
+    refs = [m.product.ref for m in matching.matches_for_need(need)]
+    assert sorted(refs) == ["P-BRIDGE", "P-LOAN"]
+    page = client.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert "应急转贷使用费按实际使用天数计收" in page       # the fee is not waived for 双百
+    assert "民营（私人控股）" in client.get("/enterprise").get_data(as_text=True)
+    # the same firm, 国有控股: no bridge
+    firm.ownership = "state"
+    assert _order(need) == ["P-LOAN"]
+
+
+def test_a_specialised_sme_bridging_5000_wan_pays_no_use_fee(db, client_as):
+    _bridge_market()
+    firm = EnterpriseFactory()                      # 制造业, 小型 by 300号, ownership unknown
+    _verified(firm, "specialized_sme")
+    need = _bridge_need(firm)
+    assert "P-BRIDGE" in _order(need)
+    client = client_as("enterprise", enterprise=firm)
+    db.session.commit()
+    page = client.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert "本笔5000万元免收使用费" in page
+
+
+def test_the_export_does_not_carry_ownership(db):
+    # the exchange format is a contract: ownership is the platform's own field
+    assert "ownership" not in enterprise_record(EnterpriseFactory(ownership="private"))
+
+
+def test_the_administrators_form_keeps_and_edits_the_or(db, client_as):
+    program = _program("bridge_fee_waiver")
+    admin = client_as("admin")
+    db.session.commit()
+    html = admin.get(f"/admin/policy/programs/{program.id}").get_data(as_text=True)
+    assert 'data-testid="alternative-2"' in html
+    form = {"label": program.label, "source": program.source, "quote": program.quote,
+            "rule_text": program.rule_text, "how_to_apply": program.how_to_apply,
+            "benefit": "use_fee", "payee": "enterprise", "basis": "day",
+            "institution_kinds": ["bridge_fund"], "waiver_tags": ["specialized_sme",
+                                                                  "little_giant"],
+            "cap_wan": "8000", "effective_from": "2024-03-22", "effective_to": "2027-12-31",
+            "alt1_industries": "C", "alt1_sizes": ["medium", "small", "micro"],
+            "alt2_sizes": ["large"], "alt2_tags": ["double_hundred"],
+            "alt2_ownership": ["private"]}
+    before = dict(program.eligibility)
+    assert admin.post(f"/admin/policy/programs/{program.id}", data=form).status_code == 302
+    assert program.eligibility == before and program.version == 3   # seeded, the "or", this
+    # the administrator adds 集体控股 to the second group: a form, not a migration
+    response = admin.post(f"/admin/policy/programs/{program.id}",
+                          data={**form, "alt2_ownership": ["private", "collective"]})
+    assert response.status_code == 302
+    assert program.eligibility["any_of"][1]["ownership"] == ["private", "collective"]
+    response = admin.post(f"/admin/policy/programs/{program.id}",
+                          data={**form, "alt2_ownership": ["nobody"]})
+    assert response.status_code == 400
+    card = client_as("anonymous").get("/policy/").get_data(as_text=True)
+    assert "经组织方核验的“双百”企业中的大型民营（私人控股）、集体控股企业" in card

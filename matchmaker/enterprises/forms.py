@@ -26,6 +26,7 @@ from .. import clock, industries, mobile, sizes, uscc, vocab
 from ..accounts.forms import PASSWORD_RULES
 from ..fields import MultiCheckboxField, options
 from ..formtokens import SubmittedOnce
+from ..policy.terms import OWNERSHIPS
 from .models import NEED_STATUSES
 
 ASSETS_LABEL = "资产总额（万元）"
@@ -165,6 +166,7 @@ class EnterpriseProfileForm(FlaskForm):
     core_enterprise = StringField("主要供货的核心企业（大客户）", validators=[Optional(), Length(max=128)],
                                   render_kw={"autocomplete": "off", "data-suggest": "core"})
     declared_size = SelectField("企业规模", choices=[], validate_choice=False)
+    ownership = SelectField("控股类型（所有制）", choices=[], validate_choice=False)
     contact_name = StringField("联系人", validators=[Optional(), Length(max=64)])
     contact_phone = TelField("联系电话", validators=[Optional(), Length(max=32), Regexp(
         r"^[0-9+\-() ]{7,32}$", message="请填写有效的电话号码")])
@@ -176,6 +178,7 @@ class EnterpriseProfileForm(FlaskForm):
         self.cluster.choices = vocab.choices("clusters_33618", blank="不属于/不清楚")
         self.tax_credit_grade.choices = vocab.choices("tax_credit_grades", blank="未评级/不清楚")
         self.declared_size.choices = vocab.choices("sizes", blank="按标准自动测算（推荐）")
+        self.ownership.choices = [("", "不清楚/未填写"), *OWNERSHIPS.items()]
 
     validate_uscc = RegisterEnterpriseForm.validate_uscc
     validate_district = RegisterEnterpriseForm.validate_district
@@ -195,6 +198,10 @@ class EnterpriseProfileForm(FlaskForm):
         if field.data and field.data not in vocab.codes("sizes"):
             raise ValidationError("请选择有效的企业规模")
 
+    def validate_ownership(self, field):
+        if field.data and field.data not in OWNERSHIPS:
+            raise ValidationError("请选择有效的控股类型")
+
     def tag_fields(self):
         """(code, label, checkbox, year) for each qualification tag, in vocabulary order."""
         return [(code, label, self[f"tag_{code}"], self[f"tag_{code}_year"])
@@ -208,7 +215,7 @@ class EnterpriseProfileForm(FlaskForm):
             "name", "uscc", "district", "industry", "employees", "revenue_wan", "assets_wan",
             "founded", "has_bank_loan")}
         for name in ("cluster", "tax_credit_grade", "core_enterprise", "declared_size",
-                     "contact_name", "contact_phone", "address"):
+                     "ownership", "contact_name", "contact_phone", "address"):
             values[name] = (self[name].data or "").strip() or None
         values["name"] = values["name"].strip()
         return values

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .. import sizes, vocab
 from ..codelist import CodeList
 from ..extensions import db
+from ..policy.terms import OWNERSHIPS
 from ..types import RATE, WAN, utcnow
 
 NEED_STATUSES = ("draft", "published", "in_progress", "funded", "closed", "withdrawn",
@@ -48,6 +49,9 @@ class Enterprise(db.Model):
     # `size` as stored, kept by _store_size on every ORM insert and update, so SQL can filter
     # and group by it (the monitoring's 企业规模 slice); NULL when the size is undetermined
     size_class: Mapped[str | None] = mapped_column(String(8))
+    # 控股情况 (policy.terms.OWNERSHIPS, after 国统字〔2005〕79号); NULL: unknown. Not part of
+    # the exchange format: programmes that name an ownership (7号 四（二）: 大型民营企业) read it
+    ownership: Mapped[str | None] = mapped_column(String(16))
     contact_name: Mapped[str | None] = mapped_column(String(64))
     contact_phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(255))
@@ -72,6 +76,9 @@ class Enterprise(db.Model):
             name="tax_credit_grade"),
         CheckConstraint(f"declared_size IS NULL OR {vocab.sql_in('declared_size', 'sizes')}",
                         name="declared_size"),
+        CheckConstraint("ownership IS NULL OR ownership IN ("
+                        + ", ".join(f"'{code}'" for code in OWNERSHIPS) + ")",
+                        name="ownership"),
     )
 
     @property

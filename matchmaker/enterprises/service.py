@@ -14,6 +14,7 @@ from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
 from ..guards import guarded
+from ..policy.terms import OWNERSHIPS
 from ..types import utcnow
 from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseTag, Need, derive_size
 from .permissions import (
@@ -135,7 +136,7 @@ ENTERPRISE_LABELS = {
     "name": "企业名称", "uscc": "统一社会信用代码", "district": "所在区县", "industry": "行业",
     "cluster": "产业集群", "employees": "从业人员", "revenue_wan": "上年营业收入",
     "assets_wan": "资产总额", "founded": "成立日期", "tax_credit_grade": "纳税信用等级", "has_bank_loan": "银行贷款情况",
-    "core_enterprise": "核心企业", "declared_size": "申报企业规模", "contact_name": "联系人",
+    "core_enterprise": "核心企业", "declared_size": "申报企业规模", "ownership": "控股类型", "contact_name": "联系人",
     "contact_phone": "联系电话", "address": "地址", "tags": "资质标签",
 }
 # changed, but the audit row says only that: personal, credit or identifying data
@@ -167,6 +168,8 @@ def _shown(field: str, value) -> str:
         return vocab.label("clusters_33618", value)
     if field == "declared_size":
         return vocab.label("sizes", value)
+    if field == "ownership":
+        return OWNERSHIPS.get(value, value)
     if field == "tags":
         return "、".join(vocab.label("enterprise_tags", v) for v in value)
     if field == "amount_wan":
@@ -285,7 +288,14 @@ def update_profile(actor, enterprise: Enterprise, *, tags: dict[str, int | None]
         enterprise.updated_at = utcnow()
         db.session.flush()
         record(actor, "enterprise.updated", enterprise, changes=changes, summary=summary)
+        if set(changes) - UNRANKED_FIELDS:
+            # what its needs are ranked by (size, industry, ownership, tags …) moved
+            signals.enterprise_changed.send(enterprise)
     return enterprise
+
+
+# profile fields no match or subsidy reads: changing them re-ranks nothing
+UNRANKED_FIELDS = {"name", "uscc", "contact_name", "contact_phone", "address"}
 
 
 @guarded(can_edit_enterprise, "enterprise", message="只有本企业的用户可以修改企业信息")
@@ -352,6 +362,8 @@ def enterprise_problems(values: dict) -> dict[str, str]:
     size = values.get("declared_size")
     if size and size not in vocab.codes("sizes"):
         problems["declared_size"] = "企业规模无效"
+    if values.get("ownership") and values["ownership"] not in OWNERSHIPS:
+        problems["ownership"] = "控股类型无效"
     return problems
 
 

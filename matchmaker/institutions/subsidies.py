@@ -26,7 +26,11 @@ enterprise's saving.
 Who qualifies (`eligibility`, all that are set must hold): purposes (the need's), product_purposes
 and institution_kinds (the product's), loan_kinds, industries (code prefixes), sizes (the size
 derived by the 300号 rule, never the declared one), tags (held AND verified by an organizer),
-ownership (where the enterprise record states it).
+ownership (the enterprise's 控股情况; unknown satisfies no condition on it). `any_of` lists
+alternatives, each a set of the enterprise's criteria: one of them must hold in full besides
+the other keys (the bridge fund: 制造业中小微企业, or a verified 双百企业 that is large and
+private). For a bridge, a need that qualifies for none of the fund's programmes is no match
+at all (`fund_refusal`, the matcher's `fund` condition), not merely one without the waiver.
 
 Stacking is off unless a programme names the other in `stacks_with` (either side suffices).
 Where two programmes that do not stack both apply, the one that saves the enterprise more is
@@ -55,7 +59,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
-from ..policy.terms import BENEFITS, OWNERSHIPS
+from ..policy.terms import BENEFITS, OWNERSHIPS, describe_alternative
 
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
@@ -71,6 +75,14 @@ BRIDGE_KIND = "bridge_fund"
 SME_SIZES = ("medium", "small", "micro")
 
 BENEFIT_ORDER = tuple(BENEFITS)
+
+# Who the 应急转贷 fund serves (7号 四（二）): 制造业中小微企业, or a large private (民营)
+# enterprise that an organizer verified as a 双百企业; the size is the 300号 one.
+BRIDGE_ELIGIBILITY = {
+    "institution_kinds": [BRIDGE_KIND],
+    "any_of": [{"industries": ["C"], "sizes": list(SME_SIZES)},
+               {"sizes": ["large"], "tags": ["double_hundred"], "ownership": ["private"]}],
+}
 
 # The structure of the four programmes of the vocabulary, from the sentences they implement
 # (the vocabulary holds their figures, dates and quotes). 渝经信规范〔2024〕7号 speaks of
@@ -98,7 +110,8 @@ SEEDED = {
     },
     BRIDGE_FEE_WAIVER: {
         "benefit": "use_fee", "payee": "enterprise", "basis": "day",
-        "eligibility": {"institution_kinds": [BRIDGE_KIND], "industries": ["C"]},
+        # 为符合条件…的制造业中小微企业、双百企业中的大型民营企业提供…应急周转资金支持
+        "eligibility": BRIDGE_ELIGIBILITY,
         "how_to_apply": "贷款到期前，经合作银行同意续贷后向应急转贷资金管理机构申请；"
                         "专精特新中小企业提交认定文件，免收使用费。",
     },
@@ -261,6 +274,16 @@ def derived_size(enterprise) -> str | None:
 def need_side_refusal(program: SubsidyProgram, need) -> str | None:
     """Why the need or its enterprise does not qualify (Chinese), or None when it does."""
     rules = program.eligibility
+    refusal = _criteria_refusal(rules, need)
+    if refusal is None and rules.get("any_of"):
+        refusals = [_criteria_refusal(alt, need) for alt in rules["any_of"]]
+        if all(r is not None for r in refusals):
+            return "须符合以下条件之一：" + "；或".join(
+                describe_alternative(alt) for alt in rules["any_of"])
+    return refusal
+
+
+def _criteria_refusal(rules: Mapping[str, Any], need) -> str | None:
     e = need.enterprise
     if rules.get("purposes") and need.purpose not in rules["purposes"]:
         return "融资用途不在支持范围内（限" + _labels("purposes", rules["purposes"]) + "）"
@@ -279,6 +302,28 @@ def need_side_refusal(program: SubsidyProgram, need) -> str | None:
         return "所有制类型不在支持范围内（限" + "、".join(
             OWNERSHIPS.get(o, o) for o in rules["ownership"]) + "企业）"
     return None
+
+
+def fund_programs(product, programs, today: date) -> list[SubsidyProgram]:
+    """The programmes that say whom a bridge fund serves: in force on `today`, paying a use
+    fee (应急转贷) and admitting the product. Its own declaration does not matter: the fund's
+    condition holds whether or not the fund listed the waiver on its product."""
+    if not is_bridge(product):
+        return []
+    values = programs.values() if isinstance(programs, Mapping) else programs
+    return [p for p in values if p.benefit == "use_fee" and p.in_force(today)
+            and product_side_refusal(p, product) is None]
+
+
+def fund_refusal(need, product, programs, today: date) -> str | None:
+    """Why a bridge fund cannot serve this need (Chinese), or None: the need qualifies for
+    one of the fund's programmes, or the product is no bridge, or no programme says whom the
+    fund serves."""
+    funds = fund_programs(product, programs, today)
+    refusals = [need_side_refusal(p, need) for p in funds]
+    if not refusals or any(r is None for r in refusals):
+        return None
+    return f"{funds[0].label}：{refusals[0]}"
 
 
 def product_side_refusal(program: SubsidyProgram, product) -> str | None:

@@ -81,6 +81,7 @@ def enterprise_facts(enterprise: Enterprise) -> EnterpriseFacts:
         verified_tags=frozenset(r.value for r in enterprise.tag_rows if r.verified_at),
         derived_size=derive_size(enterprise.industry, enterprise.employees,
                                  enterprise.revenue_wan, enterprise.assets_wan),
+        ownership=enterprise.ownership,
     )
 
 
@@ -194,7 +195,7 @@ _ENTERPRISE_COLUMNS = (Enterprise.id, Enterprise.ref, Enterprise.district, Enter
                        Enterprise.cluster, Enterprise.declared_size, Enterprise.employees,
                        Enterprise.revenue_wan, Enterprise.founded, Enterprise.tax_credit_grade,
                        Enterprise.has_bank_loan, Enterprise.core_enterprise,
-                       Enterprise.assets_wan)
+                       Enterprise.assets_wan, Enterprise.ownership)
 _NEED_COLUMNS = (Need.id, Need.ref, Need.enterprise_id, Need.purpose, Need.loan_kind,
                  Need.amount_wan, Need.term_months, Need.max_rate, Need.current_lender_id,
                  Need.created, Need.renewal_due, Need.status)
@@ -226,7 +227,7 @@ def load_need_facts(session, *conditions) -> tuple[list[NeedFacts], dict[int, st
             if verified_at is not None:
                 verified.setdefault(enterprise_id, set()).add(value)
         for (eid, ref, district, industry, cluster, declared, employees, revenue, founded,
-             grade, has_loan, core, assets) in session.execute(
+             grade, has_loan, core, assets, ownership) in session.execute(
                 select(*_ENTERPRISE_COLUMNS).where(Enterprise.id.between(chunk[0], chunk[-1]))):
             if eid in enterprise_ids:
                 derived = derive_size(industry, employees, revenue, assets)
@@ -237,7 +238,7 @@ def load_need_facts(session, *conditions) -> tuple[list[NeedFacts], dict[int, st
                     revenue_wan=_dec(revenue), founded=founded,
                     tags=frozenset(tags.get(eid, ())), tax_credit_grade=grade,
                     has_bank_loan=bool(has_loan), core_enterprise=core or None,
-                    verified_tags=frozenset(verified.get(eid, ())))
+                    verified_tags=frozenset(verified.get(eid, ())), ownership=ownership)
     facts, status = [], {}
     for (nid, ref, eid, purpose, kind, amount, term, max_rate, lender, created, due,
          need_status) in rows:

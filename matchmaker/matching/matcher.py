@@ -59,7 +59,10 @@ from ..institutions.subsidies import (
     cost_lower_bound,
     describe_daily,
     estimate_cost,
+    fund_programs,
+    fund_refusal,
     is_bridge,
+    need_side_refusal,
     need_signature,
 )
 from ..names import same_company
@@ -118,6 +121,8 @@ class EnterpriseFacts:
     # the 300号 size from the industry code and figures, None when not derivable: subsidy
     # programmes read this one, never a declared size (issue 15)
     derived_size: str | None = None
+    # 控股情况 (policy.terms.OWNERSHIPS), None when unknown: not in the exchange format
+    ownership: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,6 +543,24 @@ def core_enterprise_fits(need: NeedFacts, p: ProductTerms, ctx: MatchContext) ->
     return Verdict(False, f"核心企业{stated}不在产品名单（{listed}）内")
 
 
+def fund_fits(need: NeedFacts, p: ProductTerms, ctx: MatchContext) -> Verdict:
+    """A bridge fund (应急转贷) serves only whom its programme names (7号 四（二）: 制造业中小微
+    企业, 双百企业中的大型民营企业): the programme's data, not the product's terms."""
+    if not is_bridge(p):
+        return Verdict(True, "非应急转贷产品", applies=False)
+    refusal = fund_refusal(need, p, ctx.programs, ctx.today)
+    if refusal is None:
+        return Verdict(True, "符合应急转贷资金的支持对象",
+                       applies=bool(fund_programs(p, ctx.programs, ctx.today)))
+    return Verdict(False, refusal)
+
+
+def _fund_key(need: NeedFacts) -> tuple:
+    e = need.enterprise
+    return (e.industry, e.derived_size, e.verified_tags, e.ownership, need.purpose,
+            need.loan_kind)
+
+
 def rate_acceptable(need: NeedFacts, p: ProductTerms, ctx: MatchContext) -> Verdict:
     ceiling = need.max_rate
     if ceiling is None:
@@ -575,6 +598,8 @@ RULES: tuple[Rule, ...] = (
     Rule("loan_kind", "7", "贷款类型", loan_kind_fits, lambda n: n.loan_kind),
     Rule("core_enterprise", "7", "核心企业", core_enterprise_fits,
          lambda n: n.enterprise.core_enterprise),
+    # not a rule of the exchange format: the fund's own condition, from its programme
+    Rule("fund", "", "应急转贷支持对象", fund_fits, _fund_key),
     Rule("max_rate", "8", "利率上限", rate_acceptable, lambda n: n.max_rate),
     Rule("existing_customer", "9", "存量客户", existing_customer_fits,
          lambda n: n.current_lender_id),
@@ -979,6 +1004,17 @@ class _ProductIndex:
         self.revenue = _Thresholds(((p.min_revenue_wan, i) for p, i in ts
                                     if p.min_revenue_wan is not None), nb)
         self.revenue_any = _mask((i for p, i in ts if p.min_revenue_wan is None), nb)
+        # bridge products by the programme that says whom their fund serves; the others
+        funds: dict[str, list[int]] = {}
+        unrestricted = []
+        for it in items:
+            governing = fund_programs(it.terms, self.in_force, self.ctx.today)
+            if not governing:
+                unrestricted.append(it.pos)
+            for program in governing:
+                funds.setdefault(program.code, []).append(it.pos)
+        self.fund = {code: _mask(ps, nb) for code, ps in funds.items()}
+        self.fund_any = _mask(unrestricted, nb)
         self._modes_cache: dict = {}
         self._tags_cache: dict = {}
         self._industry_cache: dict = {}
@@ -1061,6 +1097,14 @@ class _ProductIndex:
                 if self.ctx.same_core(stated, name):
                     m |= names_mask
             self._core_cache[stated] = m
+        return m
+
+    def _pass_fund(self, v: _NeedView) -> int:
+        m = self.fund_any
+        if self.fund:       # the signature holds each programme's verdict on the need
+            for program, (ok, *_rest) in zip(self.programs, v.signature):
+                if ok and program.code in self.fund:
+                    m |= self.fund[program.code]
         return m
 
     def _pass_max_rate(self, v: _NeedView) -> int:
@@ -1744,6 +1788,7 @@ class NeedIndex:
         self.no_max_rate = self.all & ~self.max_rate.covered
         self._prefix_cache: dict[str, int] = {}
         self._core_cache: dict[tuple, int] = {}
+        self._fund_cache: dict[str, int] = {}
 
     def _any(self, table: dict, codes: Iterable) -> int:
         m = 0
@@ -1756,6 +1801,21 @@ class NeedIndex:
         if m is None:
             m = self._any(self.industry, (c for c in self.industry if c.startswith(prefix)))
             self._prefix_cache[prefix] = m
+        return m
+
+    def _funded(self, p: ProductTerms) -> int:
+        """The needs a bridge fund serves (its programmes' need-side conditions)."""
+        governing = fund_programs(p, self.ctx.programs, self.ctx.today)
+        if not governing:
+            return self.all
+        m = 0
+        for program in governing:
+            admitted = self._fund_cache.get(program.code)
+            if admitted is None:
+                admitted = self._fund_cache[program.code] = _mask(
+                    (i for i, n in enumerate(self.needs)
+                     if need_side_refusal(program, n) is None), self.nbytes)
+            m |= admitted
         return m
 
     def _core_names(self, names: tuple[str, ...]) -> int:
@@ -1789,6 +1849,7 @@ class NeedIndex:
             "loan_kind": self._any(self.kind, p.loan_kinds) if p.loan_kinds else every,
             "core_enterprise": (self._core_names(tuple(p.core_enterprises))
                                 if p.core_enterprises else every),
+            "fund": self._funded(p) if is_bridge(p) else every,
             "max_rate": self.no_max_rate | self.max_rate.ge(p.rate_min),
             "existing_customer": (self.lender.get(p.institution_id, 0)
                                   if p.existing_customers_only else every),

@@ -14,7 +14,9 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from .. import vocab
 from ..fields import options
 from .service import LPR_KINDS, PROGRAM_SETTING_FIELDS
-from .terms import BASES, BENEFITS, PAYEES
+from .terms import BASES, BENEFITS, OWNERSHIPS, PAYEES
+
+ALTERNATIVES = 2    # groups of an "or" (eligibility any_of) the form offers
 
 
 class LprQuoteForm(FlaskForm):
@@ -105,6 +107,8 @@ class ProgramEditForm(FlaskForm):
     sizes = _multi("企业规模（按300号标准测算，不选即不限）", "sizes")
     tags = _multi("须经核验的企业资质之一（不选即不限）", "enterprise_tags")
     industries = StringField("行业代码前缀（逗号分隔，如 C 为制造业）", validators=[Optional()])
+    ownership = SelectMultipleField("控股类型（不选即不限；未填写控股类型的企业不符合）",
+                                    choices=options(OWNERSHIPS.items()), validators=[Optional()])
     waiver_tags = _multi("免收使用费的企业资质（经核验）", "enterprise_tags")
     stacks_with = SelectMultipleField("可与以下政策叠加（不选即不叠加）", choices=[],
                                       validators=[Optional()])
@@ -118,17 +122,39 @@ class ProgramEditForm(FlaskForm):
     def setting_fields(self):
         return [self[name] for name in PROGRAM_SETTING_FIELDS]
 
+    def alternative_fields(self) -> list[list]:
+        """Per group of the "or": its industries, sizes, tags and ownership fields."""
+        return [[self[f"alt{n}_{name}"] for name in ("industries", "sizes", "tags", "ownership")]
+                for n in range(1, ALTERNATIVES + 1)]
+
     def values(self) -> dict:
         data = {name: self[name].data for name in (
             "label", "source", "quote", "rule_text", "how_to_apply", "benefit", "payee",
             "basis", "purposes", "product_purposes", "institution_kinds", "loan_kinds", "sizes",
             "tags", "waiver_tags", "stacks_with", "effective_from", "effective_to")}
-        data["industries"] = [c.strip() for c in (self.industries.data or "").replace(
-            "，", ",").split(",") if c.strip()]
+        data["industries"] = _codes(self.industries.data)
+        data["ownership"] = self.ownership.data
+        data["any_of"] = [{"industries": _codes(self[f"alt{n}_industries"].data),
+                           "sizes": self[f"alt{n}_sizes"].data,
+                           "tags": self[f"alt{n}_tags"].data,
+                           "ownership": self[f"alt{n}_ownership"].data}
+                          for n in range(1, ALTERNATIVES + 1)]
         for name in PROGRAM_SETTING_FIELDS:
             data[name] = self[name].data
         return data
 
+
+def _codes(text: str | None) -> list[str]:
+    return [c.strip() for c in (text or "").replace("，", ",").split(",") if c.strip()]
+
+
+for _n in range(1, ALTERNATIVES + 1):
+    setattr(ProgramEditForm, f"alt{_n}_industries", StringField(
+        "行业代码前缀（逗号分隔）", validators=[Optional()]))
+    setattr(ProgramEditForm, f"alt{_n}_sizes", _multi("企业规模（按300号标准测算）", "sizes"))
+    setattr(ProgramEditForm, f"alt{_n}_tags", _multi("须经核验的企业资质之一", "enterprise_tags"))
+    setattr(ProgramEditForm, f"alt{_n}_ownership", SelectMultipleField(
+        "控股类型", choices=options(OWNERSHIPS.items()), validators=[Optional()]))
 
 for _key, (_label, _upper) in PROGRAM_SETTING_FIELDS.items():
     setattr(ProgramEditForm, _key, DecimalField(_label + "（可留空）", places=None, validators=[
@@ -148,6 +174,11 @@ def program_edit_form(program, codes: list[tuple[str, str]], formdata=None):
         data.update({name: rules.get(name, []) for name in (
             "purposes", "product_purposes", "institution_kinds", "loan_kinds", "sizes", "tags")})
         data["industries"] = ", ".join(rules.get("industries", []))
+        data["ownership"] = list(rules.get("ownership", []))
+        for n, alternative in enumerate(rules.get("any_of", [])[:ALTERNATIVES], start=1):
+            data[f"alt{n}_industries"] = ", ".join(alternative.get("industries", []))
+            for name in ("sizes", "tags", "ownership"):
+                data[f"alt{n}_{name}"] = list(alternative.get(name, []))
         data["waiver_tags"] = list(program.settings.get("waiver_tags") or [])
         data["stacks_with"] = list(program.stacks_with or [])
         for key in PROGRAM_SETTING_FIELDS:

@@ -160,12 +160,14 @@ def _clean_program(data: dict, program: SubsidyProgram | None) -> dict:
             raise ServiceError(f"“{'、'.join(bad)}”不是有效的代码", field=name)
         if values:
             eligibility[name] = values
-    industries = [c.strip() for c in data.get("industries") or () if c.strip()]
-    bad = [c for c in industries if not vocab.valid_industry(c)]
-    if bad:
-        raise ServiceError(f"“{'、'.join(bad)}”不是国民经济行业分类代码", field="industries")
-    if industries:
-        eligibility["industries"] = industries
+    eligibility.update(_enterprise_criteria(data, ""))
+    alternatives = []
+    for n, alternative in enumerate(data.get("any_of") or (), start=1):
+        criteria = _enterprise_criteria(alternative, f"alt{n}_")
+        if criteria:
+            alternatives.append(criteria)
+    if alternatives:
+        eligibility["any_of"] = alternatives
     out["eligibility"] = eligibility
     known = program_codes() - ({program.code} if program is not None else set())
     stacks = [c for c in data.get("stacks_with") or () if c]
@@ -203,6 +205,36 @@ def _clean_program(data: dict, program: SubsidyProgram | None) -> dict:
     if end is not None and end < start:
         raise ServiceError("失效日期不能早于生效日期", field="effective_to")
     out["effective_from"], out["effective_to"] = start, end
+    return out
+
+
+def _enterprise_criteria(data: dict, prefix: str) -> dict:
+    """industries, ownership (and for an alternative of `any_of` also sizes and tags), checked;
+    `prefix` names the form fields an error goes beside."""
+    from .. import vocab
+    from .terms import OWNERSHIPS
+
+    out = {}
+    if prefix:
+        for name in ("sizes", "tags"):
+            values = [v for v in data.get(name) or () if v]
+            bad = [v for v in values if v not in vocab.codes(ELIGIBILITY_VOCAB[name])]
+            if bad:
+                raise ServiceError(f"“{'、'.join(bad)}”不是有效的代码", field=prefix + name)
+            if values:
+                out[name] = values
+    industries = [c.strip() for c in data.get("industries") or () if c.strip()]
+    bad = [c for c in industries if not vocab.valid_industry(c)]
+    if bad:
+        raise ServiceError(f"“{'、'.join(bad)}”不是国民经济行业分类代码",
+                           field=prefix + "industries")
+    if industries:
+        out["industries"] = industries
+    ownership = [v for v in data.get("ownership") or () if v]
+    if set(ownership) - set(OWNERSHIPS):
+        raise ServiceError("请选择有效的控股类型", field=prefix + "ownership")
+    if ownership:
+        out["ownership"] = ownership
     return out
 
 
@@ -305,6 +337,11 @@ def describe_program(program) -> dict:
         who.append("经组织方核验具备以下资质之一：" + labels("enterprise_tags", rules["tags"]))
     if rules.get("ownership"):
         who.append("、".join(OWNERSHIPS.get(o, o) for o in rules["ownership"]) + "企业")
+    if rules.get("any_of"):
+        from .terms import describe_alternative
+
+        who.append("以下之一：" + "；".join(describe_alternative(alt)
+                                           for alt in rules["any_of"]))
     if rules.get("purposes"):
         who.append("融资用途为" + labels("purposes", rules["purposes"]))
     if rules.get("loan_kinds"):

@@ -7,6 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import clock, industries, vocab
 from ..extensions import babel, configure_sqlite, csrf, db, limiter, login_manager, migrate
+from ..policy.terms import OWNERSHIPS
 from .urgency import countdown
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,8 @@ def register_web(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         vocab=vocab, vocab_label=vocab.label, role_labels=ROLE_LABELS,
-        industry_name=industries.name, countdown=countdown, **PREDICATES)
+        industry_name=industries.name, countdown=countdown, ownership_label=ownership_label,
+        **PREDICATES)
     app.jinja_env.filters["wan"] = format_wan
     app.jinja_env.filters["rate"] = format_rate
     app.jinja_env.filters["localtime"] = format_localtime
@@ -120,6 +122,11 @@ def register_web(app: Flask) -> None:
 def _wants_json() -> bool:
     return request.path.startswith("/api/") or (
         request.accept_mimetypes.best == "application/json")
+
+
+def ownership_label(code: str | None) -> str | None:
+    """控股类型 in Chinese (policy.terms.OWNERSHIPS), None when unknown."""
+    return OWNERSHIPS.get(code) if code else None
 
 
 def format_wan(value) -> str:

@@ -48,6 +48,7 @@ def make_enterprise(**kw) -> EnterpriseFacts:
                 "revenue_wan": D(3000), "founded": date(2016, 5, 18), "tags": frozenset(),
                 "tax_credit_grade": "B", "has_bank_loan": True, "core_enterprise": None}
     base.update(kw)
+    base.setdefault("derived_size", base["size"])   # the 300号 size, unless a test declares one
     return EnterpriseFacts(**base)
 
 
@@ -178,7 +179,11 @@ def test_rule_on_both_sides_of_its_boundary(code, holds, fails):
 
 
 def test_every_rule_is_in_the_spec():
-    assert [r.spec_no for r in RULES] == ["1", "2", "3", "4", "5", "6"] + ["7"] * 8 + ["8", "9"]
+    # every rule of the spec, and one of the platform's own: whom a bridge fund serves (issue
+    # 15, the fund's programme), which the spec's "never matched unless all hold" leaves open
+    assert [r.spec_no for r in RULES] == (["1", "2", "3", "4", "5", "6"] + ["7"] * 8
+                                          + ["", "8", "9"])
+    assert [r.code for r in RULES if not r.spec_no] == ["fund"]
     assert len(CONDITIONS) == len(RULES) - 1
 
 
@@ -468,19 +473,23 @@ products_st = st.builds(
     st.booleans(), st.sampled_from([1, 2, 3]), subsets(CORES),
     subsets(("tech_upgrade_interest", "guarantee_fee_subsidy", "equipment_renewal_relending",
              "bridge_fee_waiver")),
-    st.sampled_from(["bank", "bank", "guarantee"]))
+    st.sampled_from(["bank", "bank", "guarantee", "bridge_fund"]))
 
 enterprises_st = st.builds(
-    lambda district, industry, size, revenue, founded, tags, grade, core: EnterpriseFacts(
+    lambda district, industry, size, revenue, founded, tags, grade, core, checked, owner:
+    EnterpriseFacts(
         1, "E-1", district, industry, None, size, 50, revenue, founded, tags, grade,
-        True, core),
-    st.sampled_from(DISTRICTS + ("城口县",)), st.sampled_from(("C3670", "C36", "C3911", "C1391")),
-    st.sampled_from(("medium", "small", "micro")),
+        True, core, verified_tags=tags if checked else frozenset(), derived_size=size,
+        ownership=owner),
+    st.sampled_from(DISTRICTS + ("城口县",)),
+    st.sampled_from(("C3670", "C36", "C3911", "C1391", "F5131")),
+    st.sampled_from(("large", "medium", "small", "micro")),
     st.sampled_from([D("299.99"), D(300), D(2000), D(5000)]),
     st.sampled_from([date(2025, 9, 1), date(2025, 3, 1), date(2025, 3, 2), date(2024, 9, 1),
                      date(2024, 9, 2), date(2016, 1, 31)]),
     subsets(("specialized_sme", "high_tech", "double_hundred")),
-    st.sampled_from(["A", "B", "M", None]), st.sampled_from(STATED))
+    st.sampled_from(["A", "B", "M", None]), st.sampled_from(STATED), st.booleans(),
+    st.sampled_from([None, "private", "state"]))
 
 needs_st = st.builds(
     lambda e, purpose, kind, amount, term, modes, max_rate, lender: NeedFacts(
@@ -604,3 +613,37 @@ def test_a_bridge_is_not_ranked_as_a_yearly_cost_and_its_keys_agree():
     assert result.ranking.keys[:10] == matcher.rank_keys(need, 10)
     assert next(k for k in result.ranking.keys if k.product_ref == "P-BRIDGE").estimated_rate \
         is None
+
+
+def test_a_bridge_fund_serves_only_whom_its_programme_names():
+    """Issue 15, 7号 四（二）: 制造业中小微企业, 双百企业中的大型民营企业. A large listed firm
+    that is not 双百 gets no bridge at all (not merely no waiver), and is no near miss: it
+    cannot change that. Both indexes agree."""
+    bridge = make_product(id=2, ref="P-BRIDGE", institution_id=2, institution_kind="bridge_fund",
+                          rate_min=D("3.6"), rate_max=D("3.6"), amount_max_wan=D(8000),
+                          subsidy_programs=("bridge_fee_waiver",))
+    loan = make_product(id=1, ref="P-LOAN", amount_max_wan=D(8000))
+    large = {"size": "large", "employees": 1500, "revenue_wan": D(60000),
+             "ownership": "private"}
+    listed = make_need(make_enterprise(id=1, tags=frozenset({"listed"}),
+                                       verified_tags=frozenset({"listed"}), **large), id=1)
+    double_hundred = make_need(make_enterprise(
+        id=2, tags=frozenset({"double_hundred"}), verified_tags=frozenset({"double_hundred"}),
+        **large), id=2)
+    unknown_owner = make_need(make_enterprise(
+        id=3, tags=frozenset({"double_hundred"}), verified_tags=frozenset({"double_hundred"}),
+        **dict(large, ownership=None)), id=3)
+    sme = make_need(make_enterprise(id=4), id=4)
+    matcher = Matcher([bridge, loan], CTX)
+    served = {n.id: {m.product_ref for m in matcher.match(n)}
+              for n in (listed, double_hundred, unknown_owner, sme)}
+    assert served == {1: {"P-LOAN"}, 2: {"P-LOAN", "P-BRIDGE"}, 3: {"P-LOAN"},
+                      4: {"P-LOAN", "P-BRIDGE"}}
+    assert matcher.near_misses(listed) == []
+    [verdict] = [v for r, v in evaluate(listed, bridge) if r.code == "fund"]
+    assert not verdict.ok and "双百" in verdict.reason_zh
+    impact = NeedIndex([listed, double_hundred, unknown_owner, sme], CTX).impact(bridge)
+    assert impact.eligible == {2, 4} and impact.near_miss == {}
+    [m] = [m for m in matcher.match(double_hundred) if m.product_ref == "P-BRIDGE"]
+    assert m.estimated_rate is None                 # a fee by the day, not waived for 双百
+    assert any("按实际使用天数计收" in r and "免收" not in r for r in m.reasons)

@@ -12,6 +12,7 @@ from matchmaker.institutions.subsidies import (
     default_programs,
     describe_daily,
     estimate_cost,
+    fund_refusal,
     guarantee_fee_applies,
 )
 from matchmaker.matching.matcher import EnterpriseFacts, NeedFacts, ProductTerms
@@ -206,6 +207,64 @@ def test_bridge_fee_waiver(tags, verified, amount, after):
                              verified=verified), bridge(), programs(), TODAY)
     assert est.rate_after == after
     assert est.per_day
+
+
+def firm(size="large", industry="C3670", tags=(), verified=None, ownership="private"):
+    tags = frozenset(tags)
+    e = EnterpriseFacts(7, "E-7", "江津区", industry, None, size, 1500, D(60000),
+                        date(2005, 1, 1), tags,
+                        verified_tags=tags if verified is None else frozenset(verified),
+                        derived_size=size, ownership=ownership)
+    return NeedFacts(7, "N-7", e, "working_capital", "renewal", D(5000), 3,
+                     frozenset({"credit"}), created=TODAY)
+
+
+@pytest.mark.parametrize("who, need, served", [
+    # 7号 四（二）: 为…制造业中小微企业、双百企业中的大型民营企业提供…应急周转资金支持
+    ("a large listed manufacturer, not 双百", firm(tags=("listed",)), False),
+    ("a 双百 large private firm", firm(tags=("double_hundred",)), True),
+    ("双百 declared, not verified", firm(tags=("double_hundred",), verified=()), False),
+    ("双百, ownership unknown (imported)", firm(tags=("double_hundred",), ownership=None),
+     False),
+    ("双百, state-controlled", firm(tags=("double_hundred",), ownership="state"), False),
+    ("双百 large private, not manufacturing", firm(tags=("double_hundred",),
+                                                  industry="F5131"), True),
+    ("a small manufacturer", firm(size="small", ownership=None), True),
+    ("a medium manufacturer, state-controlled", firm(size="medium", ownership="state"), True),
+    ("a small non-manufacturer", firm(size="small", industry="I6513"), False),
+    ("a 双百 medium non-manufacturer", firm(size="medium", industry="I6513",
+                                            tags=("double_hundred",)), False),
+])
+def test_whom_the_bridge_fund_serves(who, need, served):
+    refusal = fund_refusal(need, bridge(), programs(), TODAY)
+    est = estimate_cost(need, bridge(), programs(), TODAY)
+    if served:
+        assert refusal is None, who
+        assert not any("须符合以下条件之一" in n for n in est.not_applied), who
+    else:
+        assert refusal == ("应急转贷周转金支持与使用费减免：须符合以下条件之一：制造业中型、小型、微型"
+                           "企业；或经组织方核验的“双百”企业中的大型民营（私人控股）企业"), who
+        assert est.applied == () and est.rate_after == D("3.60"), who
+
+
+def test_a_double_hundred_large_private_firm_is_served_but_pays_the_fee():
+    # served by the fund, but the waiver is for 专精特新中小企业 only: the full fee by the day
+    est = estimate_cost(firm(tags=("double_hundred",)), bridge(), programs(), TODAY)
+    assert est.applied == () and est.rate_after == D("3.60")
+    assert est.fee_wan_per_day == D("0.5")                 # 5000 × 3.6 % / 360
+    assert any("免收使用费限经核验的" in n for n in est.not_applied)
+
+
+def test_the_fund_condition_is_the_programmes_data():
+    # an administrator widens the fund to every manufacturer: the large listed firm is served
+    wide = programs(bridge_fee_waiver={"eligibility": {"institution_kinds": ["bridge_fund"],
+                                                       "industries": ["C"]}})
+    assert fund_refusal(firm(tags=("listed",)), bridge(), wide, TODAY) is None
+    # no programme in force says whom the fund serves: nothing to refuse by
+    ended = programs(bridge_fee_waiver={"effective_to": date(2025, 12, 31)})
+    assert fund_refusal(firm(tags=("listed",)), bridge(), ended, TODAY) is None
+    # a loan product is never refused by a fund's condition
+    assert fund_refusal(firm(tags=("listed",)), product(), programs(), TODAY) is None
 
 
 def test_a_bridge_is_a_fee_by_the_day():
