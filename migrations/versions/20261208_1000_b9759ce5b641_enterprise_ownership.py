@@ -9,8 +9,8 @@ eligibility becomes "(制造业 AND 中小微) OR (大型 AND 双百 verified AN
 `any_of` key, as a new version of the programme, unless an administrator already changed it.
 
 Revision ID: b9759ce5b641
-Revises: b7c8d9e0f1a2
-Create Date: 2026-12-07 16:00:00
+Revises: c1d2e3f4a5b6
+Create Date: 2026-12-08 10:00:00
 
 """
 from datetime import UTC, date, datetime
@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b9759ce5b641"
-down_revision = "b7c8d9e0f1a2"
+down_revision = "c1d2e3f4a5b6"
 branch_labels = None
 depends_on = None
 
-NOW = datetime(2026, 12, 7, 16, tzinfo=UTC).replace(tzinfo=None)
+NOW = datetime(2026, 12, 8, 10, tzinfo=UTC).replace(tzinfo=None)
 CODE = "bridge_fee_waiver"
 # frozen copies: never imported from the app
 OWNERSHIPS = ("private", "state", "collective", "hk_macao_taiwan", "foreign", "other")
