@@ -9,7 +9,7 @@ eligibility becomes "(制造业 AND 中小微) OR (大型 AND 双百 verified AN
 `any_of` key, as a new version of the programme, unless an administrator already changed it.
 
 Revision ID: b9759ce5b641
-Revises: c1d2e3f4a5b6
+Revises: d2e3f4a5b6c7
 Create Date: 2026-12-08 10:00:00
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b9759ce5b641"
-down_revision = "c1d2e3f4a5b6"
+down_revision = "d2e3f4a5b6c7"
 branch_labels = None
 depends_on = None
 
