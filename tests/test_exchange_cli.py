@@ -7,10 +7,8 @@ import pytest
 from sqlalchemy import func, select
 
 from matchmaker.accounts.models import User
-from matchmaker.accounts.passwords import verify_password
 from matchmaker.enterprises.models import Need
 from matchmaker.institutions.models import Institution
-from tests.factories import UserFactory
 
 DATA = Path(__file__).parent / "data"
 
@@ -106,7 +104,7 @@ def test_importing_an_export_changes_nothing(runner, db, tmp_path):
     assert runner.invoke(args=["export"]).stdout == (tmp_path / "a.json").read_text("utf-8")
 
 
-# --- seed ---------------------------------------------------------------------------------
+# --- seed: what it refuses, on an empty platform (what it loads: tests/test_seed_cli.py) -------
 
 USERS = {"users": [
     {"email": "e1@demo.test", "password": "demo-enterprise-1", "name": "张三", "role": "enterprise",
@@ -126,37 +124,6 @@ def seeds(tmp_path):
     shutil.copy(DATA / "example.json", tmp_path / "demo.json")
     write(tmp_path / "users.json", USERS)
     return tmp_path
-
-
-def test_seed_imports_the_demo_data_and_creates_the_logins(runner, db, seeds):
-    result = runner.invoke(args=["seed", "--dir", str(seeds)])
-    assert result.exit_code == 0, result.output
-    assert "demo data: institutions: 2 created" in result.stdout
-    for entry in USERS["users"]:  # a demo login table: email, password, role
-        assert any(entry["email"] in line and entry["password"] in line and entry["role"] in line
-                   for line in result.stdout.splitlines())
-    first, second = (db.session.scalar(select(User).where(User.email == e))
-                     for e in ("e1@demo.test", "e2@demo.test"))
-    assert first.enterprise.ref == "E-01" and first.is_enterprise_admin
-    assert not second.is_enterprise_admin
-    assert verify_password(first.password_hash, "demo-enterprise-1")
-    bank = db.session.scalar(select(User).where(User.email == "bank@demo.test"))
-    assert bank.institution.ref == "I-BANK-01"
-    organizer = db.session.scalar(select(User).where(User.email == "org@demo.test"))
-    assert (organizer.district, organizer.organization) == ("永川区", "永川区经信委")
-
-
-def test_seed_twice_changes_nothing_and_leaves_existing_users_alone(runner, db, seeds):
-    UserFactory(email="admin@demo.test", role="admin", name="已有管理员")
-    runner.invoke(args=["seed", "--dir", str(seeds)])
-    users = count(db, User)
-    result = runner.invoke(args=["seed", "--dir", str(seeds)])
-    assert result.exit_code == 0
-    assert "needs: 0 created, 0 updated, 3 unchanged" in result.stdout
-    assert "0 created, 5 already there" in result.stdout
-    assert count(db, User) == users
-    admin = db.session.scalar(select(User).where(User.email == "admin@demo.test"))
-    assert admin.name == "已有管理员"
 
 
 def test_seed_with_a_bad_user_entry_writes_nothing(runner, db, seeds):
@@ -179,19 +146,6 @@ def test_seed_without_demo_json_fails_clearly(runner, db, tmp_path):
     result = runner.invoke(args=["seed", "--dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "demo.json not found" in result.stderr
-
-
-def test_seed_loads_the_core_enterprise_list_first(runner, db, seeds):
-    from matchmaker.institutions.models import CoreEnterprise
-
-    write(seeds / "core_enterprises.json", {"core_enterprises": [
-        {"name": "重庆长安汽车股份有限公司", "aliases": ["长安汽车"],
-         "cluster": "intelligent_connected_nev"}]})
-    result = runner.invoke(args=["seed", "--dir", str(seeds)])
-    assert result.exit_code == 0, result.output
-    entry = db.session.scalar(select(CoreEnterprise))
-    assert entry.name == "重庆长安汽车股份有限公司"
-    assert [a.alias for a in entry.aliases] == ["长安汽车"]
 
 
 def test_seed_refuses_a_bad_core_enterprise_list_and_writes_nothing(runner, db, seeds):
