@@ -2,6 +2,7 @@
 confirms; a programme change leaves no page with the old figure once its recompute ran; the
 public 政策明白卡 is rendered from the data."""
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -299,3 +300,52 @@ def test_the_administrators_form_keeps_and_edits_the_or(db, client_as):
     assert response.status_code == 400
     card = client_as("anonymous").get("/policy/").get_data(as_text=True)
     assert "经组织方核验的“双百”企业中的大型民营（私人控股）、集体控股企业" in card
+
+
+# --- the bank's product form offers the programmes in force, from the data ----------------------
+
+def test_the_product_form_offers_the_programmes_in_force_and_one_added_by_form(db, client_as):
+    from tests.test_policy import _form_of
+    from tests.test_products import form_data
+
+    admin = client_as("admin")
+    db.session.commit()
+    data = _form_of(_program("tech_upgrade_interest"), label="普惠小微绿色贷款贴息",
+                    source="永金组发〔2023〕1号 五（四）", rule_text="普惠小微绿色贷款贴息。",
+                    benefit="rate_points", points="1", share_of_rate="", cap_wan_per_year="",
+                    purposes=["green"], institution_kinds=["bank"], industries="",
+                    effective_from="2026-01-01", effective_to="")
+    data["code"] = "green_sme_interest"
+    assert admin.post("/admin/policy/programs/new", data=data).status_code == 302
+    ended = _program("equipment_renewal_relending")           # an administrator ends one
+    policy.update_program(user_for_role("admin"), ended, settings={},
+                          effective_from=ended.effective_from,
+                          effective_to=date(2026, 6, 30))
+    bank = InstitutionFactory()
+    client = client_as("bank_admin", institution=bank)
+    db.session.commit()
+
+    html = client.get("/institution/products/new").get_data(as_text=True)
+    assert 'value="green_sme_interest"' in html and "普惠小微绿色贷款贴息" in html
+    assert 'value="tech_upgrade_interest"' in html
+    assert 'value="equipment_renewal_relending"' not in html          # ended 2026-06-30
+    response = client.post("/institution/products/new", data=form_data(
+        purposes=["green"], subsidy_programs=["green_sme_interest"]))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    product = _db.session.scalar(select(Product).where(Product.institution_id == bank.id))
+    assert product.subsidy_programs == ["green_sme_interest"]
+    assert product.confirmed_programs == []                           # a request to confirm
+    organizer = client_as("organizer")
+    db.session.commit()
+    pending = organizer.get("/admin/policy/confirmations").get_data(as_text=True)
+    assert product.ref in pending and "普惠小微绿色贷款贴息" in pending
+
+    # a programme no longer in force cannot be declared; one declared before is kept, marked
+    response = client.post("/institution/products/new", data=form_data(
+        name="设备更新贷", subsidy_programs=["equipment_renewal_relending"]))
+    assert response.status_code == 400
+    assert "不是现行有效的政策项目" in response.get_data(as_text=True)
+    old = ProductFactory(institution=bank, subsidy_programs=["equipment_renewal_relending"])
+    db.session.commit()
+    html = client.get(f"/institution/products/{old.id}/edit").get_data(as_text=True)
+    assert "设备更新改造专项再贷款财政贴息（已不在有效期，不计入成本）" in html

@@ -3,6 +3,7 @@
 Rules needing the database (the LPR in force, the core-enterprise list) live in service.py.
 """
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
@@ -18,8 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from .. import clock, vocab
 from .. import uscc as uscc_rules
-from .. import vocab
 from ..fields import options
 from ..policy import service as policy_service
 from .models import RATE_BASES
@@ -112,18 +113,25 @@ class ProductForm(FlaskForm):
     core_enterprises = CodeListField("核心企业（供应链产品，从核心企业名单库选择）", choices=[],
                                      validators=[Optional()],
                                      unknown_message="不在核心企业名单库中，请联系组织方先录入")
-    # the programmes on the platform (an administrator adds them): set in setup()
+    # the programmes in force (the data: an administrator adds them): set in setup()
     subsidy_programs = CodeListField("可享受的政策支持（申报后经组织方确认才计入成本和排序）",
-                                     choices=options(vocab.choices("subsidy_programs")),
+                                     choices=[],
                                      validators=[Optional()],
-                                     unknown_message="不是平台上的政策项目")
+                                     unknown_message="不是现行有效的政策项目")
     # the version the form was opened on: a concurrent publication is not overwritten silently
     version_seen = HiddenField()
 
-    def setup(self, core_enterprise_names: list[str]):
+    def setup(self, core_enterprise_names: list[str], declared: Iterable[str] = ()):
+        """`declared`: the product's programmes, offered even when no longer in force (so
+        an edit keeps them, marked), besides every programme in force today."""
         self.core_enterprises.choices = [(n, n) for n in core_enterprise_names]
-        self.subsidy_programs.choices = options(
-            (p.code, p.label) for p in policy_service.programs())
+        in_force = [(p.code, p.label)
+                    for p in policy_service.programs_in_force(clock.china_today())]
+        offered = {code for code, _ in in_force}
+        labels = {p.code: p.label for p in policy_service.programs()}
+        ended = [(code, f"{labels[code]}（已不在有效期，不计入成本）") for code in declared
+                 if code not in offered and code in labels]
+        self.subsidy_programs.choices = options(in_force + ended)
         return self
 
     def validate_amount_max_wan(self, field):

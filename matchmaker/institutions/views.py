@@ -54,11 +54,12 @@ def products():
 
 def _product_form(product: Product | None = None) -> ProductForm:
     names = [e.name for e in service.core_enterprises()]
+    declared = product.subsidy_programs if product is not None else ()
     if product is None or request.method == "POST":
-        return ProductForm().setup(names)
+        return ProductForm().setup(names, declared)
     form = ProductForm(obj=product, version_seen=str(product.version))
     form.industries.data = ", ".join(product.industries)
-    return form.setup(names)
+    return form.setup(names, declared)
 
 
 @bp.route("/institution/products/new", methods=["GET", "POST"])
