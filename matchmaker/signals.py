@@ -37,7 +37,9 @@ product_paused = _events.signal("product-paused")
 # --- policy -----------------------------------------------------------------------------------
 policy_changed = _events.signal("policy-changed")
 """sender: the changed row (ReferenceRate, SubsidyProgram or Setting); `kind`: lpr, programme or
-setting; `key`: the LPR kind, programme code or setting key; `in_force`: whether it applies today."""
+setting (or confirmation: an organizer confirmed a product's programme, `product_id`, or many
+products' at once, `product_ids`); `key`: the LPR kind, programme code or setting key;
+`in_force`: whether it applies today."""
 
 # --- matching ---------------------------------------------------------------------------------
 matches_refreshed = _events.signal("matches-refreshed")

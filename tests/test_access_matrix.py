@@ -111,6 +111,7 @@ ROLE_GATED = {
     "policy.new_program": {"admin"},
     "policy.confirmations": {"organizer", "admin"},
     "policy.confirm_programme": {"organizer", "admin"},
+    "policy.confirm_all": {"organizer", "admin"},
     "policy.revoke_programme": {"organizer", "admin"},
     "policy.edit_setting": {"admin"},
     "policy.index": {"admin"},

@@ -409,3 +409,22 @@ def test_search_reads_descriptions_core_enterprises_and_programmes(client, db):
     assert names(client.get("/catalog/?q=贴息")) == ["设备更新贷"]
     assert names(client.get("/catalog/?q=光服电站")) == ["绿色动力贷"]  # same sound, typed wrong
     assert names(client.get("/catalog/?q=钢铁冶炼")) == []
+
+
+def test_search_finds_a_programme_only_once_an_organizer_confirmed_it(client, client_as, db):
+    # issue 15: a bank's declaration is a request; until an organizer confirms it, searching
+    # 贴息 must not present the product as subsidised
+    bank = InstitutionFactory(name="重庆测试银行")
+    with db.session.no_autoflush:
+        declared = ProductFactory(institution=bank, name="技改申报贷", purposes=["tech_upgrade"],
+                                  subsidy_programs=["tech_upgrade_interest"], confirmed=False)
+        ProductFactory(institution=bank, name="技改确认贷", purposes=["tech_upgrade"],
+                       subsidy_programs=["tech_upgrade_interest"])
+    db.session.flush()
+    assert names(client.get("/catalog/?q=贴息")) == ["技改确认贷"]
+    assert names(client.get("/catalog/?q=技改专项贷款贴息")) == ["技改确认贷"]
+    organizer = client_as("organizer")
+    db.session.commit()
+    assert organizer.post(f"/admin/policy/confirmations/{declared.id}/tech_upgrade_interest"
+                          "/confirm").status_code == 302
+    assert sorted(names(client.get("/catalog/?q=贴息"))) == ["技改申报贷", "技改确认贷"]

@@ -555,6 +555,15 @@ def _confirm_program(_mp):
             lambda: list(product.confirmed_programs))
 
 
+@case(policy.confirm_all_pending)
+def _confirm_all_pending(_mp):
+    product = ProductFactory(subsidy_programs=["tech_upgrade_interest"], confirmed=False)
+    return ([user_for_role("bank_admin", institution=product.institution),
+             user_for_role("enterprise")],
+            lambda s: policy.confirm_all_pending(s, "tech_upgrade_interest"),
+            lambda: list(product.confirmed_programs))
+
+
 @case(policy.revoke_program)
 def _revoke_program(_mp):
     product = ProductFactory(subsidy_programs=["tech_upgrade_interest"])

@@ -349,3 +349,85 @@ def test_the_product_form_offers_the_programmes_in_force_and_one_added_by_form(d
     db.session.commit()
     html = client.get(f"/institution/products/{old.id}/edit").get_data(as_text=True)
     assert "设备更新改造专项再贷款财政贴息（已不在有效期，不计入成本）" in html
+
+
+# --- confirming all of a programme's pending declarations (after an upgrade) -------------------
+
+def test_an_organizer_confirms_all_of_a_programmes_pending_declarations(db, client_as):
+    from matchmaker.audit.models import AuditEntry
+
+    waiting = [ProductFactory(ref=f"P-WAIT-{n}", purposes=["tech_upgrade"],
+                              subsidy_programs=["tech_upgrade_interest",
+                                                "equipment_renewal_relending"],
+                              confirmed=False) for n in range(3)]
+    other = ProductFactory(subsidy_programs=["equipment_renewal_relending"], confirmed=False)
+    need = NeedFactory(purpose="tech_upgrade")
+    matching.refresh_need(need)
+    before = {m.product.ref: m.estimated_rate for m in matching.matches_for_need(need)}
+    organizer = client_as("organizer")
+    db.session.commit()
+    page = organizer.get("/admin/policy/confirmations").get_data(as_text=True)
+    assert "全部确认“技改专项贷款贴息”（3项）" in page
+    assert 'data-confirm="确定确认全部3个产品适用“技改专项贷款贴息”吗？' in page   # asks first
+    assert "全部确认“设备更新改造专项再贷款财政贴息”（4项）" in page
+
+    response = organizer.post(
+        "/admin/policy/confirmations/programmes/tech_upgrade_interest/confirm-all")
+    assert response.status_code == 302
+    for p in waiting:
+        assert p.confirmed_programs == ["tech_upgrade_interest"]
+    assert other.confirmed_programs == []                        # another programme waits
+    entries = db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "program_confirmation.created")).all()
+    assert sorted(e.subject_id for e in entries) == sorted(p.id for p in waiting)
+    assert {e.details["via"] for e in entries} == {"confirm_all"}
+    # recomputed through the job queue: one job per product, the need shows the subsidy
+    jobs = db.session.scalars(select(Job).where(Job.kind == "matching.product")).all()
+    assert sorted(j.params["product_id"] for j in jobs) == sorted(p.id for p in waiting)
+    after = {m.product.ref: m.estimated_rate for m in matching.matches_for_need(need)}
+    assert all(after[p.ref] < before[p.ref] for p in waiting)
+    # nothing left to confirm: refused with a message, nothing recorded
+    response = organizer.post(
+        "/admin/policy/confirmations/programmes/tech_upgrade_interest/confirm-all",
+        follow_redirects=True)
+    assert "没有待确认的申报" in response.get_data(as_text=True)
+    assert len(db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == "program_confirmation.created")).all()) == 3
+
+
+def test_confirming_many_at_once_recomputes_everything_in_one_job(db, client_as):
+    from matchmaker.matching.subscribers import BULK_PRODUCTS
+
+    for _ in range(BULK_PRODUCTS + 1):
+        ProductFactory(subsidy_programs=["tech_upgrade_interest"], confirmed=False)
+    organizer = client_as("organizer")
+    db.session.commit()
+    assert organizer.post("/admin/policy/confirmations/programmes/tech_upgrade_interest"
+                          "/confirm-all").status_code == 302
+    kinds = [j.kind for j in db.session.scalars(select(Job))]
+    assert "matching.all" in kinds and "matching.product" not in kinds
+
+
+@pytest.mark.parametrize("role, status", [("bank_admin", 403), ("bank_manager", 403),
+                                          ("enterprise", 403), ("organizer", 302),
+                                          ("admin", 302)])
+def test_who_may_confirm_all(db, client_as, role, status):
+    product = ProductFactory(subsidy_programs=["tech_upgrade_interest"], confirmed=False)
+    kwargs = {"institution": product.institution} if role.startswith("bank") else {}
+    client = client_as(role, **kwargs)
+    db.session.commit()
+    response = client.post(
+        "/admin/policy/confirmations/programmes/tech_upgrade_interest/confirm-all")
+    assert response.status_code == status
+    assert product.confirmed_programs == (["tech_upgrade_interest"] if status == 302 else [])
+    assert client_as("anonymous").post(
+        "/admin/policy/confirmations/programmes/tech_upgrade_interest/confirm-all"
+    ).status_code in (302, 303)
+
+
+def test_confirming_all_of_an_unknown_programme_changes_nothing(db, client_as):
+    organizer = client_as("organizer")
+    db.session.commit()
+    response = organizer.post("/admin/policy/confirmations/programmes/no_such/confirm-all",
+                              follow_redirects=True)
+    assert "没有这项政策" in response.get_data(as_text=True)

@@ -459,7 +459,7 @@ def test_every_route_of_issue_4_has_access_tests(app):
         "policy.edit_program", "policy.edit_setting",
         # issue 15: tests/test_policy.py and tests/test_policy_programmes.py
         "policy.new_program", "policy.confirmations", "policy.confirm_programme",
-        "policy.revoke_programme"}
+        "policy.revoke_programme", "policy.confirm_all"}
     endpoints = {r.endpoint for r in app.url_map.iter_rules()
                  if r.endpoint.split(".")[0] in ("institutions", "catalog", "policy")
                  and "workday" not in r.endpoint}  # the calendar's matrix: test_leads_access

@@ -15,14 +15,15 @@ from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Select, and_, exists, not_, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import clock, vocab
 from .. import industries as industries_table
-from .. import vocab
 from ..extensions import db
 from ..institutions.models import Institution, InstitutionDistrict, Product, ProductTerm
 from ..institutions.subsidies import CostEstimate, estimate_cost
 from ..matching import adapters
 from ..matching.matcher import EnterpriseFacts, NeedFacts
 from ..policy import service as policy_service
+from ..policy.models import ProgramConfirmation
 from ..textsearch import NameKeys, name_keys, name_score  # noqa: F401 (re-exported)
 
 PER_PAGE = 20
@@ -192,7 +193,8 @@ def search_ids(f: CatalogFilters) -> list[int]:
 def _search_texts(ids: list[int]) -> dict[int, list[str]]:
     """What else a search reads besides the names: each product's description, the core
     enterprises it serves (长安 finds a supply-chain loan for 长安's suppliers) and the names of
-    the subsidy programmes it qualifies for (贴息)."""
+    the subsidy programmes its loans can draw (贴息): declared by the bank AND confirmed by an
+    organizer, and in force today — a declaration alone is a request, and finds nothing."""
     if not ids:
         return {}
     texts: dict[int, list[str]] = {}
@@ -200,14 +202,20 @@ def _search_texts(ids: list[int]) -> dict[int, list[str]]:
                                                .where(Product.id.in_(ids))):
         if description:
             texts.setdefault(pid, []).append(description)
-    programmes = {p.code: p.label for p in policy_service.programs()}
-    for pid, field_name, value in db.session.execute(
-            select(ProductTerm.product_id, ProductTerm.field, ProductTerm.value)
-            .where(ProductTerm.product_id.in_(ids),
-                   ProductTerm.field.in_(("core_enterprises", "subsidy_programs")))):
-        if field_name == "subsidy_programs":
-            value = programmes.get(value) or vocab.label("subsidy_programs", value)
+    for pid, value in db.session.execute(
+            select(ProductTerm.product_id, ProductTerm.value)
+            .where(ProductTerm.product_id.in_(ids), ProductTerm.field == "core_enterprises")):
         texts.setdefault(pid, []).append(value)
+    programmes = {p.code: p.label
+                  for p in policy_service.programs_in_force(clock.china_today())}
+    for pid, code in db.session.execute(
+            select(ProductTerm.product_id, ProductTerm.value)
+            .join(ProgramConfirmation, and_(ProgramConfirmation.product_id ==
+                                            ProductTerm.product_id,
+                                            ProgramConfirmation.program_code == ProductTerm.value))
+            .where(ProductTerm.product_id.in_(ids), ProductTerm.field == "subsidy_programs")):
+        if code in programmes:
+            texts.setdefault(pid, []).append(programmes[code])
     return texts
 
 

@@ -42,9 +42,14 @@ def _product_moved(product, **_):
         service.recompute_later(product_ids=[product.id])
 
 
+# confirmations of more products than this at once (an organizer's 全部确认 after an upgrade)
+# recompute every need in one job rather than one job per product
+BULK_PRODUCTS = 20
+
+
 @signals.policy_changed.connect
 def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, product_id=None,
-                  **_):
+                  product_ids=None, **_):
     """A subsidy programme, a cost setting or the LPR in force changes every cost after
     subsidies (and the LPR the cost points): every need is recomputed. A quote dated ahead
     waits for its day (`matchmaker reprice-lpr-products`, then the nightly `match --all`)."""
@@ -52,8 +57,12 @@ def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, produc
         return
     if not in_force:
         return
-    if kind == "confirmation":      # an organizer confirmed (or withdrew) a product's programme
-        service.recompute_later(product_ids=[product_id], actor=actor)
+    if kind == "confirmation":      # an organizer confirmed (or withdrew) products' programme
+        ids = list(product_ids) if product_ids is not None else [product_id]
+        if len(ids) > BULK_PRODUCTS:
+            service.recompute_later(everything=True, actor=actor)
+        else:
+            service.recompute_later(product_ids=ids, actor=actor)
         return
     if kind in ("programme", "lpr") or (kind == "setting" and key in service.COST_SETTINGS):
         service.recompute_later(everything=True, actor=actor)

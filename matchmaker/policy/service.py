@@ -427,6 +427,51 @@ def revoke_program(actor, product, code: str) -> None:
                                 day=clock.china_today(), product_id=product.id)
 
 
+@guarded(can_confirm_programs, message=CONFIRMERS_ONLY)
+def confirm_all_pending(actor, code: str) -> list[int]:
+    """Confirm every product's pending declaration of programme `code` at once (after an
+    upgrade, the declarations stored before confirmations existed all wait). One transaction:
+    a confirmation and an audit entry per product, then one recompute of what they touch.
+    Returns the products' ids."""
+    program = db.session.scalar(select(SubsidyProgram).where(SubsidyProgram.code == code))
+    if program is None:
+        raise ServiceError("没有这项政策", field="code")
+    product_ids = [pid for pid, pending in pending_confirmations() if pending == code]
+    if not product_ids:
+        raise ServiceError(f"“{program.label}”没有待确认的申报", field="code")
+    by = actor.id if actor else None
+    db.session.add_all(ProgramConfirmation(product_id=pid, program_code=code, confirmed_by_id=by)
+                       for pid in product_ids)
+    db.session.flush()
+    for obj in list(db.session.identity_map.values()):   # loaded products see them too
+        if getattr(obj, "__tablename__", None) == "products" and obj.id in product_ids:
+            db.session.expire(obj, ["confirmations"])
+    for pid in product_ids:
+        record(actor, "program_confirmation.created", _ProductSubject(pid), code=code,
+               via="confirm_all", products=len(product_ids))
+    signals.policy_changed.send(program, kind="confirmation", key=code, actor=actor,
+                                day=clock.china_today(), product_ids=product_ids)
+    log.info("programme %s confirmed for %s products at once", code, len(product_ids))
+    return product_ids
+
+
+class _ProductSubject:
+    """A product named by id for the audit trail (policy sits below institutions)."""
+
+    __tablename__ = "products"
+
+    def __init__(self, product_id: int):
+        self.id = product_id
+
+
+def pending_counts() -> dict[str, int]:
+    """Programme code -> how many products declare it without an organizer's confirmation."""
+    counts: dict[str, int] = {}
+    for _pid, code in pending_confirmations():
+        counts[code] = counts.get(code, 0) + 1
+    return counts
+
+
 @guarded(can_edit_policy, system=True, message=ADMINS_ONLY)
 def confirm_imported(actor, product) -> list[str]:
     """An import is the platform administrator's (or the platform's own, from the

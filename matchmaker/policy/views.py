@@ -99,7 +99,21 @@ def confirmations():
     labels = {p.code: p.label for p in service.programs()}
     return render_template("policy/confirmations.html", form=DeleteForm(), labels=labels,
                            pending=[(products[pid], code) for pid, code in pending
-                                    if pid in products], confirmed=confirmed)
+                                    if pid in products], confirmed=confirmed,
+                           counts=service.pending_counts())
+
+
+@bp.post("/confirmations/programmes/<code>/confirm-all")
+@roles_required("organizer", "admin")
+def confirm_all(code):
+    """Every pending declaration of one programme at once (after an upgrade)."""
+    if not DeleteForm().validate_on_submit():
+        abort(400)
+    with attempt() as done:
+        ids = service.confirm_all_pending(current_user, code)
+    if done:
+        flash(f"已确认{len(ids)}个产品适用此项政策，相关匹配正在重新计算。", "success")
+    return redirect(url_for(".confirmations"))
 
 
 @bp.post("/confirmations/<int:product_id>/<code>/confirm")
