@@ -228,6 +228,26 @@ def test_worked_example_follows_the_programs_as_administrators_set_them(client, 
     assert "技改专项贷款贴息：" not in html     # expired: not in force, not drawn
 
 
+def test_worked_example_of_a_programme_with_an_or_takes_its_first_kind_of_enterprise(db):
+    # the bridge fund: 制造业中小微企业 first; the waiver for a verified 专精特新 one
+    fund = InstitutionFactory(kind="bridge_fund")
+    product = ProductFactory(institution=fund, rate_min=Decimal("3.6"), rate_max=Decimal("3.6"),
+                             subsidy_programs=["bridge_fee_waiver"])
+    (case,) = catalog.worked_example(product, china_today()).cases
+    assert case.title == "专精特新中小企业（经核验）"
+    assert case.estimate.rate_after == Decimal("0.00") and case.notes == []
+    # an administrator makes the fund serve only large private 双百 firms outside
+    # manufacturing: the example follows the first kind it names, and still applies
+    program = db.session.query(SubsidyProgram).filter_by(code="bridge_fee_waiver").one()
+    program.eligibility = {"institution_kinds": ["bridge_fund"], "any_of": [
+        {"industries": ["F"], "sizes": ["large"], "tags": ["double_hundred"],
+         "ownership": ["private"]}]}
+    program.settings = {**program.settings, "waiver_tags": ["double_hundred"]}
+    db.session.flush()
+    (case,) = catalog.worked_example(product, china_today()).cases
+    assert case.estimate.rate_after == Decimal("0.00"), case.notes
+
+
 def test_worked_example_explains_a_program_the_product_cannot_draw(db):
     product = ProductFactory(purposes=["working_capital"], subsidy_programs=["tech_upgrade_interest"])
     (case,) = catalog.worked_example(product, china_today()).cases

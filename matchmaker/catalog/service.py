@@ -386,8 +386,16 @@ PROGRAM_TITLES = {"rate_share": "用于{purposes}的贷款", "rate_points": "用
 def _case_of(program, product: Product) -> tuple[str, dict]:
     """The need a programme asks for (from its eligibility), so each row shows a loan that
     can draw it, and what to call that need."""
-    rules = program.eligibility
+    rules = dict(program.eligibility)
+    if rules.get("any_of"):     # "or": the first kind of enterprise it names
+        first = rules["any_of"][0]
+        rules.update({k: first[k] for k in ("sizes", "tags", "ownership", "industries")
+                      if first.get(k) and not rules.get(k)})
     facts: dict = {}
+    if rules.get("ownership"):
+        facts["ownership"] = rules["ownership"][0]
+    if rules.get("industries"):
+        facts["industry"] = rules["industries"][0]
     wanted = [p for p in rules.get("purposes") or () if p in product.purposes]
     if wanted:
         facts["purposes"] = tuple(wanted)
@@ -451,9 +459,10 @@ def _example_need(product: Product, amount: Decimal, term: int, facts: dict):
                                    else "credit"}
     tags = frozenset(facts.get("tags", ()))
     size = facts.get("size", "small")
-    enterprise = EnterpriseFacts(id=0, ref="example", district="", industry="C", cluster=None,
+    enterprise = EnterpriseFacts(id=0, ref="example", district="",
+                                 industry=facts.get("industry", "C"), cluster=None,
                                  size=size, employees=50, revenue_wan=Decimal(3000),
                                  founded=date(2015, 1, 1), tags=tags, verified_tags=tags,
-                                 derived_size=size)
+                                 derived_size=size, ownership=facts.get("ownership"))
     return NeedFacts(id=0, ref="example", enterprise=enterprise, purpose=purpose, loan_kind="new",
                      amount_wan=amount, term_months=term, guarantee_modes=frozenset(modes))
