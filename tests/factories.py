@@ -7,7 +7,7 @@ from stdnum.cn import uscc as uscc_lib
 
 from matchmaker.accounts.models import User
 from matchmaker.accounts.passwords import hash_password
-from matchmaker.enterprises.models import Enterprise, Need
+from matchmaker.enterprises.models import Enterprise, EnterpriseClaim, Need
 from matchmaker.extensions import db
 from matchmaker.institutions.models import Institution, Product
 from matchmaker.policy.models import ProgramConfirmation
@@ -116,6 +116,18 @@ def user_for_role(role: str, **fields) -> User:
         fields["enterprise"] = EnterpriseFactory()
         fields.setdefault("is_enterprise_admin", True)
     return UserFactory(role=role, **fields)
+
+
+class EnterpriseClaimFactory(BaseFactory):
+    """A pending claim on a known enterprise by a confirmed applicant (issue 17 #4)."""
+
+    class Meta:
+        model = EnterpriseClaim
+
+    enterprise = factory.SubFactory(EnterpriseFactory)
+    requester = factory.SubFactory(UserFactory, role="applicant", phone="13800001234")
+    company_name = factory.LazyAttribute(lambda claim: claim.enterprise.name)
+    status = "pending"
 
 
 # --- matches and leads (leads issue) ---------------------------------------------------------

@@ -11,8 +11,11 @@ import re
 
 import pytest
 
-from tests.conftest import ROLES
+from tests.conftest import ROLES as BASE_ROLES
 
+# an applicant (a claim on a known enterprise waiting: issue 17 #4) is refused everywhere but
+# its own pages: this matrix proves it route by route
+ROLES = BASE_ROLES + ("applicant",)
 ALL = frozenset(ROLES) - {"anonymous"}
 BANK = frozenset({"bank_manager", "bank_admin"})
 PARTICIPANTS = frozenset({"enterprise"}) | BANK
@@ -40,6 +43,12 @@ ROLE_GATED = {
     "enterprises.edit_need": {"enterprise"},
     "enterprises.edit_profile": {"enterprise"},
     "enterprises.import_commit": {"organizer"},
+    "enterprises.invite_first_user": {"organizer"},
+    "enterprises.claims": {"organizer", "enterprise"},
+    "enterprises.approve_claim": {"organizer", "enterprise"},
+    "enterprises.refuse_claim": {"organizer", "enterprise"},
+    "enterprises.amend_claim": {"applicant"},
+    "enterprises.reapply_claim": {"applicant"},
     "enterprises.import_template": {"organizer"},
     "enterprises.import_upload": {"organizer"},
     "enterprises.need": {"enterprise", "organizer"},

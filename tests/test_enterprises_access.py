@@ -8,6 +8,7 @@ from matchmaker.enterprises.models import Need
 from matchmaker.extensions import db as _db
 from tests.conftest import ROLES, shared_data
 from tests.factories import EnterpriseFactory, NeedFactory, user_for_role
+from tests.test_enterprise_claims import MEMBER_ROUTES
 
 GET_ALLOWED = {
     "enterprises.profile": {"enterprise"},
@@ -103,7 +104,9 @@ def test_post_access(app, roles, db, role, endpoint):
 def test_every_enterprises_route_is_in_the_matrix(app):
     endpoints = {r.endpoint for r in app.url_map.iter_rules()
                  if r.endpoint.startswith("enterprises.")}
-    assert endpoints == set(GET_ALLOWED) | set(POST_ALLOWED)
+    # the enterprise's users (first-user invitation, claim requests): their role × route
+    # matrix, applicant included, is tests/test_enterprise_claims.py
+    assert endpoints == set(GET_ALLOWED) | set(POST_ALLOWED) | set(MEMBER_ROUTES)
 
 
 @pytest.mark.parametrize("endpoint", ["enterprises.need", "enterprises.edit_need"])

@@ -7,9 +7,9 @@ import pytest
 
 from matchmaker.accounts import service as accounts
 from matchmaker.accounts.models import Invitation
+from matchmaker.enterprises import members, spreadsheet
 from matchmaker.enterprises import service as enterprises
-from matchmaker.enterprises import spreadsheet
-from matchmaker.enterprises.models import Need
+from matchmaker.enterprises.models import EnterpriseClaim, Need
 from matchmaker.events import meetings
 from matchmaker.events import service as events
 from matchmaker.events.models import (
@@ -43,7 +43,14 @@ from matchmaker.policy.models import ReferenceRate, WorkdayOverride
 from matchmaker.whitelists import answers, imports, pushing, rules
 from matchmaker.whitelists import service as whitelists
 from matchmaker.whitelists.models import EnterpriseFlag, Push, Whitelist
-from tests.factories import InstitutionFactory, NeedFactory, ProductFactory, user_for_role
+from tests.factories import (
+    EnterpriseClaimFactory,
+    EnterpriseFactory,
+    InstitutionFactory,
+    NeedFactory,
+    ProductFactory,
+    user_for_role,
+)
 from tests.test_leads_helpers import china, claimed_lead, freeze, manager, owner, pushed_lead
 
 
@@ -178,6 +185,9 @@ EXEMPT = {
     "matchmaker.leads.consent.close_consent",   # grant_consent (superseded), revoke_consent
     "matchmaker.leads.claims.record_first_contact",  # add_followup, the bank's outcomes
     "matchmaker.leads.service.end_live_claim",  # revoke_consent, close_lead (the platform)
+    # the invitation row itself: accounts.invite and enterprises.members.invite_first_user
+    # check who invites whom before they call it
+    "matchmaker.accounts.service.create_invitation",
     # they read only: which moves the need page offers, which batches the invite form lists,
     # what a whitelist import would do
     "matchmaker.enterprises.service.next_statuses",
@@ -394,6 +404,55 @@ def _change_need_status(_mp):
     return ([user_for_role("enterprise"), _organizer("江津区"), user_for_role("admin")],
             lambda s: enterprises.change_status(s, need, "withdrawn", "不再需要"),
             lambda: need.status)
+
+
+@case(members.invite_first_user)
+def _invite_first_user(_mp):
+    firm = EnterpriseFactory(district="永川区")
+    return ([_organizer("江津区"),
+             user_for_role("enterprise", enterprise=firm, is_enterprise_admin=True),
+             user_for_role("admin"), user_for_role("applicant")],
+            lambda s: members.invite_first_user(s, firm, email="first@firm.cn", name="王总"),
+            lambda: _count(Invitation))
+
+
+def _claim_strangers(claim):
+    """Who must never decide a claim: another district's organizer, another firm's admin, a
+    colleague who is not the admin, a bank, the requester themself."""
+    return [_organizer("江津区"), user_for_role("enterprise"),
+            user_for_role("enterprise", enterprise=claim.enterprise, is_enterprise_admin=False),
+            user_for_role("bank_admin"), claim.requester]
+
+
+@case(members.approve_claim)
+def _approve_claim(_mp):
+    claim = EnterpriseClaimFactory(enterprise=EnterpriseFactory(district="永川区"))
+    return (_claim_strangers(claim), lambda s: members.approve_claim(s, claim),
+            lambda: (claim.status, claim.requester.role, claim.requester.enterprise_id))
+
+
+@case(members.refuse_claim)
+def _refuse_claim(_mp):
+    claim = EnterpriseClaimFactory(enterprise=EnterpriseFactory(district="永川区"))
+    return (_claim_strangers(claim), lambda s: members.refuse_claim(s, claim, "无法核实"),
+            lambda: (claim.status, claim.reason))
+
+
+@case(members.amend_claim)
+def _amend_claim(_mp):
+    claim = EnterpriseClaimFactory()
+    return ([user_for_role("applicant"), _organizer(claim.enterprise.district),
+             user_for_role("enterprise", enterprise=claim.enterprise)],
+            lambda s: members.amend_claim(s, claim, position="财务总监", note="工号0012"),
+            lambda: (claim.position, claim.note))
+
+
+@case(members.reapply)
+def _reapply(_mp):
+    claim = EnterpriseClaimFactory(status="refused", reason="无法核实")
+    return ([user_for_role("applicant"), _organizer(claim.enterprise.district)],
+            lambda s: members.reapply(s, claim, position=None, note="营业执照复印件已交区经信委"),
+            lambda: _count(EnterpriseClaim))
 
 
 @case(spreadsheet.commit_rows)

@@ -88,15 +88,20 @@ def test_invalid_characters_are_refused(client, db):
     assert "统一社会信用代码" in message
 
 
-def test_duplicate_uscc_is_refused(client, db):
-    EnterpriseFactory(uscc=USCC)
+def test_a_known_uscc_gives_an_applicant_not_the_enterprise(client, db):
+    """Issue 17 #4: typing a known enterprise's code makes a claim request, nothing more
+    (tests/test_enterprise_claims.py follows it to a decision)."""
+    known = EnterpriseFactory(uscc=USCC)
     db.session.commit()  # a view's rollback must not undo the arrangement
-    before = counts(db)
+    enterprises_before = counts(db)[0]
     response = client.post("/register", data=form())
-    assert response.status_code == 400
-    [message] = field_errors(response.get_data(as_text=True), "uscc")
-    assert "该统一社会信用代码已注册" in message
-    assert counts(db) == before
+    assert response.status_code == 302 and response.headers["Location"].endswith("/home")
+    user = db.session.scalar(select(User).where(User.email == "finance@liangjiang.cn"))
+    assert (user.role, user.enterprise_id, user.is_enterprise_admin) == ("applicant", None,
+                                                                         False)
+    assert counts(db)[0] == enterprises_before
+    assert known.name not in client.get("/enterprise").get_data(as_text=True)
+    assert "待审核" in client.get("/home").get_data(as_text=True)
 
 
 def test_duplicate_email_is_refused_and_the_enterprise_is_not_kept(client, db):

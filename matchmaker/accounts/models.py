@@ -8,7 +8,10 @@ from .. import vocab
 from ..extensions import db
 from ..types import utcnow
 
-ROLES = ("enterprise", "bank_manager", "bank_admin", "organizer", "admin")
+# applicant: a person who registered with the USCC of an enterprise the platform already knows;
+# the account works, but holds no enterprise until the enterprise's admin or an organizer of its
+# district approves the claim (enterprises.members): no role gate admits it anywhere else
+ROLES = ("enterprise", "bank_manager", "bank_admin", "organizer", "admin", "applicant")
 BANK_ROLES = ("bank_manager", "bank_admin")
 ROLE_LABELS = {
     "enterprise": "企业用户",
@@ -16,10 +19,11 @@ ROLE_LABELS = {
     "bank_admin": "机构管理员",
     "organizer": "组织方（经信委/金融办/人民银行）",
     "admin": "平台管理员",
+    "applicant": "企业用户（认领待审核）",
 }
 # the navbar badge: short enough to keep the organizer's nine links on one line
 ROLE_SHORT_LABELS = {"enterprise": "企业", "bank_manager": "客户经理", "bank_admin": "机构管理员",
-                     "organizer": "组织方", "admin": "管理员"}
+                     "organizer": "组织方", "admin": "管理员", "applicant": "待审核"}
 _ROLE_IN = "role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")"
 
 
@@ -54,6 +58,9 @@ class User(UserMixin, db.Model):
             name="institution_for_bank_roles"),
         CheckConstraint("role != 'enterprise' OR enterprise_id IS NOT NULL",
                         name="enterprise_for_enterprise_role"),
+        # an applicant holds no enterprise until its claim is approved
+        CheckConstraint("role != 'applicant' OR enterprise_id IS NULL",
+                        name="no_enterprise_for_applicant"),
         CheckConstraint(f"district IS NULL OR {vocab.sql_in('district', 'districts')}",
                         name="district"),
     )
@@ -85,6 +92,9 @@ class Invitation(db.Model):
     role: Mapped[str] = mapped_column(String(16))
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
     enterprise_id: Mapped[int | None] = mapped_column(ForeignKey("enterprises.id"))
+    # the first user of an enterprise an organizer collected becomes its admin (who then
+    # invites colleagues); a colleague invited by that admin does not
+    enterprise_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     district: Mapped[str | None] = mapped_column(String(32))
     organization: Mapped[str | None] = mapped_column(String(128))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

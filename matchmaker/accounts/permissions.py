@@ -81,10 +81,12 @@ def can_reactivate_member(user, member) -> bool:
 
 
 def can_erase_account(user, account) -> bool:
-    """An enterprise user closes their own account; a platform admin closes anyone's."""
+    """An enterprise user (or an applicant) closes their own account; a platform admin closes
+    anyone's."""
     if not is_signed_in(user) or account is None:
         return False
-    return user.role == "admin" or (user.id == account.id and user.role == "enterprise")
+    return user.role == "admin" or (user.id == account.id
+                                    and user.role in ("enterprise", "applicant"))
 
 
 def can_view_audit(user) -> bool:

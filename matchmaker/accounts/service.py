@@ -186,6 +186,18 @@ def invite(actor: User, *, email: str, role: str, name: str = "", institution=No
         institution = actor.institution
     if actor.role == "enterprise":
         enterprise = actor.enterprise
+    return create_invitation(actor, email=email, role=role, name=name, institution=institution,
+                             enterprise=enterprise, district=district,
+                             organization=organization)
+
+
+def create_invitation(actor: User, *, email: str, role: str, name: str = "", institution=None,
+                      enterprise=None, district: str | None = None,
+                      organization: str | None = None,
+                      enterprise_admin: bool = False) -> tuple[Invitation, str]:
+    """The invitation itself, for a service that has checked its actor: `invite` above, and
+    an organizer's invitation of a collected firm's first user (enterprises.members), who
+    becomes the enterprise's admin."""
     # the users CHECKs tie an institution to bank roles only (and an enterprise to the
     # enterprise role): a stray choice would make the link fail with an IntegrityError
     institution = institution if role in BANK_ROLES else None
@@ -199,12 +211,15 @@ def invite(actor: User, *, email: str, role: str, name: str = "", institution=No
     invitation = Invitation(
         token_hash=_token_hash(token), email=email.strip().lower(), name=name, role=role,
         institution=institution, enterprise=enterprise,
+        enterprise_admin=bool(enterprise_admin and enterprise is not None),
         district=district if role == "organizer" else None,
         organization=organization, invited_by=actor, expires_at=utcnow() + timedelta(hours=hours))
     db.session.add(invitation)
     db.session.flush()
     record(actor, "invitation.created", invitation, role=role,
-           institution_id=institution.id if institution else None)
+           institution_id=institution.id if institution else None,
+           **({"enterprise_id": enterprise.id, "enterprise_admin": invitation.enterprise_admin}
+              if enterprise is not None else {}))
     return invitation, token
 
 
@@ -241,7 +256,8 @@ def accept_invitation(token: str, *, name: str, password: str, phone: str | None
         email=invitation.email, name=name, password=password, role=invitation.role,
         actor=invitation.invited_by, institution_id=invitation.institution_id,
         enterprise_id=invitation.enterprise_id, district=invitation.district,
-        organization=invitation.organization)
+        organization=invitation.organization,
+        is_enterprise_admin=invitation.role == "enterprise" and invitation.enterprise_admin)
     if (phone or "").strip():
         user.phone = mobile.normalize(phone)
     db.session.refresh(invitation)
@@ -278,14 +294,16 @@ def _confirm_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="registration-confirm")
 
 
-def request_confirmation(user: User, confirm_url) -> None:
-    """A self-registered account waits, inactive, for its owner to open the mailed link."""
+def request_confirmation(user: User, confirm_url, then: str = "") -> None:
+    """A self-registered account waits, inactive, for its owner to open the mailed link
+    (`then`: what happens once it is opened, told in the same mail)."""
     user.active = False
     db.session.flush()
     link = confirm_url(_confirm_serializer().dumps({"u": user.id}))
+    paragraphs = [f"{user.name}，您好：", f"请在72小时内打开下面的链接完成企业注册：\n{link}",
+                  then, "如果不是您本人注册，请忽略此邮件。", "银企融资对接平台"]
     send_mail(user.email, "【银企融资对接平台】请确认您的注册",
-              f"{user.name}，您好：\n\n请在72小时内打开下面的链接完成企业注册：\n{link}\n\n"
-              "如果不是您本人注册，请忽略此邮件。\n\n银企融资对接平台")
+              "\n\n".join(p for p in paragraphs if p))
     record(None, "user.confirmation_sent", user)
 
 

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ..enterprises.forms import RegisterEnterpriseForm
+from ..enterprises.members import announce_claims
 from ..enterprises.service import register_by_mail, register_enterprise
 from ..errors import ServiceError
 from ..extensions import db, limiter
@@ -100,18 +101,22 @@ def register():
         if current_app.config["REGISTRATION_CONFIRM_BY_MAIL"]:
             return _register_by_mail(form)
         with attempt(form, "company_name") as done:
-            _, user = register_enterprise(
+            enterprise, user = register_enterprise(
                 company_name=form.company_name.data, uscc=form.uscc.data,
                 district=form.district.data, industry=form.industry.data,
                 employees=form.employees.data, revenue_wan=form.revenue_wan.data,
                 founded=form.founded.data, name=form.name.data, email=form.email.data,
                 password=form.password.data, assets_wan=form.assets_wan.data,
                 mobile_phone=form.mobile.data)
+            announce_claims(user)  # a known enterprise's USCC: its approvers hear of it now
             once.done(url_for("accounts.login"))
         if not done:
             return render_template("accounts/register.html", form=form), 400
         login_user(user)
-        flash("注册成功。请完善企业信息并发布融资需求。", "success")
+        if enterprise is None:
+            flash("该企业已在平台登记。您的申请已提交，待该企业的管理员或所在区县的组织方审核。", "info")
+        else:
+            flash("注册成功。请完善企业信息并发布融资需求。", "success")
         return redirect(url_for("web.home"))
     status = 400 if form.is_submitted() else 200
     return render_template("accounts/register.html", form=form), status
@@ -126,6 +131,7 @@ def _register_by_mail(form):
             employees=form.employees.data, revenue_wan=form.revenue_wan.data,
             founded=form.founded.data, name=form.name.data, email=form.email.data,
             password=form.password.data, assets_wan=form.assets_wan.data,
+            mobile_phone=form.mobile.data,
             confirm_url=lambda token: url_for(".confirm_registration", token=token,
                                               _external=True))
         once.done(url_for("accounts.login"))
@@ -138,10 +144,14 @@ def _register_by_mail(form):
 def confirm_registration(token: str):
     with attempt() as done:
         user = service.confirm_registration(token)
+        announce_claims(user)  # an applicant's claim goes to its approvers from now on
     if not done:
         return redirect(url_for("accounts.login"))
     login_user(user)
-    flash("注册成功。请完善企业信息并发布融资需求。", "success")
+    if user.role == "applicant":
+        flash("邮箱已确认。您的申请已提交，待该企业的管理员或所在区县的组织方审核。", "info")
+    else:
+        flash("注册成功。请完善企业信息并发布融资需求。", "success")
     return redirect(url_for("web.home"))
 
 

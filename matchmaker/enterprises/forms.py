@@ -373,6 +373,30 @@ class TagVerifyForm(FlaskForm):
     verified = HiddenField()
 
 
+# --- the enterprise's users: a collected firm's first user, claim requests ----------------------
+
+class FirstUserInviteForm(FlaskForm):
+    email = EmailField("被邀请人邮箱", validators=[InputRequired("请填写邮箱"), Email("邮箱格式不正确"),
+                                             Length(max=254, message="邮箱过长")])
+    name = StringField("被邀请人姓名", validators=[InputRequired("请填写姓名"),
+                                             Length(max=64, message="姓名不超过64个字")])
+
+
+class ClaimDecisionForm(FlaskForm):
+    reason = TextAreaField("不予通过的原因（申请人可见）", validators=[
+        Optional(), Length(max=500, message="原因不超过500个字")], render_kw={"rows": 2})
+    # where to go back to: the claims page, or the enterprise's page it was decided on
+    back = HiddenField()
+
+
+class ClaimAmendForm(FlaskForm):
+    position = StringField("您在该企业的职务", validators=[
+        Optional(), Length(max=64, message="职务不超过64个字")])
+    note = TextAreaField("补充说明（可供核实的材料）", validators=[
+        Optional(), Length(max=1000, message="说明不超过1000个字")], render_kw={
+            "rows": 3, "placeholder": "如：营业执照复印件已交区经信委；可为您证明的同事及电话"})
+
+
 # --- organizer search (GET: a plain wtforms Form, no CSRF) -----------------------------------
 
 class SearchForm(Form):

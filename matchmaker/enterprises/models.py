@@ -1,7 +1,17 @@
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, event
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    event,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .. import sizes, vocab
@@ -173,3 +183,46 @@ class NeedGuaranteeMode(db.Model):
     value: Mapped[str] = mapped_column(String(16), primary_key=True)
     position: Mapped[int] = mapped_column(default=0)
     __table_args__ = (CheckConstraint(vocab.sql_in("value", "guarantee_modes"), name="mode"),)
+
+
+CLAIM_STATUSES = ("pending", "approved", "refused")
+CLAIM_STATUS_LABELS = {"pending": "待审核", "approved": "已通过", "refused": "未通过"}
+PENDING_CLAIM = text("status = 'pending'")
+
+
+class EnterpriseClaim(db.Model):
+    """企业认领申请: a registered person asks to act for an enterprise the platform already
+    knows (collected by an organizer, or registered by a colleague). Typing the enterprise's
+    USCC gives nobody its data: the enterprise's admin or an organizer of its district
+    approves or refuses the request (enterprises.members)."""
+
+    __tablename__ = "enterprise_claims"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # the name the requester typed at registration: the approver compares it with the name
+    # on file (the requester's own name and mobile are on the user row)
+    company_name: Mapped[str] = mapped_column(String(128))
+    position: Mapped[str | None] = mapped_column(String(64))
+    # what the requester offers as proof (a licence copy handed in, who can vouch for them)
+    note: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was refused (shown to the requester)
+
+    enterprise: Mapped[Enterprise] = relationship()
+    requester = relationship("User", foreign_keys=[requester_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'refused')", name="status"),
+        # one open request per person: a decision settles it before another can be made
+        Index("uq_enterprise_claims_pending_requester", "requester_id", unique=True,
+              sqlite_where=PENDING_CLAIM, postgresql_where=PENDING_CLAIM),
+    )
+
+    @property
+    def status_label(self) -> str:
+        return CLAIM_STATUS_LABELS[self.status]

@@ -7,7 +7,8 @@ so another tenant's object answers 404.
 """
 from sqlalchemy import Select, false, select
 
-from .models import Enterprise, Need
+from ..accounts.models import User
+from .models import Enterprise, EnterpriseClaim, Need
 
 ENTERPRISE_PAGE_ROLES = ("enterprise", "organizer")
 # need statuses in which the enterprise may still change what it asks for
@@ -136,6 +137,65 @@ def can_search_enterprises(user) -> bool:
     return getattr(user, "is_authenticated", False) and user.role == "organizer"
 
 
+# --- the enterprise's users: a collected firm's first user, claim requests -----------------
+
+def _authenticated(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and bool(getattr(user, "active", True))
+
+
+def is_enterprise_admin_of(user, enterprise_id) -> bool:
+    return (_authenticated(user) and user.role == "enterprise"
+            and bool(user.is_enterprise_admin) and user.enterprise_id == enterprise_id)
+
+
+def can_invite_first_user(user, enterprise) -> bool:
+    """An organizer of the enterprise's district (or of the city) invites the first user of a
+    firm it collected; once the firm has users, its admin invites colleagues."""
+    return can_view_enterprise(user, enterprise) and user.role == "organizer"
+
+
+def can_review_claims(user) -> bool:
+    """Who has a queue of claim requests: organizers, and enterprise admins (their firm's)."""
+    return _authenticated(user) and (user.role == "organizer" or (
+        user.role == "enterprise" and bool(user.is_enterprise_admin)))
+
+
+def can_decide_claim(user, claim) -> bool:
+    """The enterprise's admin, or an organizer of its district (or of the city)."""
+    if claim is None or not _authenticated(user):
+        return False
+    if user.role == "organizer":
+        return can_view_enterprise(user, claim.enterprise)
+    return is_enterprise_admin_of(user, claim.enterprise_id)
+
+
+def can_amend_claim(user, claim) -> bool:
+    """The person who asked: adds their position and proof, or asks again after a refusal."""
+    return (claim is not None and _authenticated(user) and user.role == "applicant"
+            and user.id == claim.requester_id)
+
+
+def visible_claims(user) -> Select:
+    """Claim requests this user decides on: of the admin's own enterprise, or of the
+    organizer's district (all for a city-level organizer). A request shows once its
+    requester has confirmed the account (an unconfirmed registration is nobody yet)."""
+    query = (select(EnterpriseClaim).join(EnterpriseClaim.enterprise)
+             .join(User, User.id == EnterpriseClaim.requester_id).where(User.active.is_(True)))
+    if not can_review_claims(user):
+        return query.where(false())
+    if user.role == "organizer":
+        return query.where(Enterprise.district == user.district) if user.district else query
+    return query.where(EnterpriseClaim.enterprise_id == user.enterprise_id)
+
+
+def own_claims(user) -> Select:
+    """The applicant's own requests."""
+    query = select(EnterpriseClaim)
+    if not _authenticated(user) or user.role != "applicant":
+        return query.where(false())
+    return query.where(EnterpriseClaim.requester_id == user.id)
+
+
 # registered as Jinja globals by the blueprint (views.py)
 PREDICATES = {
     "can_view_enterprise": can_view_enterprise,
@@ -147,4 +207,7 @@ PREDICATES = {
     "can_change_need_status": can_change_need_status,
     "can_import_enterprises": can_import_enterprises,
     "can_search_enterprises": can_search_enterprises,
+    "can_invite_first_user": can_invite_first_user,
+    "can_review_claims": can_review_claims,
+    "can_decide_claim": can_decide_claim,
 }

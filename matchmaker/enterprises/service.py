@@ -16,6 +16,7 @@ from ..extensions import db
 from ..guards import guarded
 from ..policy.terms import OWNERSHIPS
 from ..types import utcnow
+from . import members
 from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseTag, Need, derive_size
 from .permissions import (
     EDITABLE_STATUSES,
@@ -40,15 +41,22 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
                         employees: int, revenue_wan, founded, name: str, email: str,
                         password: str, assets_wan=None, mobile_phone: str | None = None):
     """A finance manager registers the company and becomes its first (admin) user, and its
-    contact (name and mobile) for the banks it later pushes needs to."""
+    contact (name and mobile) for the banks it later pushes needs to. With the USCC of an
+    enterprise the platform already knows, nobody obtains it by typing its code: the account
+    made holds no enterprise and asks to claim it (members.register_applicant); returns
+    (None, the applicant) then."""
     if mobile_phone is not None and mobile.problem(mobile_phone):
         raise ServiceError(mobile.problem(mobile_phone), field="mobile")
     code = uscc_rules.normalize(uscc)
     message = uscc_rules.problem(code)
     if message:
         raise ServiceError(message, field="uscc")
-    if db.session.scalar(select(Enterprise.id).where(Enterprise.uscc == code)):
-        raise ServiceError("该统一社会信用代码已注册，请联系贵公司已注册的同事邀请您加入", field="uscc")
+    known = db.session.scalar(select(Enterprise).where(Enterprise.uscc == code))
+    if known is not None:
+        user = members.register_applicant(known, company_name=company_name, name=name,
+                                          email=email, password=password,
+                                          mobile_phone=mobile_phone)
+        return None, user
     enterprise = Enterprise(
         ref=enterprise_ref_for(code), name=company_name.strip(), uscc=code, district=district,
         industry=industry, employees=employees, revenue_wan=revenue_wan, founded=founded,
@@ -59,8 +67,7 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
         with db.session.begin_nested():
             db.session.add(enterprise)
     except IntegrityError:
-        raise ServiceError("该统一社会信用代码已注册，请联系贵公司已注册的同事邀请您加入",
-                           field="uscc") from None
+        raise ServiceError("该统一社会信用代码刚刚已被注册，请重新提交", field="uscc") from None
     user = create_user(email=email, name=name, password=password, role="enterprise",
                        enterprise_id=enterprise.id, is_enterprise_admin=True)
     if mobile_phone:
@@ -70,17 +77,23 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
     return enterprise, user
 
 
+CLAIM_MAIL = ("您填写的统一社会信用代码对应的企业已在平台登记。确认后，您的账号将作为该企业用户的申请，"
+              "交由该企业的管理员或企业所在区县的经信部门审核；审核通过前，您的账号不能查看或办理"
+              "该企业的任何业务。审核结果会通过站内消息和邮件通知您。")
+
+
 def register_by_mail(*, company_name: str, uscc: str, district: str, industry: str,
                      employees: int, revenue_wan, founded, name: str, email: str,
-                     password: str, assets_wan=None, confirm_url) -> None:
+                     password: str, assets_wan=None, mobile_phone: str | None = None,
+                     confirm_url) -> None:
     """Registration that does not tell who is registered (issue 19): whatever the e-mail and
     the USCC, the registrant sees the same answer and hears the rest by mail, in the mailbox
-    they typed. A new company and address: the account is made inactive and a confirmation
-    link is mailed (`confirm_url(user)`). An address already registered: its owner is told
-    someone tried. A USCC already registered: the registrant is told to ask a colleague for an
-    invitation and the company's admins are told someone tried. Each path costs one Argon2
-    hash, so the time does not tell either. A malformed USCC is still refused beside its field
-    (that tells nothing about anyone)."""
+    they typed. A new address: an inactive account and a confirmation link (`confirm_url`)
+    that activates it — with a new company, its first user; with a known company's USCC, an
+    applicant whose claim goes to the company's admin or its district's organizers once the
+    link is opened (members). An address already registered: its owner is told someone
+    tried. Each path costs one Argon2 hash, so the time does not tell either. A malformed
+    USCC is still refused beside its field (that tells nothing about anyone)."""
     from ..accounts.passwords import hash_password
     from ..accounts.service import find_user_by_email, request_confirmation
     from ..mail import send_mail
@@ -98,36 +111,15 @@ def register_by_mail(*, company_name: str, uscc: str, district: str, industry: s
                   "重设。\n如果不是您本人，请忽略此邮件。\n\n银企融资对接平台")
         log.info("registration for an existing address (user %s): owner told", existing.id)
         return
-    taken = db.session.scalar(select(Enterprise).where(Enterprise.uscc == code))
-    if taken is not None:
-        hash_password(password)
-        send_mail(email.strip(), "【银企融资对接平台】企业注册",
-                  f"{name}，您好：\n\n您填写的统一社会信用代码对应的企业已在平台注册。请联系贵公司"
-                  "已注册的同事（企业管理员）在平台上邀请您加入，无需重复注册。\n\n银企融资对接平台")
-        for admin in _enterprise_admins(taken):
-            send_mail(admin.email, "【银企融资对接平台】有人尝试以贵公司名义注册",
-                      f"{admin.name}，您好：\n\n有人刚刚尝试用贵公司的统一社会信用代码注册新账号。"
-                      "我们已请对方联系贵公司的企业管理员获得邀请。如同事需要账号，可在“成员与邀请”"
-                      "中邀请。\n\n银企融资对接平台")
-        log.info("registration for a registered USCC (enterprise %s): admins told", taken.id)
-        return
     try:
-        _, user = register_enterprise(
+        enterprise, user = register_enterprise(
             company_name=company_name, uscc=code, district=district, industry=industry,
             employees=employees, revenue_wan=revenue_wan, founded=founded, name=name,
-            email=email, password=password, assets_wan=assets_wan)
+            email=email, password=password, assets_wan=assets_wan, mobile_phone=mobile_phone)
     except ServiceError:  # the same address or USCC registered a moment ago: say nothing
         log.info("registration lost a race for its address or USCC")
         return
-    request_confirmation(user, confirm_url)
-
-
-def _enterprise_admins(enterprise: Enterprise) -> list:
-    from ..accounts.models import User
-
-    return list(db.session.scalars(select(User).where(
-        User.enterprise_id == enterprise.id, User.is_enterprise_admin.is_(True),
-        User.active.is_(True)).order_by(User.id)))
+    request_confirmation(user, confirm_url, then=CLAIM_MAIL if enterprise is None else "")
 
 
 # --- readable change summaries for the audit trail ------------------------------------------

@@ -21,15 +21,19 @@ from ..audit.labels import action_label
 from ..extensions import db
 from ..institutions.models import Institution
 from ..leads.service import need_leads  # the need page shows its leads too
+from ..mail import send_mail
 from ..matching import service as matching
 from ..policy import service as policy
 from ..web import once
 from ..web.actions import attempt
-from . import service, spreadsheet
+from . import members, service, spreadsheet
 from .forms import (
     LOAN_KIND_HELP,
     PURPOSE_HELP,
+    ClaimAmendForm,
+    ClaimDecisionForm,
     EnterpriseProfileForm,
+    FirstUserInviteForm,
     ImportCommitForm,
     ImportUploadForm,
     NeedForm,
@@ -37,12 +41,16 @@ from .forms import (
     SearchForm,
     TagVerifyForm,
 )
-from .models import NEED_STATUS_LABELS, Enterprise, Need
+from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseClaim, Need
 from .permissions import (
     PREDICATES,
     can_change_need_status,
     can_edit_need,
+    can_invite_first_user,
+    can_review_claims,
     can_verify_tag,
+    own_claims,
+    visible_claims,
     visible_enterprises,
     visible_needs,
 )
@@ -79,14 +87,148 @@ def show(enterprise_id):
     return _render_profile(enterprise)
 
 
-def _render_profile(enterprise: Enterprise):
+def _render_profile(enterprise: Enterprise, invite_form=None):
     needs = db.session.scalars(visible_needs(current_user)
                                .where(Need.enterprise_id == enterprise.id)
                                .order_by(Need.created_at.desc()).limit(20)).all()
     return render_template(
         "enterprises/profile.html", enterprise=enterprise, needs=needs,
         basis=service.size_basis(enterprise), gaps=service.profile_gaps(enterprise),
-        completeness=service.profile_completeness(enterprise), verify_form=TagVerifyForm())
+        completeness=service.profile_completeness(enterprise), verify_form=TagVerifyForm(),
+        **_accounts_context(enterprise, invite_form))
+
+
+def _accounts_context(enterprise: Enterprise, invite_form=None) -> dict:
+    """The organizer's view of the firm's accounts: its users, an open first-user invitation,
+    the invitation form while it has none, and the claim requests waiting on it."""
+    if current_user.role != "organizer":
+        return {"account_card": False}
+    users = members.enterprise_users(enterprise)
+    form = invite_form
+    if form is None and not users and can_invite_first_user(current_user, enterprise):
+        form = FirstUserInviteForm(formdata=None, name=enterprise.contact_name)
+    return {"account_card": True, "enterprise_users": users,
+            "open_invitations": members.open_first_user_invitations(enterprise),
+            "invite_form": form if not users else None,
+            "pending_claims": _pending_claims(EnterpriseClaim.enterprise_id == enterprise.id),
+            "decision_form": ClaimDecisionForm(formdata=None, back="enterprise")}
+
+
+def _pending_claims(*where) -> list[EnterpriseClaim]:
+    return db.session.scalars(visible_claims(current_user).where(
+        EnterpriseClaim.status == "pending", *where)
+        .order_by(EnterpriseClaim.created_at)).all()
+
+
+@bp.post("/enterprises/<int:enterprise_id>/invite")
+@roles_required("organizer")
+def invite_first_user(enterprise_id):
+    """A collected firm's first user, invited from its page (then its admin invites)."""
+    enterprise = db.one_or_404(visible_enterprises(current_user)
+                               .where(Enterprise.id == enterprise_id))
+    form = FirstUserInviteForm()
+    if not form.validate_on_submit():
+        return _render_profile(enterprise, invite_form=form), 400
+    with attempt(form, "email") as done:
+        invitation, token = members.invite_first_user(
+            _me(), enterprise, email=form.email.data, name=form.name.data)
+        link = url_for("accounts.accept_invitation", token=token, _external=True)
+        # inside the block: a mail that cannot be sent leaves no invitation behind
+        send_mail(invitation.email, "【银企融资对接平台】邀请您开通企业账号",
+                  f"{invitation.name}，您好：\n\n{current_user.organization or current_user.name}"
+                  f"邀请您作为“{enterprise.name}”的企业管理员开通银企融资对接平台账号。开通后可查看和"
+                  f"发布本企业的融资需求，并邀请同事加入。\n请在72小时内打开以下链接设置密码：\n{link}\n"
+                  "\n如果您不是该企业的员工，请忽略本邮件。\n\n银企融资对接平台")
+    if not done:
+        return _render_profile(enterprise, invite_form=form), 400
+    flash(f"邀请已发送至 {invitation.email}，链接72小时内有效，仅可使用一次。", "success")
+    return redirect(url_for(".show", enterprise_id=enterprise.id))
+
+
+# --- claim requests: the approvers' queue, the decisions, the requester's additions ------------
+
+@bp.get("/enterprises/claims")
+@roles_required("organizer", "enterprise")
+def claims():
+    if not can_review_claims(current_user):
+        abort(403)  # an enterprise user who is not its admin
+    decided = db.session.scalars(visible_claims(current_user).where(
+        EnterpriseClaim.status != "pending").order_by(EnterpriseClaim.decided_at.desc())
+        .limit(20)).all()
+    return render_template("enterprises/claims.html", pending=_pending_claims(),
+                           decided=decided, decision_form=ClaimDecisionForm(formdata=None))
+
+
+def _decided_claim(claim_id: int) -> tuple[EnterpriseClaim, ClaimDecisionForm]:
+    claim = db.one_or_404(visible_claims(current_user).where(EnterpriseClaim.id == claim_id))
+    form = ClaimDecisionForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return claim, form
+
+
+def _after_decision(claim: EnterpriseClaim, form: ClaimDecisionForm):
+    if form.back.data == "enterprise" and current_user.role == "organizer":
+        return redirect(url_for(".show", enterprise_id=claim.enterprise_id))
+    return redirect(url_for(".claims"))
+
+
+@bp.post("/enterprises/claims/<int:claim_id>/approve")
+@roles_required("organizer", "enterprise")
+def approve_claim(claim_id):
+    claim, form = _decided_claim(claim_id)
+    with attempt() as done:
+        user = members.approve_claim(_me(), claim)
+    if done:
+        flash(f"已通过：{user.name} 现为“{claim.enterprise.name}”的企业"
+              f"{'管理员' if user.is_enterprise_admin else '用户'}。", "success")
+    return _after_decision(claim, form)
+
+
+@bp.post("/enterprises/claims/<int:claim_id>/refuse")
+@roles_required("organizer", "enterprise")
+def refuse_claim(claim_id):
+    claim, form = _decided_claim(claim_id)
+    with attempt() as done:
+        members.refuse_claim(_me(), claim, form.reason.data)
+    if done:
+        flash(f"已不予通过 {claim.requester.name} 的申请，申请人将看到您填写的原因。", "success")
+    return _after_decision(claim, form)
+
+
+def _own_claim(claim_id: int) -> tuple[EnterpriseClaim, ClaimAmendForm | None]:
+    claim = db.one_or_404(own_claims(current_user).where(EnterpriseClaim.id == claim_id))
+    form = ClaimAmendForm()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash(errors[0], "danger")
+        return claim, None
+    return claim, form
+
+
+@bp.post("/claims/<int:claim_id>/amend")
+@roles_required("applicant")
+def amend_claim(claim_id):
+    claim, form = _own_claim(claim_id)
+    if form is not None:
+        with attempt() as done:
+            members.amend_claim(_me(), claim, position=form.position.data,
+                                note=form.note.data)
+        if done:
+            flash("补充说明已保存，审核人可以看到。", "success")
+    return redirect(url_for("web.home"))
+
+
+@bp.post("/claims/<int:claim_id>/reapply")
+@roles_required("applicant")
+def reapply_claim(claim_id):
+    claim, form = _own_claim(claim_id)
+    if form is not None:
+        with attempt() as done:
+            members.reapply(_me(), claim, position=form.position.data, note=form.note.data)
+        if done:
+            flash("已重新提交申请，请等待审核。", "success")
+    return redirect(url_for("web.home"))
 
 
 @bp.route("/enterprise/edit", methods=["GET", "POST"])

@@ -22,6 +22,7 @@ MENUS = {
                   ("catalog.index", "金融超市"), ("institutions.core_enterprises", "核心企业库"),
                   ("leads.supervision", "督办"), ("whitelists.supervision", "白名单督办"),
                   ("leads.pipeline", "线索看板"), ("monitoring.index", "监测督导")],
+    "applicant": [("web.home", "我的申请"), ("catalog.index", "金融超市")],
     "admin": [("web.home", "工作台"), ("accounts.invitations", "邀请用户"),
               ("audit.index", "审计日志"), ("exchange.upload", "数据导入"),
               ("jobs.index", "后台任务"),

@@ -4,7 +4,9 @@ from sqlalchemy import func, select
 
 from ..audit.labels import action_label
 from ..audit.models import AuditEntry
-from ..enterprises.models import Enterprise, Need
+from ..enterprises.forms import ClaimAmendForm
+from ..enterprises.models import Enterprise, EnterpriseClaim, Need
+from ..enterprises.permissions import can_review_claims, own_claims, visible_claims
 from ..extensions import db
 from ..institutions.models import Institution, Product
 from ..monitoring.service import organizer_overview
@@ -24,7 +26,7 @@ def index():
 def home():
     handler = {"enterprise": _enterprise_home, "bank_manager": _bank_home,
                "bank_admin": _bank_home, "organizer": _organizer_home,
-               "admin": _admin_home}[current_user.role]
+               "admin": _admin_home, "applicant": _applicant_home}[current_user.role]
     return handler()
 
 
@@ -36,11 +38,32 @@ def _public_stats() -> dict:
     }
 
 
+def _pending_claims() -> int:
+    """Claim requests waiting on this organizer or enterprise admin."""
+    if not can_review_claims(current_user):
+        return 0
+    pending = visible_claims(current_user).where(EnterpriseClaim.status == "pending")
+    return db.session.scalar(select(func.count()).select_from(pending.subquery()))
+
+
 def _enterprise_home():
     enterprise = current_user.enterprise
     needs = db.session.scalars(select(Need).where(Need.enterprise_id == enterprise.id)
                                .order_by(Need.created_at.desc()).limit(10)).all()
-    return render_template("web/home_enterprise.html", enterprise=enterprise, needs=needs)
+    return render_template("web/home_enterprise.html", enterprise=enterprise, needs=needs,
+                           pending_claims=_pending_claims())
+
+
+def _applicant_home():
+    """A person whose claim on a known enterprise waits (or was refused): what they asked,
+    what happened, what they can still add. Nothing of the enterprise but its name."""
+    claims = db.session.scalars(own_claims(current_user)
+                                .order_by(EnterpriseClaim.created_at.desc())).all()
+    latest = claims[0] if claims else None
+    form = ClaimAmendForm(formdata=None, obj=latest if latest and latest.status == "pending"
+                          else None)
+    return render_template("web/home_applicant.html", claims=claims, latest=latest,
+                           form=form)
 
 
 def _bank_home():
@@ -51,7 +74,8 @@ def _bank_home():
 
 
 def _organizer_home():
-    return render_template("web/home_organizer.html", overview=organizer_overview(current_user))
+    return render_template("web/home_organizer.html", overview=organizer_overview(current_user),
+                           pending_claims=_pending_claims())
 
 
 def _admin_home():

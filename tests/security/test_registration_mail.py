@@ -51,7 +51,11 @@ def test_new_taken_email_and_taken_uscc_get_the_same_answer(client, db, outbox):
     sent = {m["To"]: m for m in mails(outbox)}
     assert "请确认您的注册" in sent["new@firm.cn"]["Subject"]
     assert "有人用您的邮箱注册" in sent[existing.email]["Subject"]
-    assert "邀请您加入" in sent["third@firm.cn"].get_content()
+    # the known company's registrant learns, in their own mailbox only, that the account
+    # will be a claim request (issue 17 #4); the new company's registrant reads nothing of it
+    assert "请确认您的注册" in sent["third@firm.cn"]["Subject"]
+    assert "已在平台登记" in sent["third@firm.cn"].get_content()
+    assert "已在平台登记" not in sent["new@firm.cn"].get_content()
 
 
 def test_the_account_works_once_the_mailed_link_is_opened(client, db, outbox):
@@ -69,14 +73,26 @@ def test_the_account_works_once_the_mailed_link_is_opened(client, db, outbox):
     assert again.status_code == 302
 
 
-def test_the_company_admins_are_told_of_an_attempt_on_their_uscc(client, db, outbox):
-    company = EnterpriseFactory(uscc=USCC)
+def test_the_company_admins_hear_of_a_claim_once_its_mailbox_is_confirmed(client, db, outbox):
+    """An unconfirmed registration is nobody yet: the admins and the district's organizers
+    are told of the claim request when the registrant opens the mailed link."""
+    company = EnterpriseFactory(uscc=USCC, district="永川区")
     admin = user_for_role("enterprise", email="boss@firm.cn", enterprise=company,
                           is_enterprise_admin=True)
+    district = user_for_role("organizer", email="yc@jxw.cn", district="永川区")
+    elsewhere = user_for_role("organizer", email="jj@jxw.cn", district="江津区")
     db.session.commit()
     client.post("/register", data=registration_form(email="someone@firm.cn"))
-    assert any(m["To"] == admin.email and "以贵公司名义注册" in m["Subject"]
-               for m in mails(outbox))
+    assert not any(m["To"] in (admin.email, district.email) for m in mails(outbox))
+    [message] = [m for m in mails(outbox) if m["To"] == "someone@firm.cn"]
+    [link] = re.findall(r"https?://\S+/register/confirm/\S+", message.get_content())
+    client.get(link.removeprefix("http://localhost"))
+    told = {m["To"] for m in mails(outbox) if "请审核" in m["Subject"]}
+    assert told == {admin.email, district.email}
+    assert elsewhere.email not in told
+    applicant = db.session.scalar(select(User).where(User.email == "someone@firm.cn"))
+    assert (applicant.role, applicant.enterprise_id, applicant.active) == ("applicant", None,
+                                                                           True)
 
 
 def test_a_malformed_uscc_is_still_explained_beside_the_field(client, db):
