@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from . import clock
 from .accounts.models import User
+from .enterprises import members
 from .enterprises.models import Enterprise, Need
 from .errors import ServiceError
 from .events import meetings
@@ -53,6 +54,9 @@ ACCEPTED = (("E-0001", "I-CQRCB"), ("E-0001", "I-CQBANK"), ("E-0002", "I-CQRCB")
             ("E-0003", "I-CQBANK"), ("E-0003", "I-CQRCB"))
 PENDING = (("E-0002", "I-SXGUAR"),)
 MUST_MEET = (("E-0001", "I-SXGUAR"),)  # the organizer's 必须洽谈 pair
+# a person who registered with a collected 永川区 firm's USCC: the claim waits for the organizer
+APPLICANT = {"email": "shenqing@demo.matchmaker.local", "password": "demo-applicant-2026",
+             "name": "郑晓梅", "mobile": "13983009901"}
 
 
 @dataclass
@@ -62,13 +66,15 @@ class ScenesReport:
     event: Event | None = None
     meetings: int = 0
     leads: tuple = ()  # the leads of the lead scenes, by state
+    claim: str = ""  # the pending claim on a collected firm, and its login
 
     def summary(self) -> str:
         if self.whitelist is None:
             return "demo scenes: already there (or no demo organizers), nothing created"
         return (f"demo scenes: whitelist #{self.whitelist.id} ({len(self.whitelist.entries)} "
                 f"entries, {self.pushes} pushes), event #{self.event.id} "
-                f"({self.meetings} meetings), leads {', '.join(self.leads)}")
+                f"({self.meetings} meetings), leads {', '.join(self.leads)}"
+                + (f"; {self.claim}" if self.claim else ""))
 
 
 def seed_scenes(today: date) -> ScenesReport:
@@ -84,8 +90,27 @@ def seed_scenes(today: date) -> ScenesReport:
     _district_whitelist(district, today, district_needs)
     report.event, report.meetings = _event(city, today)
     report.leads = _lead_scenes(today)
+    report.claim = _claim_scene()
     log.info("demo scenes: whitelist %s, event %s", report.whitelist.id, report.event.id)
     return report
+
+
+def _claim_scene() -> str:
+    """A collected 永川区 firm nobody has an account for, and a person who registered with its
+    USCC: the 永川区 and city organizers find the claim on their home page (企业认领申请)."""
+    with_users = select(User.enterprise_id).where(User.enterprise_id.is_not(None))
+    firm = db.session.scalar(select(Enterprise).where(
+        Enterprise.district == DISTRICT, Enterprise.id.not_in(with_users))
+        .order_by(Enterprise.ref))
+    if firm is None or _user(APPLICANT["email"]) is not None:
+        return ""
+    applicant = members.register_applicant(
+        firm, company_name=firm.name, name=APPLICANT["name"], email=APPLICANT["email"],
+        password=APPLICANT["password"], mobile_phone=APPLICANT["mobile"])
+    members.announce_claims(applicant)
+    return (f"pending claim on {firm.ref} by {APPLICANT['email']} "
+            f"(password {APPLICANT['password']}); {firm.ref} and the other firms without a "
+            "login show the organizer's 邀请开通企业账号")
 
 
 def _user(email: str) -> User | None:

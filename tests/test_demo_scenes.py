@@ -102,3 +102,22 @@ def test_the_demo_has_a_lead_in_every_state(seeded, db, app):
     organizer = db.session.scalar(select(User).where(User.email == "jxw@demo.matchmaker.local"))
     page = app.test_client(user=organizer).get("/leads/supervision").get_data(as_text=True)
     assert f'data-testid="unclaimed-{unclaimed.id}"' in page
+
+
+def test_the_demo_has_a_pending_claim_and_collected_firms_to_invite(app, seeded, db):
+    """Issue 17 #4 in the demo: the 永川区 organizer finds a claim to decide and a collected
+    firm without a login whose page offers to invite its first user."""
+    from matchmaker.demo_scenes import APPLICANT
+    from matchmaker.enterprises.models import EnterpriseClaim
+
+    assert "pending claim on E-" in seeded
+    claim = db.session.scalar(select(EnterpriseClaim))
+    assert claim.status == "pending" and claim.enterprise.district == "永川区"
+    assert claim.requester.email == APPLICANT["email"] and claim.requester.role == "applicant"
+    organizer = db.session.scalar(select(User).where(
+        User.email == "yongchuan-jxw@demo.matchmaker.local"))
+    client = app.test_client(user=organizer)
+    assert f'data-testid="claim-{claim.id}"' in client.get("/enterprises/claims").get_data(
+        as_text=True)
+    page = client.get(f"/enterprises/{claim.enterprise_id}").get_data(as_text=True)
+    assert 'data-testid="invite-first-user"' in page
