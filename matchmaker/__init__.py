@@ -23,7 +23,7 @@ MODEL_MODULES = (
 # connect for the life of the process
 SUBSCRIBER_MODULES = (
     "matchmaker.institutions.subscribers", "matchmaker.matching.subscribers",
-    "matchmaker.leads.subscribers",
+    "matchmaker.leads.subscribers", "matchmaker.monitoring.subscribers",
 )
 
 # each domain's background job functions (matchmaker/jobs/registry.py): imported once, they

@@ -25,7 +25,7 @@ EXPECTED = {
                        "matchmaker.matching.subscribers._policy_moved"],
     "matches_refreshed": ["matchmaker.leads.subscribers._matches_moved"],
     "match_inputs": ["matchmaker.leads.subscribers._on_time_record"],
-    "lead_decided": [],
+    "lead_decided": ["matchmaker.monitoring.subscribers._lead_decided"],
     "user_deactivated": ["matchmaker.leads.subscribers._manager_left"],
 }
 

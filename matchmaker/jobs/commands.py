@@ -43,7 +43,7 @@ PERIODIC = (("leads.sweep", "5 * * * *"), ("whitelists.sweep", "20 1 * * *"),
             ("needs.expire", "40 1 * * *"), ("institutions.reprice_lpr", "10 1 * * *"),
             ("notifications.digest", "0 8 * * *"), ("matching.all", "30 2 * * *"),
             ("monitoring.remind_returns", "0 9 * * *"), ("monitoring.reports_due", "30 9 * * *"),
-            ("retention.prune", "15 3 * * 0"))
+            ("retention.prune", "15 3 * * 0"), ("monitoring.refresh", "*/15 * * * *"))
 
 
 @jobs_group.command("cron")

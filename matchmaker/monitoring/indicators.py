@@ -538,32 +538,3 @@ def drill(period: Period, where: Slice, figure: str, key: str | None = None,
         return []
     return list(db.session.scalars(select(Lead).where(Lead.id.in_(ids[:500]))
                                    .order_by(Lead.funded_at.desc(), Lead.id)))
-
-
-
-# --- the page's cache ------------------------------------------------------------------------
-# A year's figures over 30,000 funded leads take seconds to compute; the page keeps each
-# (period, slice) result for MONITORING_CACHE_SECONDS (default 300; 0 under tests) and drops it
-# at once when a lead changes (count and last update). Per process: every gunicorn worker
-# computes its own first view. Other inputs (claims' contact times, activities, pushes) show
-# up within the TTL.
-_cache: dict = {}
-
-
-def _stamp():
-    return tuple(db.session.execute(select(func.count(Lead.id), func.max(Lead.updated_at))).one())
-
-
-def cached_indicators(period: Period, where: Slice, ttl: int = 300) -> tuple[Indicators, datetime]:
-    """(the figures, when they were computed)."""
-    if ttl <= 0:
-        return indicators(period, where), clock.now()
-    key, stamp, now = (period, where), _stamp(), clock.now()
-    hit = _cache.get(key)
-    if hit and hit[0] == stamp and (now - hit[1]).total_seconds() < ttl:
-        return hit[2], hit[1]
-    result = indicators(period, where)
-    if len(_cache) > 256:
-        _cache.clear()
-    _cache[key] = (stamp, now, result)
-    return result, now

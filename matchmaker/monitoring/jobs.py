@@ -1,7 +1,7 @@
 """Monitoring's background jobs: the monthly-return reminders (daily, `matchmaker jobs cron`)
 and the reports to 市经信委."""
 from ..jobs import job
-from . import report, returns
+from . import report, returns, snapshots
 
 
 @job("monitoring.remind_returns", "制造业贷款月报截止前提醒")
@@ -22,3 +22,10 @@ def make_report(ctx, kind: str, start: str, district: str | None = None) -> dict
 def reports_due(ctx) -> dict:
     made = [report.generate(None, kind, start).filename for kind, start in report.due_reports()]
     return {"made": made}
+
+
+@job("monitoring.refresh", "更新监测督导数据", timeout=1800)
+def refresh_snapshots(ctx, warm: bool = True) -> dict:
+    """From cron (warm: the standard views too) and when leads change (warm=False)."""
+    return snapshots.refresh(max_age=snapshots.max_age_setting(), warm=warm,
+                             commit=ctx.commit)

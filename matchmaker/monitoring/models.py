@@ -5,6 +5,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -134,3 +135,18 @@ class Report(db.Model):
     @property
     def kind_label(self) -> str:
         return REPORT_LABELS[self.kind]
+
+
+class Snapshot(db.Model):
+    """The monitoring page's figures for one period and slice, computed once and read by every
+    web worker (monitoring/snapshots.py). `stamp` names the leads they were computed from (the
+    district's, or all); `computed_at` is when the computation started: the page shows it."""
+
+    __tablename__ = "monitoring_snapshots"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    district: Mapped[str | None] = mapped_column(String(32), index=True)
+    figures: Mapped[dict] = mapped_column(JSON)
+    stamp: Mapped[str] = mapped_column(String(64))
+    standard: Mapped[bool] = mapped_column(default=False)  # kept warm by the refresh job
+    computed_at: Mapped[datetime]
+    viewed_at: Mapped[datetime | None]

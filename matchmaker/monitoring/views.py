@@ -8,7 +8,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -29,7 +28,7 @@ from ..web.actions import attempt
 from . import indicators as ind
 from . import returns as filing
 from . import scorecard as scoring
-from . import service
+from . import service, snapshots
 from .forms import ActivityForm, CriterionForm, ReturnForm, TargetForm
 from .models import REPORT_KINDS, Activity, BankReturn, Report, ScoreCriterion, Target
 from .permissions import district_of, visible_activities, visible_reports
@@ -98,15 +97,19 @@ def _names(result: ind.Indicators) -> dict:
 @roles_required("organizer")
 def index():
     period, where = _period(), _slice()
-    ttl = current_app.config.get("MONITORING_CACHE_SECONDS", 0 if current_app.testing else 300)
-    result, computed_at = ind.cached_indicators(period, where, ttl)
+    max_age = snapshots.max_age_setting()
+    with attempt():  # a snapshot computed here is stored for the other workers
+        view = snapshots.read(period, where, max_age=max_age)
+    result = view.figures
     institutions = db.session.execute(select(Institution.id, Institution.name)
                                       .order_by(Institution.name)).all()
     return render_template(
         "monitoring/index.html", r=result, checks=service.checks(result),
         chart=_chart(result), names=_names(result), filters=_filters(period, where),
         institutions=institutions, own_district=district_of(current_user),
-        computed_at=computed_at,
+        computed_at=view.computed_at, updating=view.updating,
+        refresh_minutes=max(1, max_age // 60),
+        computed_today=clock.china_date(view.computed_at) == clock.china_today(),
         slice_labels=ind.SLICE_LABELS, period_kinds=ind.PERIOD_LABELS)
 
 
