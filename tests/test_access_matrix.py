@@ -58,6 +58,7 @@ ROLE_GATED = {
     "enterprises.search": {"organizer"},
     "enterprises.show": {"organizer"},
     "enterprises.verify_tag": {"organizer"},
+    "enterprises.set_ownership": {"organizer"},
     "exchange.confirm": {"admin"},
     "exchange.export": {"admin"},
     "exchange.upload": {"admin"},

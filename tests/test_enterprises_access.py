@@ -33,6 +33,7 @@ POST_ALLOWED = {
     "enterprises.edit_need": {"enterprise"},
     "enterprises.change_need_status": {"enterprise", "organizer"},
     "enterprises.verify_tag": {"organizer"},
+    "enterprises.set_ownership": {"organizer"},
     "enterprises.import_upload": {"organizer"},
     "enterprises.import_commit": {"organizer"},
 }
@@ -126,15 +127,17 @@ def test_other_enterprises_need_status_change_is_404(app, db, client_as):
 
 @pytest.mark.parametrize("endpoint,method", [
     ("enterprises.show", "get"), ("enterprises.need", "get"),
-    ("enterprises.verify_tag", "post"), ("enterprises.change_need_status", "post")])
+    ("enterprises.verify_tag", "post"), ("enterprises.change_need_status", "post"),
+    ("enterprises.set_ownership", "post")])
 def test_other_district_is_404_for_district_organizer(app, db, client_as, endpoint, method):
     need = NeedFactory(enterprise=EnterpriseFactory(district="璧山区"), status="published")
     need.enterprise.tags = ["high_tech"]
     client = client_as("organizer", district="永川区")
     url = _url(app, endpoint, need)
-    response = getattr(client, method)(url, data={"to": "in_progress", "verified": "1"})
+    response = getattr(client, method)(url, data={"to": "in_progress", "verified": "1",
+                                                  "ownership": "private"})
     assert response.status_code == 404
-    assert need.status == "published"
+    assert need.status == "published" and need.enterprise.ownership is None
 
 
 def test_city_organizer_sees_every_district(app, db, client_as):

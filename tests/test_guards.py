@@ -380,6 +380,15 @@ def _set_tag_verified(_mp):
             lambda: [(t.value, t.verified_at) for t in firm.tag_rows])
 
 
+@case(enterprises.set_ownership)
+def _set_ownership(_mp):
+    firm = NeedFactory().enterprise
+    return ([_organizer("江津区"), user_for_role("enterprise", enterprise=firm),
+             user_for_role("bank_admin")],
+            lambda s: enterprises.set_ownership(s, firm, "private"),
+            lambda: firm.ownership)
+
+
 @case(enterprises.create_need)
 def _create_need(_mp):
     firm = NeedFactory().enterprise

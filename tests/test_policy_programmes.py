@@ -431,3 +431,28 @@ def test_confirming_all_of_an_unknown_programme_changes_nothing(db, client_as):
     response = organizer.post("/admin/policy/confirmations/programmes/no_such/confirm-all",
                               follow_redirects=True)
     assert "没有这项政策" in response.get_data(as_text=True)
+
+
+def test_an_organizer_states_the_ownership_of_a_firm_that_never_logs_in(db, client_as):
+    _bridge_market()
+    firm = EnterpriseFactory(**LARGE)               # imported: ownership unknown
+    _verified(firm, "double_hundred")
+    need = _bridge_need(firm)
+    assert _order(need) == ["P-LOAN"]
+    organizer = client_as("organizer")
+    db.session.commit()
+    page = organizer.get(f"/enterprises/{firm.id}").get_data(as_text=True)
+    assert 'data-testid="set-ownership"' in page
+    response = organizer.post(f"/enterprises/{firm.id}/ownership", data={"ownership": "private"})
+    assert response.status_code == 302 and firm.ownership == "private"
+    entry = assert_audited("enterprise.updated", firm, by="organizer")
+    assert entry.details["changes"]["ownership"] == ["（空）", "民营（私人控股）"]
+    assert sorted(m.product.ref for m in matching.matches_for_need(need)) == ["P-BRIDGE",
+                                                                               "P-LOAN"]
+    response = organizer.post(f"/enterprises/{firm.id}/ownership",
+                              data={"ownership": "nobody"}, follow_redirects=True)
+    assert "请选择有效的控股类型" in response.get_data(as_text=True)
+    assert firm.ownership == "private"
+    # the enterprise's own page shows it, without the organizer's form
+    page = client_as("enterprise", enterprise=firm).get("/enterprise").get_data(as_text=True)
+    assert "民营（私人控股）" in page and 'data-testid="set-ownership"' not in page

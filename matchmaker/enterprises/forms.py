@@ -178,7 +178,7 @@ class EnterpriseProfileForm(FlaskForm):
         self.cluster.choices = vocab.choices("clusters_33618", blank="不属于/不清楚")
         self.tax_credit_grade.choices = vocab.choices("tax_credit_grades", blank="未评级/不清楚")
         self.declared_size.choices = vocab.choices("sizes", blank="按标准自动测算（推荐）")
-        self.ownership.choices = [("", "不清楚/未填写"), *OWNERSHIPS.items()]
+        self.ownership.choices = options([("", "不清楚/未填写"), *OWNERSHIPS.items()])
 
     validate_uscc = RegisterEnterpriseForm.validate_uscc
     validate_district = RegisterEnterpriseForm.validate_district
@@ -395,6 +395,17 @@ class ClaimAmendForm(FlaskForm):
     note = TextAreaField("补充说明（可供核实的材料）", validators=[
         Optional(), Length(max=1000, message="说明不超过1000个字")], render_kw={
             "rows": 3, "placeholder": "如：营业执照复印件已交区经信委；可为您证明的同事及电话"})
+
+
+class OwnershipForm(FlaskForm):
+    """An organizer states a firm's 控股类型 (a 双百 firm that never logs in, say)."""
+    ownership = SelectField("控股类型", choices=options([("", "不清楚/未填写"),
+                                                      *OWNERSHIPS.items()]),
+                            validate_choice=False)
+
+    def validate_ownership(self, field):
+        if field.data and field.data not in OWNERSHIPS:
+            raise ValidationError("请选择有效的控股类型")
 
 
 # --- organizer search (GET: a plain wtforms Form, no CSRF) -----------------------------------

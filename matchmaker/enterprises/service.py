@@ -390,6 +390,25 @@ def set_tag_verified(actor, enterprise: Enterprise, code: str, verified: bool) -
     return row
 
 
+@guarded(can_verify_tag, "enterprise", message="只有辖区内的组织方可以填写企业的控股类型")
+def set_ownership(actor, enterprise: Enterprise, ownership: str | None) -> Enterprise:
+    """An organizer states the firm's 控股类型 (programmes read it: 7号 四（二）'s 大型民营企业),
+    for a firm that has not stated it itself, or to correct it."""
+    if ownership is not None and ownership not in OWNERSHIPS:
+        raise ServiceError("控股类型无效", field="ownership")
+    if enterprise.ownership == ownership:
+        return enterprise
+    old = _enterprise_values(enterprise)
+    enterprise.ownership = ownership
+    changes, summary = _diff(ENTERPRISE_LABELS, ENTERPRISE_PRIVATE, old, {"ownership": ownership})
+    enterprise.updated_at = utcnow()
+    db.session.flush()
+    record(actor, "enterprise.updated", enterprise, changes=changes, summary=summary,
+           by="organizer")
+    signals.enterprise_changed.send(enterprise)
+    return enterprise
+
+
 # --- needs: validation -----------------------------------------------------------------------
 
 AMOUNT_MAX_WAN = Decimal(1000000)  # 100亿元: above it the figure was typed in 元

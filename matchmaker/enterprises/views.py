@@ -38,6 +38,7 @@ from .forms import (
     ImportUploadForm,
     NeedForm,
     NeedStatusForm,
+    OwnershipForm,
     SearchForm,
     TagVerifyForm,
 )
@@ -95,6 +96,7 @@ def _render_profile(enterprise: Enterprise, invite_form=None):
         "enterprises/profile.html", enterprise=enterprise, needs=needs,
         basis=service.size_basis(enterprise), gaps=service.profile_gaps(enterprise),
         completeness=service.profile_completeness(enterprise), verify_form=TagVerifyForm(),
+        ownership_form=OwnershipForm(ownership=enterprise.ownership or ""),
         **_accounts_context(enterprise, invite_form))
 
 
@@ -267,6 +269,22 @@ def verify_tag(enterprise_id, code):
     if done:
         flash(f"“{vocab.label('enterprise_tags', code)}”"
               f"{'已标记为核验通过' if verified else '已撤销核验'}。", "success")
+    return redirect(url_for(".show", enterprise_id=enterprise_id))
+
+
+@bp.post("/enterprises/<int:enterprise_id>/ownership")
+@roles_required("organizer")
+def set_ownership(enterprise_id):
+    enterprise = db.one_or_404(visible_enterprises(current_user)
+                               .where(Enterprise.id == enterprise_id))
+    form = OwnershipForm()
+    if not form.validate_on_submit():
+        flash("请选择有效的控股类型。", "danger")
+        return redirect(url_for(".show", enterprise_id=enterprise_id))
+    with attempt() as done:
+        service.set_ownership(_me(), enterprise, form.ownership.data or None)
+    if done:
+        flash("控股类型已保存，该企业的融资需求正在重新匹配。", "success")
     return redirect(url_for(".show", enterprise_id=enterprise_id))
 
 
