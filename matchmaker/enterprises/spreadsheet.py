@@ -39,6 +39,7 @@ from ..extensions import db
 from ..guards import guarded
 from ..institutions.models import Institution
 from ..names import company_key
+from ..policy.terms import OWNERSHIPS
 from . import service
 from .models import Enterprise
 from .permissions import can_import_enterprises, visible_enterprises
@@ -67,6 +68,15 @@ class Column:
     note: str = ""
 
 
+# 控股类型 is the platform's own list (policy.terms), not the exchange vocabulary
+OWNERSHIP = "ownership"
+
+
+def _labels(name: str) -> dict[str, str]:
+    """code -> label of a code column's list."""
+    return dict(OWNERSHIPS) if name == OWNERSHIP else vocab.labels(name)
+
+
 GUARANTEE_COLUMNS = {f"gm_{code}": code for code in vocab.codes("guarantee_modes")}
 TAG_COLUMNS = ("tag1", "tag2", "tag3")
 
@@ -89,6 +99,8 @@ COLUMNS = (
     Column("tag3", "资质标签3", "code", "enterprise_tags", width=22),
     Column("declared_size", "企业规模", "code", "sizes", width=10,
            note="留空则按工信部联企业〔2011〕300号所属行业的标准测算"),
+    Column("ownership", "控股类型", "code", OWNERSHIP, width=16,
+           note="按控股出资人的经济类型；留空为不清楚（应急转贷资金支持大型民营企业时需要）"),
     Column("core_enterprise", "核心企业", "text", width=24, note="主要供货的大客户"),
     Column("contact_name", "联系人", "text", width=10),
     Column("contact_phone", "联系电话", "text", width=14),
@@ -108,6 +120,8 @@ COLUMNS = (
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 BY_HEADER = {c.header: c for c in COLUMNS}
+# columns added after organizers first downloaded the template: a file without them imports
+ADDED_LATER = {"ownership"}
 NEED_KEYS = ("purpose", "loan_kind", "amount_wan", "term_months", *GUARANTEE_COLUMNS,
              "max_rate", "current_lender", "renewal_due", "description", "consent_to_share")
 # fields of a need or enterprise as the services name them -> the column that carries them
@@ -133,7 +147,7 @@ def _code_list(column: Column, lenders: list[str], district: str | None) -> list
         return lenders
     if column.vocab == "districts" and district:
         return [district]
-    return list(vocab.labels(column.vocab).values())
+    return list(_labels(column.vocab).values())
 
 
 def build_template(user) -> bytes:
@@ -344,7 +358,7 @@ def _read_rows(wb) -> list[dict]:
 def _header_keys(values) -> list[str | None]:
     headers = [(_text(value) or "").rstrip("*＊ ") for value in values]
     found = {h for h in headers if h}
-    missing = [c.header for c in COLUMNS if c.header not in found]
+    missing = [c.header for c in COLUMNS if c.header not in found and c.key not in ADDED_LATER]
     unknown = [h for h in headers if h and h not in BY_HEADER]
     problems = []
     if missing:
@@ -450,11 +464,12 @@ def _parse_code(column: Column, text: str):
         if name is None:
             raise CellError(f"“{text}”不是重庆市的区县，请从下拉列表中选择")
         return name
-    by_label = {label: code for code, label in vocab.labels(column.vocab).items()}
+    labels = _labels(column.vocab)
+    by_label = {label: code for code, label in labels.items()}
     if text in by_label:
         return by_label[text]
-    if text in vocab.codes(column.vocab) or text.upper() in vocab.codes(column.vocab):
-        return text if text in vocab.codes(column.vocab) else text.upper()
+    if text in labels or text.upper() in labels:
+        return text if text in labels else text.upper()
     raise CellError(f"“{text}”不在可选列表中，请从下拉列表中选择")
 
 
@@ -564,7 +579,7 @@ def _plan_row(user, raw: dict, lenders: dict, visible: dict, keys: dict) -> RowP
 
 ENTERPRISE_KEYS = ("name", "uscc", "district", "industry", "cluster", "employees", "revenue_wan",
                    "assets_wan", "founded", "has_bank_loan", "tax_credit_grade", "declared_size",
-                   "core_enterprise", "contact_name", "contact_phone")
+                   "ownership", "core_enterprise", "contact_name", "contact_phone")
 
 
 TEXT_LIMITS = {"name": 128, "core_enterprise": 128, "contact_name": 64, "contact_phone": 32}
