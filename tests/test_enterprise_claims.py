@@ -343,3 +343,22 @@ def test_another_applicants_request_cannot_be_asked_again(app, db):
                                                  data={"note": "冒充"})
     assert response.status_code == 404
     assert _count(EnterpriseClaim, EnterpriseClaim.requester_id == theirs.requester_id) == 1
+
+
+def test_inviting_a_person_who_already_asked_points_to_the_claim(app, db, firm):
+    claim = EnterpriseClaimFactory(enterprise=firm)
+    claim.requester.email = "asked@firm.cn"
+    organizer = user_for_role("organizer")
+    db.session.commit()  # the refused attempt's rollback must not undo the arrangement
+    response = _client(app, organizer).post(
+        f"/enterprises/{firm.id}/invite", data={"email": "Asked@Firm.cn", "name": "王总"})
+    assert response.status_code == 400
+    assert "已提交认领申请" in response.get_data(as_text=True)
+    assert _count(Invitation) == 0
+
+
+def test_an_erased_requester_cannot_be_approved(app, db, firm):
+    claim = EnterpriseClaimFactory(enterprise=firm)
+    claim.requester.active = False
+    with pytest.raises(ServiceError, match="已注销或停用"):
+        members.approve_claim(user_for_role("organizer"), claim)

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from .. import mobile
 from ..accounts.models import Invitation, User
-from ..accounts.service import create_invitation, create_user
+from ..accounts.service import create_invitation, create_user, find_user_by_email
 from ..audit.service import record
 from ..errors import ServiceError
 from ..extensions import db
@@ -68,6 +68,9 @@ def invite_first_user(actor: User, enterprise: Enterprise, *, email: str,
                            field="email")
     if not (name or "").strip():
         raise ServiceError("请填写被邀请人姓名", field="name")
+    existing = find_user_by_email(email)
+    if existing is not None and existing.role == "applicant":
+        raise ServiceError("该邮箱的用户已提交认领申请，请在“企业认领申请”中审核", field="email")
     for earlier in open_first_user_invitations(enterprise):
         earlier.revoked_at = utcnow()
         record(actor, "invitation.revoked", earlier, superseded=True)
@@ -180,11 +183,11 @@ def _settle(actor: User, claim: EnterpriseClaim, status: str, reason: str | None
          message="只有该企业的管理员或企业所在区县的组织方可以审核该申请")
 def approve_claim(actor: User, claim: EnterpriseClaim) -> User:
     """The requester becomes the enterprise's user: its admin when it had no user yet."""
+    _settle(actor, claim, "approved", None)  # first: a second approver hears "已由他人处理"
     requester = claim.requester
     if requester.role != "applicant" or not requester.active:
-        raise ServiceError("申请人的账号已不可用，无法通过")
+        raise ServiceError("申请人的账号已注销或停用，无法通过")  # the caller rolls back
     first = not has_users(claim.enterprise)
-    _settle(actor, claim, "approved", None)
     requester.role = "enterprise"
     requester.enterprise_id = claim.enterprise_id
     requester.is_enterprise_admin = first
