@@ -22,6 +22,10 @@ from .extensions import db
 from .institutions.models import Institution
 from .institutions.service import load_core_enterprises, load_core_groups
 
+# the demo's needs share with matched banks (consent_to_share): fictitious firms, whose
+# consent the seed records on their behalf like any import, naming this basis
+DEMO_CONSENT_BASIS = "演示数据：seeds/demo.json 中虚构企业的授权（非真实授权书）"
+
 USER_FIELDS = ("email", "password", "name", "role", "enterprise_ref", "institution_ref",
                "district", "organization")
 
@@ -113,7 +117,7 @@ def seed_command(directory: Path):
             core = json.loads(core_file.read_text(encoding="utf-8"))
             load_core_enterprises(None, core["core_enterprises"])
             load_core_groups(None, core.get("groups") or [])
-        report = import_document(load_document(demo.read_bytes()))
+        report = import_document(load_document(demo.read_bytes()), DEMO_CONSENT_BASIS)
         users = seed_users(_user_entries(users_file)) if users_file.is_file() else []
         jobs.service.commit_and_run_here()  # the matches the scenes push from
     except ImportRejected as rejected:

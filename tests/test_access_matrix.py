@@ -89,6 +89,7 @@ ROLE_GATED = {
     "leads.push": {"enterprise"},
     "leads.push_next": {"enterprise"},
     "leads.revoke_consent": {"enterprise"},
+    "leads.withdraw_flag_consent": {"enterprise"},
     "leads.progress": {"enterprise", "organizer"},
     "leads.index": BANK,
     "leads.show": BANK,

@@ -27,7 +27,8 @@ def run(args, env, timeout=120):
 
 
 def test_cli_without_a_secret_key(clean_env):
-    for args in (["db", "upgrade"], ["import", str(ROOT / "tests/data/example.json")]):
+    for args in (["db", "upgrade"], ["import", str(ROOT / "tests/data/example.json"),
+                                         "--consent-basis", "企业授权书"]):
         done = run(args, clean_env)
         assert done.returncode == 0, done.stderr[-2000:]
         assert MESSAGE not in done.stderr

@@ -11,6 +11,7 @@ from matchmaker.enterprises.models import Need
 from matchmaker.institutions.models import Institution
 
 DATA = Path(__file__).parent / "data"
+BASIS = ["--consent-basis", "企业授权书 2026-001 至 2026-003"]
 
 
 @pytest.fixture
@@ -28,12 +29,12 @@ def write(path: Path, doc) -> Path:
 
 
 def test_import_commits_and_prints_a_summary(runner, db):
-    result = runner.invoke(args=["import", str(DATA / "example.json")])
+    result = runner.invoke(args=["import", str(DATA / "example.json"), *BASIS])
     assert result.exit_code == 0, result.output
     assert "institutions: 2 created, 0 updated, 0 unchanged" in result.stdout
     assert (count(db, Institution), count(db, Need)) == (2, 3)
 
-    again = runner.invoke(args=["import", str(DATA / "example.json")])
+    again = runner.invoke(args=["import", str(DATA / "example.json"), *BASIS])
     assert again.exit_code == 0
     assert "needs: 0 created, 0 updated, 3 unchanged" in again.stdout
 
@@ -52,6 +53,32 @@ def test_import_of_an_invalid_file_prints_every_error_and_writes_nothing(runner,
     assert count(db, Institution) == 0
 
 
+def test_import_reasons_in_chinese_keep_the_field_path(runner, db, tmp_path):
+    doc = json.loads((DATA / "example.json").read_text(encoding="utf-8"))
+    doc["enterprises"][0]["uscc"] = "91500116MA5U12340A"
+    doc["needs"][0]["purpose"] = "stocks"
+    result = runner.invoke(args=["import", str(write(tmp_path / "bad.json", doc)), "--lang", "zh"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[:2] == [
+        "enterprises E-01 uscc: 统一社会信用代码校验位错误，应为 K",
+        "needs N-01 purpose: 代码“stocks”不在融资用途代码表（purposes）中"]
+
+
+def test_import_recording_consents_needs_their_basis(runner, db):
+    result = runner.invoke(args=["import", str(DATA / "example.json")])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0].startswith(
+        "consent_basis: 2 need(s) set consent_to_share on their enterprises' behalf")
+    assert count(db, Need) == 0
+    result = runner.invoke(args=["import", str(DATA / "example.json"), *BASIS])
+    assert result.exit_code == 0, result.output
+    shared = db.session.scalars(select(Need).where(Need.consent_to_share.is_(True))).all()
+    assert len(shared) == 2
+    assert {n.consent_basis for n in shared} == {BASIS[1]}
+    assert {n.consent_recorded_by_id for n in shared} == {None}  # the command line: no user
+    assert all(n.consent_recorded_at is not None for n in shared)
+
+
 def test_import_of_a_file_that_is_not_json(runner, db, tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("{", encoding="utf-8")
@@ -66,7 +93,7 @@ def test_import_of_a_missing_file_is_a_usage_error(runner, tmp_path):
 
 
 def test_export_to_stdout_is_utf8_json(runner, db):
-    runner.invoke(args=["import", str(DATA / "example.json")])
+    runner.invoke(args=["import", str(DATA / "example.json"), *BASIS])
     result = runner.invoke(args=["export"])
     assert result.exit_code == 0
     assert "示例农村商业银行" in result.stdout  # ensure_ascii=False
@@ -76,7 +103,7 @@ def test_export_to_stdout_is_utf8_json(runner, db):
 
 
 def test_export_sections_to_a_file(runner, db, tmp_path):
-    runner.invoke(args=["import", str(DATA / "example.json")])
+    runner.invoke(args=["import", str(DATA / "example.json"), *BASIS])
     out = tmp_path / "out.json"
     result = runner.invoke(args=["export", "--sections", "products,institutions",
                                  "--output", str(out)])
@@ -94,11 +121,11 @@ def test_export_refuses_an_unknown_section(runner, db):
 def test_importing_an_export_changes_nothing(runner, db, tmp_path):
     # (export -> import into an EMPTY database: tests/test_exchange.py, which can roll back
     # the uncommitted import; the command commits)
-    runner.invoke(args=["import", str(DATA / "full.json")])
+    runner.invoke(args=["import", str(DATA / "full.json"), *BASIS])
     first = runner.invoke(args=["export", "--output", str(tmp_path / "a.json")])
     assert first.exit_code == 0
-    result = runner.invoke(args=["import", str(tmp_path / "a.json")])
-    assert result.exit_code == 0
+    result = runner.invoke(args=["import", str(tmp_path / "a.json")])  # no consent turned on
+    assert result.exit_code == 0, result.output
     assert "created" in result.stdout and " 0 updated" in result.stdout
     assert "enterprises: 0 created, 0 updated, 2 unchanged" in result.stdout
     assert runner.invoke(args=["export"]).stdout == (tmp_path / "a.json").read_text("utf-8")

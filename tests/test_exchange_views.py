@@ -17,6 +17,7 @@ from tests.helpers import assert_audited
 
 DATA = Path(__file__).parent / "data"
 UPLOAD, CONFIRM, EXPORT = "/admin/exchange/", "/admin/exchange/confirm", "/admin/exchange/export"
+BASIS = "企业书面授权书 YB-2026-001 至 YB-2026-002"
 
 
 @pytest.fixture(autouse=True)
@@ -103,7 +104,11 @@ def test_upload_previews_then_confirm_imports(admin, db, upload_dir):
     assert count(db, Institution) == 0  # a preview writes nothing
     assert len(list(upload_dir.glob("*.json"))) == 1
 
-    response = admin.post(CONFIRM, data={"token": token_in(html)})
+    assert 'data-testid="import-consents"' in html  # N-01, N-03 share: recorded on behalf
+    refused = admin.post(CONFIRM, data={"token": token_in(html)})
+    assert refused.status_code == 400 and count(db, Institution) == 0
+    assert "代企业登记授权须注明依据" in refused.text.split('data-field="consent_basis"')[1][:200]
+    response = admin.post(CONFIRM, data={"token": token_in(refused.text), "consent_basis": BASIS})
     assert response.status_code == 302 and "job=" in response.headers["Location"]
     assert (count(db, Institution), count(db, Product), count(db, Enterprise),
             count(db, Need)) == (2, 3, 2, 3)
@@ -140,8 +145,11 @@ def test_an_invalid_file_shows_every_error_and_offers_no_import(admin, db, uploa
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "文件中有 2 处错误，未导入任何数据" in html
-    assert "enterprises E-01 uscc: check character should be K" in html
-    assert "products P-TECH-01 purposes: unknown code &#39;bogus&#39; (not in purposes)" in html
+    # Chinese, with the record's ref and the field's Chinese name; the CLI's path beside it
+    assert "企业 E-01「统一社会信用代码（uscc）」：统一社会信用代码校验位错误，应为 K" in html
+    assert "金融产品 P-TECH-01「融资用途（purposes）」：代码“bogus”不在融资用途代码表" in html
+    assert "<code class=\"text-secondary small ms-1\">enterprises E-01 uscc</code>" in html
+    assert "check character" not in html and "unknown code" not in html
     assert "确认导入" not in html
     assert list(upload_dir.glob("*.json")) == []
     assert count(db, Institution) == 0
@@ -150,7 +158,7 @@ def test_an_invalid_file_shows_every_error_and_offers_no_import(admin, db, uploa
 def test_a_file_that_is_not_json_is_explained(admin):
     response = upload(admin, b"name,uscc\n")
     assert response.status_code == 400
-    assert "document: not valid JSON" in response.get_data(as_text=True)
+    assert "文件：不是有效的 JSON（第 1 行第 1 列" in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize("data, message", [
@@ -174,7 +182,7 @@ def test_confirm_needs_the_token_of_this_sessions_upload(admin, client_as, db, u
     token = token_in(upload(admin, example_bytes()).get_data(as_text=True))
     other_admin = client_as("admin")
     db.session.commit()
-    response = other_admin.post(CONFIRM, data={"token": token})
+    response = other_admin.post(CONFIRM, data={"token": token, "consent_basis": BASIS})
     assert response.status_code == 302
     assert count(db, Institution) == 0
     assert "上传的文件已失效" in other_admin.get(UPLOAD).get_data(as_text=True)
@@ -189,9 +197,9 @@ def test_confirm_refuses_malformed_tokens(admin, db, token):
 
 def test_confirm_twice_imports_once(admin, db):
     token = token_in(upload(admin, example_bytes()).get_data(as_text=True))
-    admin.post(CONFIRM, data={"token": token})
+    admin.post(CONFIRM, data={"token": token, "consent_basis": BASIS})
     audits = count(db, AuditEntry)
-    assert admin.post(CONFIRM, data={"token": token}).status_code == 302
+    assert admin.post(CONFIRM, data={"token": token, "consent_basis": BASIS}).status_code == 302
     assert count(db, AuditEntry) == audits
 
 
@@ -199,11 +207,11 @@ def test_confirm_rechecks_against_the_platform_as_it_is_now(admin, db, upload_di
     token = token_in(upload(admin, example_bytes()).get_data(as_text=True))
     EnterpriseFactory(ref="E-OTHER", uscc="91500116MA5U12340K")  # registered meanwhile
     db.session.commit()
-    response = admin.post(CONFIRM, data={"token": token})
+    response = admin.post(CONFIRM, data={"token": token, "consent_basis": BASIS})
     assert response.status_code == 302  # to the upload page, where the job shows why
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert "失败" in page and "未导入任何数据" in page
-    assert "enterprises E-01 uscc: already used by enterprise E-OTHER" in page
+    assert "企业 E-01「统一社会信用代码（uscc）」：已被平台上的企业 E-OTHER 使用" in page
     assert count(db, Institution) == 0 and count(db, Enterprise) == 1
     assert list(upload_dir.glob("*.json")) == []
 

@@ -7,7 +7,7 @@ import pytest
 
 from matchmaker.accounts import service as accounts
 from matchmaker.accounts.models import Invitation
-from matchmaker.enterprises import members, spreadsheet
+from matchmaker.enterprises import members, on_behalf, spreadsheet
 from matchmaker.enterprises import service as enterprises
 from matchmaker.enterprises.models import EnterpriseClaim, Need
 from matchmaker.events import meetings
@@ -361,6 +361,15 @@ def _set_contact(_mp):
 
 def _organizer(district="永川区"):
     return user_for_role("organizer", district=district)
+
+
+@case(on_behalf.record_on_behalf)
+def _record_on_behalf(_mp):
+    need = NeedFactory(consent_to_share=True)
+    return ([user_for_role("enterprise", enterprise=need.enterprise),
+             user_for_role("bank_admin")],
+            lambda s: on_behalf.record_on_behalf(s, [need.id], "授权书 1 号", "import"),
+            lambda: need.consent_basis)
 
 
 @case(enterprises.update_profile)
@@ -844,6 +853,14 @@ def _revoke_consent(_mp):
     given = consent.live_consent(lead.need_id, lead.institution_id)
     return ([manager(lead.institution), user_for_role("enterprise"), user_for_role("organizer")],
             lambda s: push.revoke_consent(s, given), lambda: given.revoked_at)
+
+
+@case(push.withdraw_flag_consent)
+def _withdraw_flag_consent(_mp):
+    need = NeedFactory(consent_to_share=True, consent_basis="授权书 1 号")
+    return ([_organizer(need.enterprise.district), user_for_role("enterprise"),
+             user_for_role("admin")],
+            lambda s: push.withdraw_flag_consent(s, need), lambda: need.consent_to_share)
 
 
 @case(supervision.supervise_claim)

@@ -42,6 +42,7 @@ POST_ALLOWED = {
     "leads.push": {"enterprise"},
     "leads.push_next": {"enterprise"},
     "leads.revoke_consent": {"enterprise"},
+    "leads.withdraw_flag_consent": {"enterprise"},
     "leads.confirm_funding": {"enterprise"},
     "leads.rate": {"enterprise"},
     "policy.workdays_page": {"admin"},
@@ -182,7 +183,8 @@ def test_lead_of_a_draft_need_is_404(db, client_as):
 
 ENTERPRISE_ROUTES = [("get", "/leads/needs/{need}/push"), ("post", "/leads/needs/{need}/push"),
                      ("get", "/leads/{id}/progress"), ("post", "/leads/{id}/confirm"),
-                     ("post", "/leads/{id}/rate"), ("post", "/leads/consents/{consent}/revoke")]
+                     ("post", "/leads/{id}/rate"), ("post", "/leads/consents/{consent}/revoke"),
+                     ("post", "/leads/needs/{need}/withdraw-consent")]
 
 
 @pytest.mark.parametrize("method,path", ENTERPRISE_ROUTES)

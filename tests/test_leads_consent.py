@@ -185,8 +185,9 @@ def test_flag_consents_to_every_matched_institution(db):
     leads = push.sync_consent_from_flag(need)
     assert sorted(lead.institution_id for lead in leads) == sorted([a.id, b.id])
     consent = consents.live_consent(need.id, a.id)
-    assert consent.via == "flag" and consent.scope == list(scopes.FULL)
-    assert consent.granted_by_id is None
+    # nothing optional is given on the flag's behalf: only what a bank cannot work without
+    assert consent.via == "flag" and consent.scope == list(scopes.REQUIRED)
+    assert consent.granted_by_id is None and consent.basis is None  # the firm's own flag
     assert push.sync_consent_from_flag(need) == leads  # idempotent
     assert _count(Lead, Lead.need_id == need.id) == 2
     assert _count(Consent, Consent.need_id == need.id) == 2

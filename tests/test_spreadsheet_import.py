@@ -28,7 +28,8 @@ def row(n, **overrides):
               "employees": 80, "revenue_wan": 3200, "founded": "2015-03-01", "has_bank_loan": "是",
               "tax_credit_grade": "A级", "tag1": "专精特新中小企业", "contact_name": "刘会计",
               "contact_phone": "023-49000000", "purpose": "流动资金", "loan_kind": "新增贷款",
-              "amount_wan": 200, "term_months": 12, "gm_credit": "是", "consent_to_share": "是"}
+              "amount_wan": 200, "term_months": 12, "gm_credit": "是", "consent_to_share": "是",
+              "consent_basis": f"企业授权书 YC-2026-{n:03d}"}
     values.update(overrides)
     return values
 
@@ -140,7 +141,7 @@ def test_good_rows_preview_then_commit(db, organizer):
     lender = InstitutionFactory(name="重庆农村商业银行")
     due = (china_today() + timedelta(days=60)).isoformat()
     rows = [row(1), row(2, purpose=None, loan_kind=None, amount_wan=None, term_months=None,
-                        gm_credit=None, consent_to_share=None),
+                        gm_credit=None, consent_to_share=None, consent_basis=None),
             row(3, loan_kind="续贷（现有贷款到期接续）", current_lender="重庆农村商业银行",
                 renewal_due=due, gm_credit=None, gm_mortgage="是", district="永川",
                 industry="C3670", tag2="高新技术企业")]

@@ -146,6 +146,13 @@ class Need(db.Model):
     created: Mapped[date]
     description: Mapped[str | None] = mapped_column(Text)
     consent_to_share: Mapped[bool] = mapped_column(Boolean, default=False)
+    # consent_to_share recorded on the enterprise's behalf (an organizer's spreadsheet, an
+    # import): on what basis (e.g. the signed paper form's reference), by whom (None: the
+    # command line) and when. None when the enterprise set the flag itself. The consents the
+    # flag grants carry the same basis (leads.models.Consent.basis).
+    consent_basis: Mapped[str | None] = mapped_column(String(255))
+    consent_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    consent_recorded_at: Mapped[datetime | None]
     # the day the loan for this need was disbursed (exchange field funded_on): set when the
     # need is funded, so that an export of a lived platform imports again
     funded_on: Mapped[date | None] = mapped_column(Date)
@@ -156,6 +163,7 @@ class Need(db.Model):
 
     enterprise: Mapped[Enterprise] = relationship(back_populates="needs", lazy="joined")
     current_lender = relationship("Institution")
+    consent_recorded_by = relationship("User", foreign_keys=[consent_recorded_by_id])
     guarantee_rows: Mapped[list["NeedGuaranteeMode"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin")
 

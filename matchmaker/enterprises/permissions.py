@@ -129,6 +129,12 @@ def can_change_need_status(user, need, to: str) -> bool:
     return can_view_need(user, need) and transition_allowed(user, need.status, to)
 
 
+def can_record_consent_for(user) -> bool:
+    """Who may record an enterprise's consent to share on its behalf: an organizer (the
+    spreadsheet it collected on paper) and an administrator (an exchange import)."""
+    return getattr(user, "is_authenticated", False) and user.role in ("organizer", "admin")
+
+
 def can_import_enterprises(user) -> bool:
     return getattr(user, "is_authenticated", False) and user.role == "organizer"
 

@@ -17,6 +17,7 @@ from ..guards import guarded
 from ..policy.terms import OWNERSHIPS
 from ..types import utcnow
 from . import members
+from . import on_behalf as on_behalf_consent
 from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseTag, Need, derive_size
 from .permissions import (
     EDITABLE_STATUSES,
@@ -555,13 +556,18 @@ def _clean_need_values(values: dict) -> dict:
 @guarded(can_create_need_for, "enterprise",
          message="只有本企业的用户或辖区内的组织方可以为该企业登记需求")
 def create_need(actor, enterprise: Enterprise, *, publish: bool, via: str = "form",
-                **values) -> Need:
-    """A new need, as a draft or published at once; its ref is unique (retried on a race)."""
+                consent_basis: str | None = None, **values) -> Need:
+    """A new need, as a draft or published at once; its ref is unique (retried on a race).
+    An organizer who records the firm's consent_to_share records it on the firm's behalf:
+    `consent_basis` (the signed form's reference) is then required, and the firm is told."""
     values = _clean_need_values(values)
     values.setdefault("consent_to_share", False)
     if not values.get("loan_kind"):
         values["loan_kind"] = default_loan_kind(enterprise)
     _raise_first(need_problems(enterprise, values))
+    on_behalf = values["consent_to_share"] and actor.role != "enterprise"
+    if on_behalf and on_behalf_consent.basis_problem(consent_basis):
+        raise ServiceError(on_behalf_consent.basis_problem(consent_basis), field="consent_basis")
     core = values.pop("core_enterprise", None)
     # by id, not relationship: the need joins the session in _insert_with_ref's savepoint
     need = Need(enterprise_id=enterprise.id, created=clock.china_today(), status="draft",
@@ -571,6 +577,8 @@ def create_need(actor, enterprise: Enterprise, *, publish: bool, via: str = "for
     _remember_core_enterprise(actor, enterprise, core)
     record(actor, "need.created", need, via=via, ref=need.ref,
            summary=_need_summary(values, core))
+    if on_behalf:  # before publishing: the consents the flag grants copy the basis
+        on_behalf_consent.record_on_behalf(actor, [need.id], consent_basis, via)
     if publish:
         change_status(actor, need, "published")
     else:
@@ -627,6 +635,8 @@ def update_need(actor, need: Need, **values) -> Need:
     core = values.pop("core_enterprise", None)
     for field, value in values.items():
         setattr(need, field, value)
+    if not need.consent_to_share:  # the firm turned off a consent recorded on its behalf
+        need.consent_basis = need.consent_recorded_by_id = need.consent_recorded_at = None
     changes, summary = _diff(NEED_LABELS, NEED_PRIVATE, old, dict(values, core_enterprise=core))
     _remember_core_enterprise(actor, need.enterprise, core)
     if changes:

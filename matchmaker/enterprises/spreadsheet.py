@@ -40,7 +40,7 @@ from ..guards import guarded
 from ..institutions.models import Institution
 from ..names import company_key
 from ..policy.terms import OWNERSHIPS
-from . import service
+from . import on_behalf, service
 from .models import Enterprise
 from .permissions import can_import_enterprises, visible_enterprises
 
@@ -116,12 +116,15 @@ COLUMNS = (
     Column("current_lender", "现贷款机构", "lender", width=24, note="续贷必填"),
     Column("renewal_due", "现贷款到期日", "date", width=14, note="续贷必填，YYYY-MM-DD"),
     Column("description", "需求说明", "text", width=36, note="技改、项目类必填（至少10个字）"),
-    Column("consent_to_share", "同意向金融机构展示", "bool", width=14),
+    Column("consent_to_share", "同意向金融机构展示", "bool", width=14,
+           note="填“是”：平台将本需求及企业必需信息提供给匹配的金融机构，须有企业的书面授权"),
+    Column("consent_basis", "同意依据", "text", width=24,
+           note="“同意向金融机构展示”填“是”时必填：企业书面授权的依据，如签署的授权书编号"),
 )
 BY_KEY = {c.key: c for c in COLUMNS}
 BY_HEADER = {c.header: c for c in COLUMNS}
 # columns added after organizers first downloaded the template: a file without them imports
-ADDED_LATER = {"ownership"}
+ADDED_LATER = {"ownership", "consent_basis"}
 NEED_KEYS = ("purpose", "loan_kind", "amount_wan", "term_months", *GUARANTEE_COLUMNS,
              "max_rate", "current_lender", "renewal_due", "description", "consent_to_share")
 # fields of a need or enterprise as the services name them -> the column that carries them
@@ -225,6 +228,9 @@ HELP_LINES = (
     "8. 文件不超过 5 MB，一次最多 2000 行；上传后先预览，确认无误再提交，任何一行有错都不会写入。",
     ("9. 统一社会信用代码与平台已有企业相同时将更新该企业（空白单元格不覆盖已有信息）；"
      "企业名称与已有企业相近时，请在预览页选择合并或新建。"),
+    ("10. “同意向金融机构展示”填“是”，即由您代企业登记授权：须在“同意依据”填写企业书面授权的"
+     "依据（如签署的授权书编号）。平台将记录登记人和依据并通知企业，企业可随时撤回；"
+     "金融机构只会收到需求内容和企业必需信息（名称、区县、行业、规模、联系人）。"),
 )
 
 
@@ -488,6 +494,7 @@ class RowPlan:
     similar: list[tuple[Enterprise, int]] = field(default_factory=list)  # name close: choose
     same_as_row: int | None = None  # an earlier row of this file names the same USCC
     choice: str | None = None  # "create" or "merge:<enterprise id>" for a similar-name row
+    consent_basis: str | None = None  # 同意依据, whether or not the row has a need
 
     @property
     def action(self) -> str:
@@ -530,9 +537,12 @@ class Preview:
         return sum(1 for p in self.plans if p.need_values is not None and not p.errors)
 
 
-def plan_rows(user, rows: list[dict], choices: dict[int, str] | None = None) -> Preview:
+def plan_rows(user, rows: list[dict], choices: dict[int, str] | None = None,
+              share_consent: bool = True) -> Preview:
     """Check every row against the vocabulary, the need rules and the platform's enterprises;
-    nothing is written."""
+    nothing is written. `share_consent`: the 同意 column is the exchange's consent_to_share,
+    recorded on the firm's behalf, so a 是 needs its basis (the whitelist import reads the
+    column as its own consent to be pushed and passes False)."""
     choices = choices or {}
     lenders = _lender_index()
     visible = {e.id: e for e in db.session.scalars(visible_enterprises(user))}
@@ -544,6 +554,8 @@ def plan_rows(user, rows: list[dict], choices: dict[int, str] | None = None) -> 
         plan.choice = choices.get(plan.row)
         _check_duplicate(plan, raw, seen_uscc)
         _check_need(plan)
+        if share_consent:
+            _check_consent_basis(plan)
         _check_choice(plan)
         plans.append(plan)
     return Preview(plans)
@@ -573,6 +585,7 @@ def _plan_row(user, raw: dict, lenders: dict, visible: dict, keys: dict) -> RowP
             parsed[column.key] = None
     _enterprise_part(plan, parsed, raw)
     _need_part(plan, parsed)
+    plan.consent_basis = (parsed.get("consent_basis") or "").strip() or None
     _find_existing(user, plan, visible, keys)
     return plan
 
@@ -583,6 +596,7 @@ ENTERPRISE_KEYS = ("name", "uscc", "district", "industry", "cluster", "employees
 
 
 TEXT_LIMITS = {"name": 128, "core_enterprise": 128, "contact_name": 64, "contact_phone": 32}
+NOT_SHARED = "填写了同意依据，但“同意向金融机构展示”不是“是”：请填“是”，或清空同意依据"
 
 
 def _enterprise_part(plan: RowPlan, parsed: dict, raw: dict) -> None:
@@ -622,6 +636,7 @@ def _need_part(plan: RowPlan, parsed: dict) -> None:
         "current_lender": parsed.get("current_lender"),
         "renewal_due": parsed.get("renewal_due"), "description": parsed.get("description"),
         "consent_to_share": bool(parsed.get("consent_to_share")),
+        "consent_basis": (parsed.get("consent_basis") or "").strip() or None,
         "core_enterprise": parsed.get("core_enterprise"),
     }
 
@@ -675,6 +690,19 @@ def _check_need(plan: RowPlan) -> None:
         column = BY_KEY[FIELD_COLUMN.get(key, key)]
         if not _has_error(plan, column):
             plan.error(column.key, message)
+
+
+def _check_consent_basis(plan: RowPlan) -> None:
+    """同意 = 是 is the firm's consent recorded on its behalf: it names its basis."""
+    if _has_error(plan, BY_KEY["consent_basis"]):
+        return
+    basis = plan.consent_basis
+    if plan.need_values is not None and plan.need_values["consent_to_share"]:
+        problem = on_behalf.basis_problem(basis)
+        if problem:
+            plan.error("consent_basis", problem)
+    elif basis:
+        plan.error("consent_basis", NOT_SHARED)
 
 
 def _merged(plan: RowPlan):

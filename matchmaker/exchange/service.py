@@ -1,9 +1,15 @@
 """matchmaker-exchange/1 import and export.
 
-An import validates the whole document first (every invalid record becomes one
-`section ref field: reason` line) and writes nothing unless all of it is valid; then it upserts
-by ref, leaving unchanged records untouched, so a second import of the same file changes
-nothing. Flushes, never commits: the command or view commits once.
+An import validates the whole document first (every invalid record becomes one Problem:
+the spec's `section ref field: reason` line for the command line, and its Chinese reading
+for the admin's page) and writes nothing unless all of it is valid; then it upserts by ref,
+leaving unchanged records untouched, so a second import of the same file changes nothing.
+Flushes, never commits: the command or view commits once.
+
+A need whose `consent_to_share` the file turns on (a new need with it, or a stored one without
+it) is a consent recorded on the enterprise's behalf: whoever imports states its basis (the
+upload page's field, `matchmaker import --consent-basis`), and enterprises/on_behalf.py
+records it and tells the firm.
 """
 import json
 import logging
@@ -21,6 +27,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock, sizes
 from .. import uscc as uscc_rules
 from ..audit.service import record
+from ..enterprises import on_behalf
 from ..enterprises.models import Enterprise, Need
 from ..extensions import BULK, db, refresh_statistics
 from ..guards import guarded
@@ -37,18 +44,77 @@ MODELS = {"institutions": Institution, "products": Product, "enterprises": Enter
           "needs": Need}
 NOUNS = {"institutions": "institution", "products": "product", "enterprises": "enterprise",
          "needs": "need"}
-SECTION_LABELS = {"institutions": "金融机构", "products": "金融产品", "enterprises": "企业",
-                  "needs": "融资需求"}
+SECTION_LABELS = schema.SECTION_LABELS
 ACTIONS = ("created", "updated", "unchanged")
 ACTION_LABELS = {"created": "新增", "updated": "更新", "unchanged": "不变"}
 
 
-class ImportRejected(Exception):
-    """The document is invalid; `errors` holds every `section ref field: reason` line."""
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a document: where (section, ref, field; the document itself when
+    all are None, e.g. `format`), the spec's English reason and the Chinese one."""
 
-    def __init__(self, errors: list[str]):
-        super().__init__(f"{len(errors)} error(s) in the exchange document")
-        self.errors = list(errors)
+    section: str | None
+    ref: str | None
+    field: str | None
+    reason: str
+    zh: str
+
+    @property
+    def path(self) -> str:
+        return " ".join(p for p in (self.section, self.ref, self.field) if p)
+
+    @property
+    def line(self) -> str:
+        """The spec's error line: `enterprises E-07 uscc: check character should be X`."""
+        return f"{self.path}: {self.reason}"
+
+    @property
+    def line_zh(self) -> str:
+        """The same path, the reason in Chinese (`matchmaker import --lang zh`)."""
+        return f"{self.path}: {self.zh}"
+
+    @property
+    def where_zh(self) -> str:
+        """Where a person finds it: 融资需求 N-01「贷款类型（loan_kind）」."""
+        if self.section in SECTIONS:
+            place = SECTION_LABELS[self.section] + (f" {self.ref}" if self.ref else "数据段")
+            return place + (f"「{schema.field_label(self.section, self.field)}」"
+                            if self.field else "")
+        return DOCUMENT_PLACES.get(self.field, f"“{self.field}”") if self.field else "文件"
+
+    @property
+    def message(self) -> str:
+        """The Chinese line the upload page shows."""
+        return f"{self.where_zh}：{self.zh}"
+
+
+DOCUMENT_PLACES = {"document": "文件", "format": "文件格式（format）",
+                   "consent_basis": "授权依据"}
+
+
+def document_problem(where: str, reason: str, zh: str) -> Problem:
+    return Problem(None, None, where, reason, zh)
+
+
+def _as_problem(item) -> Problem:
+    # a plain "where: reason" line (the seeds' users file): the same text both ways
+    if isinstance(item, Problem):
+        return item
+    where, _, reason = str(item).partition(": ")
+    return Problem(None, None, where, reason, reason)
+
+
+class ImportRejected(Exception):
+    """The document is invalid: `problems` holds every Problem, `errors` their spec lines."""
+
+    def __init__(self, problems: list):
+        self.problems = [_as_problem(p) for p in problems]
+        super().__init__(f"{len(self.problems)} error(s) in the exchange document")
+
+    @property
+    def errors(self) -> list[str]:
+        return [p.line for p in self.problems]
 
 
 @dataclass
@@ -66,7 +132,24 @@ class Change:
 @dataclass
 class ImportReport:
     changes: list[Change] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[str]:
+        """The spec's error lines (the command line prints them)."""
+        return [p.line for p in self.problems]
+
+    @property
+    def messages(self) -> list[str]:
+        """The same problems in Chinese (the upload page shows them)."""
+        return [p.message for p in self.problems]
+
+    @property
+    def consents(self) -> list[Change]:
+        """Needs whose consent_to_share this import turns on: consents recorded on the
+        enterprises' behalf, which need a stated basis."""
+        return [c for c in self.changes if c.section == "needs" and c.values.get(
+            "consent_to_share") and (c.action == "created" or "consent_to_share" in c.fields)]
 
     def of(self, section: str, action: str) -> list[Change]:
         return [c for c in self.changes if c.section == section and c.action == action]
@@ -114,9 +197,11 @@ def max_document_bytes() -> int:
 
 
 def too_large(size: int) -> ImportRejected:
-    limit = max_document_bytes()
-    return ImportRejected([(f"format: document is {size / 2**20:.1f} MB, over the "
-                           f"{limit / 2**20:.0f} MB limit (split it by section or by district)")])
+    limit = max_document_bytes() / 2**20
+    return ImportRejected([document_problem(
+        "format", f"document is {size / 2**20:.1f} MB, over the {limit:.0f} MB limit "
+                  "(split it by section or by district)",
+        f"文件大小 {size / 2**20:.1f} MB，超过 {limit:.0f} MB 的上限（请按数据段或区县拆分）")])
 
 
 def load_document(raw: bytes | str) -> dict:
@@ -127,19 +212,24 @@ def load_document(raw: bytes | str) -> dict:
     try:
         text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError:
-        raise ImportRejected(["document: not UTF-8 text"]) from None
-    too_deep = ImportRejected([(f"format: nested deeper than {MAX_DEPTH} levels (a {FORMAT} "
-                               "document nests 4: document, section, record, a list of codes)")])
+        raise ImportRejected([document_problem("document", "not UTF-8 text",
+                                               "不是 UTF-8 编码的文本文件")]) from None
+    too_deep = ImportRejected([document_problem(
+        "format", f"nested deeper than {MAX_DEPTH} levels (a {FORMAT} document nests 4: "
+                  "document, section, record, a list of codes)",
+        f"嵌套超过 {MAX_DEPTH} 层（{FORMAT} 文件只有 4 层：文件、数据段、记录、代码列表）")])
     try:
         doc = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
     except RecursionError:  # the C parser nests by recursion: a deep document must not crash
         raise too_deep from None
     except _DuplicateKey as err:
-        raise ImportRejected([f"document: duplicate key '{err}' in one object"]) from None
+        raise ImportRejected([document_problem(
+            "document", f"duplicate key '{err}' in one object",
+            f"同一个对象中键“{err}”出现了两次")]) from None
     except json.JSONDecodeError as err:
-        raise ImportRejected(
-            [f"document: not valid JSON ({err.msg}, line {err.lineno} column {err.colno})"]
-        ) from None
+        raise ImportRejected([document_problem(
+            "document", f"not valid JSON ({err.msg}, line {err.lineno} column {err.colno})",
+            f"不是有效的 JSON（第 {err.lineno} 行第 {err.colno} 列：{err.msg}）")]) from None
     if _deeper_than(doc, MAX_DEPTH):
         raise too_deep
     return doc
@@ -170,19 +260,24 @@ class _Plan:
 
 def _plan(doc) -> _Plan:
     if not isinstance(doc, dict):
-        return _Plan(ImportReport(errors=["document: must be a JSON object"]), {})
-    errors = []
+        return _Plan(ImportReport(problems=[document_problem(
+            "document", "must be a JSON object", "应为一个 JSON 对象（{…}）")]), {})
+    problems = []
     if doc.get("format") != FORMAT:
-        errors.append(f'format: must be "{FORMAT}"')
-    errors += [f"{key}: unknown section" for key in doc if key not in ("format", *SECTIONS)]
+        problems.append(document_problem("format", f'must be "{FORMAT}"',
+                                         f"应为 \"{FORMAT}\"（文件开头的 format 字段）"))
+    problems += [document_problem(key, "unknown section",
+                                  "无法识别的数据段（只能是 institutions、products、"
+                                  "enterprises、needs）")
+                 for key in doc if key not in ("format", *SECTIONS)]
     sections = {}
     for section in SECTIONS:
         records = doc.get(section, [])
         if not isinstance(records, list):
-            errors.append(f"{section}: must be a list")
+            problems.append(Problem(section, None, None, "must be a list", "应为列表（[…]）"))
             records = []
         sections[section] = records
-    plan = _Plan(ImportReport(errors=errors), _load_stored(sections))
+    plan = _Plan(ImportReport(problems=problems), _load_stored(sections))
     _index_usccs(plan, sections["enterprises"])
     for section in SECTIONS:  # in order: a reference always points to an earlier section
         for index, raw in enumerate(sections[section], 1):
@@ -225,14 +320,16 @@ def _plan_record(plan: _Plan, section: str, index: int, raw) -> None:
     ref = raw.get("ref") if isinstance(raw, dict) else None
     label = ref if isinstance(ref, str) and ref.strip() else f"#{index}"
     if not isinstance(raw, dict):
-        plan.report.errors.append(f"{section} {label}: must be an object")
+        plan.report.problems.append(Problem(section, label, None, "must be an object",
+                                            "每条记录应为一个 JSON 对象（{…}）"))
         return
     values, problems = schema.clean(section, raw)
     if label in plan.seen[section]:
-        problems.append(("ref", "duplicate ref in this file"))
+        problems.append(("ref", "duplicate ref in this file", "编号在本文件中重复"))
     # checks across records run on the fields that are valid on their own
-    problems += CROSS_CHECKS[section](plan, label, values, {name for name, _ in problems})
-    plan.report.errors += [f"{section} {label} {name}: {reason}" for name, reason in problems]
+    problems += CROSS_CHECKS[section](plan, label, values, {name for name, _, _ in problems})
+    plan.report.problems += [Problem(section, label, name, reason, zh)
+                             for name, reason, zh in problems]
     if label != f"#{index}":
         plan.seen[section].setdefault(label, None if problems else values)
     if not problems:
@@ -243,31 +340,34 @@ def _known(plan: _Plan, section: str, ref: str) -> bool:
     return ref in plan.seen[section] or ref in plan.stored[section]
 
 
-RETIRED = ("the product is retired on the platform and cannot be reactivated; "
-           "send it under a new ref")
+RETIRED = (("the product is retired on the platform and cannot be reactivated; send it under "
+            "a new ref"),
+           "该产品已在平台下架，不能重新上架；请以新的编号发送")
+NOUNS_ZH = {"institution": "金融机构", "enterprise": "企业"}
 
 
-def _unknown(noun: str, ref: str) -> str:
-    return f"unknown {noun} '{ref}' (not in this file nor on the platform)"
+def _unknown(noun: str, ref: str) -> tuple[str, str]:
+    return (f"unknown {noun} '{ref}' (not in this file nor on the platform)",
+            f"本文件和平台上都没有编号为“{ref}”的{NOUNS_ZH[noun]}")
 
 
-def _check_product(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[str, str]]:
+def _check_product(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple]:
     problems = []
     if "institution_ref" not in bad and not _known(plan, "institutions",
                                                    values["institution_ref"]):
-        problems.append(("institution_ref", _unknown("institution", values["institution_ref"])))
+        problems.append(("institution_ref", *_unknown("institution", values["institution_ref"])))
     stored = plan.stored["products"].get(ref)
     if stored is not None and stored.status == "retired" and values.get("active"):
         # retired is final on the platform (institutions.permissions.TRANSITIONS)
-        problems.append(("active", RETIRED))
+        problems.append(("active", *RETIRED))
     return problems
 
 
-def _check_enterprise(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[str, str]]:
+def _check_enterprise(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple]:
     return _size_problems(values, bad) + _uscc_problems(plan, ref, values, bad)
 
 
-def _size_problems(values: dict, bad: set) -> list[tuple[str, str]]:
+def _size_problems(values: dict, bad: set) -> list[tuple]:
     """No size given: the platform derives it by the sector's 300号 rule, which must have
     every figure it reads (建筑业, 房地产开发经营, 租赁和商务服务业 read assets_wan)."""
     if values.get("size") is not None or bad & {"size", "industry", "employees",
@@ -280,32 +380,37 @@ def _size_problems(values: dict, bad: set) -> list[tuple[str, str]]:
     named = " and ".join(missing)
     reason = (f"required: the 300号 size rule of {sector.label} ({sector.code}, industry "
               f"{values['industry']}) reads {named}; give {named} or size")
-    return [("size", reason)]
+    named_zh = "和".join(f"{schema.FIELD_LABELS['enterprises'][m]}（{m}）" for m in missing)
+    zh = (f"必填：行业 {values['industry']} 属于{sector.label}，按工信部联企业〔2011〕300号须用"
+          f"{named_zh}划分规模；请填写{named_zh}，或直接填写企业规模（size）")
+    return [("size", reason, zh)]
 
 
-def _uscc_problems(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[str, str]]:
+def _uscc_problems(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple]:
     if "uscc" in bad:
         return []
     code = values["uscc"]
     first = plan.usccs.setdefault(code, ref)
     if first != ref:
-        return [("uscc", f"already used by enterprise {first} in this file")]
+        return [("uscc", f"already used by enterprise {first} in this file",
+                 f"与本文件中的企业 {first} 重复")]
     holder = plan.stored_usccs.get(code)
     # a stored holder that this file moves to another code frees this one
     if holder is not None and holder.ref != ref and plan.file_usccs.get(
             holder.ref, holder.uscc) == code:
-        return [("uscc", f"already used by enterprise {holder.ref}")]
+        return [("uscc", f"already used by enterprise {holder.ref}",
+                 f"已被平台上的企业 {holder.ref} 使用")]
     return []
 
 
-def _check_need(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[str, str]]:
+def _check_need(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple]:
     problems = []
     enterprise_ref, lender_ref = values.get("enterprise_ref"), values.get("current_lender_ref")
     if "enterprise_ref" not in bad and not _known(plan, "enterprises", enterprise_ref):
-        problems.append(("enterprise_ref", _unknown("enterprise", enterprise_ref)))
+        problems.append(("enterprise_ref", *_unknown("enterprise", enterprise_ref)))
     if "current_lender_ref" not in bad and lender_ref is not None \
             and not _known(plan, "institutions", lender_ref):
-        problems.append(("current_lender_ref", _unknown("institution", lender_ref)))
+        problems.append(("current_lender_ref", *_unknown("institution", lender_ref)))
     has_loan = None if "enterprise_ref" in bad else _has_bank_loan(plan, enterprise_ref)
     if has_loan is None or "loan_kind" in bad:
         return problems
@@ -316,11 +421,15 @@ def _check_need(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple[str
         # with funded_on, the first loan it brought is why the enterprise now has one
         reason = (f"first_loan is not possible: enterprise {enterprise_ref} has a bank loan"
                   " (has_bank_loan true)")
-        problems.append(("loan_kind", reason))
+        zh = (f"企业 {enterprise_ref} 已有银行贷款（has_bank_loan 为 true），不能是首贷"
+              "（first_loan）；首贷已放款的，请填写放款日期（funded_on）")
+        problems.append(("loan_kind", reason, zh))
     elif kind == "renewal" and not has_loan:
         reason = (f"renewal is not possible: enterprise {enterprise_ref} has no bank loan"
                   " (has_bank_loan false)")
-        problems.append(("loan_kind", reason))
+        zh = (f"企业 {enterprise_ref} 没有银行贷款（has_bank_loan 为 false），不能是续贷"
+              "（renewal）")
+        problems.append(("loan_kind", reason, zh))
     return problems
 
 
@@ -365,30 +474,66 @@ def preview_document(doc) -> ImportReport:
     return _plan(doc).report
 
 
-def import_document(doc) -> ImportReport:
-    """The platform's own import (`matchmaker import`, the seeds): see import_for."""
-    return _import(doc, None)
+def import_document(doc, consent_basis: str | None = None, *,
+                    basis_required: bool = False) -> ImportReport:
+    """The platform's own import (`matchmaker import`, the seeds): see import_for. The
+    command line requires the basis of the consents a file records (`basis_required`); the
+    seeds state theirs; other callers of the platform's own (tests, benchmarks) may leave it
+    out, and such consents then name no basis."""
+    return _import(doc, None, consent_basis, basis_required)
 
 
 @guarded(can_exchange_data, system=True, message="只有平台管理员可以导入数据")
-def import_for(actor, doc) -> ImportReport:
+def import_for(actor, doc, consent_basis: str | None = None) -> ImportReport:
     """Validate everything; raise ImportRejected (having written nothing) or upsert by ref.
-    Unchanged records are not touched: no updated_at, no version, no audit row."""
-    return _import(doc, actor)
+    Unchanged records are not touched: no updated_at, no version, no audit row. A file that
+    turns on needs' consent_to_share records consents on the enterprises' behalf: the
+    administrator states its basis (e.g. the signed forms' reference), else nothing is written."""
+    return _import(doc, actor, consent_basis, True)
 
 
-def _import(doc, actor) -> ImportReport:
+def consent_basis_problem(report: ImportReport, basis: str | None) -> Problem | None:
+    """A document-level problem when the import records consents without a usable basis."""
+    count = len(report.consents)
+    problem = on_behalf.basis_problem(basis) if count else None
+    if problem is None:
+        return None
+    return document_problem(
+        "consent_basis",
+        f"{count} need(s) set consent_to_share on their enterprises' behalf: state the basis "
+        f"of that consent (e.g. the signed forms' reference; --consent-basis TEXT, at most "
+        f"{on_behalf.BASIS_MAX} characters)",
+        f"文件中有 {count} 条融资需求同意向金融机构展示（consent_to_share 为 true），即代企业"
+        f"登记授权：{problem}")
+
+
+def _import(doc, actor, consent_basis: str | None, basis_required: bool) -> ImportReport:
     plan = _plan(doc)
     report = plan.report
-    if report.errors:
-        log.info("exchange import rejected: %d error(s)", len(report.errors))
-        raise ImportRejected(report.errors)
+    if not report.problems and basis_required:
+        missing = consent_basis_problem(report, consent_basis)
+        report.problems += [missing] if missing else []
+    if report.problems:
+        log.info("exchange import rejected: %d error(s)", len(report.problems))
+        raise ImportRejected(report.problems)
     from ..matching.service import everything_after
 
     with everything_after(actor) if report.changed else nullcontext():
         _write_all(plan, report, actor)
+        _record_consents(report, actor, consent_basis)
     log.info("exchange import: %s", report.counts())
     return report
+
+
+def _record_consents(report: ImportReport, actor, basis: str | None) -> None:
+    """The needs whose consent_to_share this import turned on name its basis and recorder,
+    and their enterprises are told (before any consent is granted: the recompute runs after)."""
+    if not report.consents or not (basis or "").strip():
+        return
+    refs = [c.ref for c in report.consents]
+    ids = [i for chunk in range(0, len(refs), 500) for i in db.session.scalars(
+        select(Need.id).where(Need.ref.in_(refs[chunk:chunk + 500])))]
+    on_behalf.record_on_behalf(actor, ids, basis, "import")
 
 
 def _write_all(plan: _Plan, report: ImportReport, actor) -> None:
@@ -470,6 +615,8 @@ def _write_need(change: Change, found: "_Found") -> Need:
     need.current_lender = found("institutions", lender) if lender else None
     _assign(need, values, [f for f in change.fields
                            if f not in ("enterprise_ref", "current_lender_ref")])
+    if not need.consent_to_share:  # a consent recorded on the firm's behalf ends with the flag
+        need.consent_basis = need.consent_recorded_by_id = need.consent_recorded_at = None
     db.session.add(need)
     return need
 

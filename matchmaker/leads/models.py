@@ -75,6 +75,11 @@ class Consent(db.Model):
     via: Mapped[str] = mapped_column(String(16))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: import/job
+    # a consent recorded on the enterprise's behalf (the flag set by an organizer's spreadsheet
+    # or an import): its basis (e.g. the signed paper form's reference) and who recorded it
+    # (None with a basis: the command line). None: the enterprise's own consent.
+    basis: Mapped[str | None] = mapped_column(String(255))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     revoked_at: Mapped[datetime | None]
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # withdrawn | superseded | flag_off | need_ended
@@ -83,6 +88,7 @@ class Consent(db.Model):
     need = relationship("Need")
     institution = relationship("Institution", lazy="joined")
     granted_by = relationship("User", foreign_keys=[granted_by_id])
+    recorded_by = relationship("User", foreign_keys=[recorded_by_id])
 
     __table_args__ = (
         CheckConstraint(vocab.sql_in_values("via", CONSENT_VIA), name="via"),

@@ -119,6 +119,12 @@ def can_revoke_consent(user, consent) -> bool:
     return owns_consent(user, consent) and consent.live
 
 
+def can_withdraw_flag_consent(user, need) -> bool:
+    """The enterprise whose need shares with every matched institution (the flag, as a
+    rule set on its behalf) may withdraw that consent."""
+    return need is not None and bool(need.consent_to_share) and is_need_owner(user, need)
+
+
 def owns_consent(user, consent) -> bool:
     """The enterprise whose need it is (whatever the consent's state)."""
     return consent is not None and is_need_owner(user, consent.need)
@@ -183,6 +189,7 @@ PREDICATES = {
     "can_assign_lead": can_assign_lead,
     "can_push_need": can_push_need,
     "can_revoke_consent": can_revoke_consent,
+    "can_withdraw_flag_consent": can_withdraw_flag_consent,
     "can_confirm_funding": can_confirm_funding,
     "can_rate_lead": can_rate_lead,
     "can_view_pipeline": can_view_pipeline,

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from .. import clock
-from ..audit.service import record_many
+from ..audit.service import record, record_many
 from ..enterprises.models import Need
 from ..enterprises.permissions import is_need_owner
 from ..errors import ServiceError
@@ -117,6 +117,27 @@ def revoke_consent(actor, consent: Consent, reason: str = "withdrawn") -> Consen
     return consent
 
 
+@guarded(is_need_owner, "need", message="只有需求所属企业可以撤回授权")
+def withdraw_flag_consent(actor, need: Need) -> list[Consent]:
+    """The enterprise withdraws the consent to share with every matched institution (as a
+    rule one recorded on its behalf: a spreadsheet's 同意=是, an import's flag): the flag goes
+    off, each consent it granted is revoked as withdrawn (so the flag never grants it again)
+    and the institutions lose the leads at once. Consents the enterprise gave by pushing stay."""
+    if not need.consent_to_share:
+        raise ServiceError("本需求没有向匹配机构提供信息的授权，无需撤回")
+    record(actor, "need.consent_withdrawn", need, basis=need.consent_basis,
+           recorded_by_id=need.consent_recorded_by_id)
+    need.consent_to_share = False
+    need.consent_basis = need.consent_recorded_by_id = need.consent_recorded_at = None
+    revoked = [c for c in live_consents(need) if c.via == "flag"]
+    for consent in revoked:
+        revoke_consent(actor, consent, "withdrawn")
+    db.session.flush()
+    log.info("need %s: flag consent withdrawn by user %s (%d consents)", need.id, actor.id,
+             len(revoked))
+    return revoked
+
+
 def end_consents_of_ended_need(need: Need) -> list[Consent]:
     """Consent ends with the need: withdrawn, closed or expired, every live consent closes
     (reason need_ended); funded, all but the lending institution's (the loan is its own basis
@@ -136,8 +157,8 @@ def end_consents_of_ended_need(need: Need) -> list[Consent]:
 
 def sync_consent_from_flag(need: Need) -> list[Lead]:
     """consent_to_share = consent to every institution whose product matches (exchange
-    format). True: each matched institution gets a live consent (scope: every profile field)
-    and a lead, except one whose consent the enterprise revoked. False: the consents given
+    format). True: each matched institution gets a live consent (scope: the required profile
+    fields only; the optional ones need the enterprise's own push) and a lead, except one whose consent the enterprise revoked. False: the consents given
     through the flag are revoked; those the enterprise gave by pushing stay. Institutions
     that stop matching keep what they were given. A lead that lapsed is not handed back by
     this automatic path. matching.service calls this after every refresh of the need."""
@@ -160,7 +181,7 @@ def sync_consent_from_flag(need: Need) -> list[Lead]:
             continue
         seen.add(institution.id)
         if live_consent(need.id, institution.id) is None:
-            grant_consent(None, need, institution, scopes.FULL, "flag")
+            grant_consent(None, need, institution, scopes.REQUIRED, "flag")
         opened.append(open_lead(need, institution, source="consent", actor=None,
                                 product=match.product, reopen_lapsed=False))
     return opened
@@ -189,7 +210,8 @@ def _missing_flag_pairs(need_ids: list[int], institution_id: int | None) -> list
     consent_for = select(Consent.id).where(Consent.need_id == Need.id,
                                            Consent.institution_id == Product.institution_id)
     rows = db.session.execute(
-        select(Need.id, Product.institution_id, Product.id)
+        select(Need.id, Product.institution_id, Product.id, Need.consent_basis,
+               Need.consent_recorded_by_id)
         .join(Match, Match.need_id == Need.id).join(Product, Product.id == Match.product_id)
         .where(Need.id.in_(need_ids), Match.institution_best.is_(True),
                Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES),
@@ -199,31 +221,38 @@ def _missing_flag_pairs(need_ids: list[int], institution_id: int | None) -> list
                ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
         .order_by(Need.id, Product.institution_id, Match.score.desc(), Product.ref)).all()
     found: dict[tuple, int] = {}
-    for need_id, inst, product_id in rows:
+    recorded: dict[int, tuple] = {}  # need id -> (basis, recorded by) when set on its behalf
+    for need_id, inst, product_id, basis, recorder in rows:
         found.setdefault((need_id, inst), product_id)  # the institution's best came first
-    return [(need_id, inst, pid) for (need_id, inst), pid in found.items()]
+        recorded[need_id] = (basis, recorder if basis is not None else None)
+    return [(need_id, inst, pid, *recorded[need_id]) for (need_id, inst), pid in found.items()]
 
 
-def _open_flag_leads(pairs: list[tuple]) -> int:
+def _open_flag_leads(owed: list[tuple]) -> int:
+    """`owed`: (need id, institution id, product id, basis, recorded by) from
+    _missing_flag_pairs; the consents carry the need's basis when set on its behalf."""
     now = clock.now()
+    pairs = [(n, i, p) for n, i, p, _b, _r in owed]
     existing = {(lead.need_id, lead.institution_id): lead for lead in db.session.scalars(
         select(Lead).where(Lead.need_id.in_({p[0] for p in pairs})))}
     fresh = [p for p in pairs if (p[0], p[1]) not in existing]
     snapshots = matching.institution_snapshots((p[0], p[1]) for p in fresh)
     due = claim_due_from(now)
     needs = sorted({p[0] for p in pairs})
+    scope = list(scopes.REQUIRED)  # nothing optional is ever given on the flag's behalf
     # plain executemany, no RETURNING: with RETURNING in parameter order SQLite inserts one row
     # per statement; the ids are read back by the pair, unique among live consents and leads
     db.session.execute(Consent.__table__.insert(), [
-        {"need_id": n, "institution_id": i, "scope": list(scopes.FULL), "via": "flag",
-         "granted_at": now} for n, i, _p in pairs])
+        {"need_id": n, "institution_id": i, "scope": scope, "via": "flag", "granted_at": now,
+         "basis": basis, "recorded_by_id": recorder} for n, i, _p, basis, recorder in owed])
     consent_ids = {(n, i): cid for cid, n, i in db.session.execute(
         select(Consent.id, Consent.need_id, Consent.institution_id)
         .where(Consent.need_id.in_(needs), Consent.revoked_at.is_(None)))}
     record_many(None, "consent.granted", "consents", [
-        (consent_ids[(n, i)], {"need_id": n, "institution_id": i, "scope": list(scopes.FULL),
-                               "via": "flag"})
-        for n, i, _p in pairs])
+        (consent_ids[(n, i)], {"need_id": n, "institution_id": i, "scope": scope, "via": "flag",
+                               **({"basis": basis, "recorded_by_id": recorder}
+                                  if basis is not None else {})})
+        for n, i, _p, basis, recorder in owed])
     if fresh:
         db.session.execute(Lead.__table__.insert(), [
             {"need_id": n, "institution_id": i, "source": "consent", "status": "open",

@@ -13,6 +13,7 @@ from .. import clock
 from ..accounts import service as accounts
 from ..accounts.models import User
 from ..accounts.permissions import register_predicates, roles_required
+from ..enterprises import on_behalf
 from ..enterprises.models import Need
 from ..enterprises.permissions import visible_needs
 from ..extensions import db
@@ -67,6 +68,8 @@ bp.add_app_template_global(queries.need_panel, "need_leads_panel")
 bp.add_app_template_global(queries.public_timeline, "lead_public_timeline")
 bp.add_app_template_global(scopes.labels, "consent_scope_labels")
 bp.add_app_template_global(scopes.NEED_PART, "need_part_label")
+bp.add_app_template_global(on_behalf.recorder_label, "consent_recorder_label")
+bp.add_app_template_global(scopes.REQUIRED, "consent_required_scope")
 
 SQLITE_ATTEMPTS = 40
 
@@ -454,6 +457,23 @@ def revoke_consent(consent_id):
 
 def _progress_lead(lead_id: int) -> Lead:
     return db.one_or_404(progress_leads(current_user).where(Lead.id == lead_id))
+
+
+@bp.post("/needs/<int:need_id>/withdraw-consent")
+@roles_required("enterprise")
+def withdraw_flag_consent(need_id):
+    """Withdraw the consent to share with every matched institution (one recorded on the
+    enterprise's behalf, as a rule)."""
+    need = _own_need(need_id)
+    if not RevokeForm().validate_on_submit():
+        flash("撤回失败，请重试。", "warning")
+        return redirect(url_for("enterprises.need", need_id=need.id))
+    with attempt() as done:
+        revoked = pushing.withdraw_flag_consent(_me(), need)
+    if done:
+        flash(f"已撤回授权：{len(revoked)}家机构将不能再查看本需求，匹配的其他机构也不会再收到。"
+              if revoked else "已撤回授权：匹配的金融机构不会收到本需求。", "success")
+    return redirect(url_for("enterprises.need", need_id=need.id))
 
 
 @bp.get("/<int:lead_id>/progress")

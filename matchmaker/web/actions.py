@@ -19,7 +19,7 @@ rejected) is named in `shown`: it is rolled back and kept in `done.error`, not e
     with attempt(shown=ImportRejected) as done:
         report = service.import_for(current_user, doc)
     if not done:
-        return _preview(ImportReport(errors=done.error.errors)), 400
+        return _preview(ImportReport(problems=done.error.problems)), 400
 """
 from __future__ import annotations
 

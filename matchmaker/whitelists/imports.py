@@ -49,7 +49,7 @@ class ImportPlan:
 def plan_import(actor, whitelist: Whitelist, rows: list[dict],
                 choices: dict[int, str] | None = None) -> ImportPlan:
     """The enterprises importer's preview, and the whitelist's rules for each row."""
-    preview = spreadsheet.plan_rows(actor, rows, choices)
+    preview = spreadsheet.plan_rows(actor, rows, choices, share_consent=False)
     plan = ImportPlan(preview)
     existing = {p.row: p.existing for p in preview.plans if p.existing is not None}
     flags = rules.live_flags([e.id for e in existing.values()])
@@ -85,6 +85,7 @@ def _without_share_consent(rows: list[dict]) -> list[dict]:
     stripped = copy.deepcopy(rows)
     for row in stripped:
         row["cells"][CONSENT_KEY] = None
+        row["cells"]["consent_basis"] = None
     return stripped
 
 

@@ -26,19 +26,22 @@ def upload(client, raw: bytes):
     return html.unescape(response.get_data(as_text=True))
 
 
+DEEP = "文件格式（format）：嵌套超过 16 层"  # the page's Chinese line (the CLI's: "format: …")
+
+
 def test_a_deeply_nested_upload_gets_a_format_error(admin):
-    assert "format: nested deeper than 16 levels" in upload(admin, hostile.nested_json(10_000))
+    assert DEEP in upload(admin, hostile.nested_json(10_000))
 
 
 def test_nesting_under_the_interpreters_limit_is_refused_too(admin):
     # 200 levels parse fine: the depth is checked after parsing, before anything walks it
-    assert "format: nested deeper than 16 levels" in upload(admin, hostile.nested_json(200))
+    assert DEEP in upload(admin, hostile.nested_json(200))
 
 
 def test_a_document_over_the_size_limit_gets_a_format_error(admin, app, monkeypatch):
     monkeypatch.setitem(app.config, "EXCHANGE_MAX_BYTES", 1024)
     raw = json.dumps({"format": "matchmaker-exchange/1", "needs": [], "x": "y" * 2000}).encode()
-    assert "format: document is 0.0 MB, over the 0 MB limit" in upload(admin, raw)
+    assert "文件格式（format）：文件大小 0.0 MB，超过 0 MB 的上限" in upload(admin, raw)
 
 
 @pytest.mark.parametrize("depth", [10_000, 17])
