@@ -377,14 +377,16 @@ def _enterprises(rng: random.Random, n: int) -> tuple[list[EnterpriseFacts], dic
         tags = frozenset(t for t, share in TAGS.items()
                          if rng.random() < share * (2.5 if employees > 100 else 1))
         grade = rng.choices(["A", "B", "M", "C", None], weights=[30, 35, 15, 3, 17])[0]
+        size = derive_size(employees, revenue)
         core = None
         if rng.random() < (0.45 if division in ("C36", "C39", "C37", "C38", "C33") else 0.12):
             core = rng.choice(CORE_ENTERPRISES[rng.choice(list(CORE_ENTERPRISES))])
         e = EnterpriseFacts(
             id=eid, ref=f"E-{eid:06d}", district=rng.choices(districts, weights=dweights)[0],
-            industry=industry, cluster=cluster, size=derive_size(employees, revenue),
+            industry=industry, cluster=cluster, size=size,
             employees=employees, revenue_wan=revenue, founded=founded, tags=tags,
-            tax_credit_grade=grade, has_bank_loan=rng.random() < 0.7, core_enterprise=core)
+            tax_credit_grade=grade, has_bank_loan=rng.random() < 0.7, core_enterprise=core,
+            derived_size=size)     # the 300号 size the subsidy programmes read
         names[eid] = f"重庆示例{eid}号{'精密机械' if division in ('C34', 'C35') else '制造'}有限公司"
         out.append(e)
     return out, names

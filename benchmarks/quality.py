@@ -65,9 +65,10 @@ def build() -> tuple[list[ProductTerms], list[NeedFacts], dict]:
     enterprises = {}
     for i, (ref, e) in enumerate(J.ENTERPRISES.items(), 1):
         district, industry, cluster, employees, revenue, founded, tags, grade, loan, core = e
+        size = sizes.derive(industry, employees, Decimal(revenue))
         enterprises[ref] = EnterpriseFacts(
-            i, ref, district, industry, cluster, sizes.derive(industry, employees, Decimal(revenue)),
-            employees, Decimal(revenue), founded, frozenset(tags), grade, loan, core)
+            i, ref, district, industry, cluster, size, employees, Decimal(revenue), founded,
+            frozenset(tags), grade, loan, core, derived_size=size)
     needs = []
     for i, (ref, n) in enumerate(J.NEEDS.items(), 1):
         ent_ref, purpose, amount, term, modes, kind, max_rate, lender, created = n
