@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from .. import clock
 from ..enterprises.models import Enterprise, Need
@@ -497,8 +497,18 @@ def by_slice(loans: list[Loan], dimension: str) -> list[tuple]:
     return sorted(rows, key=lambda row: -row[1].amount)
 
 
+def plan_each_query() -> None:
+    """PostgreSQL: plan this transaction's queries for their own values. psycopg prepares a
+    statement run five times, and PostgreSQL may then reuse one generic plan for every
+    district: the refresh job's district figures went from 0.2 s to 1.1 s each by the tenth
+    district (nested loops planned without the district's selectivity)."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+
+
 def indicators(period: Period, where: Slice) -> Indicators:
     """Every figure of the period and the same period last year, in the slice."""
+    plan_each_query()
     year = Period("year", period.year)
     loans = funded_loans(year.last_year().start, year.end, where)
     (start, end), (ly_start, ly_end) = (period.start, period.end), (
