@@ -123,3 +123,30 @@ def test_the_stored_figures_are_recomputed_when_a_lead_changes(world, client_as,
 
 def borrowers(page: str) -> int:
     return int(re.search(r'data-figure="borrowers"><a [^>]*>(\d+)</a>', page).group(1))
+
+
+def test_changed_figures_are_shown_marked_while_the_refresh_job_waits(world, client_as, app,
+                                                                      monkeypatch):
+    """With a refresh already waiting in the queue (a busy worker), the page serves what is
+    stored, says when it was computed and that it is being updated; once the job has run,
+    the figures are the new ones."""
+    from matchmaker.jobs import runner
+    from matchmaker.jobs.models import Job
+    from matchmaker.monitoring import snapshots
+    monkeypatch.setitem(app.config, "MONITORING_MAX_AGE_SECONDS", 900)
+    client = client_as("organizer", district="永川区")
+    assert borrowers(client.get(f"/monitoring/{YEAR}").get_data(as_text=True)) == 4
+    waiting = Job(kind="monitoring.refresh", params={"warm": False}, description="更新监测督导数据",
+                  key=snapshots.REFRESH_KEY, status="queued")
+    db.session.add(waiting)
+    lead = world["leads"][3]
+    lead.status, lead.funded_at = "approved", None
+    lead.updated_at = at(date(2026, 12, 4), 11)
+    db.session.flush()
+    page = client.get(f"/monitoring/{YEAR}").get_data(as_text=True)
+    assert borrowers(page) == 4 and "data-updating" in page
+    assert "数据更新于 10:00（此后线索有变化或数据已超过15分钟，正在后台更新" in page
+    assert db.session.query(Job).filter_by(kind="monitoring.refresh").count() == 1  # reused
+    assert runner.run_inline(waiting) == "done"
+    page = client.get(f"/monitoring/{YEAR}").get_data(as_text=True)
+    assert borrowers(page) == 3 and "data-updating" not in page
