@@ -221,7 +221,7 @@ def test_an_admin_import_records_consents_with_the_basis_and_tells_the_firm(app,
     preview = admin.post("/admin/exchange/", data={
         "document": (io.BytesIO(_example({"N-01": True})), "x.json")},
         content_type="multipart/form-data")
-    assert "代企业登记授权：1 条融资需求" in preview.text and "<code class=\"me-1\">N-01</code>" \
+    assert "代企业登记授权：1 条融资需求" in preview.text and "<code class=\"me-1 text-body\">N-01</code>" \
         in preview.text
     token = preview.text.split('name="token" type="hidden" value="')[1].split('"')[0]
     response = admin.post("/admin/exchange/confirm", data={"token": token,

@@ -148,7 +148,7 @@ def test_an_invalid_file_shows_every_error_and_offers_no_import(admin, db, uploa
     # Chinese, with the record's ref and the field's Chinese name; the CLI's path beside it
     assert "企业 E-01「统一社会信用代码（uscc）」：统一社会信用代码校验位错误，应为 K" in html
     assert "金融产品 P-TECH-01「融资用途（purposes）」：代码“bogus”不在融资用途代码表" in html
-    assert "<code class=\"text-secondary small ms-1\">enterprises E-01 uscc</code>" in html
+    assert "<code class=\"text-body small ms-1\">enterprises E-01 uscc</code>" in html
     assert "check character" not in html and "unknown code" not in html
     assert "确认导入" not in html
     assert list(upload_dir.glob("*.json")) == []

@@ -29,6 +29,7 @@ from matchmaker.extensions import db
 from matchmaker.institutions.models import Institution, Product
 from matchmaker.leads.models import Consent
 from tests.browser.test_loop_browser import log_in
+from tests.browser.test_pages_browser import axe_violations
 from tests.conftest import make_test_app
 from tests.factories import PASSWORD, valid_uscc
 
@@ -110,6 +111,12 @@ def _row(**cells):
     return values
 
 
+def _readable(page):
+    """No sideways scrolling, no serious or critical axe-core violation (as the pages test)."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+    assert axe_violations(page) == []
+
+
 def _upload_sheet(page, path):
     page.goto("/enterprises/import")
     page.get_by_label("Excel 文件（.xlsx，按平台模板填写）").set_input_files(str(path))
@@ -135,12 +142,14 @@ def test_a_consent_recorded_on_the_firms_behalf_is_named_and_withdrawn(
     errors = organizer.get_by_test_id("row-errors").inner_text()
     assert "第2行「同意依据」：代企业登记授权须注明依据（如企业签署的书面授权书编号）" in errors
     assert organizer.get_by_test_id("commit").is_disabled()
+    _readable(organizer)
     organizer.screenshot(path=str(artifacts / "consent-sheet-no-basis.png"), full_page=True)
 
     _fill_template(sheet, [_row(consent_basis=BASIS)])
     _upload_sheet(organizer, sheet)
     assert BASIS in organizer.get_by_test_id("row-consent-2").inner_text()
     assert "以您的名义代企业登记授权" in organizer.get_by_test_id("import-consents").inner_text()
+    _readable(organizer)
     organizer.screenshot(path=str(artifacts / "consent-sheet-preview.png"), full_page=True)
     with organizer.expect_navigation():
         organizer.get_by_test_id("commit").click()
@@ -164,6 +173,7 @@ def test_a_consent_recorded_on_the_firms_behalf_is_named_and_withdrawn(
     assert "刘科长（永川区经济和信息化委员会）" in text and BASIS in text
     assert "统一社会信用代码" not in text  # nothing optional went on its behalf
     box.scroll_into_view_if_needed()
+    _readable(firm)
     firm.screenshot(path=str(artifacts / "consent-need-page.png"), full_page=True)
     with firm.expect_navigation():
         firm.get_by_test_id("withdraw-flag-consent").click()
@@ -243,6 +253,7 @@ def test_an_export_imports_into_another_platform_and_a_bad_copy_says_why_in_chin
             _upload(there, exported)
             assert there.locator('[data-action="created"]', has_text="N-FUNDED-FIRST").count()
             assert "N-SHARED" in there.get_by_test_id("import-consents").inner_text()
+            _readable(there)
             there.get_by_label("代企业登记授权的依据").fill("原平台登记的企业授权书（随导出文件移交）")
             there.screenshot(path=str(artifacts / "exchange-reimport-preview.png"),
                              full_page=True)
@@ -273,6 +284,7 @@ def test_an_export_imports_into_another_platform_and_a_bad_copy_says_why_in_chin
                     in errors)
             assert "check character" not in errors and "is not possible" not in errors
             assert there.get_by_test_id("confirm-import").count() == 0
+            _readable(there)
             there.screenshot(path=str(artifacts / "exchange-bad-file.png"), full_page=True)
         finally:
             context.close()
