@@ -134,6 +134,17 @@ def test_drill_down_lists_the_leads_behind_a_figure(world):
     assert {lead.id for lead in drill(YEAR, Slice(), "credit", "渝北区", "district")} == {
         leads[4].id}
     assert drill(YEAR, YC, "credit", "渝北区", "district") == []  # the district stays forced
+    # latest funded first: L3 11-02, L8 07-15, L2 05-20, L1 03-10
+    assert drill(YEAR, YC, "funded") == [leads[3], leads[8], leads[2], leads[1]]
+    bank_b = str(world["bank_b"].id)
+    assert drill(YEAR, Slice(), "funded", bank_b, "institution") == [leads[4]]
+    assert drill(YEAR, Slice(), "funded", "B", "institution") == []
+    assert drill(YEAR, Slice(), "funded", "renewal", "loan_kind") == [leads[2]]
+    assert drill(YEAR, Slice(), "long_term", "leasing", "institution_kind") == [leads[3]]
+    assert drill(YEAR, Slice(), "funded", "electronic_information", "cluster") == [leads[4]]
+    sizes = {key: row.count for key, row in indicators(YEAR, Slice()).slices["size"]}
+    for size, count in sizes.items():  # each size row's leads, as many as the row counts
+        assert len(drill(YEAR, Slice(), "funded", size, "size")) == count
 
 
 def _claim(lead, opened, claimed, contacted, decided, contact_due, decision_due):
