@@ -22,8 +22,9 @@ MODEL_MODULES = (
 # each domain's reactions to the others' signals (matchmaker/signals.py): imported once, they
 # connect for the life of the process
 SUBSCRIBER_MODULES = (
-    "matchmaker.institutions.subscribers", "matchmaker.matching.subscribers",
-    "matchmaker.leads.subscribers", "matchmaker.monitoring.subscribers",
+    "matchmaker.enterprises.subscribers", "matchmaker.institutions.subscribers",
+    "matchmaker.matching.subscribers", "matchmaker.leads.subscribers",
+    "matchmaker.monitoring.subscribers",
 )
 
 # each domain's background job functions (matchmaker/jobs/registry.py): imported once, they

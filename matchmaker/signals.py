@@ -58,6 +58,11 @@ user_deactivated = _events.signal("user-deactivated")
 """sender: User whose account was deactivated (a bank manager who left); `actor`: who did it.
 Whatever the user was holding for others (a bank's claimed leads) goes back."""
 
+user_erased = _events.signal("user-erased")
+"""sender: User whose account was just erased (its personal data gone); `actor`: who did it;
+`name`, `phone`: what the account said before, so that copies of them elsewhere (an
+enterprise's contact person and mobile) can be found and erased in the same transaction."""
+
 # --- leads ------------------------------------------------------------------------------------
 lead_decided = _events.signal("lead-decided")
 """sender: Lead whose bank answered; `outcome`: approved, declined or withdrawn (funded follows
@@ -70,4 +75,5 @@ SIGNALS = {
     "product_paused": product_paused, "policy_changed": policy_changed,
     "matches_refreshed": matches_refreshed, "match_inputs": match_inputs,
     "lead_decided": lead_decided, "user_deactivated": user_deactivated,
+    "user_erased": user_erased,
 }

@@ -32,6 +32,7 @@ LOGGED_IN = {"web.home", "accounts.change_password", "accounts.logout",
              "jobs.status", "jobs.download"}
 
 ROLE_GATED = {
+    "accounts.close_account": {"enterprise"},
     "accounts.invitations": {"admin", "bank_admin", "enterprise"},
     "accounts.invite": {"admin", "bank_admin", "enterprise"},
     "accounts.revoke_invitation": {"admin", "bank_admin", "enterprise"},

@@ -44,6 +44,7 @@ from matchmaker.whitelists import answers, imports, pushing, rules
 from matchmaker.whitelists import service as whitelists
 from matchmaker.whitelists.models import EnterpriseFlag, Push, Whitelist
 from tests.factories import (
+    PASSWORD,
     EnterpriseClaimFactory,
     EnterpriseFactory,
     InstitutionFactory,
@@ -277,6 +278,16 @@ def _erase_account(_mp):
     return ([colleague, user_for_role("organizer"), user_for_role("bank_admin"), _anonymous()],
             lambda s: accounts.erase_account(s, account),
             lambda: (account.email, account.name, account.active))
+
+
+@case(accounts.close_own_account)
+def _close_own_account(_mp):
+    # each wrong actor would close its own account: none may (an inactive enterprise user's
+    # session no longer speaks for it; the page is the enterprise users')
+    wrong = [_inactive(), user_for_role("admin"), user_for_role("bank_manager"),
+             user_for_role("organizer")]
+    return (wrong + [_anonymous()], lambda s: accounts.close_own_account(s, PASSWORD),
+            lambda: [(u.email, u.name, u.active) for u in wrong])
 
 
 def _anonymous():

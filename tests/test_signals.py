@@ -27,6 +27,7 @@ EXPECTED = {
     "match_inputs": ["matchmaker.leads.subscribers._on_time_record"],
     "lead_decided": ["matchmaker.monitoring.subscribers._lead_decided"],
     "user_deactivated": ["matchmaker.leads.subscribers._manager_left"],
+    "user_erased": ["matchmaker.enterprises.subscribers._account_erased"],
 }
 
 

@@ -1,5 +1,13 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectField, StringField, TelField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TelField,
+)
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from .. import mobile, vocab
@@ -41,6 +49,13 @@ class ChangePasswordForm(FlaskForm):
     new_password = PasswordField("新密码", validators=PASSWORD_RULES)
     confirm = PasswordField("确认新密码", validators=[
         InputRequired("请再次输入新密码"), EqualTo("new_password", "两次输入的密码不一致")])
+
+
+class CloseAccountForm(FlaskForm):
+    """Closing one's own account: the password again, and a tick that says it is for good."""
+    password = PasswordField("当前密码", validators=[InputRequired("请输入当前密码以确认身份")])
+    understood = BooleanField("我已了解：账号注销后无法恢复，我的姓名、邮箱、手机号将被清除",
+                              validators=[InputRequired("请勾选确认")])
 
 
 class ForgotPasswordForm(FlaskForm):

@@ -89,6 +89,11 @@ def can_erase_account(user, account) -> bool:
                                     and user.role in ("enterprise", "applicant"))
 
 
+def can_close_own_account(user) -> bool:
+    """The page /account/close: an enterprise user, signed in, closing their own account."""
+    return is_signed_in(user) and user.role == "enterprise"
+
+
 def can_view_audit(user) -> bool:
     return user.is_authenticated and user.role == "admin"
 

@@ -19,6 +19,7 @@ from ..types import utcnow
 from .models import BANK_ROLES, Invitation, User
 from .passwords import hash_password, needs_rehash, verify_password
 from .permissions import (
+    can_close_own_account,
     can_deactivate_member,
     can_erase_account,
     can_invite,
@@ -134,7 +135,7 @@ def erase_account(actor: User, account: User) -> None:
     sign in again. Kept, as the law requires: the row itself under its id, so the audit trail
     (what was done, when, from where) and the enterprise's credit-business records (needs,
     consents, leads, loans) still say "an account, now closed" did it."""
-    old_email = account.email
+    old_email, old_name, old_phone = account.email, account.name, account.phone
     account.name = ERASED_NAME
     account.email = f"erased-{account.id}@erased.invalid"
     account.phone = None
@@ -148,6 +149,17 @@ def erase_account(actor: User, account: User) -> None:
         invitation.name = ERASED_NAME
     db.session.flush()
     record(actor, "user.erased", account)
+    # copies elsewhere (the enterprise's contact person and mobile) go in this transaction
+    signals.user_erased.send(account, actor=actor, name=old_name, phone=old_phone)
+
+
+@guarded(can_close_own_account, message="只有企业用户可以在此注销自己的账号")
+def close_own_account(actor: User, password: str) -> None:
+    """The signed-in enterprise user closes their own account, after typing the password
+    again (a session left open on a shared computer cannot do it): erase_account."""
+    if not verify_password(actor.password_hash, password or ""):
+        raise ServiceError("密码不正确", field="password")
+    erase_account(actor, actor)
 
 
 # --- the institution's team ----------------------------------------------------------------

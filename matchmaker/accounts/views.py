@@ -18,6 +18,7 @@ from . import service
 from .forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
+    CloseAccountForm,
     ForgotPasswordForm,
     InviteForm,
     LoginForm,
@@ -169,6 +170,23 @@ def change_password():
         flash("密码已修改，其他设备上的登录已失效。", "success")
         return redirect(url_for("web.home"))
     return _refused("accounts/password.html", form)
+
+
+@bp.route("/account/close", methods=["GET", "POST"])
+@roles_required("enterprise")
+def close_account():
+    """An enterprise user closes their own account (issue 19): what goes and what stays is
+    said first; the password again and a tick confirm it."""
+    form = CloseAccountForm()
+    if form.validate_on_submit():
+        with attempt(form, "password") as done:
+            service.close_own_account(current_user._get_current_object(), form.password.data)
+        if not done:
+            return render_template("accounts/close.html", form=form), 400
+        logout_user()
+        flash("您的账号已注销，个人信息已清除。", "success")
+        return redirect(url_for("accounts.login"))
+    return _refused("accounts/close.html", form)
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])

@@ -313,6 +313,30 @@ def set_contact(actor, enterprise: Enterprise, name: str, phone: str) -> Enterpr
     return enterprise
 
 
+def erase_contact_of(account, name: str | None, phone: str | None, by) -> Enterprise | None:
+    """An erased account (accounts.erase_account, by the `user_erased` signal) was its
+    enterprise's contact when the contact mobile is the account's mobile or the contact
+    person bears its name: the contact person and mobile are erased too (issue 19), and the
+    next need asks for a new contact. Another colleague named as the contact stays."""
+    enterprise = db.session.get(Enterprise, account.enterprise_id) if account.enterprise_id \
+        else None
+    if enterprise is None or not (enterprise.contact_name or enterprise.contact_phone):
+        return None
+    same_phone = bool(phone and enterprise.contact_phone
+                      and mobile.normalize(phone) == mobile.normalize(enterprise.contact_phone))
+    same_name = bool(name and enterprise.contact_name
+                     and name.strip() == enterprise.contact_name.strip())
+    if not (same_phone or same_name):
+        return None
+    enterprise.contact_name = enterprise.contact_phone = None
+    enterprise.updated_at = utcnow()
+    db.session.flush()
+    # the audit row names the fields, never their values (audit.service.PERSONAL)
+    record(by, "enterprise.contact_erased", enterprise, account_id=account.id,
+           fields=["contact_name", "contact_phone"])
+    return enterprise
+
+
 def _set_tags(enterprise: Enterprise, tags: dict[str, int | None]) -> None:
     enterprise.tags = list(tags)
     for row in enterprise.tag_rows:

@@ -94,6 +94,7 @@ PAGES = [
     ("whitelist", ORGANIZER, lambda d: f"/whitelists/{d['whitelist']}", "main .btn"),
     ("events", FIRM, lambda d: "/events/", "main a"),
     ("event", FIRM, lambda d: f"/events/{d['event']}", "main .btn, main a"),
+    ("close-account", FIRM, lambda d: "/account/close", '[data-testid="close-account"]'),
     ("whitelist-progress", ORGANIZER, lambda d: f"/whitelists/{d['whitelist']}/progress",
      "#whitelist-chart"),
 ]

@@ -17,7 +17,7 @@ from tests.conftest import ROLES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "600"))
 # these end the client's session: the rest of the run would be anonymous
-SKIP = {"static", "accounts.logout", "accounts.change_password"}
+SKIP = {"static", "accounts.logout", "accounts.change_password", "accounts.close_account"}
 QUERY = ("page", "job", "status", "q", "year", "days", "whitelist_id", "enterprise_id", "kind",
          "group", "code", "next", "sort", "district", "purpose", "amount", "term", "tag",
          "subject_id", "date_from", "date_to", "period", "scope")
