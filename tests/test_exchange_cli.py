@@ -165,7 +165,7 @@ def test_seed_with_a_bad_user_entry_writes_nothing(runner, db, seeds):
         "users x@demo.test institution_ref: unknown ref 'I-NOPE'",
         "users y@demo.test team: unknown field",
         ("users y@demo.test role: unknown role 'wizard' "
-        "(one of enterprise, bank_manager, bank_admin, organizer, admin)")]
+        "(one of enterprise, bank_manager, bank_admin, organizer, admin, applicant)")]
     assert (count(db, Institution), count(db, User)) == (0, 0)
 
 
