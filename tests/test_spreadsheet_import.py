@@ -445,3 +445,29 @@ def test_ownership_column_imports_and_an_older_template_without_it_still_does(db
     older = [c.header for c in COLUMNS if c.key != "ownership"]
     preview = upload(organizer, workbook([row(5)], columns=older))
     assert preview.status_code == 200, preview.get_data(as_text=True)[:2000]
+
+
+def test_an_updated_firm_has_its_open_needs_matched_again(db, organizer):
+    # a 双百 large firm, imported without ownership: no bridge until the sheet states 民营
+    from matchmaker.matching import service as matching
+    from tests.test_policy_programmes import LARGE, _bridge_market, _bridge_need, _verified
+
+    _bridge_market()
+    firm = EnterpriseFactory(uscc=valid_uscc(500001), **LARGE)
+    _verified(firm, "double_hundred")
+    need = _bridge_need(firm)
+    matching.refresh_need(need)
+    assert [m.product.ref for m in matching.matches_for_need(need)] == ["P-LOAN"]
+    db.session.commit()
+    sheet = row(1, name=firm.name, industry="C3670", employees=1500, revenue_wan=60000,
+                founded=firm.founded.isoformat(), tag1="“双百”企业", ownership="民营（私人控股）",
+                purpose=None, loan_kind=None, amount_wan=None, term_months=None,
+                gm_credit=None, consent_to_share=None, consent_basis=None)
+    preview = upload(organizer, workbook([sheet]))
+    assert preview.status_code == 200, preview.get_data(as_text=True)[:2000]
+    response = commit(organizer, preview)
+    assert response.status_code == 302, re.findall(r"第\d+行[^<]*", html_lib.unescape(
+        response.get_data(as_text=True)))
+    assert firm.ownership == "private"
+    assert sorted(m.product.ref for m in matching.matches_for_need(need)) == ["P-BRIDGE",
+                                                                               "P-LOAN"]

@@ -31,7 +31,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from rapidfuzz import fuzz, process
 from sqlalchemy import select
 
-from .. import industries, vocab
+from .. import industries, signals, vocab
 from .. import uscc as uscc_rules
 from ..audit.service import record
 from ..errors import ServiceError
@@ -782,6 +782,9 @@ def _merge_into(actor, enterprise: Enterprise, values: dict, plan: RowPlan) -> N
         db.session.flush()
         record(actor, "enterprise.updated", enterprise, via="spreadsheet", row=plan.row,
                changes=changes, summary=summary)
+        if set(changes) - service.UNRANKED_FIELDS:
+            # what its open needs are ranked by (size figures, ownership …) moved
+            signals.enterprise_changed.send(enterprise)
 
 
 # --- keeping rows between the preview and the commit ----------------------------------------
