@@ -8,7 +8,13 @@ transaction; flushes nothing of its own and never commits.
 from sqlalchemy import select
 
 from ..audit.service import record_many
-from ..enterprises.models import Enterprise, EnterpriseTag, Need, NeedGuaranteeMode
+from ..enterprises.models import (
+    Enterprise,
+    EnterpriseTag,
+    Need,
+    NeedGuaranteeMode,
+    derive_size,
+)
 from ..extensions import db
 from ..institutions.models import (
     PRODUCT_LIST_FIELDS,
@@ -53,6 +59,10 @@ def insert_created(section: str, changes: list, ids: dict, actor) -> dict[str, i
             elif name not in LISTS[section] and RENAMED.get(name, name) in columns:
                 row[RENAMED.get(name, name)] = value
         row.update(_status(section, change.values, now))
+        if section == "enterprises":  # what Enterprise's listener stores on an ORM write
+            row["size_class"] = row.get("declared_size") or derive_size(
+                row.get("industry"), row.get("employees"), row.get("revenue_wan"),
+                row.get("assets_wan"))
         rows.append(row)
     _insert_many(model.__table__, rows)
     new_ids = _ids_by_ref(model, [c.ref for c in changes])
