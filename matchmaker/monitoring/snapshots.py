@@ -200,9 +200,10 @@ def standard_views(today=None) -> list[tuple[ind.Period, ind.Slice]]:
     return [(period, ind.Slice(district=d)) for d in districts for period in periods]
 
 
-def refresh(*, max_age: int, warm: bool = False, commit=db.session.flush) -> dict:
+def refresh(*, max_age: int, warm: bool = False, commit=None) -> dict:
     """Recompute what changed or aged (and, with `warm`, the standard views missing), drop
-    what nobody viewed for two days. `commit` after each snapshot (the job's)."""
+    what nobody viewed for two days. `commit` after each snapshot (the job's; else flush)."""
+    commit = commit or db.session.flush
     now = clock.now()
     computed, kept = 0, 0
     stamps: dict[str | None, str] = {}
