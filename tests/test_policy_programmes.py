@@ -229,13 +229,16 @@ def test_a_large_listed_firm_that_is_not_double_hundred_gets_no_bridge(db, clien
     assert "P-BRIDGE" not in [n.product.ref for n in matching.near_misses_for_need(need)]
 
 
-def test_a_double_hundred_large_private_firm_gets_the_bridge_once_its_ownership_is_known(
+def test_a_double_hundred_large_firm_gets_the_bridge_to_verify_until_its_ownership_is_known(
         db, client_as):
     _bridge_market()
     firm = EnterpriseFactory(**LARGE)               # ownership unknown, as an import leaves it
     _verified(firm, "double_hundred")
     need = _bridge_need(firm)
-    assert _order(need) == ["P-LOAN"]
+    # not known is not refused: the fund checks the papers, the match says what to verify
+    assert sorted(_order(need)) == ["P-BRIDGE", "P-LOAN"]
+    [bridge] = [m for m in matching.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
+    assert any("待核实" in r for r in bridge.reasons), bridge.reasons
     # the enterprise states its ownership on its profile: its needs are matched again
     client = client_as("enterprise", enterprise=firm)
     db.session.commit()
@@ -438,7 +441,9 @@ def test_an_organizer_states_the_ownership_of_a_firm_that_never_logs_in(db, clie
     firm = EnterpriseFactory(**LARGE)               # imported: ownership unknown
     _verified(firm, "double_hundred")
     need = _bridge_need(firm)
-    assert _order(need) == ["P-LOAN"]
+    assert sorted(_order(need)) == ["P-BRIDGE", "P-LOAN"]
+    [bridge] = [m for m in matching.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
+    assert any("待核实" in r for r in bridge.reasons)     # served, ownership to be checked
     organizer = client_as("organizer")
     db.session.commit()
     page = organizer.get(f"/enterprises/{firm.id}").get_data(as_text=True)
@@ -449,6 +454,8 @@ def test_an_organizer_states_the_ownership_of_a_firm_that_never_logs_in(db, clie
     assert entry.details["changes"]["ownership"] == ["（空）", "民营（私人控股）"]
     assert sorted(m.product.ref for m in matching.matches_for_need(need)) == ["P-BRIDGE",
                                                                                "P-LOAN"]
+    [bridge] = [m for m in matching.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
+    assert not any("待核实" in r for r in bridge.reasons)  # known now: nothing to check
     response = organizer.post(f"/enterprises/{firm.id}/ownership",
                               data={"ownership": "nobody"}, follow_redirects=True)
     assert "请选择有效的控股类型" in response.get_data(as_text=True)

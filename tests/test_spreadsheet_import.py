@@ -448,7 +448,8 @@ def test_ownership_column_imports_and_an_older_template_without_it_still_does(db
 
 
 def test_an_updated_firm_has_its_open_needs_matched_again(db, organizer):
-    # a 双百 large firm, imported without ownership: no bridge until the sheet states 民营
+    # a 双百 large firm, imported without ownership: the bridge is matched to be verified;
+    # the sheet states 国有控股, and its open need is matched again without the bridge
     from matchmaker.matching import service as matching
     from tests.test_policy_programmes import LARGE, _bridge_market, _bridge_need, _verified
 
@@ -457,10 +458,11 @@ def test_an_updated_firm_has_its_open_needs_matched_again(db, organizer):
     _verified(firm, "double_hundred")
     need = _bridge_need(firm)
     matching.refresh_need(need)
-    assert [m.product.ref for m in matching.matches_for_need(need)] == ["P-LOAN"]
+    assert sorted(m.product.ref for m in matching.matches_for_need(need)) == ["P-BRIDGE",
+                                                                               "P-LOAN"]
     db.session.commit()
     sheet = row(1, name=firm.name, industry="C3670", employees=1500, revenue_wan=60000,
-                founded=firm.founded.isoformat(), tag1="“双百”企业", ownership="民营（私人控股）",
+                founded=firm.founded.isoformat(), tag1="“双百”企业", ownership="国有控股",
                 purpose=None, loan_kind=None, amount_wan=None, term_months=None,
                 gm_credit=None, consent_to_share=None, consent_basis=None)
     preview = upload(organizer, workbook([sheet]))
@@ -468,6 +470,5 @@ def test_an_updated_firm_has_its_open_needs_matched_again(db, organizer):
     response = commit(organizer, preview)
     assert response.status_code == 302, re.findall(r"第\d+行[^<]*", html_lib.unescape(
         response.get_data(as_text=True)))
-    assert firm.ownership == "private"
-    assert sorted(m.product.ref for m in matching.matches_for_need(need)) == ["P-BRIDGE",
-                                                                               "P-LOAN"]
+    assert firm.ownership == "state"
+    assert [m.product.ref for m in matching.matches_for_need(need)] == ["P-LOAN"]

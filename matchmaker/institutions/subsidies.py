@@ -30,7 +30,9 @@ ownership (the enterprise's 控股情况; unknown satisfies no condition on it).
 alternatives, each a set of the enterprise's criteria: one of them must hold in full besides
 the other keys (the bridge fund: 制造业中小微企业, or a verified 双百企业 that is large and
 private). For a bridge, a need that qualifies for none of the fund's programmes is no match
-at all (`fund_refusal`, the matcher's `fund` condition), not merely one without the waiver.
+at all (`fund_refusal`, the matcher's `fund` condition), not merely one without the waiver;
+there, what is not known yet (a tag held but unverified, no ownership or size stated) does not
+refuse: the match is kept and says what to verify (`matcher.fund_caution`).
 
 Stacking is off unless a programme names the other in `stacks_with` (either side suffices).
 Where two programmes that do not stack both apply, the one that saves the enterprise more is
@@ -271,20 +273,27 @@ def derived_size(enterprise) -> str | None:
     return getattr(enterprise, "derived_size", None)
 
 
-def need_side_refusal(program: SubsidyProgram, need) -> str | None:
-    """Why the need or its enterprise does not qualify (Chinese), or None when it does."""
+def need_side_refusal(program: SubsidyProgram, need, *, unknown_passes: bool = False) -> str | None:
+    """Why the need or its enterprise does not qualify (Chinese), or None when it does.
+
+    `unknown_passes`: what the platform does not know (a tag held but not yet verified, an
+    ownership or a 300号 size nobody stated) does not refuse. The fund's condition on who may
+    be matched at all reads it so; what a programme pays never does."""
     rules = program.eligibility
-    refusal = _criteria_refusal(rules, need)
+    refusal = _criteria_refusal(rules, need, unknown_passes)
     if refusal is None and rules.get("any_of"):
-        refusals = [_criteria_refusal(alt, need) for alt in rules["any_of"]]
+        refusals = [_criteria_refusal(alt, need, unknown_passes) for alt in rules["any_of"]]
         if all(r is not None for r in refusals):
             return "须符合以下条件之一：" + "；或".join(
                 describe_alternative(alt) for alt in rules["any_of"])
     return refusal
 
 
-def _criteria_refusal(rules: Mapping[str, Any], need) -> str | None:
+def _criteria_refusal(rules: Mapping[str, Any], need, unknown_passes: bool = False) -> str | None:
     e = need.enterprise
+    size = derived_size(e)
+    tags = set(e.tags if unknown_passes else e.verified_tags)
+    ownership = getattr(e, "ownership", None)
     if rules.get("purposes") and need.purpose not in rules["purposes"]:
         return "融资用途不在支持范围内（限" + _labels("purposes", rules["purposes"]) + "）"
     if rules.get("loan_kinds") and need.loan_kind not in rules["loan_kinds"]:
@@ -293,12 +302,14 @@ def _criteria_refusal(rules: Mapping[str, Any], need) -> str | None:
                                            for c in rules["industries"]):
         return "仅支持" + ("制造业" if list(rules["industries"]) == ["C"]
                            else "、".join(rules["industries"]) + "行业") + "企业"
-    if rules.get("sizes") and derived_size(e) not in rules["sizes"]:
+    if rules.get("sizes") and size not in rules["sizes"] and not (
+            unknown_passes and size is None):
         return ("企业规模（按工信部联企业〔2011〕300号标准测算）不在支持范围内（限"
                 + _labels("sizes", rules["sizes"]) + "企业）")
-    if rules.get("tags") and not set(rules["tags"]) & set(e.verified_tags):
+    if rules.get("tags") and not set(rules["tags"]) & tags:
         return "须经组织方核验具备以下资质之一：" + _labels("enterprise_tags", rules["tags"])
-    if rules.get("ownership") and getattr(e, "ownership", None) not in rules["ownership"]:
+    if rules.get("ownership") and ownership not in rules["ownership"] and not (
+            unknown_passes and ownership is None):
         return "所有制类型不在支持范围内（限" + "、".join(
             OWNERSHIPS.get(o, o) for o in rules["ownership"]) + "企业）"
     return None
@@ -320,7 +331,9 @@ def fund_refusal(need, product, programs, today: date) -> str | None:
     one of the fund's programmes, or the product is no bridge, or no programme says whom the
     fund serves."""
     funds = fund_programs(product, programs, today)
-    refusals = [need_side_refusal(p, need) for p in funds]
+    # a firm the platform cannot yet place (a 双百 tag not verified, no ownership stated) is
+    # not refused: the fund decides on the papers; only what is known rules it out
+    refusals = [need_side_refusal(p, need, unknown_passes=True) for p in funds]
     if not refusals or any(r is None for r in refusals):
         return None
     return f"{funds[0].label}：{refusals[0]}"

@@ -550,14 +550,27 @@ def fund_fits(need: NeedFacts, p: ProductTerms, ctx: MatchContext) -> Verdict:
         return Verdict(True, "非应急转贷产品", applies=False)
     refusal = fund_refusal(need, p, ctx.programs, ctx.today)
     if refusal is None:
+        caution = fund_caution(need, p, ctx)
+        if caution is not None:
+            return Verdict(True, caution)
         return Verdict(True, "符合应急转贷资金的支持对象",
                        applies=bool(fund_programs(p, ctx.programs, ctx.today)))
     return Verdict(False, refusal)
 
 
+def fund_caution(need: NeedFacts, p: ProductTerms, ctx: MatchContext) -> str | None:
+    """For a bridge the fund may serve only on facts not yet known or verified (an imported
+    双百 tag, an ownership never stated): what the manager must check, said on the match."""
+    funds = fund_programs(p, ctx.programs, ctx.today) if is_bridge(p) else []
+    if not funds or any(need_side_refusal(f, need) is None for f in funds):
+        return None
+    return ("应急转贷资金支持对象待核实：" + need_side_refusal(funds[0], need)
+            + "（企业资料中的资质、控股类型经组织方核验后确定）")
+
+
 def _fund_key(need: NeedFacts) -> tuple:
     e = need.enterprise
-    return (e.industry, e.derived_size, e.verified_tags, e.ownership, need.purpose,
+    return (e.industry, e.derived_size, e.tags, e.verified_tags, e.ownership, need.purpose,
             need.loan_kind)
 
 
@@ -1101,10 +1114,10 @@ class _ProductIndex:
 
     def _pass_fund(self, v: _NeedView) -> int:
         m = self.fund_any
-        if self.fund:       # the signature holds each programme's verdict on the need
-            for program, (ok, *_rest) in zip(self.programs, v.signature):
-                if ok and program.code in self.fund:
-                    m |= self.fund[program.code]
+        for program in self.programs:  # what is not known yet does not refuse (fund_refusal)
+            if program.code in self.fund and need_side_refusal(
+                    program, v.need, unknown_passes=True) is None:
+                m |= self.fund[program.code]
         return m
 
     def _pass_max_rate(self, v: _NeedView) -> int:
@@ -1594,6 +1607,9 @@ class Matcher:
                 reasons.append(verdict.reason_zh)
         if need.max_rate is not None:
             reasons.append(self._verdict(_MAX_RATE, need, it).reason_zh)
+        caution = fund_caution(need, p, self.ctx) if is_bridge(p) else None
+        if caution is not None:
+            reasons.append(caution)
         if it.response_reason is not None:
             if it.response_ratio >= 0.5:
                 reasons.insert(_position(ranked, it.response_pts), it.response_reason)
@@ -1814,7 +1830,8 @@ class NeedIndex:
             if admitted is None:
                 admitted = self._fund_cache[program.code] = _mask(
                     (i for i, n in enumerate(self.needs)
-                     if need_side_refusal(program, n) is None), self.nbytes)
+                     if need_side_refusal(program, n, unknown_passes=True) is None),
+                    self.nbytes)
             m |= admitted
         return m
 

@@ -618,7 +618,9 @@ def test_a_bridge_is_not_ranked_as_a_yearly_cost_and_its_keys_agree():
 def test_a_bridge_fund_serves_only_whom_its_programme_names():
     """Issue 15, 7号 四（二）: 制造业中小微企业, 双百企业中的大型民营企业. A large listed firm
     that is not 双百 gets no bridge at all (not merely no waiver), and is no near miss: it
-    cannot change that. Both indexes agree."""
+    cannot change that; nor does a 双百 firm known to be state-controlled. What the platform
+    does not know yet (ownership never stated, a 双百 tag not yet verified, as after an import)
+    does not refuse: the match says it is to be verified. Both indexes agree."""
     bridge = make_product(id=2, ref="P-BRIDGE", institution_id=2, institution_kind="bridge_fund",
                           rate_min=D("3.6"), rate_max=D("3.6"), amount_max_wan=D(8000),
                           subsidy_programs=("bridge_fee_waiver",))
@@ -634,16 +636,23 @@ def test_a_bridge_fund_serves_only_whom_its_programme_names():
         id=3, tags=frozenset({"double_hundred"}), verified_tags=frozenset({"double_hundred"}),
         **dict(large, ownership=None)), id=3)
     sme = make_need(make_enterprise(id=4), id=4)
+    state_owned = make_need(make_enterprise(
+        id=5, tags=frozenset({"double_hundred"}), verified_tags=frozenset({"double_hundred"}),
+        **dict(large, ownership="state")), id=5)
+    unverified = make_need(make_enterprise(
+        id=6, tags=frozenset({"double_hundred"}), **dict(large, ownership=None)), id=6)
+    needs = (listed, double_hundred, unknown_owner, sme, state_owned, unverified)
     matcher = Matcher([bridge, loan], CTX)
-    served = {n.id: {m.product_ref for m in matcher.match(n)}
-              for n in (listed, double_hundred, unknown_owner, sme)}
-    assert served == {1: {"P-LOAN"}, 2: {"P-LOAN", "P-BRIDGE"}, 3: {"P-LOAN"},
-                      4: {"P-LOAN", "P-BRIDGE"}}
+    served = {n.id: {m.product_ref for m in matcher.match(n)} for n in needs}
+    assert served == {1: {"P-LOAN"}, 2: {"P-LOAN", "P-BRIDGE"}, 3: {"P-LOAN", "P-BRIDGE"},
+                      4: {"P-LOAN", "P-BRIDGE"}, 5: {"P-LOAN"}, 6: {"P-LOAN", "P-BRIDGE"}}
     assert matcher.near_misses(listed) == []
     [verdict] = [v for r, v in evaluate(listed, bridge) if r.code == "fund"]
     assert not verdict.ok and "双百" in verdict.reason_zh
-    impact = NeedIndex([listed, double_hundred, unknown_owner, sme], CTX).impact(bridge)
-    assert impact.eligible == {2, 4} and impact.near_miss == {}
+    [verdict] = [v for r, v in evaluate(unverified, bridge) if r.code == "fund"]
+    assert verdict.ok and "待核实" in verdict.reason_zh
+    impact = NeedIndex(list(needs), CTX).impact(bridge)
+    assert impact.eligible == {2, 3, 4, 6} and impact.near_miss == {}
     [m] = [m for m in matcher.match(double_hundred) if m.product_ref == "P-BRIDGE"]
     assert m.estimated_rate is None                 # a fee by the day, not waived for 双百
     assert any("按实际使用天数计收" in r and "免收" not in r for r in m.reasons)
