@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from matchmaker import ROOT
 from matchmaker.accounts.models import User
 from matchmaker.demo_scenes import EVENT_TITLE, WHITELIST_TITLE
+from matchmaker.enterprises.models import Need
 from matchmaker.events.models import Event, Meeting, MeetingRequest, Registration
 from matchmaker.whitelists.models import Push, Whitelist, WhitelistEntry
 from tests.conftest import shared_data
@@ -66,9 +67,17 @@ def test_seed_builds_a_pushed_whitelist_and_a_scheduled_event_once(seeded, runne
 
     before = {m: count(db, m) for m in (Whitelist, WhitelistEntry, Push, Event, Registration,
                                         MeetingRequest, Meeting)}
+    funded = db.session.scalars(select(Need).where(Need.status == "funded")).all()
+    assert funded and all(n.funded_on and n.enterprise.has_bank_loan for n in funded)
+    was = {n.ref: n.funded_on for n in funded}
     second = seed(runner)
     assert "nothing created" in second.stdout
     assert {m: count(db, m) for m in before} == before
+    # the demo file does not say those needs were funded: a re-seed must not undo the funding
+    db.session.expire_all()
+    again = db.session.scalars(select(Need).where(Need.status == "funded")).all()
+    assert {n.ref: n.funded_on for n in again} == was
+    assert all(n.enterprise.has_bank_loan for n in again)
 
 
 def test_the_organizer_sees_the_scenes(seeded, db, app):

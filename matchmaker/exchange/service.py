@@ -324,6 +324,9 @@ def _plan_record(plan: _Plan, section: str, index: int, raw) -> None:
                                             "每条记录应为一个 JSON 对象（{…}）"))
         return
     values, problems = schema.clean(section, raw)
+    stored = plan.stored[section].get(label)
+    if stored is not None and not problems:
+        _keep_recorded_funding(section, values, stored)
     if label in plan.seen[section]:
         problems.append(("ref", "duplicate ref in this file", "编号在本文件中重复"))
     # checks across records run on the fields that are valid on their own
@@ -457,6 +460,17 @@ def _change(plan: _Plan, section: str, ref: str, values: dict) -> Change:
     current, _ = schema.clean(section, RECORDS[section](stored))
     fields = [name for name in FIELDS[section] if values[name] != current.get(name)]
     return Change(section, ref, "updated" if fields else "unchanged", fields, values, stored)
+
+
+def _keep_recorded_funding(section: str, values: dict, stored) -> None:
+    """A file that does not say a need was funded does not undo a funding the platform
+    recorded (a re-run `matchmaker seed`, an older export): funded_on stays, and so does the
+    bank loan the funding gave the enterprise. A file that states a funding still wins."""
+    if section == "needs" and values.get("funded_on") is None and stored.funded_on is not None:
+        values["funded_on"] = stored.funded_on
+    elif (section == "enterprises" and stored.has_bank_loan and not values.get("has_bank_loan")
+          and any(n.funded_on is not None for n in stored.needs)):
+        values["has_bank_loan"] = True
 
 
 # --- writing ------------------------------------------------------------------------------
