@@ -227,3 +227,49 @@ def test_an_import_with_consents_opens_every_flag_lead_in_bulk(db, caplog):
     assert all(lead.matched and lead.matched[0]["reasons"]
                for lead in _db.session.scalars(select(Lead)))
     assert "lead %s opened" not in caplog.text and caplog.text.count("flag consents:") >= 1
+
+
+def test_bulk_flag_leads_are_what_the_one_by_one_path_writes(db, monkeypatch):
+    """The import's set-based path (snapshots from the results just written, audit rows by
+    INSERT … SELECT) against the per-lead functions: the same frozen matches, one audit row
+    per consent and lead with record()'s details, the enterprise's timeline unchanged."""
+    from datetime import UTC, datetime
+
+    from matchmaker import clock
+    from matchmaker.audit.models import AuditEntry
+    from matchmaker.leads import queries
+    from matchmaker.leads import service as leads
+    from matchmaker.leads.models import Consent, Lead
+
+    moment = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    monkeypatch.setattr(clock, "now", lambda: moment)  # every batch at the same instant
+    monkeypatch.setattr(service, "CHUNK", 7)  # several batches in one transaction
+    import_document(to_exchange(generate(12, 5, 40, 50, 60), 12))
+    found = _db.session.scalars(select(Lead).order_by(Lead.id)).all()
+    assert len(found) > 20
+    for lead in found:
+        assert lead.matched == leads._snapshot(lead.need, lead.institution_id)
+        assert lead.created_at == moment and lead.status == "open"
+    audit = {}
+    for entry in _db.session.scalars(select(AuditEntry).where(
+            AuditEntry.action.in_(("consent.granted", "lead.opened")))):
+        audit.setdefault((entry.subject_type, entry.subject_id), []).append(entry)
+    consents = _db.session.scalars(select(Consent)).all()
+    assert len(audit) == len(found) + len(consents)  # one row each, none twice
+    for consent in consents:
+        [entry] = audit[("consents", consent.id)]
+        assert entry.details == {"need_id": consent.need_id,
+                                 "institution_id": consent.institution_id,
+                                 "scope": consent.scope, "via": "flag",
+                                 **({"basis": consent.basis,
+                                     "recorded_by_id": consent.recorded_by_id}
+                                    if consent.basis is not None else {})}
+        assert entry.actor_id is None and entry.created_at == moment
+    for lead in found:
+        [entry] = audit[("leads", lead.id)]
+        assert entry.action == "lead.opened" and entry.details == {
+            "need_id": lead.need_id, "institution_id": lead.institution_id,
+            "source": "consent", "product_id": lead.product_id}
+    titles = [item.title for item in queries.public_timeline(found[0])]
+    name = found[0].institution.name
+    assert titles == [f"授权{name}查看", f"需求已推送至{name}"]

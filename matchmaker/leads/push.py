@@ -6,10 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from .. import clock
-from ..audit.service import record, record_many
+from ..audit.service import record, record_rows
 from ..enterprises.models import Need
 from ..enterprises.permissions import is_need_owner
 from ..errors import ServiceError
@@ -198,76 +198,93 @@ def sync_flag_consents_for_needs(need_ids, institution_id: int | None = None) ->
     ids = sorted(need_ids)
     if len(ids) > BULK:  # after an import or a part of match --all: fresh planner statistics
         refresh_statistics("needs", "products", "matches", "consents", "leads")
+    products = {pid: (inst, ref) for pid, inst, ref in db.session.execute(
+        select(Product.id, Product.institution_id, Product.ref).where(
+            Product.status == "published",
+            *([Product.institution_id == institution_id] if institution_id else [])))}
     for start in range(0, len(ids), 500):
-        pairs = _missing_flag_pairs(ids[start:start + 500], institution_id)
+        pairs = _missing_flag_pairs(ids[start:start + 500], products)
         if pairs:
             opened += _open_flag_leads(pairs)
     return opened
 
 
-def _missing_flag_pairs(need_ids: list[int], institution_id: int | None) -> list[tuple]:
-    """(need id, institution id, best product id) owed a flag consent, best product first."""
-    consent_for = select(Consent.id).where(Consent.need_id == Need.id,
-                                           Consent.institution_id == Product.institution_id)
-    rows = db.session.execute(
-        select(Need.id, Product.institution_id, Product.id, Need.consent_basis,
-               Need.consent_recorded_by_id)
-        .join(Match, Match.need_id == Need.id).join(Product, Product.id == Match.product_id)
-        .where(Need.id.in_(need_ids), Match.institution_best.is_(True),
-               Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES),
-               Product.status == "published",
-               *([Product.institution_id == institution_id] if institution_id else []),
-               ~consent_for.where(Consent.revoked_at.is_(None)).exists(),
-               ~consent_for.where(Consent.revoke_reason == "withdrawn").exists())
-        .order_by(Need.id, Product.institution_id, Match.score.desc(), Product.ref)).all()
+def _missing_flag_pairs(need_ids: list[int], products: dict[int, tuple]) -> list[tuple]:
+    """(need id, institution id, best product id, basis, recorded by) owed a flag consent:
+    the flagged needs' stored institution bests on `products` (id -> (institution id, ref):
+    the published ones), less the pairs holding a live consent or one the enterprise
+    withdrew. Three reads by the needs' keys, joined here: SQLite planned the join with
+    products (and the NOT EXISTS form) as every published product × the needs' matches,
+    2.5 million probes per 500 needs at 5,000 products, and a filter on the needs' status
+    as a scan of every need's status."""
+    # need id -> (basis, recorded by) of its flag when set on its behalf, else (None, None)
+    flagged = {need_id: (basis, recorder if basis is not None else None)
+               for need_id, flag, status, basis, recorder in db.session.execute(
+                   select(Need.id, Need.consent_to_share, Need.status, Need.consent_basis,
+                          Need.consent_recorded_by_id).where(Need.id.in_(need_ids)))
+               if flag and status in PUSHABLE_NEED_STATUSES}  # (by the key: SQLite's plan)
+    if not flagged:
+        return []
+    rows = [(need_id, *products[pid], -score, pid) for need_id, pid, score in db.session.execute(
+        select(Match.need_id, Match.product_id, Match.score)
+        .where(Match.need_id.in_(sorted(flagged)), Match.institution_best.is_(True)))
+        if pid in products]
+    if not rows:
+        return []
+    held = set(db.session.execute(
+        select(Consent.need_id, Consent.institution_id)
+        .where(Consent.need_id.in_(sorted({r[0] for r in rows})),
+               or_(Consent.revoked_at.is_(None), Consent.revoke_reason == "withdrawn"))).all())
     found: dict[tuple, int] = {}
-    recorded: dict[int, tuple] = {}  # need id -> (basis, recorded by) when set on its behalf
-    for need_id, inst, product_id, basis, recorder in rows:
-        found.setdefault((need_id, inst), product_id)  # the institution's best came first
-        recorded[need_id] = (basis, recorder if basis is not None else None)
-    return [(need_id, inst, pid, *recorded[need_id]) for (need_id, inst), pid in found.items()]
+    # need, institution, score desc, product ref: the institution's best first
+    for need_id, inst, _ref, _neg, pid in sorted(rows, key=lambda r: (r[0], r[1], r[3], r[2])):
+        if (need_id, inst) not in held:
+            found.setdefault((need_id, inst), pid)
+    return [(need_id, inst, pid, *flagged[need_id]) for (need_id, inst), pid in found.items()]
 
 
 def _open_flag_leads(owed: list[tuple]) -> int:
-    """`owed`: (need id, institution id, product id, basis, recorded by) from
-    _missing_flag_pairs; the consents carry the need's basis when set on its behalf."""
+    """The consents and leads `owed` (from _missing_flag_pairs), set-based: one executemany
+    per table, and the audit rows (one per consent and per lead, as record() writes them) by
+    INSERT … SELECT over the rows just inserted. The consents carry the need's basis when
+    set on its behalf. A pair whose lead exists (closed, reached again by the flag: rare)
+    takes the one-by-one path."""
     now = clock.now()
     pairs = [(n, i, p) for n, i, p, _b, _r in owed]
-    existing = {(lead.need_id, lead.institution_id): lead for lead in db.session.scalars(
-        select(Lead).where(Lead.need_id.in_({p[0] for p in pairs})))}
+    needs = sorted({p[0] for p in pairs})
+    existing = set(db.session.execute(select(Lead.need_id, Lead.institution_id)
+                                      .where(Lead.need_id.in_(needs))).all())
     fresh = [p for p in pairs if (p[0], p[1]) not in existing]
     snapshots = matching.institution_snapshots((p[0], p[1]) for p in fresh)
     due = claim_due_from(now)
-    needs = sorted({p[0] for p in pairs})
+    # the rows this call inserts: above the highest id before it, at this moment, for these
+    # needs (another transaction's rows committed meanwhile differ by the moment)
+    floor = db.session.scalar(select(func.max(Consent.id))) or 0
     scope = list(scopes.REQUIRED)  # nothing optional is ever given on the flag's behalf
-    # plain executemany, no RETURNING: with RETURNING in parameter order SQLite inserts one row
-    # per statement; the ids are read back by the pair, unique among live consents and leads
     db.session.execute(Consent.__table__.insert(), [
         {"need_id": n, "institution_id": i, "scope": scope, "via": "flag", "granted_at": now,
          "basis": basis, "recorded_by_id": recorder} for n, i, _p, basis, recorder in owed])
-    consent_ids = {(n, i): cid for cid, n, i in db.session.execute(
-        select(Consent.id, Consent.need_id, Consent.institution_id)
-        .where(Consent.need_id.in_(needs), Consent.revoked_at.is_(None)))}
-    record_many(None, "consent.granted", "consents", [
-        (consent_ids[(n, i)], {"need_id": n, "institution_id": i, "scope": scope, "via": "flag",
-                               **({"basis": basis, "recorded_by_id": recorder}
-                                  if basis is not None else {})})
-        for n, i, _p, basis, recorder in owed])
+    inserted = (Consent.id > floor, Consent.need_id.in_(needs), Consent.granted_at == now,
+                Consent.via == "flag")
+    details = {"need_id": Consent.need_id, "institution_id": Consent.institution_id,
+               "scope": Consent.scope, "via": Consent.via}
+    record_rows(None, "consent.granted", Consent, *inserted, Consent.basis.is_(None),
+                **details)
+    if any(basis is not None for _n, _i, _p, basis, _r in owed):  # recorded on its behalf
+        record_rows(None, "consent.granted", Consent, *inserted, Consent.basis.is_not(None),
+                    **details, basis=Consent.basis, recorded_by_id=Consent.recorded_by_id)
     if fresh:
+        floor = db.session.scalar(select(func.max(Lead.id))) or 0
         db.session.execute(Lead.__table__.insert(), [
             {"need_id": n, "institution_id": i, "source": "consent", "status": "open",
              "product_id": p, "matched": snapshots.get((n, i), []), "created_at": now,
              "updated_at": now, "claim_due": due} for n, i, p in fresh])
-        lead_ids = {(n, i): lid for lid, n, i in db.session.execute(
-            select(Lead.id, Lead.need_id, Lead.institution_id)
-            .where(Lead.need_id.in_(sorted({p[0] for p in fresh}))))}
-        record_many(None, "lead.opened", "leads", [
-            (lead_ids[(n, i)], {"need_id": n, "institution_id": i, "source": "consent",
-                                "product_id": p})
-            for n, i, p in fresh])
+        record_rows(None, "lead.opened", Lead, Lead.id > floor, Lead.need_id.in_(needs),
+                    Lead.created_at == now, Lead.source == "consent",
+                    need_id=Lead.need_id, institution_id=Lead.institution_id,
+                    source=Lead.source, product_id=Lead.product_id)
     for n, i, p in pairs:  # a closed lead the flag reaches again (rare): the one-by-one path
-        lead = existing.get((n, i))
-        if lead is not None:
+        if (n, i) in existing:
             open_lead(db.session.get(Need, n), db.session.get(Institution, i), source="consent",
                       actor=None, product=db.session.get(Product, p), reopen_lapsed=False)
     announce_leads(Counter(i for _n, i, _p in fresh))
@@ -283,15 +300,22 @@ def sync_flag_consents_for_product(product: Product, need_ids) -> int:
 
 
 def sync_all_flag_consents() -> int:
-    """The whole-platform form (after `matchmaker match --all`): consents given through the
-    flag of needs no longer flagged are revoked, and the flagged needs get what is missing;
-    returns the number of consents granted or revoked."""
+    """The whole-platform form: consents given through the flag of needs no longer flagged
+    are revoked, and the flagged needs get what is missing; returns the number of consents
+    granted or revoked."""
+    flagged = db.session.scalars(select(Need.id).where(
+        Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES))).all()
+    return revoke_unflagged_consents() + sync_flag_consents_for_needs(flagged)
+
+
+def revoke_unflagged_consents() -> int:
+    """Consents given through the flag of needs no longer flagged are revoked (after `match
+    --all`, whose parts already gave the flagged needs what they were missing, batch by
+    batch); returns how many."""
     stale = db.session.scalars(
         select(Consent).join(Need, Need.id == Consent.need_id)
         .where(Consent.via == "flag", Consent.revoked_at.is_(None),
                Need.consent_to_share.is_(False)).order_by(Consent.id)).all()
     for consent in stale:
         revoke_consent(None, consent, "flag_off")
-    flagged = db.session.scalars(select(Need.id).where(
-        Need.consent_to_share.is_(True), Need.status.in_(PUSHABLE_NEED_STATUSES))).all()
-    return len(stale) + sync_flag_consents_for_needs(flagged)
+    return len(stale)

@@ -18,8 +18,8 @@ def _matches_moved(sender, *, need_ids=(), **_):
         push.sync_flag_consents_for_product(sender, need_ids)
     elif sender == signals.NEEDS:
         push.sync_flag_consents_for_needs(need_ids)
-    elif sender == signals.ALL:
-        push.sync_all_flag_consents()
+    elif sender == signals.ALL:  # its parts sent NEEDS for every need, batch by batch
+        push.revoke_unflagged_consents()
 
 
 @signals.need_ended.connect

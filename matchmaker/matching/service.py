@@ -227,6 +227,7 @@ def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False
 
 
 _DEFERRED = "matching_deferred"
+_RECENT = "matching_recent"  # (matcher, {need id: NeedResult}) just written, see recompute_needs
 
 
 class everything_after:
@@ -290,6 +291,7 @@ class _Writer:
     states: list = field(default_factory=list)
     matches: list = field(default_factory=list)
     near: list = field(default_factory=list)
+    newer: set = field(default_factory=set)  # needs the last write() left to a newer basis
 
     def put(self, need_id: int, shown: list[PureMatch], ranking: Ranking,
             near: NearRanking, best: list[RankKey]) -> None:
@@ -328,10 +330,12 @@ class _Writer:
                  result.institution_best)
 
     def write(self) -> int:
-        """Replace the rows of the needs put; skips a need a newer basis already wrote."""
+        """Replace the rows of the needs put; skips a need a newer basis already wrote (they
+        are left in `newer`)."""
+        self.newer = set()
         if not self.needs:
             return 0
-        newer = set()
+        newer = self.newer
         for chunk in _chunks(self.needs):
             newer |= set(db.session.scalars(select(MatchState.need_id).where(
                 MatchState.need_id.in_(chunk), MatchState.basis > self.epoch)))
@@ -431,13 +435,23 @@ def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None) ->
     eligible: dict[int, int] = {}
     for start in range(0, len(facts), CHUNK):
         batch = facts[start:start + CHUNK]
+        written: dict[int, NeedResult] = {}
         for result in matcher.match_all(batch, top=SHOWN, near_top=NEAR_SHOWN,
                                         reserve=RESERVE, per_institution=True):
             writer.put_result(result)
             eligible[result.need.id] = result.eligible
+            written[result.need.id] = result
         writer.write()
+        for need_id in writer.newer:
+            written.pop(need_id, None)
         if progress is not None:
-            progress(start + len(batch), [f.id for f in batch])
+            # what the progress callback's subscribers read (the flag leads' snapshots) is
+            # what was just written: they get it from memory instead of reading it back
+            db.session.info[_RECENT] = (matcher, written)
+            try:
+                progress(start + len(batch), [f.id for f in batch])
+            finally:
+                db.session.info.pop(_RECENT, None)
     return eligible
 
 
@@ -709,7 +723,9 @@ def institution_snapshots(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, i
     for need_id, institution_id in pairs:
         wanted.setdefault(need_id, set()).add(institution_id)
     out: dict[tuple[int, int], list[dict]] = {}
-    matcher = None
+    matcher, recent = db.session.info.get(_RECENT, (None, {}))
+    for need_id in [n for n in wanted if n in recent]:
+        out.update(_snapshots_of(matcher, recent[need_id], wanted.pop(need_id)))
     for chunk in _chunks(sorted(wanted)):
         rows = db.session.execute(
             select(Match.need_id, Product.institution_id, Match.product_id, Product.ref,
@@ -740,3 +756,27 @@ def institution_snapshots(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, i
                         if not item["reasons"]:
                             item["reasons"] = built.get(item["product_id"], [])
     return out
+
+
+def _snapshots_of(matcher: Matcher, result: NeedResult,
+                  institutions: set[int]) -> dict[tuple[int, int], list[dict]]:
+    """institution_snapshots for a need whose result was just written (_Writer.put): its
+    rows are the ranked keys and the institution bests, the shown ones with their reasons."""
+    products = matcher.products
+    keys: dict[int, list[RankKey]] = {}
+    seen: set[int] = set()
+    for key in (*result.ranking.keys, *result.institution_best):
+        inst = products[key.product_id].institution_id
+        if inst in institutions and key.product_id not in seen:
+            seen.add(key.product_id)
+            keys.setdefault(inst, []).append(key)
+    reasons = {m.product_id: m.reasons for m in result.matches}
+    missing = [k for found in keys.values() for k in found if k.product_id not in reasons]
+    for m in matcher.matches_for(result.need, missing):
+        reasons[m.product_id] = m.reasons
+    need_id = result.need.id
+    return {(need_id, inst): [
+        {"product_id": k.product_id, "product_version": products[k.product_id].version,
+         "score": float(k.score), "reasons": list(reasons[k.product_id]),
+         "estimated_rate": float(k.estimated_rate) if k.estimated_rate is not None else None}
+        for k in sorted(found, key=rank_order)] for inst, found in keys.items()}
