@@ -1,5 +1,6 @@
 """Background jobs: the Job row, the status endpoint, the admin page, retries, and the three
 ways a job runs (inline in tests, a thread in-process, RQ on Redis), crashes included."""
+import gc
 import logging
 import os
 import time
@@ -47,6 +48,11 @@ def _finalize_parts(ctx, parts):
 @job("test.parts", "测试：分部分", finalize=_finalize_parts)
 def _parts(ctx, parts):
     ctx.spawn("test.part", [{"part": part} for part in range(parts)])
+
+
+@job("test.gc", "测试：垃圾回收阈值")
+def _gc_thresholds(ctx):
+    CALLS.append(gc.get_threshold())
 
 
 @job("test.file", "测试：导出文件")
@@ -333,6 +339,18 @@ def test_run_now_runs_a_split_job_and_its_parts_in_the_foreground(file_app):
         assert [p.status for p in parts] == ["done", "done"]
         assert {p.backend for p in parts} == {"local"}
     assert CALLS == [("part", 0), ("part", 1), ("finalized", 2)]
+
+
+def test_a_job_runs_with_the_relaxed_collector_and_the_process_gets_its_own_back(file_app):
+    before = gc.get_threshold()
+    with file_app.app_context():
+        assert jobs.run_now("test.gc").status == "done"
+    assert CALLS == [runner.RELAXED_GC] and gc.get_threshold() == before
+    with runner.relaxed_gc():  # overlapping jobs (threads): the last one restores
+        with runner.relaxed_gc():
+            assert gc.get_threshold() == runner.RELAXED_GC
+        assert gc.get_threshold() == runner.RELAXED_GC
+    assert gc.get_threshold() == before
 
 
 def test_every_periodic_job_is_registered_and_runs_from_the_cli(app, db):
