@@ -273,3 +273,27 @@ def test_bulk_flag_leads_are_what_the_one_by_one_path_writes(db, monkeypatch):
     titles = [item.title for item in queries.public_timeline(found[0])]
     name = found[0].institution.name
     assert titles == [f"授权{name}查看", f"需求已推送至{name}"]
+
+
+def test_institution_bests_in_one_pass_are_each_institutions_first_in_the_full_ranking():
+    """Matcher.institution_best (one pass, each institution pruned against its own best)
+    against the full ranking of every eligible product: per institution, its first."""
+    from benchmarks.generate import LPR_1Y, TODAY, generate_platform
+    from matchmaker.institutions.subsidies import default_programs
+    from matchmaker.matching.matcher import MatchContext, Matcher, RankKey, rank_order
+
+    products, needs = generate_platform(5, 12, 300, 150, 150)
+    matcher = Matcher(products, MatchContext(TODAY, LPR_1Y, default_programs()))
+    assert any(n.max_rate is not None for n in needs)  # both bounds of the pass
+    compared = 0
+    for need in needs:
+        first: dict[int, RankKey] = {}
+        for m in matcher.match(need, top=None):
+            first.setdefault(m.institution_id,
+                             RankKey(m.score, m.estimated_rate, m.product_ref, m.product_id))
+        assert matcher.institution_best(need) == sorted(first.values(), key=rank_order)
+        some = sorted(first)[:2]
+        assert matcher.institution_best(need, some) == sorted(
+            (first[i] for i in some), key=rank_order)
+        compared += len(first)
+    assert compared > 300

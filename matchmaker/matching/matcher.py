@@ -973,6 +973,7 @@ class _ProductIndex:
             it.pos = pos
         self.items = items
         self.by_id = {it.terms.id: it for it in items}
+        self.institution_of = [it.terms.institution_id for it in items]
         # what _top reads per candidate, in one tuple: for needs without a rate ceiling
         # (positions are sorted by that bound), and for needs with one (the bound's maximum
         # over the positions still ahead, since that order does not sort it)
@@ -1386,17 +1387,65 @@ class Matcher:
         ix = self._index
         if eligible is None:
             eligible = ix.eligible(ix.passes(v))
-        masks = self._institution_masks()
-        wanted = masks.keys() if institutions is None else institutions
+        if institutions is not None:
+            eligible &= self.institution_mask(institutions)
         keys = []
-        for institution_id in wanted:
-            sub = eligible & masks.get(institution_id, 0)
-            if sub:
-                (score, neg_rate, _), pos, _s, _c = self._top(v, sub, 1)[0]
-                p = ix.items[pos].terms
-                keys.append(RankKey(score, _rate_of(neg_rate), p.ref, p.id))
+        for (score, neg_rate, _), pos, _s, _c in self._institution_tops(v, eligible):
+            p = ix.items[pos].terms
+            keys.append(RankKey(score, _rate_of(neg_rate), p.ref, p.id))
         keys.sort(key=rank_order)
         return keys
+
+    def _institution_tops(self, v: _NeedView, eligible: int) -> list[tuple]:
+        """`_top(v, eligible & institution mask, 1)` for every institution, in one pass over
+        the eligible positions: the same candidates in the same order per institution, each
+        pruned against its own institution's best so far (a position whose bound is below
+        that best cannot enter, exactly where `_top` would have stopped)."""
+        items = self._index.items
+        cost_of = self._cost
+        w_amount, w_term = self._w_amount, self._w_term
+        ln_a, ln_t = v.ln_amount, v.ln_term
+        mid_costs = self._mid_costs
+        ceiling = v.need.max_rate
+        fast = self._index.fast_free if ceiling is None else self._index.fast_capped
+        verified = self._index.verified(v) if v.need.enterprise.verified_tags else b""
+        owner = self._index.institution_of
+        best: dict[int, tuple] = {}  # institution -> (entry, kth, floor)
+        data = eligible.to_bytes(self._index.nbytes, "little")
+        for found in _NONZERO.finditer(data):
+            byte = found.start()
+            base = byte << 3
+            for off in _BYTE_BITS[data[byte]]:
+                pos = base + off
+                inst = owner[pos]
+                held = best.get(inst)
+                (static, a_slope, a_mid, t_slope, t_mid, best_cost, ub_r, simple, mid, room,
+                 vb) = fast[pos]
+                if held is not None and ub_r < held[1]:
+                    continue
+                # the same operations, in the same order, as _pair() and _top()
+                partial = (static + (w_amount - a_slope * abs(ln_a - a_mid))
+                           + (w_term - t_slope * abs(ln_t - t_mid)))
+                if held is not None and partial + best_cost < held[2]:
+                    continue
+                if simple and (ceiling is None or ceiling >= mid):
+                    cost = mid_costs[pos]
+                    if cost is None:
+                        cost = mid_costs[pos] = cost_of(items[pos], v)
+                else:
+                    cost = cost_of(items[pos], v)
+                score = partial + cost.points
+                extra = cost.fit + (vb if vb and verified and _has(verified, pos) else 0.0)
+                if extra:
+                    score += min(extra, room)
+                if held is not None and score < held[2]:
+                    continue
+                entry = ((round(score, 1), cost.neg_rate, -items[pos].ref_rank), pos, score,
+                         cost)
+                if held is None or entry > held[0]:
+                    kth = entry[0][0]
+                    best[inst] = (entry, kth, kth - 0.051)
+        return [held[0] for held in best.values()]
 
     def product_ids(self, mask: int) -> Iterator[int]:
         """The product ids of a mask's positions (NeedResult.eligible: a need's eligible)."""
