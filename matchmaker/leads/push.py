@@ -225,21 +225,18 @@ def _missing_flag_pairs(need_ids: list[int], products: dict[int, tuple]) -> list
                if flag and status in PUSHABLE_NEED_STATUSES}  # (by the key: SQLite's plan)
     if not flagged:
         return []
-    rows = [(need_id, *products[pid], -score, pid) for need_id, pid, score in db.session.execute(
-        select(Match.need_id, Match.product_id, Match.score)
-        .where(Match.need_id.in_(sorted(flagged)), Match.institution_best.is_(True)))
-        if pid in products]
-    if not rows:
-        return []
     held = set(db.session.execute(
         select(Consent.need_id, Consent.institution_id)
-        .where(Consent.need_id.in_(sorted({r[0] for r in rows})),
+        .where(Consent.need_id.in_(sorted(flagged)),
                or_(Consent.revoked_at.is_(None), Consent.revoke_reason == "withdrawn"))).all())
+    rows = [(need_id, inst, -score, ref, pid) for need_id, pid, score in db.session.execute(
+        select(Match.need_id, Match.product_id, Match.score)
+        .where(Match.need_id.in_(sorted(flagged)), Match.institution_best.is_(True)))
+        if pid in products for inst, ref in (products[pid],) if (need_id, inst) not in held]
     found: dict[tuple, int] = {}
     # need, institution, score desc, product ref: the institution's best first
-    for need_id, inst, _ref, _neg, pid in sorted(rows, key=lambda r: (r[0], r[1], r[3], r[2])):
-        if (need_id, inst) not in held:
-            found.setdefault((need_id, inst), pid)
+    for need_id, inst, _neg, _ref, pid in sorted(rows):
+        found.setdefault((need_id, inst), pid)
     return [(need_id, inst, pid, *flagged[need_id]) for (need_id, inst), pid in found.items()]
 
 
