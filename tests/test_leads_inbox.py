@@ -151,3 +151,46 @@ def test_bank_admin_sees_only_own_institution(db, monkeypatch, client_as):
     _lead, mgr = claimed_lead()
     page = client_as("bank_admin", institution=InstitutionFactory()).get("/leads/pipeline").text
     assert mgr.name not in page and "统计范围内还没有线索" in page
+
+
+def test_inbox_reads_a_page_in_the_same_number_of_queries_whatever_its_leads(db, client_as):
+    """No query per lead (the live consent, the need and its firm, the claim's manager): a
+    page of 6 leads costs what a page of 2 costs."""
+    from sqlalchemy import event
+
+    from matchmaker.accounts.models import User
+    from matchmaker.institutions.models import Institution
+
+    institution = InstitutionFactory()
+    client = client_as("bank_manager", institution=institution)
+    ids = institution.id, manager(institution).id
+
+    def add(n):
+        institution, other = db.session.get(Institution, ids[0]), db.session.get(User, ids[1])
+        for k in range(n):
+            lead = pushed_lead(institution=institution)
+            if k % 2:
+                claims.claim_lead(other, lead)
+
+    def queries_of_one_page() -> int:
+        db.session.expunge_all()  # as in production: a fresh session per request
+        statements = []
+
+        def count(_conn, _cursor, statement, *_args):
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            page = client.get("/leads/")
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+        assert page.status_code == 200
+        return statements, page.text
+
+    add(2)
+    few, text = queries_of_one_page()
+    assert text.count('data-testid="lead-row-') == 2
+    add(4)
+    many, text = queries_of_one_page()
+    assert text.count('data-testid="lead-row-') == 6
+    assert len(many) == len(few), "\n".join(many)

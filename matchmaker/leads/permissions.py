@@ -12,7 +12,10 @@ Anything else answers 404 (the scoped query does not find it), never 403.
 Enterprises see the leads of their own needs, organizers those of their district's
 enterprises (the need rule of enterprises.permissions), read through `progress_leads`.
 """
-from sqlalchemy import Select, exists, false, select
+from contextlib import contextmanager
+
+from flask import g
+from sqlalchemy import Select, exists, false, select, tuple_
 
 from ..accounts.models import BANK_ROLES
 from ..enterprises.models import Enterprise, Need
@@ -45,9 +48,38 @@ def visible_leads(user) -> Select:
 
 
 def has_live_consent(lead: Lead) -> bool:
+    known = g.get(_KNOWN_CONSENTS)
+    if known is not None and (lead.need_id, lead.institution_id) in known:
+        return known[(lead.need_id, lead.institution_id)]
     return db.session.scalar(select(Consent.id).where(
         Consent.need_id == lead.need_id, Consent.institution_id == lead.institution_id,
         Consent.revoked_at.is_(None))) is not None
+
+
+_KNOWN_CONSENTS = "leads_known_consents"
+
+
+@contextmanager
+def consents_known(leads):
+    """`with consents_known(page.items): render the page` — a list page asks who may do what
+    to each lead (can_claim_lead, can_work_lead, …: three times a row in the inbox), each
+    asking whether the consent is live. Read once for the page here, for the block only: no
+    state changes while a page renders, so nothing goes stale."""
+    pairs = {(lead.need_id, lead.institution_id) for lead in leads}
+    known = dict.fromkeys(pairs, False)
+    if pairs:
+        known.update(((need_id, institution_id), True) for need_id, institution_id in
+                     db.session.execute(select(Consent.need_id, Consent.institution_id).where(
+                         tuple_(Consent.need_id, Consent.institution_id).in_(sorted(pairs)),
+                         Consent.revoked_at.is_(None))))
+    saved = g.pop(_KNOWN_CONSENTS, None)
+    setattr(g, _KNOWN_CONSENTS, known)
+    try:
+        yield
+    finally:
+        g.pop(_KNOWN_CONSENTS, None)
+        if saved is not None:
+            setattr(g, _KNOWN_CONSENTS, saved)
 
 
 def can_view_lead(user, lead) -> bool:
