@@ -13,7 +13,7 @@ from ..audit.service import record, record_rows
 from ..enterprises.models import Need
 from ..enterprises.permissions import is_need_owner
 from ..errors import ServiceError
-from ..extensions import BULK, db, refresh_statistics
+from ..extensions import BULK, db, insert_rows, refresh_statistics
 from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..matching import service as matching
@@ -258,7 +258,7 @@ def _open_flag_leads(owed: list[tuple]) -> int:
     # needs (another transaction's rows committed meanwhile differ by the moment)
     floor = db.session.scalar(select(func.max(Consent.id))) or 0
     scope = list(scopes.REQUIRED)  # nothing optional is ever given on the flag's behalf
-    db.session.execute(Consent.__table__.insert(), [
+    insert_rows(Consent.__table__, [
         {"need_id": n, "institution_id": i, "scope": scope, "via": "flag", "granted_at": now,
          "basis": basis, "recorded_by_id": recorder} for n, i, _p, basis, recorder in owed])
     inserted = (Consent.id > floor, Consent.need_id.in_(needs), Consent.granted_at == now,
@@ -272,7 +272,7 @@ def _open_flag_leads(owed: list[tuple]) -> int:
                     **details, basis=Consent.basis, recorded_by_id=Consent.recorded_by_id)
     if fresh:
         floor = db.session.scalar(select(func.max(Lead.id))) or 0
-        db.session.execute(Lead.__table__.insert(), [
+        insert_rows(Lead.__table__, [
             {"need_id": n, "institution_id": i, "source": "consent", "status": "open",
              "product_id": p, "matched": snapshots.get((n, i), []), "created_at": now,
              "updated_at": now, "claim_due": due} for n, i, p in fresh])

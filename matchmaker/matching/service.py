@@ -39,7 +39,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from .. import clock, jobs, signals
 from ..enterprises.models import Enterprise, Need
-from ..extensions import db
+from ..extensions import db, insert_rows
 from ..institutions.models import (
     CoreEnterpriseAlias,
     CoreEnterpriseGroup,
@@ -342,10 +342,8 @@ class _Writer:
             _delete(Match, Match.need_id.in_(chunk))
             _delete(NearMiss, NearMiss.need_id.in_(chunk))
         keep = (lambda row: row["need_id"] not in newer) if newer else (lambda row: True)
-        if self.matches:
-            db.session.execute(Match.__table__.insert(), [r for r in self.matches if keep(r)])
-        if self.near:
-            db.session.execute(NearMiss.__table__.insert(), [r for r in self.near if keep(r)])
+        insert_rows(Match.__table__, [r for r in self.matches if keep(r)])
+        insert_rows(NearMiss.__table__, [r for r in self.near if keep(r)])
         _upsert_states([s for s in self.states if keep(s)])
         written = len(self.needs)
         self.needs, self.states, self.matches, self.near = [], [], [], []
