@@ -128,6 +128,24 @@ def test_preview_shows_updates_with_their_fields(admin, db):
     assert "保持不变（2）" in html  # the other needs
 
 
+def test_preview_flags_a_stored_enterprise_under_another_companys_name(admin, db):
+    import_document(json.loads(example_bytes()))
+    db.session.commit()
+    html = upload(admin, example_bytes({("enterprises", 0, "name"): "重庆冒名贸易有限公司",
+                                        ("enterprises", 1, "name"): "示例食品有限公司"})
+                  ).get_data(as_text=True)
+    assert html.count('data-testid="renamed"') == 1  # 示例食品 is the same company, tolerantly
+    assert "E-01</code>：平台登记为“重庆示例精密机械有限公司”，文件中为“重庆冒名贸易有限公司”" in html
+
+
+def test_a_uscc_held_under_another_name_names_both(admin, db):
+    EnterpriseFactory(ref="E-OTHER", uscc="91500116MA5U12340K", name="重庆抢注科技有限公司")
+    db.session.commit()
+    html = upload(admin, example_bytes()).get_data(as_text=True)
+    assert ("已被平台上的企业 E-OTHER 使用（平台登记名称“重庆抢注科技有限公司”，"
+            "文件中为“重庆示例精密机械有限公司”）") in html
+
+
 def test_a_file_without_changes_needs_no_import(admin, db, upload_dir):
     import_document(json.loads(example_bytes()))
     db.session.commit()

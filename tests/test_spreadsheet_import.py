@@ -303,6 +303,15 @@ def test_same_uscc_updates_existing_without_erasing(db, organizer):
     assert entry.details["changes"]["employees"] == ["50人", "90人"]
 
 
+def test_same_uscc_under_another_name_is_flagged_with_both_names(db, organizer):
+    EnterpriseFactory(uscc=valid_uscc(500001), name="重庆抢注贸易有限公司", district="永川区")
+    EnterpriseFactory(uscc=valid_uscc(500002), name="导入测试2号机械公司", district="永川区")
+    db.session.commit()
+    html = upload(organizer, workbook([row(1), row(2)])).get_data(as_text=True)
+    assert html.count('data-testid="name-differs"') == 1  # 2号: the same company, tolerantly
+    assert "平台登记为“重庆抢注贸易有限公司”，文件中为“重庆导入测试1号机械有限公司”" in html
+
+
 def test_similar_name_needs_a_choice_then_merges(db, organizer):
     existing = EnterpriseFactory(name="重庆市导入测试1号机械有限公司", uscc=valid_uscc(777))
     db.session.commit()  # the refused commit rolls back

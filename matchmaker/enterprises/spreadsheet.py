@@ -38,7 +38,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..guards import guarded
 from ..institutions.models import Institution
-from ..names import company_key
+from ..names import company_key, same_company
 from ..policy.terms import OWNERSHIPS
 from . import on_behalf, service
 from .models import Enterprise
@@ -491,6 +491,8 @@ class RowPlan:
     tags: list[str] = field(default_factory=list)
     need_values: dict | None = None
     existing: Enterprise | None = None  # same USCC: updated
+    # the stored name of `existing` when the row names another company (names.same_company)
+    name_on_file: str | None = None
     similar: list[tuple[Enterprise, int]] = field(default_factory=list)  # name close: choose
     same_as_row: int | None = None  # an earlier row of this file names the same USCC
     choice: str | None = None  # "create" or "merge:<enterprise id>" for a similar-name row
@@ -653,6 +655,9 @@ def _find_existing(user, plan: RowPlan, visible: dict, keys: dict) -> None:
             plan.error("uscc", "该企业已在平台登记于其他区县，不能由本区县更新，请联系市级组织方")
             return
         plan.existing = existing
+        if existing is not None and values.get("name") \
+                and not same_company(values["name"], existing.name):
+            plan.name_on_file = existing.name
     if plan.existing is None and values.get("name") and company_key(values["name"]):
         close = process.extract(company_key(values["name"]), keys, scorer=fuzz.ratio,
                                 score_cutoff=NAME_SIMILARITY, limit=3)

@@ -33,6 +33,7 @@ from ..extensions import BULK, db, refresh_statistics
 from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..institutions.service import product_record, publish_version
+from ..names import same_company
 from ..policy import service as policy_service
 from . import bulk, schema
 from .permissions import can_exchange_data
@@ -150,6 +151,14 @@ class ImportReport:
         enterprises' behalf, which need a stated basis."""
         return [c for c in self.changes if c.section == "needs" and c.values.get(
             "consent_to_share") and (c.action == "created" or "consent_to_share" in c.fields)]
+
+    @property
+    def renamed(self) -> list[Change]:
+        """Enterprises stored under another company's name (names.same_company) than the one
+        the file gives for their ref: the preview shows both (a mistyped USCC or ref, or a
+        firm someone registered under a name that is not its own)."""
+        return [c for c in self.of("enterprises", "updated") if "name" in c.fields
+                and not same_company(c.values.get("name"), c.obj.name)]
 
     def of(self, section: str, action: str) -> list[Change]:
         return [c for c in self.changes if c.section == section and c.action == action]
@@ -402,8 +411,15 @@ def _uscc_problems(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple]
     if holder is not None and holder.ref != ref and plan.file_usccs.get(
             holder.ref, holder.uscc) == code:
         return [("uscc", f"already used by enterprise {holder.ref}",
-                 f"已被平台上的企业 {holder.ref} 使用")]
+                 f"已被平台上的企业 {holder.ref} 使用" + _named(holder, values))]
     return []
+
+
+def _named(holder: Enterprise, values: dict) -> str:
+    """Both names, when the stored holder of a USCC is another company by its name."""
+    if "name" in values and not same_company(values["name"], holder.name):
+        return f"（平台登记名称“{holder.name}”，文件中为“{values['name']}”）"
+    return ""
 
 
 def _check_need(plan: _Plan, ref: str, values: dict, bad: set) -> list[tuple]:
