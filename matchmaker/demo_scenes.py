@@ -161,7 +161,8 @@ def _add_entries(actor, whitelist: Whitelist, needs: list[Need], recommender: st
         values = whitelists.entry_values_from_need(need)
         whitelists.add_entry(actor, whitelist, need, recommender=recommender,
                              consent=values["consent"], project_name=values["project_name"],
-                             consent_note=None if values["consent"] else "待企业补签授权书")
+                             consent_basis=values["consent_basis"],
+                             note=None if values["consent"] else "待企业补签授权书")
 
 
 def _city_whitelist(city: User, today: date, exclude: list[Need]) -> tuple[Whitelist, int]:

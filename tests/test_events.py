@@ -1,6 +1,7 @@
 """银企对接会 through the app: setting an event up, inviting, registering (caps and the
 waitlist), suggested partners and requests, the schedule and moving a meeting, the agenda
 files, check-in and attendance, results becoming leads, and the organizer's figures."""
+import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -20,7 +21,9 @@ from matchmaker.events.models import (
     MeetingResult,
     Registration,
 )
-from matchmaker.leads.models import Claim, Lead
+from matchmaker.leads import push
+from matchmaker.leads import scope as lead_scope
+from matchmaker.leads.models import Claim, Consent, Lead
 from matchmaker.notifications.models import Notification
 from matchmaker.policy.models import Setting
 from tests.factories import (
@@ -209,6 +212,9 @@ def test_an_enterprise_registers_with_its_need(db, app, before):
     client = app.test_client(user=user)
     page = client.get(f"/events/{event.id}/register")
     assert page.status_code == 200 and need.ref in page.get_data(as_text=True)
+    # what a follow-up institution will receive is named item by item, nothing ticked for it
+    assert "可接收本需求及企业名称、所在区县、行业代码、企业规模、联系人及电话" in page.text
+    assert re.search(r'<input(?![^>]*checked)[^>]*name="consent"', page.text)
     response = client.post(f"/events/{event.id}/register", data={
         "need_id": need.id, "unavailable": [event.slots[0].id], "consent": "y"})
     assert response.status_code == 302
@@ -583,7 +589,7 @@ def test_attendance_records_no_shows(db, app, monkeypatch):
 # --- results, leads and figures -------------------------------------------------------------
 
 def test_a_follow_up_opens_a_lead_for_the_institution(db, app, monkeypatch):
-    event, ent, ent_user, inst, _, _ = _scheduled_pair(monkeypatch)
+    event, ent, ent_user, inst, _, staff = _scheduled_pair(monkeypatch)
     meeting = db.session.scalar(select(Meeting))
     response = app.test_client(user=ent_user).post(
         f"/events/{event.id}/meetings/{meeting.id}/result",
@@ -596,6 +602,27 @@ def test_a_follow_up_opens_a_lead_for_the_institution(db, app, monkeypatch):
     assert meeting.status == "held"
     assert_audited("meeting_result.recorded", result, outcome="follow_up")
     assert_audited("lead.opened", lead, source="event")
+    # the firm's own consent at registration: the fields its form named, nothing more
+    consent = db.session.scalar(select(Consent).where(Consent.need_id == ent.need_id))
+    assert (consent.via, consent.scope, consent.basis, consent.granted_by_id) == (
+        "event", list(lead_scope.REQUIRED), None, ent_user.id)
+    assert_audited("consent.granted", consent, via="event", scope=list(lead_scope.REQUIRED))
+    bank_page = app.test_client(user=staff[0]).get(f"/leads/{lead.id}")
+    assert bank_page.status_code == 200
+    assert ent.enterprise.name in bank_page.text and ent.enterprise.uscc not in bank_page.text
+
+
+def test_a_follow_up_keeps_the_wider_consent_the_firm_gave_itself(db, app, monkeypatch):
+    event, ent, ent_user, inst, _, _ = _scheduled_pair(monkeypatch)
+    need = ent.need
+    push.push_need(ent_user, need, [inst.institution_id], ["uscc", "revenue"])
+    meeting = db.session.scalar(select(Meeting))
+    response = app.test_client(user=ent_user).post(
+        f"/events/{event.id}/meetings/{meeting.id}/result", data={"outcome": "follow_up"})
+    assert response.status_code == 302
+    live = db.session.scalars(select(Consent).where(Consent.need_id == need.id,
+                                                    Consent.revoked_at.is_(None))).all()
+    assert [(c.via, c.scope[-2:]) for c in live] == [("push", ["uscc", "revenue"])]
 
 
 def test_a_managers_intention_claims_the_lead_with_the_leads_deadlines(db, app, monkeypatch):

@@ -225,14 +225,21 @@ def test_flag_does_not_hand_back_a_lapsed_lead(db):
 
 # --- open_lead (whitelists, events) ----------------------------------------------------------
 
-def test_open_lead_is_idempotent_and_records_consent_for_programme_sources(db):
+def test_open_lead_is_idempotent_and_needs_a_consent_whatever_the_source(db):
     need, institution, product = matched()
     organizer = user_for_role("organizer")
+    with pytest.raises(ServiceError, match="企业尚未授权该机构查看本需求"):
+        service.open_lead(need, institution, source="whitelist", actor=organizer)
+    consents.grant_consent(organizer, need, institution, scopes.REQUIRED, "whitelist",
+                           basis="申报表YC-001", recorded_by_id=organizer.id)
     lead = service.open_lead(need, institution, source="whitelist", actor=organizer,
                              product=product)
     assert lead.source == "whitelist" and lead.product_id == product.id
     consent = consents.live_consent(need.id, institution.id)
-    assert consent.via == "whitelist" and consent.scope == list(scopes.FULL)
+    assert consent.via == "whitelist" and consent.scope == list(scopes.REQUIRED)
+    assert (consent.basis, consent.recorded_by_id) == ("申报表YC-001", organizer.id)
+    assert_audited("consent.granted", consent, basis="申报表YC-001",
+                   recorded_by_id=organizer.id)
     again = service.open_lead(need, institution, source="event", actor=organizer)
     assert again.id == lead.id and again.source == "whitelist"
     assert _count(Lead, Lead.need_id == need.id) == 1

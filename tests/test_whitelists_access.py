@@ -284,7 +284,8 @@ def test_district_edits_until_submitted_then_the_city(app, db, client_as):
     assert mine.get(edit_url).status_code == 302  # read-only for the district now
     assert mine.get(f"/whitelists/{whitelist.id}").status_code == 200
     assert town.get(edit_url).status_code == 200
-    response = town.post(edit_url, data={"recommender": "市经信委", "consent": "y"})
+    response = town.post(edit_url, data={"recommender": "市经信委", "consent": "y",
+                                         "consent_basis": "申报表YC-007"})
     assert response.status_code == 302
 
 

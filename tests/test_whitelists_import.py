@@ -66,7 +66,7 @@ def test_upload_preview_commit_lists_every_row(app, db, yongchuan):
     whitelist = batch(yongchuan)
     db.session.commit()
     client = _client(app, yongchuan)
-    data = workbook([row(1), row(2, consent_to_share="否", amount_wan=500)])
+    data = workbook([row(1), row(2, consent_to_share="否", consent_basis=None, amount_wan=500)])
     preview = upload(client, whitelist, data)
     assert preview.status_code == 200, preview.text[:2000]
     assert "将列入名单 2 户" in preview.text
@@ -82,6 +82,12 @@ def test_upload_preview_commit_lists_every_row(app, db, yongchuan):
         WhitelistEntry.whitelist_id == whitelist.id).order_by(WhitelistEntry.position)).all()
     assert [(i.consent, i.source, i.amount_wan) for i in items] == [
         (True, "spreadsheet", 200), (False, "spreadsheet", 500)]
+    # the consent is the organizer's record on the firm's behalf: its basis and recorder
+    assert [(i.consent_basis, i.consent_recorded_by_id) for i in items] == [
+        ("企业授权书 YC-2026-001", yongchuan.id), (None, None)]
+    assert items[0].consent_recorded_at is not None
+    assert_audited("whitelist_entry.added", items[0], consent=True,
+                   consent_basis="企业授权书 YC-2026-001")
     assert all(i.recommender == "永川区经济和信息化委员会" for i in items)
     assert all(not i.need.consent_to_share and i.need.status == "published" for i in items)
     assert_audited("whitelist.imported", whitelist, rows=2, entries=2)
@@ -103,13 +109,29 @@ def test_one_bad_row_writes_nothing(app, db, yongchuan):
     assert _counts(db) == before
 
 
+def test_a_consent_without_its_basis_is_refused_beside_the_column(app, db, yongchuan):
+    whitelist = batch(yongchuan)
+    db.session.commit()
+    client = _client(app, yongchuan)
+    before = _counts(db)
+    preview = upload(client, whitelist, workbook([
+        row(1), row(2, consent_basis=None), row(3, consent_to_share="否")]))
+    assert preview.status_code == 200
+    assert "第3行「同意依据」：代企业登记授权须注明依据（如企业签署的书面授权书编号）" in preview.text
+    assert "第4行「同意依据」：填写了同意依据，但“同意向金融机构展示”不是“是”" in preview.text
+    assert "第2行「同意依据」" not in preview.text
+    response = commit(client, whitelist, preview)
+    assert response.status_code == 400 and "提交未成功，没有写入任何数据" in response.text
+    assert _counts(db) == before
+
+
 def test_whitelist_rules_on_rows(app, db, yongchuan):
     whitelist = batch(yongchuan)
     db.session.commit()
     client = _client(app, yongchuan)
     enterprise_only = {k: v for k, v in row(2).items()
                        if k not in ("purpose", "loan_kind", "amount_wan", "term_months", "gm_credit",
-                                    "consent_to_share")}
+                                    "consent_to_share", "consent_basis")}
     preview = upload(client, whitelist, workbook([row(1), enterprise_only]))
     assert "第3行：白名单每行须填写一笔融资需求" in preview.text
     assert commit(client, whitelist, preview).status_code == 400

@@ -194,7 +194,7 @@ def test_consent_given_later_makes_the_entry_pushable(db):
     need = need_in()
     match(need, product)
     item = entry(town, whitelist, need, consent=False)
-    service.update_entry(town, item, consent=True, consent_note="申报表企业盖章同意")
+    service.update_entry(town, item, consent=True, consent_basis="申报表企业盖章同意")
     assert_audited("whitelist_entry.updated", item)
     pushing.propose(town, whitelist)
     sent = pushing.push_whitelist(town, whitelist).sent

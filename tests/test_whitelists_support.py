@@ -59,6 +59,8 @@ def batch(actor, **values):
 
 def entry(actor, whitelist, need, *, consent=True, **values):
     values.setdefault("recommender", "永川区经济和信息化委员会")
+    if consent:
+        values.setdefault("consent_basis", "白名单申报表（企业盖章）")
     return service.add_entry(actor, whitelist, need, consent=consent, **values)
 
 

@@ -539,12 +539,11 @@ class Preview:
         return sum(1 for p in self.plans if p.need_values is not None and not p.errors)
 
 
-def plan_rows(user, rows: list[dict], choices: dict[int, str] | None = None,
-              share_consent: bool = True) -> Preview:
+def plan_rows(user, rows: list[dict], choices: dict[int, str] | None = None) -> Preview:
     """Check every row against the vocabulary, the need rules and the platform's enterprises;
-    nothing is written. `share_consent`: the 同意 column is the exchange's consent_to_share,
-    recorded on the firm's behalf, so a 是 needs its basis (the whitelist import reads the
-    column as its own consent to be pushed and passes False)."""
+    nothing is written. The 同意 column is the firm's consent recorded on its behalf (here
+    the exchange's consent_to_share; for the whitelist import its consent to be pushed), so
+    a 是 needs its 同意依据 either way."""
     choices = choices or {}
     lenders = _lender_index()
     visible = {e.id: e for e in db.session.scalars(visible_enterprises(user))}
@@ -556,8 +555,7 @@ def plan_rows(user, rows: list[dict], choices: dict[int, str] | None = None,
         plan.choice = choices.get(plan.row)
         _check_duplicate(plan, raw, seen_uscc)
         _check_need(plan)
-        if share_consent:
-            _check_consent_basis(plan)
+        _check_consent_basis(plan)
         _check_choice(plan)
         plans.append(plan)
     return Preview(plans)

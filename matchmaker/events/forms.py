@@ -19,6 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from .. import clock, vocab
 from ..fields import MultiCheckboxField, options
+from ..leads import scope as lead_scope
 from .models import INVITATION_SOURCE_LABELS, RESULT_OUTCOME_LABELS
 
 LOCAL = "%Y-%m-%dT%H:%M"
@@ -122,7 +123,9 @@ class EnterpriseRegistrationForm(FlaskForm):
                           validators=[InputRequired("请选择一条融资需求")])
     unavailable = MultiCheckboxField("不能参加的时段（可不选）", coerce=int, choices=[])
     consent = BooleanField("我同意：参会金融机构可查看本企业概况（名称、区县、行业、规模）和所选需求；"
-                           "洽谈后选择跟进或签订意向的机构可接收完整的需求信息")
+                           "洽谈后选择跟进或签订意向的机构可接收本需求及"
+                           + "、".join(lead_scope.labels(lead_scope.REQUIRED))
+                           + "（其他企业信息须在需求页另行推送授权）")
 
     def validate_consent(self, field):
         if not field.data:

@@ -404,10 +404,11 @@ def _lead_for(actor, meeting: Meeting) -> int | None:
     if need.status not in PUSHABLE_NEED_STATUSES:
         return None
     if consent.live_consent(need.id, inst.institution_id) is None:
-        # the enterprise agreed at registration (consent_at) that the event's institutions
-        # receive its profile and this need: recorded in its name
+        # the enterprise itself agreed at registration (consent_at) that an institution it
+        # follows up with receives this need and the fields the form named (REQUIRED): its
+        # own consent, in its name; a consent it gave already (a wider push) is kept as is
         registrant = db.session.get(User, ent.registered_by_id) if ent.registered_by_id else None
-        consent.grant_consent(registrant, need, inst.institution, lead_scope.FULL, "event")
+        consent.grant_consent(registrant, need, inst.institution, lead_scope.REQUIRED, "event")
     lead = leads.open_lead(need, inst.institution, source="event", actor=actor,
                            product=meeting.request.product)
     if actor.role == "bank_manager" and claim_refusal(actor, lead) is None:

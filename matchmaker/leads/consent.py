@@ -34,13 +34,15 @@ def need_consents(need: Need) -> list[Consent]:
                                    .order_by(Consent.granted_at.desc(), Consent.id.desc())))
 
 
-def grant_consent(actor, need: Need, institution: Institution, scope, via: str) -> Consent:
+def grant_consent(actor, need: Need, institution: Institution, scope, via: str, *,
+                  basis: str | None = None, recorded_by_id: int | None = None) -> Consent:
     """The enterprise's consent for this institution with this scope. A live consent with the
     same scope, given the same way, is kept; otherwise it is closed (superseded) and a new row
     opened (a push over a flag's consent makes it the enterprise's own: the flag going off
     no longer takes it away). A
     consent the flag grants ("flag") copies the need's record of who set the flag on the
-    enterprise's behalf and on what basis (None when the enterprise set it itself)."""
+    enterprise's behalf and on what basis (None when the enterprise set it itself); another
+    consent recorded on its behalf (a whitelist entry's) passes its `basis` and recorder."""
     codes = scopes.normalize(scope)
     current = live_consent(need.id, institution.id)
     if current is not None and list(current.scope) == codes and current.via == via:
@@ -48,11 +50,12 @@ def grant_consent(actor, need: Need, institution: Institution, scope, via: str) 
     if current is not None:
         close_consent(actor, current, "superseded")
         db.session.flush()  # the partial unique index admits one live row at a time
-    on_behalf = via == "flag" and need.consent_basis is not None
+    if via == "flag" and basis is None:
+        basis, recorded_by_id = need.consent_basis, need.consent_recorded_by_id
+    on_behalf = basis is not None
     consent = Consent(need_id=need.id, institution_id=institution.id, scope=codes, via=via,
                       granted_at=clock.now(), granted_by_id=actor.id if actor else None,
-                      basis=need.consent_basis if on_behalf else None,
-                      recorded_by_id=need.consent_recorded_by_id if on_behalf else None)
+                      basis=basis, recorded_by_id=recorded_by_id if on_behalf else None)
     db.session.add(consent)
     db.session.flush()
     record(actor, "consent.granted", consent, need_id=need.id, institution_id=institution.id,

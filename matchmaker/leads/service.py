@@ -12,7 +12,7 @@ The domain, module by module (each imports only the ones above it in this list):
 Public API other domains use:
 - open_lead(need, institution, *, source, actor, product=None) -> Lead
       idempotent per need × institution; whitelists/ and events/ call it with source
-      'whitelist' / 'event';
+      'whitelist' / 'event', after granting the consent (consent.grant_consent);
 - lead_response_record(today=None) -> dict[institution_id, float]
       share of claims contacted within the deadline over the last 180 days, pushed leads
       nobody claimed in time counting as misses (the matcher's responsiveness input,
@@ -44,8 +44,7 @@ from ..matching.service import matches_by_institution, reasons_for
 from ..notifications.service import notify, notify_all
 from ..policy import workdays
 from ..policy.service import setting
-from . import scope as scopes
-from .consent import grant_consent, live_consent
+from .consent import live_consent
 from .models import (
     LEAD_ACTIVE,
     LEAD_SOURCES,
@@ -119,9 +118,9 @@ def open_lead(need: Need, institution: Institution, *, source: str, actor,
               product: Product | None = None, reopen_lapsed: bool = True) -> Lead:
     """The need offered to the institution: one lead per need × institution (a second call
     returns the same lead; a lapsed or closed one is reopened, a lapsed one only when
-    reopen_lapsed). A live consent is required: source 'consent' must already have one
-    (push_need / sync_consent_from_flag grant it); 'whitelist' and 'event' record one with
-    the full scope, the programme's application form being where the enterprise agreed."""
+    reopen_lapsed). A live consent is required whatever the source: push_need and
+    sync_consent_from_flag grant it, the whitelist push and the event meeting grant theirs
+    (the required fields only, never more than the firm chose) before calling this."""
     if source not in LEAD_SOURCES:
         raise ValueError(f"unknown lead source {source!r}")
     if need.status not in PUSHABLE_NEED_STATUSES:
@@ -129,9 +128,7 @@ def open_lead(need: Need, institution: Institution, *, source: str, actor,
     if product is not None and product.institution_id != institution.id:
         raise ValueError("the product belongs to another institution")
     if live_consent(need.id, institution.id) is None:
-        if source == "consent":
-            raise ServiceError("企业尚未授权该机构查看本需求")
-        grant_consent(actor, need, institution, scopes.FULL, source)
+        raise ServiceError("企业尚未授权该机构查看本需求")
     lead = db.session.scalar(select(Lead).where(Lead.need_id == need.id,
                                                 Lead.institution_id == institution.id))
     if lead is None:

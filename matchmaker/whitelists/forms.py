@@ -77,8 +77,9 @@ class EntryForm(FlaskForm):
     recommender = StringField("推荐单位", validators=[
         InputRequired("请填写推荐单位"), Length(max=128, message="不超过128个字")])
     consent = BooleanField("企业已同意推送给金融机构（已签署白名单申报表或书面授权）")
-    consent_note = StringField("授权说明（可选）", validators=[Optional(), Length(max=255)],
-                               render_kw={"placeholder": "如：申报表第3页企业盖章同意"})
+    consent_basis = StringField("授权依据（勾选企业同意时必填）",
+                                validators=[Optional(), Length(max=200, message="不超过200个字")],
+                                render_kw={"placeholder": "如：白名单申报表编号YC-031，企业盖章同意"})
     project_name = StringField("项目名称（重点项目白名单必填）",
                                validators=[Optional(), Length(max=128)])
     cluster = SelectField("产业集群", choices=options(vocab.choices("clusters_33618", "未填写")),
@@ -87,7 +88,7 @@ class EntryForm(FlaskForm):
 
     def values(self) -> dict:
         return {"recommender": self.recommender.data, "consent": self.consent.data,
-                "consent_note": self.consent_note.data, "project_name": self.project_name.data,
+                "consent_basis": self.consent_basis.data, "project_name": self.project_name.data,
                 "note": self.note.data}
 
 

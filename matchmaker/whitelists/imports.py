@@ -6,7 +6,9 @@ The template's "同意向金融机构展示" column is read as the enterprise's 
 by the whitelist (the programme's application form), not as the exchange format's
 consent_to_share: written as such, the importer would share the new need with every matching
 institution at once — exactly the flood the allocation exists to prevent. So the column
-sets the entry's consent, and the needs are written with consent_to_share off.
+sets the entry's consent, and the needs are written with consent_to_share off. Either way the
+organizer records it on the firm's behalf: a 是 names its basis in 同意依据, refused beside
+the column otherwise (the needs importer's own check), and the entry keeps basis and recorder.
 """
 import copy
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ class ImportPlan:
     extra_errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     consents: dict[int, bool] = field(default_factory=dict)  # row -> consent to be pushed
+    bases: dict[int, str | None] = field(default_factory=dict)  # row -> its 同意依据
 
     @property
     def errors(self) -> list[str]:
@@ -49,7 +52,7 @@ class ImportPlan:
 def plan_import(actor, whitelist: Whitelist, rows: list[dict],
                 choices: dict[int, str] | None = None) -> ImportPlan:
     """The enterprises importer's preview, and the whitelist's rules for each row."""
-    preview = spreadsheet.plan_rows(actor, rows, choices, share_consent=False)
+    preview = spreadsheet.plan_rows(actor, rows, choices)
     plan = ImportPlan(preview)
     existing = {p.row: p.existing for p in preview.plans if p.existing is not None}
     flags = rules.live_flags([e.id for e in existing.values()])
@@ -65,6 +68,7 @@ def _check_row(whitelist: Whitelist, plan: ImportPlan, row, flags, seen: dict) -
         plan.extra_errors.append(f"{where}：白名单每行须填写一笔融资需求（融资用途、金额、期限等）")
         return
     plan.consents[row.row] = bool(row.need_values.get(CONSENT_KEY))
+    plan.bases[row.row] = row.consent_basis
     district = row.enterprise_values.get("district")
     if whitelist.owner_district and district and district != whitelist.owner_district:
         plan.extra_errors.append(f"{where}「所在区县」：本批白名单属于{whitelist.owner_district}，"
@@ -115,7 +119,8 @@ def commit_import(actor, whitelist: Whitelist, rows: list[dict], choices: dict[i
         try:
             entries.append(service.add_entry(
                 actor, whitelist, need, recommender=recommender,
-                consent=plan.consents.get(row.row, False), source="spreadsheet",
+                consent=plan.consents.get(row.row, False),
+                consent_basis=plan.bases.get(row.row), source="spreadsheet",
                 project_name=_project_name(whitelist, need)))
         except ServiceError as err:
             raise spreadsheet.SpreadsheetRejected([f"第{row.row}行：{err.message}"]) from None

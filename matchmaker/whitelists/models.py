@@ -132,9 +132,14 @@ class WhitelistEntry(db.Model):
     cluster: Mapped[str | None] = mapped_column(String(48))
     recommender: Mapped[str] = mapped_column(String(128))  # 推荐单位
     # the enterprise agreed to be pushed (the programme's application form): without it the
-    # entry is listed but never pushed (个人信息保护法 第二十三条)
+    # entry is listed but never pushed (个人信息保护法 第二十三条). An organizer records it on
+    # the firm's behalf, so it names its basis (e.g. the signed form's reference) and who
+    # recorded it, copied onto each consent the push grants; an entry from before the basis
+    # was asked has none and is not pushed until one is stated (rules.entry_problems)
     consent: Mapped[bool] = mapped_column(default=False)
-    consent_note: Mapped[str | None] = mapped_column(String(255))
+    consent_basis: Mapped[str | None] = mapped_column(String(255))
+    consent_recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    consent_recorded_at: Mapped[datetime | None]
     note: Mapped[str | None] = mapped_column(Text)  # 备注, printed on the report
     source: Mapped[str] = mapped_column(String(16), default="platform")
     copied_from_id: Mapped[int | None] = mapped_column(ForeignKey("whitelist_entries.id"))
@@ -144,6 +149,7 @@ class WhitelistEntry(db.Model):
     whitelist: Mapped[Whitelist] = relationship(back_populates="entries")
     enterprise = relationship("Enterprise", lazy="joined")
     need = relationship("Need")
+    consent_recorded_by = relationship("User", foreign_keys=[consent_recorded_by_id])
     pushes: Mapped[list["Push"]] = relationship(
         back_populates="entry", order_by="Push.id", cascade="all, delete-orphan")
 

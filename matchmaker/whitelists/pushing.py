@@ -10,11 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from .. import clock
 from ..audit.service import record
 from ..enterprises.models import Need
+from ..enterprises.on_behalf import recorder_label
 from ..errors import ServiceError
 from ..extensions import db
 from ..guards import guarded
 from ..institutions.models import Institution
+from ..leads import consent as consents
+from ..leads import scope as scopes
 from ..leads import service as leads
+from ..leads.models import Consent
 from ..notifications.service import notify_all
 from . import allocation
 from .models import Push, Whitelist, WhitelistEntry
@@ -156,11 +160,16 @@ def institution_loads(whitelist: Whitelist, entries=None) -> list[dict]:
 class PushReport:
     sent: list = field(default_factory=list)
     skipped: list = field(default_factory=list)  # entries with proposals but a blocking rule
+    withdrawn: list = field(default_factory=list)  # pushes the firm withdrew consent for
     institutions: dict = field(default_factory=dict)  # institution_id -> entries sent now
+    # entry -> the institutions granted a consent on the firm's behalf by this push
+    granted: dict = field(default_factory=dict)
 
     def summary(self) -> str:
         return (f"本次推送 {len(self.sent)} 条（{len(self.institutions)} 家机构）"
-                + (f"，{len(self.skipped)} 户因不符合推送条件未推送" if self.skipped else ""))
+                + (f"，{len(self.skipped)} 户因不符合推送条件未推送" if self.skipped else "")
+                + (f"，{len(self.withdrawn)} 条因企业已撤回对该机构的授权未推送"
+                   if self.withdrawn else ""))
 
 
 def _lock(whitelist: Whitelist) -> None:
@@ -179,8 +188,11 @@ def _lock(whitelist: Whitelist) -> None:
 def push_whitelist(actor, whitelist: Whitelist) -> PushReport:
     """Send every proposed push of every pushable entry, in the caller's one transaction:
     each opens (or finds) the lead for need × institution, source 白名单, with the
-    enterprise's consent recorded; each institution's admins get one notice. A push already
-    sent is never sent again, so pushing twice sends nothing twice."""
+    enterprise's consent recorded on its behalf (the entry's basis and recorder, the required
+    profile fields only; a consent the firm gave itself is kept as it is); each institution's
+    admins get one notice, the firm's users one per entry. A push to an institution the firm
+    withdrew its consent from after the entry's consent was recorded stays unsent. A push
+    already sent is never sent again, so pushing twice sends nothing twice."""
     _lock(whitelist)
     if not can_push_whitelist(actor, whitelist):  # the batch re-read under the lock moved on
         raise ServiceError(PUSHING)
@@ -194,7 +206,11 @@ def push_whitelist(actor, whitelist: Whitelist) -> PushReport:
             report.skipped.append(entry)
             continue
         for push in waiting:
-            _send(actor, entry, push, moment)
+            if _withdrawn_since(entry, push.institution_id):
+                report.withdrawn.append(push)
+                continue
+            if _send(actor, entry, push, moment):
+                report.granted.setdefault(entry, []).append(push.institution)
             report.sent.append(push)
             report.institutions[push.institution_id] = \
                 report.institutions.get(push.institution_id, 0) + 1
@@ -210,19 +226,51 @@ def push_whitelist(actor, whitelist: Whitelist) -> PushReport:
         record(actor, "whitelist.pushed", whitelist, sent=len(report.sent),
                institutions=report.institutions, supplement=True)
     _announce(whitelist, report)
+    _tell_enterprises(whitelist, report)
     log.info("whitelist %s pushed by user %s: %s pushes", whitelist.id, actor.id,
              len(report.sent))
     return report
 
 
-def _send(actor, entry: WhitelistEntry, push: Push, moment) -> None:
-    lead = leads.open_lead(entry.need, push.institution, source="whitelist", actor=actor,
+def _withdrawn_since(entry: WhitelistEntry, institution_id: int) -> bool:
+    """The firm withdrew its consent for this institution after the organizer recorded the
+    entry's (a withdrawal older than the signed form the basis names does not stand)."""
+    return db.session.scalar(select(Consent.id).where(
+        Consent.need_id == entry.need_id, Consent.institution_id == institution_id,
+        Consent.revoke_reason == "withdrawn",
+        Consent.revoked_at >= entry.consent_recorded_at).limit(1)) is not None
+
+
+def _send(actor, entry: WhitelistEntry, push: Push, moment) -> bool:
+    """Open the push's lead; True when it granted a consent on the firm's behalf."""
+    need = entry.need
+    granted = consents.live_consent(need.id, push.institution_id) is None
+    if granted:
+        consents.grant_consent(actor, need, push.institution, scopes.REQUIRED, "whitelist",
+                               basis=entry.consent_basis,
+                               recorded_by_id=entry.consent_recorded_by_id)
+    lead = leads.open_lead(need, push.institution, source="whitelist", actor=actor,
                            product=push.product)
     push.lead_id = lead.id
     push.status = "sent"
     push.sent_at = moment
     push.sent_by_id = actor.id
     db.session.flush()
+    return granted
+
+
+def _tell_enterprises(whitelist: Whitelist, report: PushReport) -> None:
+    """Each firm whose consent the push recorded on its behalf is told who recorded it, on
+    what basis, which institutions now see the need, and where to withdraw."""
+    for entry, institutions in report.granted.items():
+        need = entry.need
+        names = "、".join(i.name for i in institutions)
+        notify_all(leads.enterprise_users(need), "need.consent_recorded",
+                   f"白名单《{whitelist.title}》已将融资需求 {need.ref} 推送给{names}"
+                   f"（{recorder_label(entry.consent_recorded_by)}代贵企业登记同意，"
+                   f"依据：{entry.consent_basis}），各机构可查看本需求及企业必需信息。"
+                   "如非贵企业本意，请在需求页撤回。",
+                   link("enterprises.need", need_id=need.id), email=True)
 
 
 def _announce(whitelist: Whitelist, report: PushReport) -> None:

@@ -35,7 +35,8 @@ class Problem:
 
 def entry_problems(whitelist: Whitelist, entries=None) -> dict[int, list[Problem]]:
     """Every entry's problems, with four queries for the whole batch:
-    - consent: without the enterprise's consent the entry is never pushed;
+    - consent: without the enterprise's consent, or without the basis it was recorded on,
+      the entry is never pushed;
     - the need has left the market (funded, closed, withdrawn, expired) or is a draft;
     - the enterprise is flagged in difficulty (an organizer's flag with a reason);
     - the same need is on an earlier batch that is still open (that batch pushes it);
@@ -52,6 +53,10 @@ def entry_problems(whitelist: Whitelist, entries=None) -> dict[int, list[Problem
         if not entry.consent:
             found.append(Problem("no_consent", "企业未同意推送：不会推送给任何金融机构"
                                  "（取得企业书面同意后在条目中勾选）", True))
+        elif not entry.consent_basis or entry.consent_recorded_at is None:
+            # listed before basis and recorder were asked: an organizer states them first
+            found.append(Problem("no_basis", "企业同意推送未注明授权依据和登记人：在条目中"
+                                 "填写并保存授权依据后才推送（如企业签署的申报表编号）", True))
         need = entry.need
         if need.status in ENDED_NEED_STATUSES:
             found.append(Problem("need_ended", f"需求已{need.status_label}，不再推送", True))

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 from .. import clock, vocab
 from ..audit.models import AuditEntry
 from ..audit.service import record
+from ..enterprises import on_behalf
 from ..enterprises.models import Need
 from ..errors import ServiceError
 from ..extensions import db
@@ -220,8 +221,9 @@ def _copied(actor, whitelist: Whitelist, entry: WhitelistEntry) -> WhitelistEntr
         whitelist=whitelist, position=entry.position, enterprise_id=entry.enterprise_id,
         need_id=entry.need_id, project_name=entry.project_name, amount_wan=entry.amount_wan,
         purpose=entry.purpose, term_months=entry.term_months, cluster=entry.cluster,
-        recommender=entry.recommender, consent=entry.consent, consent_note=entry.consent_note,
-        note=entry.note, source="copied", copied_from_id=entry.id, created_by_id=actor.id,
+        recommender=entry.recommender, consent=entry.consent, consent_basis=entry.consent_basis,
+        consent_recorded_by_id=entry.consent_recorded_by_id,
+        consent_recorded_at=entry.consent_recorded_at, note=entry.note, source="copied", copied_from_id=entry.id, created_by_id=actor.id,
         created_at=clock.now())
 
 
@@ -251,24 +253,27 @@ def history(whitelist: Whitelist):
 
 # --- entries -----------------------------------------------------------------------------------
 
-ENTRY_FIELDS = ("recommender", "consent", "consent_note", "project_name", "cluster", "note")
+ENTRY_FIELDS = ("recommender", "consent", "consent_basis", "project_name", "cluster", "note")
 
 
 @guarded(can_edit_whitelist, "whitelist", message=EDITING)
 def add_entry(actor, whitelist: Whitelist, need: Need, *, recommender: str, consent: bool,
-              consent_note: str | None = None, project_name: str | None = None,
+              consent_basis: str | None = None, project_name: str | None = None,
               note: str | None = None, source: str = "platform") -> WhitelistEntry:
     """List a need on the batch, freezing what it asks for. The same need twice in one batch
     is refused; the other rules (consent, flags, other batches, need status) are shown on the
-    entry and keep it from being pushed."""
+    entry and keep it from being pushed. The consent is the organizer's record of the firm's
+    (on its behalf): it names its basis, and the actor as its recorder."""
     enterprise = need.enterprise
     if whitelist.owner_district and enterprise.district != whitelist.owner_district:
         raise ServiceError(f"本批白名单属于{whitelist.owner_district}，只能列入该区县的企业")
     if need.status == "draft":
         raise ServiceError("该需求尚未发布，不能列入白名单")
     values = _entry_values(whitelist, {"recommender": recommender, "consent": consent,
-                                           "consent_note": consent_note,
+                                           "consent_basis": consent_basis,
                                            "project_name": project_name, "note": note})
+    if values["consent"]:
+        values.update(consent_recorded_by_id=actor.id, consent_recorded_at=clock.now())
     entry = WhitelistEntry(
         whitelist_id=whitelist.id, position=_next_position(whitelist),
         enterprise_id=enterprise.id, need_id=need.id, amount_wan=need.amount_wan,
@@ -282,7 +287,8 @@ def add_entry(actor, whitelist: Whitelist, need: Need, *, recommender: str, cons
         raise ServiceError(f"需求 {need.ref} 已在本批白名单中") from None
     db.session.expire(whitelist, ["entries"])
     record(actor, "whitelist_entry.added", entry, whitelist_id=whitelist.id, need_id=need.id,
-           enterprise_id=enterprise.id, source=source, consent=entry.consent)
+           enterprise_id=enterprise.id, source=source, consent=entry.consent,
+           **({"consent_basis": entry.consent_basis} if entry.consent else {}))
     return entry
 
 
@@ -296,13 +302,16 @@ def _entry_values(whitelist: Whitelist, values: dict) -> dict:
         raise ServiceError("重点项目白名单请填写项目名称", field="project_name")
     if clean.get("project_name") and len(clean["project_name"]) > 128:
         raise ServiceError("项目名称不超过128个字", field="project_name")
-    if clean.get("consent_note") and len(clean["consent_note"]) > 255:
-        raise ServiceError("授权说明不超过255个字", field="consent_note")
     if clean.get("note") and len(clean["note"]) > TEXT_MAX:
         raise ServiceError(f"备注不超过{TEXT_MAX}个字", field="note")
     if clean.get("cluster") and clean["cluster"] not in vocab.codes("clusters_33618"):
         raise ServiceError("产业集群无效", field="cluster")
     clean["consent"] = bool(clean.get("consent"))
+    if not clean["consent"]:
+        clean["consent_basis"] = None  # nothing agreed, nothing to base it on
+    elif on_behalf.basis_problem(clean.get("consent_basis")):
+        raise ServiceError(on_behalf.basis_problem(clean.get("consent_basis")),
+                           field="consent_basis")
     return clean
 
 
@@ -322,9 +331,16 @@ def update_entry(actor, entry: WhitelistEntry, **values) -> WhitelistEntry:
     for name, value in clean.items():
         if value != getattr(entry, name):
             # free text is not copied into the audit row, only that it changed
-            changes[name] = "已修改" if name in ("note", "consent_note") else \
-                [getattr(entry, name), value]
+            changes[name] = "已修改" if name == "note" else [getattr(entry, name), value]
             setattr(entry, name, value)
+    # whoever states the consent or its basis (or confirms one from before they were asked)
+    # has recorded it
+    if {"consent", "consent_basis"} & changes.keys() or (
+            entry.consent and entry.consent_recorded_at is None):
+        entry.consent_recorded_by_id = actor.id if entry.consent else None
+        entry.consent_recorded_at = clock.now() if entry.consent else None
+        if entry.consent:
+            changes["consent_recorded_by_id"] = actor.id
     if changes:
         db.session.flush()
         record(actor, "whitelist_entry.updated", entry, whitelist_id=whitelist.id,
@@ -346,8 +362,11 @@ def remove_entry(actor, entry: WhitelistEntry) -> None:
 
 
 def entry_values_from_need(need: Need) -> dict:
-    """What the add form proposes for a need."""
+    """What the add form proposes for a need: the consent ticked (with its basis) when the
+    need is already shared with the matched institutions, on the firm's word or on behalf."""
+    own = "企业已在平台上自行授权向匹配的金融机构展示本需求"
     return {"consent": bool(need.consent_to_share),
+            "consent_basis": (need.consent_basis or own) if need.consent_to_share else None,
             "project_name": (need.description or "").strip()[:128] or None}
 
 
