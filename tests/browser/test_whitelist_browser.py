@@ -73,7 +73,8 @@ def test_upload_push_answer(new_page, live_server, artifacts, platform, tmp_path
     sheet = tmp_path / "永川区白名单汇总.xlsx"
     sheet.write_bytes(workbook([
         row(770001, name="重庆白名单浏览器一号机械有限公司"),
-        row(770002, name="重庆白名单浏览器二号机械有限公司", consent_to_share="否", amount_wan=120),
+        row(770002, name="重庆白名单浏览器二号机械有限公司", consent_to_share="否",
+            consent_basis=None, amount_wan=120),
     ]))
     city.get_by_test_id("import-link").click()
     city.get_by_label("推荐单位（本表各行）").fill("永川区经济和信息化委员会")
@@ -87,6 +88,9 @@ def test_upload_push_answer(new_page, live_server, artifacts, platform, tmp_path
     city.wait_for_url(re.compile(r"/whitelists/\d+$"))
     assert "导入完成：2 户企业已列入名单" in city.content()
     assert city.get_by_test_id("no-consent").count() == 1
+    # the consenting row's 同意依据 is the entry's basis, with its recorder
+    basis = city.locator('[data-testid^="consent-basis-"]')
+    assert basis.count() == 1 and "企业授权书 YC-2026-770001" in basis.inner_text()
 
     # the proposal and the push
     with city.expect_navigation():
