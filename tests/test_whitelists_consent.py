@@ -98,8 +98,8 @@ def test_a_consent_the_firm_gave_itself_is_kept_and_a_later_withdrawal_stands(ap
         assert db.session.scalar(_live(need, institution)).basis == BASIS
     note = db.session.scalar(select(Notification).where(
         Notification.user_id == firm.id, Notification.kind == "need.consent_recorded"))
-    assert f"推送给{earlier.name}、{fresh.name}（" in note.message or \
-        f"推送给{fresh.name}、{earlier.name}（" in note.message
+    assert f"推送给{earlier.name}、{fresh.name}，" in note.message or \
+        f"推送给{fresh.name}、{earlier.name}，" in note.message
     assert own.name not in note.message and gone.name not in note.message
 
 

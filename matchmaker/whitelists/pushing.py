@@ -266,10 +266,11 @@ def _tell_enterprises(whitelist: Whitelist, report: PushReport) -> None:
         need = entry.need
         names = "、".join(i.name for i in institutions)
         notify_all(leads.enterprise_users(need), "need.consent_recorded",
-                   f"白名单《{whitelist.title}》已将融资需求 {need.ref} 推送给{names}"
-                   f"（{recorder_label(entry.consent_recorded_by)}代贵企业登记同意，"
-                   f"依据：{entry.consent_basis}），各机构可查看本需求及企业必需信息。"
-                   "如非贵企业本意，请在需求页撤回。",
+                   # what to do comes before the long parts: a notice keeps 255 characters
+                   f"融资需求 {need.ref} 已推送给{names}，可查看本需求及企业必需信息"
+                   f"（{recorder_label(entry.consent_recorded_by)}代贵企业登记同意）。"
+                   f"如非贵企业本意，请在需求页撤回。白名单《{whitelist.title}》，"
+                   f"依据：{entry.consent_basis}",
                    link("enterprises.need", need_id=need.id), email=True)
 
 
