@@ -21,6 +21,7 @@ GET_ALLOWED = {
     "enterprises.show": {"organizer"},
     "enterprises.import_upload": {"organizer"},
     "enterprises.import_template": {"organizer"},
+    "enterprises.registrations": {"organizer"},
     "enterprises.core_enterprise_suggest": {"enterprise", "bank_manager", "bank_admin",
                                             "organizer", "admin"},
     # public reference data (GB/T 4754): the registration form uses it before any login
@@ -36,6 +37,8 @@ POST_ALLOWED = {
     "enterprises.set_ownership": {"organizer"},
     "enterprises.import_upload": {"organizer"},
     "enterprises.import_commit": {"organizer"},
+    "enterprises.confirm_registration": {"organizer"},
+    "enterprises.refuse_registration": {"organizer"},
 }
 
 

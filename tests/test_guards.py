@@ -7,7 +7,7 @@ import pytest
 
 from matchmaker.accounts import service as accounts
 from matchmaker.accounts.models import Invitation
-from matchmaker.enterprises import members, on_behalf, spreadsheet
+from matchmaker.enterprises import members, on_behalf, spreadsheet, verification
 from matchmaker.enterprises import service as enterprises
 from matchmaker.enterprises.models import EnterpriseClaim, Need
 from matchmaker.events import meetings
@@ -443,6 +443,30 @@ def _invite_first_user(_mp):
              user_for_role("admin"), user_for_role("applicant")],
             lambda s: members.invite_first_user(s, firm, email="first@firm.cn", name="王总"),
             lambda: _count(Invitation))
+
+
+def _registration_strangers(firm):
+    """Who must never confirm or refuse a firm's registration: another district's organizer,
+    the firm's own admin, a bank, the administrator, an applicant."""
+    return [_organizer("江津区"),
+            user_for_role("enterprise", enterprise=firm, is_enterprise_admin=True),
+            user_for_role("bank_admin"), user_for_role("admin"), user_for_role("applicant")]
+
+
+@case(verification.confirm_registration)
+def _confirm_registration(_mp):
+    firm = EnterpriseFactory(district="永川区", verification="pending")
+    return (_registration_strangers(firm),
+            lambda s: verification.confirm_registration(s, firm),
+            lambda: (firm.verification, firm.verification_at))
+
+
+@case(verification.refuse_registration)
+def _refuse_registration(_mp):
+    firm = EnterpriseFactory(district="永川区", verification="pending")
+    return (_registration_strangers(firm),
+            lambda s: verification.refuse_registration(s, firm, "名称不符"),
+            lambda: (firm.verification, firm.verification_reason))
 
 
 def _claim_strangers(claim):

@@ -14,6 +14,8 @@ ACTION_LABELS = {
     "invitation.accepted": "接受邀请",
     "invitation.revoked": "撤销邀请",
     "enterprise.created": "创建企业",
+    "enterprise.verified": "核验企业注册",
+    "enterprise.registration_refused": "企业注册未通过核验",
     "enterprise_claim.requested": "申请成为企业用户（认领企业）",
     "enterprise_claim.amended": "补充认领申请",
     "enterprise_claim.approved": "通过企业认领申请",

@@ -389,6 +389,13 @@ class ClaimDecisionForm(FlaskForm):
     back = HiddenField()
 
 
+class RegistrationCheckForm(FlaskForm):
+    """An organizer confirms or refuses a self-registered firm (enterprises.verification)."""
+    reason = TextAreaField("不予通过的原因（组织方可见；注册人收到固定通知）", validators=[
+        Optional(), Length(max=500, message="原因不超过500个字")], render_kw={"rows": 2})
+    back = HiddenField()  # "list": back to the registrations awaiting a check
+
+
 class ClaimAmendForm(FlaskForm):
     position = StringField("您在该企业的职务", validators=[
         Optional(), Length(max=64, message="职务不超过64个字")])

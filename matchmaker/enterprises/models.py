@@ -37,6 +37,12 @@ def derive_size(industry: str | None, employees: int, revenue_wan: Decimal,
         return None
 
 
+# a firm's registration as checked by an organizer (enterprises.verification): a firm that
+# registered itself is 待核验 until an organizer of its district confirms it; until then its
+# needs reach no bank. Collected, imported and confirmed firms are verified.
+VERIFICATION_LABELS = {"verified": "已核验", "pending": "待核验", "refused": "注册未通过"}
+
+
 class Enterprise(db.Model):
     __tablename__ = "enterprises"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +73,12 @@ class Enterprise(db.Model):
     address: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    verification: Mapped[str] = mapped_column(String(12), default="verified",
+                                              server_default="verified", index=True)
+    # who decided is in the audit trail (enterprise.verified / enterprise.registration_refused):
+    # a users foreign key here would make enterprises and users depend on each other
+    verification_at: Mapped[datetime | None]
+    verification_reason: Mapped[str | None] = mapped_column(Text)  # why it was refused
 
     tag_rows: Mapped[list["EnterpriseTag"]] = relationship(
         cascade="all, delete-orphan", lazy="selectin", back_populates="enterprise")
@@ -79,6 +91,8 @@ class Enterprise(db.Model):
         CheckConstraint(f"cluster IS NULL OR {vocab.sql_in('cluster', 'clusters_33618')}",
                         name="cluster"),
         CheckConstraint("employees >= 0", name="employees"),
+        CheckConstraint("verification IN ('verified', 'pending', 'refused')",
+                        name="verification"),
         CheckConstraint("revenue_wan >= 0", name="revenue"),
         CheckConstraint("assets_wan IS NULL OR assets_wan >= 0", name="assets"),
         CheckConstraint(
@@ -97,6 +111,14 @@ class Enterprise(db.Model):
         fails every product condition on size, as the spec's rule 7 reads)."""
         return self.declared_size or derive_size(self.industry, self.employees,
                                                  self.revenue_wan, self.assets_wan)
+
+    @property
+    def verified(self) -> bool:
+        return self.verification == "verified"
+
+    @property
+    def verification_label(self) -> str:
+        return VERIFICATION_LABELS[self.verification]
 
     @property
     def size_label(self) -> str:

@@ -160,6 +160,12 @@ def can_invite_first_user(user, enterprise) -> bool:
     return can_view_enterprise(user, enterprise) and user.role == "organizer"
 
 
+def can_check_registration(user, enterprise) -> bool:
+    """An organizer of the firm's district (or of the city) confirms or refuses a firm that
+    registered itself (enterprises.verification)."""
+    return can_view_enterprise(user, enterprise) and user.role == "organizer"
+
+
 def can_review_claims(user) -> bool:
     """Who has a queue of claim requests: organizers, and enterprise admins (their firm's)."""
     return _authenticated(user) and (user.role == "organizer" or (

@@ -62,7 +62,9 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
         ref=enterprise_ref_for(code), name=company_name.strip(), uscc=code, district=district,
         industry=industry, employees=employees, revenue_wan=revenue_wan, founded=founded,
         assets_wan=assets_wan, contact_name=name.strip() if mobile_phone else None,
-        contact_phone=mobile.normalize(mobile_phone) if mobile_phone else None)
+        contact_phone=mobile.normalize(mobile_phone) if mobile_phone else None,
+        # nothing offline checks the name against the USCC: an organizer does (verification)
+        verification="pending")
     try:
         # the unique index settles two registrations of one code submitted at the same moment
         with db.session.begin_nested():
@@ -73,7 +75,7 @@ def register_enterprise(*, company_name: str, uscc: str, district: str, industry
                        enterprise_id=enterprise.id, is_enterprise_admin=True)
     if mobile_phone:
         user.phone = mobile.normalize(mobile_phone)
-    record(user, "enterprise.created", enterprise, via="registration")
+    record(user, "enterprise.created", enterprise, via="registration", verification="pending")
     record(user, "user.registered", user)
     return enterprise, user
 

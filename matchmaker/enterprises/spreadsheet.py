@@ -40,7 +40,7 @@ from ..guards import guarded
 from ..institutions.models import Institution
 from ..names import company_key, same_company
 from ..policy.terms import OWNERSHIPS
-from . import on_behalf, service
+from . import on_behalf, service, verification
 from .models import Enterprise
 from .permissions import can_import_enterprises, visible_enterprises
 
@@ -499,6 +499,12 @@ class RowPlan:
     consent_basis: str | None = None  # 同意依据, whether or not the row has a need
 
     @property
+    def confirms(self) -> bool:
+        """The row confirms a self-registered firm awaiting its check: same USCC, same name."""
+        return (self.existing is not None and self.existing.verification == "pending"
+                and not self.name_on_file and bool(self.name))
+
+    @property
     def action(self) -> str:
         if self.errors:
             return "error"
@@ -656,6 +662,10 @@ def _find_existing(user, plan: RowPlan, visible: dict, keys: dict) -> None:
         if existing is not None and values.get("name") \
                 and not same_company(values["name"], existing.name):
             plan.name_on_file = existing.name
+            if existing.verification == "pending":
+                plan.error("name", f"该统一社会信用代码已由他人自行注册为“{existing.name}”（待核验），"
+                                   "与本行的企业名称不一致：请先在该企业页面核验或拒绝这一注册，"
+                                   "再导入本行")
     if plan.existing is None and values.get("name") and company_key(values["name"]):
         close = process.extract(company_key(values["name"]), keys, scorer=fuzz.ratio,
                                 score_cutoff=NAME_SIMILARITY, limit=3)
@@ -767,6 +777,8 @@ def _write_enterprise(actor, plan: RowPlan, by_uscc: dict) -> Enterprise:
         by_uscc[enterprise.uscc] = enterprise
         return enterprise
     _merge_into(actor, target, values, plan)
+    if plan.confirms and target is plan.existing and target.verification == "pending":
+        verification.confirm_registration(actor, target, via="spreadsheet")
     by_uscc[target.uscc] = target
     by_uscc[plan.uscc] = target  # a later row of this file with the row's own USCC
     return target

@@ -26,7 +26,7 @@ from ..matching import service as matching
 from ..policy import service as policy
 from ..web import once
 from ..web.actions import attempt
-from . import members, service, spreadsheet
+from . import members, service, spreadsheet, verification
 from .forms import (
     LOAN_KIND_HELP,
     PURPOSE_HELP,
@@ -39,6 +39,7 @@ from .forms import (
     NeedForm,
     NeedStatusForm,
     OwnershipForm,
+    RegistrationCheckForm,
     SearchForm,
     TagVerifyForm,
 )
@@ -46,6 +47,7 @@ from .models import NEED_STATUS_LABELS, Enterprise, EnterpriseClaim, Need
 from .permissions import (
     PREDICATES,
     can_change_need_status,
+    can_check_registration,
     can_edit_need,
     can_invite_first_user,
     can_review_claims,
@@ -97,6 +99,8 @@ def _render_profile(enterprise: Enterprise, invite_form=None):
         basis=service.size_basis(enterprise), gaps=service.profile_gaps(enterprise),
         completeness=service.profile_completeness(enterprise), verify_form=TagVerifyForm(),
         ownership_form=OwnershipForm(ownership=enterprise.ownership or ""),
+        check_form=RegistrationCheckForm(formdata=None),
+        can_check=can_check_registration(current_user, enterprise),
         **_accounts_context(enterprise, invite_form))
 
 
@@ -145,6 +149,54 @@ def invite_first_user(enterprise_id):
         return _render_profile(enterprise, invite_form=form), 400
     flash(f"邀请已发送至 {invitation.email}，链接72小时内有效，仅可使用一次。", "success")
     return redirect(url_for(".show", enterprise_id=enterprise.id))
+
+
+# --- self-registered firms awaiting an organizer's check (verification) ---------------------
+
+@bp.get("/enterprises/registrations")
+@roles_required("organizer")
+def registrations():
+    pending = db.session.scalars(verification.pending_registrations(current_user)
+                                 .order_by(Enterprise.created_at)).all()
+    return render_template("enterprises/registrations.html", pending=pending,
+                           check_form=RegistrationCheckForm(formdata=None))
+
+
+def _checked(enterprise_id: int) -> tuple[Enterprise, RegistrationCheckForm]:
+    enterprise = db.one_or_404(visible_enterprises(current_user)
+                               .where(Enterprise.id == enterprise_id))
+    form = RegistrationCheckForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return enterprise, form
+
+
+def _after_check(enterprise: Enterprise, form: RegistrationCheckForm):
+    if form.back.data == "list":
+        return redirect(url_for(".registrations"))
+    return redirect(url_for(".show", enterprise_id=enterprise.id))
+
+
+@bp.post("/enterprises/<int:enterprise_id>/registration/confirm")
+@roles_required("organizer")
+def confirm_registration(enterprise_id):
+    enterprise, form = _checked(enterprise_id)
+    with attempt() as done:
+        verification.confirm_registration(_me(), enterprise)
+    if done:
+        flash(f"已核验“{enterprise.name}”：其需求现在可以推送给金融机构。", "success")
+    return _after_check(enterprise, form)
+
+
+@bp.post("/enterprises/<int:enterprise_id>/registration/refuse")
+@roles_required("organizer")
+def refuse_registration(enterprise_id):
+    enterprise, form = _checked(enterprise_id)
+    with attempt() as done:
+        verification.refuse_registration(_me(), enterprise, form.reason.data)
+    if done:
+        flash(f"“{enterprise.name}”的注册未通过核验，其账号已停用并已通知注册人。", "success")
+    return _after_check(enterprise, form)
 
 
 # --- claim requests: the approvers' queue, the decisions, the requester's additions ------------

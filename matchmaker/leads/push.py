@@ -10,8 +10,9 @@ from sqlalchemy import func, or_, select
 
 from .. import clock
 from ..audit.service import record, record_rows
-from ..enterprises.models import Need
+from ..enterprises.models import Enterprise, Need
 from ..enterprises.permissions import is_need_owner
+from ..enterprises.verification import UNVERIFIED
 from ..errors import ServiceError
 from ..extensions import BULK, db, insert_rows, refresh_statistics
 from ..guards import guarded
@@ -81,6 +82,8 @@ def push_need(actor, need: Need, institution_ids, scope) -> list[Lead]:
     the need and exactly the profile fields in `scope` (one consent per institution)."""
     if need.status not in PUSHABLE_NEED_STATUSES:
         raise ServiceError(f"需求当前状态为“{need.status_label}”，不能推送")
+    if not need.enterprise.verified:
+        raise ServiceError(UNVERIFIED)
     ids = list(dict.fromkeys(int(i) for i in institution_ids or ()))
     if not ids:
         raise ServiceError("请至少选择一家金融机构", field="institutions")
@@ -167,8 +170,8 @@ def sync_consent_from_flag(need: Need) -> list[Lead]:
             if consent.via == "flag":
                 revoke_consent(None, consent, "flag_off")
         return []
-    if need.status not in PUSHABLE_NEED_STATUSES:
-        return []
+    if need.status not in PUSHABLE_NEED_STATUSES or not need.enterprise.verified:
+        return []  # a self-registered firm's flag waits for the organizer's check
     opened = []
     # an institution the enterprise itself withdrew consent from stays out: the blanket flag
     # never overrides a consent revoked for that one recipient (only a new push does)
@@ -219,10 +222,12 @@ def _missing_flag_pairs(need_ids: list[int], products: dict[int, tuple]) -> list
     as a scan of every need's status."""
     # need id -> (basis, recorded by) of its flag when set on its behalf, else (None, None)
     flagged = {need_id: (basis, recorder if basis is not None else None)
-               for need_id, flag, status, basis, recorder in db.session.execute(
+               for need_id, flag, status, basis, recorder, checked in db.session.execute(
                    select(Need.id, Need.consent_to_share, Need.status, Need.consent_basis,
-                          Need.consent_recorded_by_id).where(Need.id.in_(need_ids)))
-               if flag and status in PUSHABLE_NEED_STATUSES}  # (by the key: SQLite's plan)
+                          Need.consent_recorded_by_id, Enterprise.verification)
+                   .join(Need.enterprise).where(Need.id.in_(need_ids)))
+               # (by the key: SQLite's plan); a self-registered firm waits for its check
+               if flag and status in PUSHABLE_NEED_STATUSES and checked == "verified"}
     if not flagged:
         return []
     held = set(db.session.execute(

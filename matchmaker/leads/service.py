@@ -36,6 +36,7 @@ from ..accounts.models import User
 from ..audit.service import record
 from ..enterprises.models import Need
 from ..enterprises.service import change_status
+from ..enterprises.verification import UNVERIFIED
 from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution, Product
@@ -125,6 +126,8 @@ def open_lead(need: Need, institution: Institution, *, source: str, actor,
         raise ValueError(f"unknown lead source {source!r}")
     if need.status not in PUSHABLE_NEED_STATUSES:
         raise ServiceError(f"需求当前状态为“{need.status_label}”，不能推送给金融机构")
+    if not need.enterprise.verified:
+        raise ServiceError(UNVERIFIED)
     if product is not None and product.institution_id != institution.id:
         raise ValueError("the product belongs to another institution")
     if live_consent(need.id, institution.id) is None:

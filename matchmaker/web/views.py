@@ -4,6 +4,7 @@ from sqlalchemy import func, select
 
 from ..audit.labels import action_label
 from ..audit.models import AuditEntry
+from ..enterprises import verification
 from ..enterprises.forms import ClaimAmendForm
 from ..enterprises.models import Enterprise, EnterpriseClaim, Need
 from ..enterprises.permissions import can_review_claims, own_claims, visible_claims
@@ -74,8 +75,10 @@ def _bank_home():
 
 
 def _organizer_home():
+    pending = db.session.scalar(select(func.count()).select_from(
+        verification.pending_registrations(current_user).subquery()))
     return render_template("web/home_organizer.html", overview=organizer_overview(current_user),
-                           pending_claims=_pending_claims())
+                           pending_claims=_pending_claims(), pending_registrations=pending)
 
 
 def _admin_home():
