@@ -612,6 +612,19 @@ def test_a_follow_up_opens_a_lead_for_the_institution(db, app, monkeypatch):
     assert ent.enterprise.name in bank_page.text and ent.enterprise.uscc not in bank_page.text
 
 
+def test_a_follow_up_opens_no_lead_for_a_firm_awaiting_its_check(db, app, monkeypatch):
+    event, ent, ent_user, _inst, _, _ = _scheduled_pair(monkeypatch)
+    ent.enterprise.verification = "pending"  # registered itself; no organizer has checked it
+    db.session.commit()
+    meeting = db.session.scalar(select(Meeting))
+    response = app.test_client(user=ent_user).post(
+        f"/events/{event.id}/meetings/{meeting.id}/result", data={"outcome": "follow_up"})
+    assert response.status_code == 302
+    assert db.session.scalar(select(MeetingResult)).lead_id is None
+    assert db.session.scalar(select(func.count(Lead.id))) == 0
+    assert db.session.scalar(select(func.count(Consent.id))) == 0
+
+
 def test_a_follow_up_keeps_the_wider_consent_the_firm_gave_itself(db, app, monkeypatch):
     event, ent, ent_user, inst, _, _ = _scheduled_pair(monkeypatch)
     need = ent.need

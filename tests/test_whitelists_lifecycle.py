@@ -391,3 +391,20 @@ def test_the_push_is_one_transaction(db, monkeypatch, client_as):
     assert _count(db, Lead) == 0 and _count(db, Consent) == 0
     assert db.session.get(Whitelist, whitelist.id).status == "draft"
     assert _count(db, Push, Push.status == "sent") == 0
+
+
+def test_a_self_registered_firm_is_not_pushed_until_an_organizer_confirms_it(db):
+    from matchmaker.enterprises import verification
+    town = city()
+    _inst, product, _a, _m = bank()
+    whitelist = batch(town)
+    need = need_in()
+    match(need, product)
+    need.enterprise.verification = "pending"
+    item = entry(town, whitelist, need)
+    problems = rules.entry_problems(whitelist)[item.id]
+    assert [(p.code, p.blocking) for p in problems] == [("unverified", True)]
+    pushing.propose(town, whitelist)
+    assert item.pushes == []
+    verification.confirm_registration(town, need.enterprise)
+    assert rules.entry_problems(whitelist)[item.id] == []

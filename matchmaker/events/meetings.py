@@ -398,11 +398,11 @@ def record_result(actor, meeting: Meeting, side: str, outcome: str,
 
 def _lead_for(actor, meeting: Meeting) -> int | None:
     """The need × institution lead (one per pair), or None when the need is no longer open
-    (funded, withdrawn …: there is nothing to follow)."""
+    (funded, withdrawn …: there is nothing to follow), or its firm awaits its check."""
     ent, inst = meeting.enterprise_registration, meeting.institution_registration
     need = ent.need
-    if need.status not in PUSHABLE_NEED_STATUSES:
-        return None
+    if need.status not in PUSHABLE_NEED_STATUSES or not need.enterprise.verified:
+        return None  # (a self-registered firm nobody has checked yet: no lead, enterprises.verification)
     if consent.live_consent(need.id, inst.institution_id) is None:
         # the enterprise itself agreed at registration (consent_at) that an institution it
         # follows up with receives this need and the fields the form named (REQUIRED): its

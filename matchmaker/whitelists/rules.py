@@ -62,6 +62,9 @@ def entry_problems(whitelist: Whitelist, entries=None) -> dict[int, list[Problem
             found.append(Problem("need_ended", f"需求已{need.status_label}，不再推送", True))
         elif need.status == "draft":
             found.append(Problem("need_draft", "需求尚未发布，不能推送", True))
+        if not need.enterprise.verified:  # a self-registered firm nobody has checked yet
+            found.append(Problem("unverified", "企业为自行注册，尚待核验企业名称与统一社会信用代码："
+                                 "在企业页面核验通过后才推送", True))
         flag = flags.get(entry.enterprise_id)
         if flag is not None:
             found.append(Problem("difficulty", f"企业已标记为困难企业（{flag.reason}），"
