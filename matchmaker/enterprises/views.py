@@ -159,7 +159,7 @@ def registrations():
     pending = db.session.scalars(verification.pending_registrations(current_user)
                                  .order_by(Enterprise.created_at)).all()
     return render_template("enterprises/registrations.html", pending=pending,
-                           check_form=RegistrationCheckForm(formdata=None))
+                           check_form=RegistrationCheckForm(formdata=None, back="list"))
 
 
 def _checked(enterprise_id: int) -> tuple[Enterprise, RegistrationCheckForm]:
