@@ -179,6 +179,7 @@ EXEMPT = {
     # the audit helper itself: every service calls it to record what its actor did
     "matchmaker.audit.service.record",
     "matchmaker.audit.service.record_many",  # the same, for a batch (a job opening leads)
+    "matchmaker.audit.service.record_rows",  # the same, written by INSERT … SELECT (bulk import)
     # steps inside guarded services (or the platform's own sync), called with the actor that
     # service already checked; the actor is recorded here (who consented, who contacted),
     # not authorised a second time
