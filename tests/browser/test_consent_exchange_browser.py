@@ -269,18 +269,23 @@ def test_an_export_imports_into_another_platform_and_a_bad_copy_says_why_in_chin
                 assert db.session.scalar(select(Need.consent_basis).where(
                     Need.ref == "N-SHARED")) == "原平台登记的企业授权书（随导出文件移交）"
 
-            # a damaged copy: a mistyped USCC and the funded 首贷 without its funded_on
+            # a damaged copy: a mistyped USCC, and the funded 首贷 sent again under a new ref
+            # without its funded_on (under its own ref the platform keeps the funding it
+            # recorded, so only a need it does not know can be refused as a 首贷)
             bad = json.loads(exported.read_text(encoding="utf-8"))
             firm = next(e for e in bad["enterprises"] if e["ref"] == "E-CONSENT")
             firm["uscc"] = firm["uscc"][:-1] + ("0" if firm["uscc"][-1] != "0" else "1")
-            next(n for n in bad["needs"] if n["ref"] == "N-FUNDED-FIRST").pop("funded_on")
+            again = dict(next(n for n in bad["needs"] if n["ref"] == "N-FUNDED-FIRST"),
+                         ref="N-FIRST-AGAIN")
+            again.pop("funded_on")
+            bad["needs"].append(again)
             damaged = tmp_path / "damaged.json"
             damaged.write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
             _upload(there, damaged)
             errors = there.get_by_test_id("import-errors").inner_text()
             assert "未导入任何数据" in errors
             assert "企业 E-CONSENT「统一社会信用代码（uscc）」：统一社会信用代码校验位错误" in errors
-            assert ("融资需求 N-FUNDED-FIRST「贷款类型（loan_kind）」：企业 E-FUNDED 已有银行贷款"
+            assert ("融资需求 N-FIRST-AGAIN「贷款类型（loan_kind）」：企业 E-FUNDED 已有银行贷款"
                     in errors)
             assert "check character" not in errors and "is not possible" not in errors
             assert there.get_by_test_id("confirm-import").count() == 0
