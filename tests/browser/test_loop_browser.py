@@ -119,6 +119,13 @@ def test_unclaimed_push_is_supervised_and_pushed_on(new_page, live_server, artif
     with banker.expect_navigation():
         banker.get_by_test_id("claim").click()
     assert banker.locator('a[href="tel:13983000011"]').count() == 1  # finding 2: who to call
+    # …and the enterprise sees who follows its need: the manager's name, bank and phone
+    firm.goto(f"/needs/{need_id}")
+    firm.get_by_test_id(f"progress-{platform['next']}").click()
+    contact = firm.get_by_test_id("manager-contact")
+    contact.wait_for()
+    assert "钱经理" in contact.inner_text() and "重庆应答银行" in contact.inner_text()
+    assert contact.locator('a[href="tel:13983000012"]').count() == 1
     banker.get_by_test_id("tab-decline").click()
     banker.get_by_label("未获批原因").select_option("insufficient_collateral")
     with banker.expect_navigation():
@@ -133,7 +140,7 @@ def test_unclaimed_push_is_supervised_and_pushed_on(new_page, live_server, artif
     assert "审批结果已登记：未获批" in banker.content()
     banker.screenshot(path=str(artifacts / "loop-decline.png"), full_page=True)
 
-    # the enterprise sees the manager's name, bank and phone on the progress page
+    # the enterprise sees the decision and its reason on the progress page
     firm.goto(f"/needs/{need_id}")
     firm.get_by_test_id(f"progress-{platform['next']}").click()
     assert "抵押担保不足" in firm.content()
