@@ -43,6 +43,11 @@ def begin(form):
     if token is None:
         return None
     user_id = current_user.id if current_user.is_authenticated else None
+    # already loaded in this session (a repeat in the same session): adding a second object
+    # with its key would only warn and then fail; read no SQL here (see the SQLite note below)
+    known = db.session.identity_map.get(db.session.identity_key(FormSubmission, token))
+    if known is not None:
+        return _first_result(known, user_id)
     for retry in range(ATTEMPTS):
         try:
             row = FormSubmission(token=token, user_id=user_id,
