@@ -7,6 +7,9 @@ STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# the suite in parallel, one process per core, each file's tests in one process (so module
+# fixtures are built once) and each process on its own database (tests/conftest.py)
+PYTEST_XDIST ?= -n auto --dist loadfile
 
 .PHONY: audit lock layers demo test test-sqlite test-postgres migrations-check system-deps serve seed lint bench clean-demo
 
@@ -47,11 +50,13 @@ layers: $(STAMP)
 	$(BIN)/lint-imports
 
 test-sqlite: $(STAMP)
-	MATCHMAKER_TEST_DATABASE_URL= $(BIN)/pytest
+	MATCHMAKER_TEST_DATABASE_URL= $(BIN)/pytest $(PYTEST_XDIST)
 
+# tests/browser is left out here: its live servers run on SQLite files of their own whatever
+# the suite's database, so this pass would repeat test-sqlite's browser tests unchanged
 test-postgres: $(STAMP)
 	@if $(BIN)/python scripts/db_reachable.py "$(PG_URL)"; then \
-	  MATCHMAKER_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest; \
+	  MATCHMAKER_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest $(PYTEST_XDIST) --ignore=tests/browser; \
 	elif [ "$$CI" = "true" ]; then \
 	  echo "!!! PostgreSQL at $(PG_URL) is unreachable: CI requires it" >&2; exit 1; \
 	else \

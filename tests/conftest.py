@@ -19,9 +19,32 @@ from matchmaker import create_app
 from matchmaker.extensions import db as _db
 
 _TMP = Path(tempfile.mkdtemp(prefix="matchmaker-test-"))
-TEST_DATABASE_URL = (os.environ.get("MATCHMAKER_TEST_DATABASE_URL")
-                     or os.environ.get("MATCHMAKER_TEST_POSTGRES_URL")
-                     or f"sqlite:///{_TMP / 'test.sqlite3'}")
+
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist every worker gets a database of its own: on PostgreSQL
+    `<name>_gw0`, `<name>_gw1` … (created when missing; each worker resets its own schema),
+    on SQLite a file in the worker's own temp dir, as without xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not url.startswith("postgresql"):
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                       {"name": name}) is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+TEST_DATABASE_URL = _per_worker(os.environ.get("MATCHMAKER_TEST_DATABASE_URL")
+                                or os.environ.get("MATCHMAKER_TEST_POSTGRES_URL")
+                                or f"sqlite:///{_TMP / 'test.sqlite3'}")
 ROLES = ("anonymous", "enterprise", "bank_manager", "bank_admin", "organizer", "admin")
 
 
