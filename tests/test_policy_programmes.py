@@ -1,14 +1,17 @@
 """Programmes as data through the app (issue 15): a bank's declaration is a request an organizer
 confirms; a programme change leaves no page with the old figure once its recompute ran; the
 public 政策明白卡 is rendered from the data."""
+import io
 import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import select
 
+from matchmaker.catalog.export import product_pool_workbook
 from matchmaker.enterprises.models import Need
 from matchmaker.enterprises.service import set_tag_verified
 from matchmaker.exchange.service import enterprise_record, import_document
@@ -162,6 +165,29 @@ def test_a_programme_change_leaves_no_page_with_the_old_figure(example, db, clie
     [m] = matching.matches_for_need(need)
     assert m.estimated_rate == Decimal("2.56")
     assert matching.is_fresh(need)
+
+
+def _handbook_programmes(ref: str) -> str:
+    """The 可享政策 cell of a product's line in the printed 产品手册 (the export)."""
+    book = load_workbook(io.BytesIO(product_pool_workbook("purpose")), read_only=True)
+    for sheet in book.worksheets[1:]:            # a sheet per purpose; the 目录 first
+        header = next(sheet.iter_rows(min_row=2, max_row=2, values_only=True))
+        for row in sheet.iter_rows(min_row=3, values_only=True):
+            if row[header.index("产品编号")] == ref:
+                return row[header.index("可享政策")] or ""
+    raise AssertionError(f"{ref} is not in the handbook")
+
+
+def test_the_handbook_export_prints_only_programmes_in_force_under_their_current_name(
+        example, db):
+    program = _program("tech_upgrade_interest")
+    assert _handbook_programmes("P-TECH-01") == program.label
+    program.label = "技术改造专项贷款贴息（2026年修订）"
+    db.session.flush()
+    assert _handbook_programmes("P-TECH-01") == "技术改造专项贷款贴息（2026年修订）"
+    program.effective_to = date(2025, 12, 31)    # ended: the handbook must not promise it
+    db.session.flush()
+    assert _handbook_programmes("P-TECH-01") == ""
 
 
 def test_the_policy_card_page_is_public_and_rendered_from_the_data(db, client):

@@ -29,10 +29,11 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import vocab
+from .. import clock, vocab
 from ..extensions import db
 from ..institutions.models import CoreEnterprise, Institution, Product
 from ..matching import adapters
+from ..policy import service as policy_service
 from .service import name_keys
 
 GROUPINGS = {"purpose": "按融资用途", "cluster": "按“33618”产业集群"}
@@ -125,6 +126,9 @@ def grouped_products(grouping: str) -> dict[str, list[Product]]:
 def product_pool_workbook(grouping: str) -> bytes:
     """One sheet per group (in vocabulary order), plus a 目录 sheet counting them."""
     groups = grouped_products(grouping)
+    # a programme that ended, or was renamed, must not be printed as it was (issue 15)
+    in_force = {p.code: p.label
+                for p in policy_service.programs_in_force(clock.china_today())}
     book = Workbook()
     index = book.active
     index.title = "目录"
@@ -137,7 +141,7 @@ def product_pool_workbook(grouping: str) -> bytes:
         _write_row(sheet, 1, [label], bold=True)
         _write_row(sheet, 2, [c for c, _w in COLUMNS], bold=True)
         for row, product in enumerate(products, start=3):
-            _write_row(sheet, row, product_row(product))
+            _write_row(sheet, row, product_row(product, in_force))
         for col, (_title, width) in enumerate(COLUMNS, start=1):
             sheet.column_dimensions[get_column_letter(col)].width = width
         sheet.freeze_panes = "A3"
@@ -174,7 +178,8 @@ def _num(value) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def product_row(product: Product) -> list:
+def product_row(product: Product, in_force: dict[str, str]) -> list:
+    """One product's line; `in_force` maps the programmes in force today to their labels."""
     who = []
     if product.sizes:
         who.append("规模：" + "、".join(vocab.label("sizes", s) for s in product.sizes))
@@ -196,7 +201,7 @@ def product_row(product: Product) -> list:
         f"{_num(product.rate_min)}–{_num(product.rate_max)}",
         "；".join(who) or "不限",
         "、".join(districts) or "重庆全市",
-        # only what an organizer confirmed (a declaration is a request: issue 15)
-        "、".join(vocab.label("subsidy_programs", s) for s in product.confirmed_programs),
+        # only what an organizer confirmed (a declaration is a request: issue 15), in force
+        "、".join(in_force[s] for s in product.confirmed_programs if s in in_force),
         product.description or "", product.ref, product.version,
     ]
