@@ -1,7 +1,9 @@
 """Issue 17 findings 8 and 9 in the browser, CSRF on as in production.
 
 8. An enterprise's needs form posted ten times at once from its page (one render, one token):
-   one need; posting it again lands on that need with the notice.
+   one need; posting it again lands on that need with the notice. A manager's approval form
+   posted eight times at once from the lead page: one decision, one audit entry, one
+   notification to the enterprise, and the page says the decision is recorded.
 9. A bank registers two managers for an event; before scheduling the organizer sees no
    "未能安排的请求"; after one click each meeting has a registered manager (never the admin),
    the admin reassigns one from its agenda, the enterprise's agenda names only the product the
@@ -17,12 +19,16 @@ from sqlalchemy import func, select
 
 from matchmaker.accounts.models import User
 from matchmaker.accounts.service import create_user
+from matchmaker.audit.models import AuditEntry
 from matchmaker.enterprises.models import Enterprise, Need
 from matchmaker.events import service as events
 from matchmaker.events.models import Event, EventSlot, EventTable, Meeting
 from matchmaker.extensions import db
 from matchmaker.institutions.models import Institution, Product
+from matchmaker.leads import claims, push
+from matchmaker.leads.models import Lead
 from matchmaker.matching.models import Match
+from matchmaker.notifications.models import Notification
 from tests.factories import PASSWORD, valid_uscc
 
 pytestmark = pytest.mark.browser
@@ -132,6 +138,42 @@ def test_ten_posts_of_one_needs_form_make_one_need(new_page, live_server, scene)
     with live_server.app.app_context():
         assert db.session.scalar(select(func.count(Need.id)).where(
             Need.enterprise_id == scene["firm_id"])) == 2      # the scene's need + one
+
+
+APPROVE_EIGHT = """async () => {
+  const form = document.querySelector('[data-testid="approve-form"]');
+  const data = new FormData(form);
+  data.set("amount_wan", "500"); data.set("rate", "3.45"); data.set("term_months", "36");
+  data.set("guarantee_mode", "mortgage");
+  const posts = Array.from({length: 8}, () => fetch(form.action,
+      {method: "POST", body: data, credentials: "same-origin"}).then(r => r.status));
+  return await Promise.all(posts);
+}"""
+
+
+def test_eight_posts_of_one_approval_make_one_decision(new_page, live_server, scene):
+    with live_server.app.app_context():      # the firm pushes its need; a manager claims it
+        need = db.session.scalar(select(Need).where(Need.ref == "N-ONCE"))
+        firm_user = db.session.scalar(select(User).where(User.email == FIRM))
+        manager = db.session.scalar(select(User).where(User.email == MANAGERS[0]))
+        [lead] = push.push_need(firm_user, need, [manager.institution_id], ["uscc", "revenue"])
+        claims.claim_lead(manager, lead)
+        db.session.commit()
+        lead_id, firm_users = lead.id, [firm_user.id]
+    banker = new_page()
+    log_in(banker, MANAGERS[0])
+    banker.goto(f"/leads/{lead_id}")
+    statuses = banker.evaluate(APPROVE_EIGHT)
+    assert statuses == [200] * 8                 # each followed its redirect to the lead page
+    banker.reload()
+    assert "已批准" in banker.content()
+    with live_server.app.app_context():
+        assert db.session.get(Lead, lead_id).status == "approved"
+        assert db.session.scalar(select(func.count(AuditEntry.id)).where(
+            AuditEntry.action == "lead.approved", AuditEntry.subject_id == lead_id)) == 1
+        assert db.session.scalar(select(func.count(Notification.id)).where(
+            Notification.user_id.in_(firm_users), Notification.kind == "lead.approved")) == 1
+    assert banker.console_errors == []
 
 
 def test_meetings_go_to_registered_managers_and_the_date_moves(new_page, live_server,
