@@ -14,6 +14,7 @@ from matchmaker.accounts.models import User
 from matchmaker.enterprises.models import Need
 from matchmaker.events.models import Event
 from matchmaker.extensions import db
+from matchmaker.institutions.models import Product
 from matchmaker.whitelists.models import Push, Whitelist
 
 pytestmark = pytest.mark.browser
@@ -123,16 +124,10 @@ def visible_one(items):
     return None
 
 
-@pytest.mark.parametrize("size", sorted(VIEWPORTS))
-@pytest.mark.parametrize("name,who,path,action", PAGES, ids=[p[0] for p in PAGES])
-def test_page(new_page, live_server, artifacts, demo, size, name, who, path, action):
+def assert_fits_a_screen(page, artifacts, name, size, action) -> None:
+    """Screenshot; no sideways scrolling; the main action visible (on a phone, inside the
+    first screen); no serious or critical axe violation."""
     width, height = VIEWPORTS[size]
-    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
-    page = new_page(viewport=(width, height), **options)
-    if who:
-        log_in(page, demo, demo.get(who, who))
-    page.goto(path(demo))
-    page.wait_for_load_state("networkidle")
     shots = artifacts / "pages"
     shots.mkdir(exist_ok=True)
     page.screenshot(path=str(shots / f"{name}-{width}.png"), full_page=True)
@@ -146,6 +141,19 @@ def test_page(new_page, live_server, artifacts, demo, size, name, who, path, act
             f"main action at y={box and box['y']}, below the first screen ({height} px)"
     violations = axe_violations(page)
     assert violations == [], "\n".join(violations)
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+@pytest.mark.parametrize("name,who,path,action", PAGES, ids=[p[0] for p in PAGES])
+def test_page(new_page, live_server, artifacts, demo, size, name, who, path, action):
+    width, height = VIEWPORTS[size]
+    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
+    page = new_page(viewport=(width, height), **options)
+    if who:
+        log_in(page, demo, demo.get(who, who))
+    page.goto(path(demo))
+    page.wait_for_load_state("networkidle")
+    assert_fits_a_screen(page, artifacts, name, size, action)
     if name == "whitelist-progress":
         labels = overlapping_labels(page)
         assert labels["count"] >= 4, "the chart drew no labels to compare"
@@ -203,7 +211,12 @@ def test_the_main_action_is_reached_by_keyboard(new_page, live_server, demo, siz
         log_in(page, demo, demo.get(who, who))
     page.goto(path(demo))
     page.wait_for_load_state("networkidle")
-    target = KEYBOARD_TARGETS.get(name, action)
+    assert_reached_by_keyboard(page, name, size, KEYBOARD_TARGETS.get(name, action))
+
+
+def assert_reached_by_keyboard(page, name, size, target) -> None:
+    """WCAG 2.1.1 and 2.4.7 for one page already open (see the test above)."""
+    width = VIEWPORTS[size][0]
     wanted = first_visible(page, target)
     assert wanted is not None, f"no visible {target}"
     wanted.evaluate("el => el.setAttribute('data-kbd-target', '1')")
@@ -237,3 +250,31 @@ def test_the_main_action_is_reached_by_keyboard(new_page, live_server, demo, siz
     assert focused["outline"] or any(focused[k] != unfocused[k]
                                      for k in ("shadow", "border", "background")), \
         f"{name} at {width} px: the main action looks the same focused ({presses} Tabs)"
+
+
+@pytest.fixture(scope="module")
+def published_product(live_server, demo):
+    with live_server.app.app_context():
+        admin = db.session.scalar(select(User).where(User.email == BANK_ADMIN))
+        return db.session.scalar(select(Product.id).where(
+            Product.institution_id == admin.institution_id, Product.status == "published")
+            .order_by(Product.id))
+
+
+@pytest.mark.parametrize("size", sorted(VIEWPORTS))
+def test_the_preview_of_a_product_change(new_page, live_server, artifacts, demo, size,
+                                         published_product):
+    """The preview before a published product's change goes out (issue 18): the same checks as
+    every page above, its main action being 确认发布."""
+    width, height = VIEWPORTS[size]
+    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
+    page = new_page(viewport=(width, height), **options)
+    log_in(page, demo, BANK_ADMIN)
+    page.goto(f"/institution/products/{published_product}/edit")
+    page.get_by_label("产品说明").fill("线上申请，三个工作日内审批（预览测试）")
+    page.get_by_test_id("preview-product").click()
+    page.wait_for_load_state("networkidle")
+    assert "预览修改" in page.locator("h1").inner_text()
+    assert_fits_a_screen(page, artifacts, "product-preview", size,
+                         '[data-testid="confirm-publish"]')
+    assert_reached_by_keyboard(page, "product-preview", size, '[data-testid="confirm-publish"]')
