@@ -124,6 +124,19 @@ def visible_one(items):
     return None
 
 
+def open_page(new_page, demo, size, who, path):
+    """A browser page at the size's viewport (touch on a phone), logged in as `who` (none:
+    a visitor), on `path` once it has loaded."""
+    width, height = VIEWPORTS[size]
+    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
+    page = new_page(viewport=(width, height), **options)
+    if who:
+        log_in(page, demo, demo.get(who, who))
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
 def assert_fits_a_screen(page, artifacts, name, size, action) -> None:
     """Screenshot; no sideways scrolling; the main action visible (on a phone, inside the
     first screen); no serious or critical axe violation."""
@@ -146,13 +159,7 @@ def assert_fits_a_screen(page, artifacts, name, size, action) -> None:
 @pytest.mark.parametrize("size", sorted(VIEWPORTS))
 @pytest.mark.parametrize("name,who,path,action", PAGES, ids=[p[0] for p in PAGES])
 def test_page(new_page, live_server, artifacts, demo, size, name, who, path, action):
-    width, height = VIEWPORTS[size]
-    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
-    page = new_page(viewport=(width, height), **options)
-    if who:
-        log_in(page, demo, demo.get(who, who))
-    page.goto(path(demo))
-    page.wait_for_load_state("networkidle")
+    page = open_page(new_page, demo, size, who, path(demo))
     assert_fits_a_screen(page, artifacts, name, size, action)
     if name == "whitelist-progress":
         labels = overlapping_labels(page)
@@ -204,13 +211,7 @@ def test_the_main_action_is_reached_by_keyboard(new_page, live_server, demo, siz
                                                  path, action):
     """WCAG 2.1.1 and 2.4.7: Tab alone reaches the page's main action, which then shows where
     the focus is (an outline, or a ring or colour it does not have unfocused) on the screen."""
-    width, height = VIEWPORTS[size]
-    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
-    page = new_page(viewport=(width, height), **options)
-    if who:
-        log_in(page, demo, demo.get(who, who))
-    page.goto(path(demo))
-    page.wait_for_load_state("networkidle")
+    page = open_page(new_page, demo, size, who, path(demo))
     assert_reached_by_keyboard(page, name, size, KEYBOARD_TARGETS.get(name, action))
 
 
@@ -266,11 +267,8 @@ def test_the_preview_of_a_product_change(new_page, live_server, artifacts, demo,
                                          published_product):
     """The preview before a published product's change goes out (issue 18): the same checks as
     every page above, its main action being 确认发布."""
-    width, height = VIEWPORTS[size]
-    options = {"is_mobile": True, "has_touch": True} if size == "phone" else {}
-    page = new_page(viewport=(width, height), **options)
-    log_in(page, demo, BANK_ADMIN)
-    page.goto(f"/institution/products/{published_product}/edit")
+    page = open_page(new_page, demo, size, BANK_ADMIN,
+                     f"/institution/products/{published_product}/edit")
     page.get_by_label("产品说明").fill("线上申请，三个工作日内审批（预览测试）")
     page.get_by_test_id("preview-product").click()
     page.wait_for_load_state("networkidle")
