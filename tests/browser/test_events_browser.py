@@ -166,6 +166,9 @@ def test_register_request_schedule_and_check_in(new_page, live_server, artifacts
     assert scene["firm"] in desk.get_by_test_id("table-sheet").inner_text()
     desk.emulate_media(media="print")
     # the print stylesheet drops the page shell
-    assert desk.evaluate("getComputedStyle(document.querySelector('nav.navbar')).display") == "none"
+    # (the table page's stylesheet may still be loading after the click: wait, then fail loudly)
+    desk.wait_for_load_state("load")
+    desk.wait_for_function("getComputedStyle(document.querySelector('nav.navbar')).display"
+                           " === 'none'", timeout=5000)
     for page in (firm, banker, staff, desk):
         assert page.console_errors == []
