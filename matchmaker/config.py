@@ -7,6 +7,10 @@ class Defaults:
     REDIS_URL = None  # None: in-process fallbacks (rate limits in memory, jobs in a thread)
     JOBS_BACKEND = "auto"  # auto: RQ when REDIS_URL is set, else a thread; tests: inline
     JOBS_QUEUE = "matchmaker"  # the RQ queue name (and key prefix of its Redis keys)
+    # the busiest pages are served from Redis while nothing they read changed (web/pagecache.py);
+    # only with REDIS_URL. Seconds a stored page is kept at most
+    PAGE_CACHE = True
+    PAGE_CACHE_SECONDS = 300
     LOG_LEVEL = "INFO"
     BABEL_DEFAULT_LOCALE = "zh_CN"
     BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"

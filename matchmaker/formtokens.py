@@ -10,14 +10,34 @@ from __future__ import annotations
 
 import re
 import secrets
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from wtforms import HiddenField
 
 TOKEN = re.compile(r"[0-9a-f]{32}")
 
+# the tokens issued while a page is rendered, when someone listens (the page cache: a stored
+# page gets fresh tokens each time it is served, web/pagecache.py)
+_issued: ContextVar[list[str] | None] = ContextVar("issued_form_tokens", default=None)
+
 
 def new_token() -> str:
-    return secrets.token_hex(16)
+    token = secrets.token_hex(16)
+    if (issued := _issued.get()) is not None:
+        issued.append(token)
+    return token
+
+
+@contextmanager
+def issued_tokens():
+    """The list of every token new_token() gives inside the block."""
+    issued: list[str] = []
+    reset = _issued.set(issued)
+    try:
+        yield issued
+    finally:
+        _issued.reset(reset)
 
 
 class SubmittedOnce:

@@ -10,6 +10,7 @@ from ..institutions.models import Product
 from ..institutions.service import product_record
 from ..institutions.service import product_version as find_version
 from ..web.actions import attempt
+from ..web.pagecache import cached_page
 from . import service
 from .export import GROUPINGS
 
@@ -17,6 +18,7 @@ bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 
 
 @bp.get("/")
+@cached_page
 def index():
     filters = service.parse_filters(request.args)
     page = service.catalog_page(filters)

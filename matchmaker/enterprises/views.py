@@ -26,6 +26,7 @@ from ..matching import service as matching
 from ..policy import service as policy
 from ..web import once
 from ..web.actions import attempt
+from ..web.pagecache import cached_page
 from . import members, service, spreadsheet, verification
 from .forms import (
     LOAN_KIND_HELP,
@@ -418,6 +419,7 @@ def _render_need_form(form, enterprise, need):
 
 @bp.get("/needs/<int:need_id>")
 @roles_required("enterprise", "organizer")
+@cached_page
 def need(need_id):
     need = db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
     return render_template(

@@ -20,6 +20,7 @@ from ..extensions import db
 from ..institutions.models import Product
 from ..web import once
 from ..web.actions import attempt
+from ..web.pagecache import cached_page
 from . import claims, consent, outcomes, queries, team
 from . import pipeline as figures
 from . import push as pushing
@@ -95,6 +96,7 @@ def _form_errors(form) -> str:
 
 @bp.get("/")
 @roles_required("bank_manager", "bank_admin")
+@cached_page
 def index():
     form = InboxFilterForm(request.args)
     query = queries.inbox_query(current_user, **form.filters())

@@ -61,9 +61,10 @@ def register_extensions(app: Flask) -> None:
 def register_web(app: Flask) -> None:
     from ..accounts.models import ROLE_LABELS
     from ..accounts.permissions import PREDICATES
-    from . import params
+    from . import pagecache, params
 
     params.register(app)
+    pagecache.init_app(app)
 
     @login_manager.user_loader
     def load_user(user_key: str):

@@ -11,6 +11,7 @@ from ..enterprises.permissions import can_review_claims, own_claims, visible_cla
 from ..extensions import db
 from ..institutions.models import Institution, Product
 from ..monitoring.service import organizer_overview
+from .pagecache import cached_page
 
 bp = Blueprint("web", __name__)
 
@@ -24,6 +25,7 @@ def index():
 
 @bp.get("/home")
 @login_required
+@cached_page
 def home():
     handler = {"enterprise": _enterprise_home, "bank_manager": _bank_home,
                "bank_admin": _bank_home, "organizer": _organizer_home,
