@@ -7,6 +7,10 @@
         --flagged 700 --people /tmp/people.json
     # 2. gunicorn (2 workers) on it and on hello_wsgi, locust against each, worker memory sampled
     .venv/bin/python -m benchmarks.bench_load run --db URL --people /tmp/people.json --seconds 60
+    #    … as deployed: Redis for the page cache (web/pagecache.py), and a lead written every
+    #    second through the app meanwhile (each write renders three of the four pages again)
+    .venv/bin/python -m benchmarks.bench_load run --db URL --people /tmp/people.json \
+        --redis redis://127.0.0.1:6379/0 --write-every 1
 
 Prints per page: requests, errors, requests/s, p50/p95/p99; the hello's requests/s and the
 ratio; the workers' RSS at start and end and its slope (MiB per minute, least squares over
@@ -152,14 +156,61 @@ def _slope(samples: list[tuple[float, float]]) -> float:
     return 60 * sum((t - mt) * (r - mr) for t, r in samples) / var if var else 0.0
 
 
+class _Writer:
+    """A lead's row written through the app every `every` seconds, in a thread of this
+    process: the write a city's activity makes while people read (it counts the leads table's
+    version up, so the inbox, the need page and the organizer home are rendered again)."""
+
+    def __init__(self, db_url: str, redis_url: str | None, queue: str, every: float):
+        import threading
+
+        self.every, self.writes = every, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, args=(db_url, redis_url, queue),
+                                       daemon=True)
+
+    def _loop(self, db_url, redis_url, queue):
+        from sqlalchemy import func, select, update
+
+        from matchmaker import clock, create_app
+        from matchmaker.extensions import db
+        from matchmaker.leads.models import Lead
+
+        app = create_app({"DATABASE_URL": db_url, "REDIS_URL": redis_url, "JOBS_QUEUE": queue,
+                          "LOG_LEVEL": "WARNING", "SECRET_KEY": "bench"})
+        with app.app_context():
+            first = db.session.scalar(select(func.min(Lead.id)))
+            while not self.stop.wait(self.every):
+                db.session.execute(update(Lead).where(Lead.id == first)
+                                   .values(updated_at=clock.now()))
+                db.session.commit()
+                self.writes += 1
+
+    def __enter__(self):
+        if self.every:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        if self.every:
+            self.thread.join()
+
+
 def run(args) -> int:
     env = dict(os.environ, MATCHMAKER_DATABASE_URL=args.db, MATCHMAKER_SECRET_KEY="bench",
                MATCHMAKER_SESSION_COOKIE_SECURE="false", MATCHMAKER_JOBS_BACKEND="thread",
-               MATCHMAKER_LOGIN_RATE_LIMIT="100000 per minute", MATCHMAKER_LOG_LEVEL="WARNING")
+               MATCHMAKER_LOGIN_RATE_LIMIT="100000 per minute", MATCHMAKER_LOG_LEVEL="WARNING",
+               MATCHMAKER_JOBS_QUEUE="bench-load")
     env.pop("MATCHMAKER_REDIS_URL", None)
+    if args.redis:
+        env["MATCHMAKER_REDIS_URL"] = args.redis
+        _forget_pages(args.redis, "bench-load")
     out = Path(tempfile.mkdtemp(prefix="bench-load-"))
     print(f"cores={os.cpu_count()} load={os.getloadavg()[0]:.1f} db={args.db.split('://')[0]} "
-          f"users={args.users} seconds={args.seconds} (gunicorn -w 2 each)")
+          f"users={args.users} seconds={args.seconds} (gunicorn -w 2 each) page cache="
+          f"{'on (Redis)' if args.redis else 'off (no Redis)'} "
+          f"write every={args.write_every or '-'} s")
     app = _gunicorn("wsgi:app", args.port, env)
     try:
         _wait_up(app, args.port, "/catalog/")
@@ -171,8 +222,9 @@ def run(args) -> int:
         def sample():
             samples.append((time.monotonic() - t0, sum(_rss_mib(p) for p in workers)))
 
-        stats = _locust(args.port, ["BankManager", "Enterprise", "Organizer", "Visitor"],
-                        args.seconds, args.people, out, args.users, sample)
+        with _Writer(args.db, args.redis, "bench-load", args.write_every) as writer:
+            stats = _locust(args.port, ["BankManager", "Enterprise", "Organizer", "Visitor"],
+                            args.seconds, args.people, out, args.users, sample)
         sample()
         cpu = sum(_cpu_s(p) for p in workers) - cpu0
     finally:
@@ -198,6 +250,8 @@ def run(args) -> int:
     b = base["hello"]
     print(f"{'hello':<16}{b['Request Count']:>9}{b['Failure Count']:>8}{hello_rps:>8.1f}"
           f"{b['50%']:>7}{b['95%']:>7}{b['99%']:>8}")
+    if args.write_every:
+        print(f"writes meanwhile: {writer.writes} (a lead every {args.write_every} s)")
     login = stats.get("login")
     if login is not None:
         print(f"logins: {login['Request Count']} ({login['Failure Count']} failed), not counted")
@@ -205,6 +259,15 @@ def run(args) -> int:
           f"{samples[-1][0]:.0f} s, slope {_slope(samples):+.2f} MiB/min; workers' CPU "
           f"{cpu:.1f} s; load average at the end {os.getloadavg()[0]:.1f}")
     return 0
+
+
+def _forget_pages(url: str, queue: str) -> None:
+    """Start from an empty page store: a run never reads an earlier run's pages."""
+    from redis import Redis
+
+    redis = Redis.from_url(url)
+    for key in redis.scan_iter(f"{queue}:pages:*"):
+        redis.delete(key)
 
 
 def main() -> int:
@@ -224,6 +287,9 @@ def main() -> int:
     r.add_argument("--seconds", type=int, default=60)
     r.add_argument("--users", type=int, default=16)
     r.add_argument("--port", type=int, default=8002)
+    r.add_argument("--redis", help="Redis URL: the page cache on, as deployed")
+    r.add_argument("--write-every", type=float, default=0,
+                   help="seconds between writes of a lead during the run (0: none)")
     args = parser.parse_args()
     return setup(args) if args.command == "setup" else run(args)
 
