@@ -308,3 +308,14 @@ def test_what_a_render_did_decides_whether_it_is_stored(probe_app, path, stored)
     again = client.get(path)
     assert again.status_code == 200
     assert (again.headers.get("X-Page-Cache") == "hit") is stored
+
+
+def test_an_app_starting_forgets_the_pages_stored_before(cache_app, inbox):
+    """A seed or restore run without Redis changed the database unseen: a new process (a
+    gunicorn worker after a restart) does not serve what was stored before it."""
+    client = _client(cache_app, inbox["manager"])
+    client.get("/leads/")
+    assert client.get("/leads/").headers["X-Page-Cache"] == "hit"
+    make_test_app(DATABASE_URL=cache_app.config["DATABASE_URL"], REDIS_URL=REDIS,
+                  JOBS_QUEUE=cache_app.config["JOBS_QUEUE"])
+    assert client.get("/leads/").headers["X-Page-Cache"] == "miss"

@@ -162,6 +162,9 @@ def init_app(app: Flask) -> None:
     store = Store(redis, f"{app.config.get('JOBS_QUEUE', 'matchmaker')}:pages:",
                   int(app.config.get("PAGE_CACHE_SECONDS", 300)))
     app.extensions["pagecache"] = store
+    # the database may have changed while no process of ours watched (a seed or restore run
+    # without Redis, psql by hand): pages stored before this start are not served again
+    store.bump({ANY})
     with app.app_context():
         _watch(db.engine, store)
 
