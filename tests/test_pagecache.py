@@ -123,7 +123,7 @@ def test_a_write_to_a_table_the_page_read_renders_it_again(cache_app, inbox):
     assert client.get("/leads/").headers["X-Page-Cache"] == "hit"
     with cache_app.app_context():
         LeadFactory(institution=_db.session.get(Institution, inbox["institution"]),
-                    need=NeedFactory(amount_wan=Decimal("7777")))
+                    need=NeedFactory(amount_wan=Decimal(7777)))
         _db.session.commit()
         _db.session.remove()
     page = client.get("/leads/")
