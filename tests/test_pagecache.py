@@ -319,3 +319,14 @@ def test_an_app_starting_forgets_the_pages_stored_before(cache_app, inbox):
     make_test_app(DATABASE_URL=cache_app.config["DATABASE_URL"], REDIS_URL=REDIS,
                   JOBS_QUEUE=cache_app.config["JOBS_QUEUE"])
     assert client.get("/leads/").headers["X-Page-Cache"] == "miss"
+
+
+def test_two_databases_on_one_redis_never_share_pages(cache_app, inbox, tmp_path):
+    """A second platform (a demo beside production) with the same queue name: its user of the
+    same id is not served this platform's page."""
+    client = _client(cache_app, inbox["manager"])
+    client.get("/leads/")
+    assert client.get("/leads/").headers["X-Page-Cache"] == "hit"
+    other = make_test_app(DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}",
+                          REDIS_URL=REDIS, JOBS_QUEUE=cache_app.config["JOBS_QUEUE"])
+    assert other.extensions["pagecache"].prefix != cache_app.extensions["pagecache"].prefix

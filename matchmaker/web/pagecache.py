@@ -159,7 +159,10 @@ def init_app(app: Flask) -> None:
     if not (app.config.get("PAGE_CACHE", True) and app.config.get("REDIS_URL")):
         return
     redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=1, socket_timeout=1)
-    store = Store(redis, f"{app.config.get('JOBS_QUEUE', 'matchmaker')}:pages:",
+    # two platforms on one Redis (a demo beside production) never share pages: user 5 of one
+    # database is not user 5 of the other
+    database = hashlib.sha256(app.config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
+    store = Store(redis, f"{app.config.get('JOBS_QUEUE', 'matchmaker')}:pages:{database}:",
                   int(app.config.get("PAGE_CACHE_SECONDS", 300)))
     app.extensions["pagecache"] = store
     # the database may have changed while no process of ours watched (a seed or restore run
