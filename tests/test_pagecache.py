@@ -132,6 +132,25 @@ def test_a_write_to_a_table_the_page_read_renders_it_again(cache_app, inbox):
     assert client.get("/leads/").headers["X-Page-Cache"] == "hit"
 
 
+def test_rows_written_in_bulk_count_as_a_write(cache_app, inbox):
+    """insert_rows writes by COPY on PostgreSQL, beside SQLAlchemy's cursor: it still counts."""
+    from matchmaker.audit.models import AuditEntry
+    from matchmaker.extensions import COPY_FROM, insert_rows
+
+    store = cache_app.extensions["pagecache"]
+    before = store.versions()
+    with cache_app.app_context():
+        insert_rows(AuditEntry.__table__, [
+            {"created_at": pagecache.clock.now(), "actor_id": None, "action": "test.bulk",
+             "subject_type": "needs", "subject_id": k, "details": {}, "remote_addr": None}
+            for k in range(COPY_FROM)])
+        _db.session.commit()
+        _db.session.remove()
+    after = store.versions()
+    assert after.get("audit_entries", 0) == before.get("audit_entries", 0) + 1
+    assert after.get(pagecache.ANY, 0) == before.get(pagecache.ANY, 0)  # its table was known
+
+
 def test_a_rolled_back_write_changes_nothing(cache_app, inbox):
     client = _client(cache_app, inbox["manager"])
     client.get("/leads/")
@@ -227,6 +246,7 @@ def test_redis_down_pages_are_rendered_each_time(tmp_path, inbox, cache_app):
     ("INSERT OR IGNORE INTO form_submissions VALUES (1)", "form_submissions"),
     ("  UPDATE needs SET x=1 WHERE id IN (SELECT 1)", "needs"),
     ("DELETE FROM matches WHERE need_id = 3", "matches"),
+    ('COPY "matches" (need_id, rank) FROM STDIN', "matches"),
     ("SELECT id FROM leads FOR UPDATE SKIP LOCKED", None),
     ("(SELECT 1) UNION (SELECT 2)", None),
     ("SAVEPOINT sa_savepoint_1", None),

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 ANY = "*"  # a write whose table is unknown: every stored page depends on it
 RETRY_AFTER = 30  # seconds without trying Redis once it failed to answer
 _WRITTEN, _COMMITTED = "pagecache_written", "pagecache_committed"
-_WRITE = re.compile(r"(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO)"
+_WRITE = re.compile(r"(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM|REPLACE\s+INTO|COPY)"
                     r"\s+[\"`]?(\w+)", re.IGNORECASE)
 _CTE_WRITE = re.compile(r"\b(?:INSERT\s+INTO|DELETE\s+FROM)\b|\bUPDATE\s+(?!SKIP\b|NOWAIT\b|OF\b)",
                         re.IGNORECASE)
