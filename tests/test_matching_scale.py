@@ -18,7 +18,14 @@ from matchmaker.institutions.models import Product
 from matchmaker.jobs import runner
 from matchmaker.jobs.models import Job
 from matchmaker.matching import adapters, service
-from matchmaker.matching.models import Match, MatchingBasis, NearMiss, ProductReach
+from matchmaker.matching.models import (
+    Match,
+    MatchingBasis,
+    MatchState,
+    NearMiss,
+    ProductReach,
+    StaleProduct,
+)
 from matchmaker.policy import service as policy
 from matchmaker.policy.models import SubsidyProgram
 from tests.factories import user_for_role
@@ -71,6 +78,9 @@ def test_a_product_edit_shows_updating_until_its_job_ran(example, db, client_as,
     pending = queued()
     [(job_id, _timeout)] = pending
     assert _db.session.get(Job, job_id).kind == "matching.product"
+    # the request wrote one row for the product, none per need: the same at any size
+    assert _db.session.scalars(select(StaleProduct.product_id)).all() == [tech.id]
+    assert _db.session.scalar(select(func.max(MatchState.wanted))) == 0
     assert not service.is_fresh(need)
     assert service.is_fresh(example["N-02"])  # it never showed P-TECH-01
     client = client_as("enterprise", enterprise=need.enterprise)
@@ -81,7 +91,24 @@ def test_a_product_edit_shows_updating_until_its_job_ran(example, db, client_as,
     assert service.is_fresh(need)
     [m] = service.matches_for_need(need)
     assert m.product_version == 2 and _db.session.get(Job, job_id).status == "done"
+    assert _db.session.scalar(select(func.count()).select_from(StaleProduct)) == 0
     assert 'data-testid="match"' in client.get(f"/needs/{need.id}").get_data(as_text=True)
+
+
+def test_a_change_marked_while_a_job_ran_keeps_its_needs_stale(example, db, queued):
+    tech, need = product("P-TECH-01"), example["N-01"]
+    first = service.mark_stale(product_ids=[tech.id])
+    second = service.mark_stale(product_ids=[tech.id])  # the bank edited again meanwhile
+    service.forget_stale_products(first, tech.id)  # the first edit's job finished
+    assert _db.session.get(StaleProduct, tech.id).epoch == second
+    assert not service.is_fresh(need)
+    # a near miss names a product as a match does
+    other = example["N-02"]
+    assert service.is_fresh(other)
+    _db.session.add(NearMiss(need_id=other.id, product_id=tech.id, rank=1, product_version=1,
+                             rule="amount", reason="额度不符"))
+    _db.session.flush()
+    assert not service.is_fresh(other)
 
 
 def test_a_programme_change_marks_every_need_stale_in_one_row(example, db, queued):

@@ -30,9 +30,12 @@ def recount_reach(ctx) -> dict:
 
 def _finish_all(ctx, **_params) -> dict:
     """The last part finished: every product's reach from the parts' counts."""
-    parts = db.session.scalars(select(Job.result).where(Job.parent_id == ctx.job_id)).all()
-    products = service.replace_reach((p or {}).get("reach", {}) for p in parts)
-    needs = sum((p or {}).get("needs", 0) for p in parts)
+    parts = db.session.execute(select(Job.result, Job.params)
+                               .where(Job.parent_id == ctx.job_id)).all()
+    products = service.replace_reach((result or {}).get("reach", {}) for result, _ in parts)
+    needs = sum((result or {}).get("needs", 0) for result, _ in parts)
+    if parts:  # every need was written at the parts' epoch: older product changes are in
+        service.forget_stale_products(min(params["epoch"] for _, params in parts))
     signals.matches_refreshed.send(signals.ALL)
     return {"needs": needs, "products": products}
 

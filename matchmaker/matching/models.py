@@ -65,8 +65,9 @@ class NearMiss(db.Model):
 
 class MatchState(db.Model):
     """A need's stored results: the basis (epoch) they were computed under and the one they
-    must reach. Fresh when basis >= max(wanted, MatchingBasis.all_wanted); pages show
-    "正在更新" otherwise instead of mixing old and new figures."""
+    must reach. Fresh when basis >= max(wanted, MatchingBasis.all_wanted, the epoch of any
+    StaleProduct its rows name); pages show "正在更新" otherwise instead of mixing old and new
+    figures."""
 
     __tablename__ = "match_states"
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"),
@@ -77,6 +78,17 @@ class MatchState(db.Model):
     complete: Mapped[bool] = mapped_column(default=True)  # the stored ranking holds them all
     near_complete: Mapped[bool] = mapped_column(default=True)
     eligible_count: Mapped[int] = mapped_column(default=0)  # every eligible product, stored or not
+
+
+class StaleProduct(db.Model):
+    """A product changed at `epoch`: every need whose stored results name it (a ranked match,
+    an institution's best or a near miss) is stale until its basis reaches that epoch. One
+    row per product whatever the number of needs, so a product edit's request writes the same
+    at 100 needs as at 100,000; its recompute job brings the needs up and deletes the row."""
+    __tablename__ = "stale_products"
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
 
 
 class MatchingBasis(db.Model):

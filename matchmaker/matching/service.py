@@ -15,8 +15,10 @@ What is stored and why (README "Matching at city scale"):
 
 Freshness — the API other domains call when what the matcher reads changes:
     mark_stale(product_ids=..., need_ids=..., everything=False) -> epoch
-        bumps the basis and marks the needs it affects stale in one statement (everything:
-        one row, every need); pages then show "正在更新" for them instead of old figures.
+        bumps the basis and marks the needs it affects stale: one row whatever their number
+        (everything: MatchingBasis.all_wanted; a product: a StaleProduct row that every need
+        naming it is compared with; named needs: their MatchState); pages then show
+        "正在更新" for them instead of old figures.
     enqueue_recompute(product_ids=..., everything=False, actor=None) -> list[Job]
         the job(s) that bring them back; coalesced while one waits.
     recompute_later(...) does both (the subscribers call it).
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, func, or_, select, union, update
+from sqlalchemy import delete, func, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import contains_eager, selectinload
@@ -63,7 +65,7 @@ from .matcher import (
 )
 from .matcher import Match as PureMatch
 from .matcher import NearMiss as PureNearMiss
-from .models import Match, MatchingBasis, MatchState, NearMiss, ProductReach
+from .models import Match, MatchingBasis, MatchState, NearMiss, ProductReach, StaleProduct
 
 log = logging.getLogger(__name__)
 
@@ -170,24 +172,26 @@ def _bump() -> int:
 
 def mark_stale(*, product_ids: Iterable[int] = (), need_ids: Iterable[int] = (),
                everything: bool = False) -> int:
-    """What the matcher reads changed: bump the basis, and mark stale — in one statement —
-    every need (everything), or the needs whose stored results show one of `product_ids`
-    (their figures would be old) and `need_ids`. Returns the new epoch. The recompute job
-    (enqueue_recompute) makes them fresh; a product entering a list it was not in appears
-    when that job has run (seconds), without the need showing anything old meanwhile."""
+    """What the matcher reads changed: bump the basis, and mark stale every need
+    (everything: one row), or the needs whose stored results name one of `product_ids` (one
+    StaleProduct row each: their figures would be old) and `need_ids`. Returns the new epoch.
+    The recompute job (enqueue_recompute) makes them fresh; a product entering a list it was
+    not in appears when that job has run (seconds), without the need showing anything old
+    meanwhile."""
     epoch = _bump()
     if everything:
         db.session.execute(update(MatchingBasis).where(MatchingBasis.id == 1)
                            .values(all_wanted=epoch),
                            execution_options={"synchronize_session": False})
         return epoch
-    products, needs = list(product_ids), list(need_ids)
-    shown = union(select(Match.need_id).where(Match.product_id.in_(products or [0])),
-                  select(NearMiss.need_id).where(NearMiss.product_id.in_(products or [0])))
-    db.session.execute(
-        update(MatchState).where(or_(MatchState.need_id.in_(shown),
-                                     MatchState.need_id.in_(needs or [0])))
-        .values(wanted=epoch), execution_options={"synchronize_session": False})
+    products, needs = list(dict.fromkeys(product_ids)), list(need_ids)
+    if products:
+        _upsert(StaleProduct, [{"product_id": pid, "epoch": epoch} for pid in products],
+                StaleProduct.product_id, ("epoch",))
+    for chunk in _chunks(needs):
+        db.session.execute(update(MatchState).where(MatchState.need_id.in_(chunk))
+                           .values(wanted=epoch),
+                           execution_options={"synchronize_session": False})
     return epoch
 
 
@@ -266,9 +270,21 @@ def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
     ids = list(need_ids)
     all_wanted = _basis().all_wanted
     found = {nid: Freshness(False, False) for nid in ids}
+    stale = _stale_products_named(ids)
     for state in db.session.scalars(select(MatchState).where(MatchState.need_id.in_(ids))):
-        found[state.need_id] = Freshness(
-            True, state.basis >= max(state.wanted, all_wanted), state.computed_at)
+        wanted = max(state.wanted, all_wanted, stale.get(state.need_id, 0))
+        found[state.need_id] = Freshness(True, state.basis >= wanted, state.computed_at)
+    return found
+
+
+def _stale_products_named(need_ids: list[int]) -> dict[int, int]:
+    """need id -> the latest epoch of a changed product its stored rows name."""
+    named = [select(model.need_id.label("need_id"), StaleProduct.epoch.label("epoch"))
+             .join(StaleProduct, StaleProduct.product_id == model.product_id)
+             .where(model.need_id.in_(need_ids)) for model in (Match, NearMiss)]
+    found: dict[int, int] = {}
+    for need_id, epoch in db.session.execute(union_all(*named)):
+        found[need_id] = max(epoch, found.get(need_id, 0))
     return found
 
 
@@ -352,15 +368,18 @@ class _Writer:
 
 def _upsert_states(rows: list[dict]) -> None:
     """Insert or update MatchState rows, leaving `wanted` as concurrent changes set it."""
+    _upsert(MatchState, rows, MatchState.need_id,
+            ("basis", "computed_at", "complete", "near_complete"))
+
+
+def _upsert(model, rows: list[dict], key, columns: tuple[str, ...]) -> None:
     if not rows:
         return
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(MatchState)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[MatchState.need_id],
-        set_={name: stmt.excluded[name]
-              for name in ("basis", "computed_at", "complete", "near_complete")})
+    stmt = insert(model)
+    stmt = stmt.on_conflict_do_update(index_elements=[key],
+                                      set_={name: stmt.excluded[name] for name in columns})
     db.session.execute(stmt, rows)
 
 
@@ -479,10 +498,20 @@ def recompute_product(product_id: int, progress=None) -> dict:
         if progress is not None:
             progress(start + len(chunk), len(touched))
     _set_reach(product_id, [n for n in eligible if status.get(n) in OPEN_STATUSES], by_id)
+    forget_stale_products(epoch, product_id)
     signals.matches_refreshed.send(db.session.get(Product, product_id),
                                    need_ids=frozenset(eligible))
     log.info("product %s: %d needs touched, %d lists changed", product_id, len(touched), changed)
     return {"needs_touched": len(touched), "lists_changed": changed, "eligible": len(eligible)}
+
+
+def forget_stale_products(epoch: int, product_id: int | None = None) -> None:
+    """Every need naming these products was brought to `epoch` or later: their rows say
+    nothing more (a change marked after the job began keeps its newer row)."""
+    where = [StaleProduct.epoch <= epoch]
+    if product_id is not None:
+        where.append(StaleProduct.product_id == product_id)
+    _delete(StaleProduct, *where)
 
 
 def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_ids) -> int:
