@@ -227,6 +227,30 @@ def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db):
     sample = rng.sample(ids, 100)
     assert _stored(sample) == _full(sample)
     assert _db.session.get(ProductReach, paused.id).needs == 0
+    # row for row (reasons, components, versions, the reserve without reasons), a patch left
+    # what writing each need whole leaves; only the reserve's length may differ (a product
+    # leaving shortens it, a whole ranking fills it)
+    patched = _rows(ids)
+    for need in _db.session.scalars(select(Need).where(Need.id.in_(ids))):
+        service.refresh_need(need)
+    whole = _rows(ids)
+    for one, other in ((patched, whole), (whole, patched)):
+        for key, row in one.items():
+            if key not in other:
+                assert row[0] is not None and row[0] > service.SHOWN, key  # reserve only
+    assert all(patched[key] == whole[key] for key in patched.keys() & whole.keys())
+
+
+def _rows(need_ids) -> dict:
+    columns = ("rank", "institution_best", "product_version", "score", "estimated_rate",
+               "reasons", "components")
+    near_columns = ("rank", "product_version", "rule", "reason", "fix")
+    out = {}
+    for model, names in ((Match, columns), (NearMiss, near_columns)):
+        for row in _db.session.scalars(select(model).where(model.need_id.in_(need_ids))):
+            out[(model.__tablename__, row.need_id, row.product_id)] = tuple(
+                getattr(row, name) for name in names)
+    return out
 
 
 def test_bulk_facts_are_the_facts_of_one_need(platform, db):

@@ -32,7 +32,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import delete, func, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -309,33 +309,79 @@ class _Writer:
     near: list = field(default_factory=list)
     newer: set = field(default_factory=set)  # needs the last write() left to a newer basis
 
+    patched: list = field(default_factory=list)  # needs written row by row (patch)
+    gone_matches: list = field(default_factory=list)  # (need id, row id) replaced or dropped
+    gone_near: list = field(default_factory=list)
+
     def put(self, need_id: int, shown: list[PureMatch], ranking: Ranking,
             near: NearRanking, best: list[RankKey]) -> None:
+        """Every row of the need, its old ones deleted at write()."""
         self.needs.append(need_id)
+        self._state(need_id, ranking, near)
+        rows = self._match_rows(need_id, ranking, best)
+        _with_reasons(rows, shown)
+        self.matches += rows
+        self.near += self._near_rows(need_id, near)
+
+    def patch(self, facts, ranking: Ranking, near: NearRanking, best: list[RankKey],
+              before: _Rows, changed: int) -> bool:
+        """Only the rows of the need that differ from what it stores (`before`), and the
+        changed product's rows always (its reasons may read differently): a product edit
+        moves a few rows of a need's 40 or so. Returns False when no row differs."""
+        rows = self._match_rows(facts.id, ranking, best)
+        fresh, gone = _differing(rows, before.matches.get(facts.id, {}), changed,
+                                 self._match_signature)
+        near_rows = self._near_rows(facts.id, near)
+        near_fresh, near_gone = _differing(near_rows, before.near.get(facts.id, {}), changed,
+                                           _near_signature)
+        if not (fresh or gone or near_fresh or near_gone):
+            return False
+        shown = [r for r in fresh if self._shown(r)]
+        _with_reasons(shown, self.matcher.matches_for(facts, [r["_key"] for r in shown]))
+        self.patched.append(facts.id)
+        self._state(facts.id, ranking, near)
+        self.matches += fresh
+        self.near += near_fresh
+        self.gone_matches += [(facts.id, row_id) for row_id in gone]
+        self.gone_near += [(facts.id, row_id) for row_id in near_gone]
+        return True
+
+    def _state(self, need_id: int, ranking: Ranking, near: NearRanking) -> None:
         self.states.append({"need_id": need_id, "basis": self.epoch, "wanted": 0,
                             "computed_at": self.now, "complete": ranking.complete,
                             "near_complete": near.complete})
-        by_product = {m.product_id: m for m in shown}
+
+    def _match_rows(self, need_id: int, ranking: Ranking, best: list[RankKey]) -> list[dict]:
+        """The ranked keys, then the institution bests outside them (rank NULL); reasons
+        empty until _with_reasons fills the shown ones."""
         best_ids = {k.product_id for k in best}
         ranked = [(rank, key) for rank, key in enumerate(ranking.keys, 1)]
         ranked_ids = {k.product_id for k in ranking.keys}
         ranked += [(None, key) for key in best if key.product_id not in ranked_ids]
-        for rank, key in ranked:
-            m = by_product.get(key.product_id)
-            self.matches.append({
-                "need_id": need_id, "product_id": key.product_id, "rank": rank,
-                "institution_best": key.product_id in best_ids,
-                "product_version": self._version(key.product_id),
-                "score": Decimal(str(key.score)), "estimated_rate": key.estimated_rate,
-                "reasons": list(m.reasons) if m else [],
-                "components": {k: round(v, 1) for k, v in m.components.items()} if m else {},
-                "computed_at": self.now})
-        for rank, n in enumerate(near.items, 1):
-            self.near.append({
-                "need_id": need_id, "product_id": n.product_id, "rank": rank,
-                "product_version": self._version(n.product_id), "rule": n.rule_code,
-                "reason": n.reason_zh[:255], "fix": (n.fix_zh or "")[:255] or None,
-                "computed_at": self.now})
+        return [{"need_id": need_id, "product_id": key.product_id, "rank": rank,
+                 "institution_best": key.product_id in best_ids,
+                 "product_version": self._version(key.product_id),
+                 "score": Decimal(str(key.score)), "estimated_rate": key.estimated_rate,
+                 "reasons": [], "components": {}, "computed_at": self.now, "_key": key}
+                for rank, key in ranked]
+
+    def _near_rows(self, need_id: int, near: NearRanking) -> list[dict]:
+        return [{"need_id": need_id, "product_id": n.product_id, "rank": rank,
+                 "product_version": self._version(n.product_id), "rule": n.rule_code,
+                 "reason": n.reason_zh[:255], "fix": (n.fix_zh or "")[:255] or None,
+                 "computed_at": self.now}
+                for rank, n in enumerate(near.items, 1)]
+
+    def _shown(self, row: dict) -> bool:
+        """Stored with its reasons: in the shown part of the list, and still on the market."""
+        return (row["rank"] is not None and row["rank"] <= SHOWN
+                and row["product_id"] in self.matcher.products)
+
+    def _match_signature(self, row: dict) -> tuple:
+        """What a stored row is compared on (_Rows reads the same from the database)."""
+        return (row["rank"], row["institution_best"], row["product_version"],
+                _places(row["score"], SCORE_PLACES), _places(row["estimated_rate"], RATE_PLACES),
+                self._shown(row))
 
     def _version(self, product_id: int) -> int:
         terms = self.matcher.products.get(product_id)
@@ -349,21 +395,67 @@ class _Writer:
         """Replace the rows of the needs put; skips a need a newer basis already wrote (they
         are left in `newer`)."""
         self.newer = set()
-        if not self.needs:
+        if not (self.needs or self.patched):
             return 0
         newer = self.newer
-        for chunk in _chunks(self.needs):
+        for chunk in _chunks(self.needs + self.patched):
             newer |= set(db.session.scalars(select(MatchState.need_id).where(
                 MatchState.need_id.in_(chunk), MatchState.basis > self.epoch)))
+        keep = (lambda row: row["need_id"] not in newer) if newer else (lambda row: True)
+        for chunk in _chunks([n for n in self.needs if n not in newer]):
             _delete(Match, Match.need_id.in_(chunk))
             _delete(NearMiss, NearMiss.need_id.in_(chunk))
-        keep = (lambda row: row["need_id"] not in newer) if newer else (lambda row: True)
-        insert_rows(Match.__table__, [r for r in self.matches if keep(r)])
+        for model, gone in ((Match, self.gone_matches), (NearMiss, self.gone_near)):
+            for chunk in _chunks([row_id for need_id, row_id in gone if need_id not in newer]):
+                _delete(model, model.id.in_(chunk))
+        rows = [r for r in self.matches if keep(r)]
+        for row in rows:
+            row.pop("_key", None)
+        insert_rows(Match.__table__, rows)
         insert_rows(NearMiss.__table__, [r for r in self.near if keep(r)])
         _upsert_states([s for s in self.states if keep(s)])
-        written = len(self.needs)
-        self.needs, self.states, self.matches, self.near = [], [], [], []
+        written = len(self.needs) + len(self.patched)
+        self.needs, self.patched, self.states, self.matches, self.near = [], [], [], [], []
+        self.gone_matches, self.gone_near = [], []
         return written
+
+
+SCORE_PLACES, RATE_PLACES = Decimal("0.1"), Decimal("0.001")  # the columns' scales
+
+
+def _places(value: Decimal | None, places: Decimal) -> Decimal | None:
+    # as the database keeps it (rounding half up, as PostgreSQL's numeric does)
+    return None if value is None else Decimal(value).quantize(places, ROUND_HALF_UP)
+
+
+def _near_signature(row: dict) -> tuple:
+    return (row["rank"], row["product_version"], row["rule"], row["reason"], row["fix"])
+
+
+def _differing(rows: list[dict], before: dict, changed: int, signature) -> tuple[list, list]:
+    """The rows to write (new, or different from the stored one) and the stored row ids to
+    delete (replaced, or no longer wanted); the changed product's rows are always written."""
+    fresh, gone = [], []
+    for row in rows:
+        pid = row["product_id"]
+        old = before.get(pid)
+        if old is not None and pid != changed and old[1] == signature(row):
+            continue
+        fresh.append(row)
+        if old is not None:
+            gone.append(old[0])
+    wanted = {row["product_id"] for row in rows}
+    gone += [row_id for pid, (row_id, _) in before.items() if pid not in wanted]
+    return fresh, gone
+
+
+def _with_reasons(rows: list[dict], shown: list[PureMatch]) -> None:
+    by_product = {m.product_id: m for m in shown}
+    for row in rows:
+        if (m := by_product.get(row["product_id"])) is not None:
+            row["reasons"] = list(m.reasons)
+            row["components"] = {k: round(v, 1) for k, v in m.components.items()}
+
 
 
 def _upsert_states(rows: list[dict]) -> None:
@@ -516,67 +608,94 @@ def forget_stale_products(epoch: int, product_id: int | None = None) -> None:
 
 def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_ids) -> int:
     """Refresh the stored ranking and near misses of these needs after one product changed;
-    rewrite the needs whose lists moved. Returns how many were rewritten."""
-    ids = [f.id for f in facts]
-    rankings, nears, versions, bests = _stored(matcher, ids, product_id)
+    write the rows that moved. Returns how many needs were written."""
     institution_id = db.session.scalar(select(Product.institution_id)
                                        .where(Product.id == product_id))
-    writer = _Writer(matcher, epoch, versions)
+    before = _Rows.read(matcher, [f.id for f in facts], product_id)
+    writer = _Writer(matcher, epoch, before.versions)
     for f in facts:
-        ranking, near = rankings.get(f.id), nears.get(f.id)
+        ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
         if ranking is None or near is None:  # never computed: rank it whole
             writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
                                                      reserve=RESERVE, per_institution=True)))
             continue
-        new_rank = (matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
-                                    eligible=f.id in eligible) if f.id in rank_ids else None)
-        new_near = (matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
-                                         RESERVE) if f.id in near_ids else None)
-        best = matcher.institution_best(f, [institution_id]) if institution_id else []
-        same_best = [(k.product_id, k.score) for k in best] == bests.get((f.id, institution_id),
-                                                                         [])
-        if new_rank is None and new_near is None and same_best:
-            continue
-        ranking, near = new_rank or ranking, new_near or near
-        shown = matcher.matches_for(f, [k for k in ranking.keys[:SHOWN]
-                                        if k.product_id in matcher.products])
-        writer.put(f.id, shown, ranking, near, matcher.institution_best(f))
+        if f.id in rank_ids:
+            ranking = matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
+                                      eligible=f.id in eligible) or ranking
+        if f.id in near_ids:
+            near = matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
+                                        RESERVE) or near
+        # only the changed product's institution can have a new best
+        best = [k for k in before.bests.get(f.id, [])
+                if before.owners.get(k.product_id) != institution_id]
+        if institution_id:
+            best += matcher.institution_best(f, [institution_id])
+        writer.patch(f, ranking, near, best, before, product_id)
     return writer.write()
 
 
-def _stored(matcher: Matcher, need_ids: list[int],
-            changed: int | None = None) -> tuple[dict, dict, dict, dict]:
-    """The stored Ranking and NearRanking of these needs (ranked keys, as the matcher keeps
-    them), the product versions they name, and (need, institution) -> [(product, score)] of
-    the stored institution bests."""
-    complete, near_complete = {}, {}
-    for chunk in _chunks(need_ids):
-        for nid, full, near_full in db.session.execute(
-                select(MatchState.need_id, MatchState.complete, MatchState.near_complete)
-                .where(MatchState.need_id.in_(chunk))):
-            complete[nid], near_complete[nid] = full, near_full
-    keys: dict[int, list] = {nid: [] for nid in complete}
-    near: dict[int, list] = {nid: [] for nid in complete}
-    versions: dict[int, int] = {}
-    bests: dict[tuple, list] = {}
-    owners = {pid: iid for pid, iid in db.session.execute(
-        select(Product.id, Product.institution_id))}
-    refs = dict(db.session.execute(select(Product.id, Product.ref)).all()) \
-        if len(need_ids) > 50 else None
-    for chunk in _chunks(list(complete)):
-        for nid, pid, score, rate, version, rank, best in db.session.execute(
-                select(Match.need_id, Match.product_id, Match.score, Match.estimated_rate,
-                       Match.product_version, Match.rank, Match.institution_best)
+@dataclass
+class _Rows:
+    """What needs store, read before a product's job patches them: the Ranking and
+    NearRanking (as the matcher keeps them), the institution bests as keys, and per product
+    the row's id and what _Writer compares it on."""
+    rankings: dict = field(default_factory=dict)
+    nears: dict = field(default_factory=dict)
+    versions: dict = field(default_factory=dict)  # product id -> the version its rows name
+    bests: dict = field(default_factory=dict)  # need id -> [RankKey]
+    owners: dict = field(default_factory=dict)  # product id -> institution id
+    matches: dict = field(default_factory=dict)  # need id -> {product id: (row id, signature)}
+    near: dict = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, matcher: Matcher, need_ids: list[int], changed: int) -> _Rows:
+        rows = cls(owners=dict(db.session.execute(select(Product.id, Product.institution_id)).all()))
+        complete = rows._states(need_ids)
+        refs = dict(db.session.execute(select(Product.id, Product.ref)).all()) \
+            if len(need_ids) > 50 else None
+        keys: dict[int, list] = {nid: [] for nid in complete}
+        near: dict[int, list] = {nid: [] for nid in complete}
+        for chunk in _chunks(list(complete)):
+            rows._matches(matcher, refs, chunk, keys)
+            rows._near_misses(matcher, chunk, changed, near)
+        rows.rankings = {nid: Ranking(sorted(k, key=rank_order), complete[nid][0])
+                         for nid, k in keys.items()}
+        rows.nears = {nid: NearRanking(n, complete[nid][1]) for nid, n in near.items()}
+        return rows
+
+    def _states(self, need_ids: list[int]) -> dict[int, tuple[bool, bool]]:
+        """need id -> (complete, near_complete); locks the states on PostgreSQL, so that a
+        need edited meanwhile (refresh_need) is written after this patch, never beside it."""
+        complete = {}
+        for chunk in _chunks(need_ids):
+            for nid, full, near_full in db.session.execute(
+                    select(MatchState.need_id, MatchState.complete, MatchState.near_complete)
+                    .where(MatchState.need_id.in_(chunk)).with_for_update()):
+                complete[nid] = (full, near_full)
+        return complete
+
+    def _matches(self, matcher: Matcher, refs, chunk: list[int], keys: dict) -> None:
+        for row_id, nid, pid, score, rate, version, rank, best, has_reasons in db.session.execute(
+                select(Match.id, Match.need_id, Match.product_id, Match.score,
+                       Match.estimated_rate, Match.product_version, Match.rank,
+                       Match.institution_best, func.json_array_length(Match.reasons) > 0)
                 .where(Match.need_id.in_(chunk)).order_by(Match.need_id, Match.rank)):
+            key = RankKey(float(score), rate, _ref(matcher, refs, pid), pid)
             if rank is not None:
-                keys[nid].append(RankKey(float(score), rate, _ref(matcher, refs, pid), pid))
+                keys[nid].append(key)
             if best:
-                bests.setdefault((nid, owners.get(pid)), []).append((pid, float(score)))
-            versions.setdefault(pid, version)
-        for nid, pid, rule, reason, fix, version in db.session.execute(
-                select(NearMiss.need_id, NearMiss.product_id, NearMiss.rule, NearMiss.reason,
-                       NearMiss.fix, NearMiss.product_version)
+                self.bests.setdefault(nid, []).append(key)
+            self.versions.setdefault(pid, version)
+            self.matches.setdefault(nid, {})[pid] = (row_id, (
+                rank, best, version, _places(score, SCORE_PLACES), _places(rate, RATE_PLACES),
+                bool(has_reasons)))
+
+    def _near_misses(self, matcher: Matcher, chunk: list[int], changed: int, near: dict) -> None:
+        for row_id, nid, pid, rank, rule, reason, fix, version in db.session.execute(
+                select(NearMiss.id, NearMiss.need_id, NearMiss.product_id, NearMiss.rank,
+                       NearMiss.rule, NearMiss.reason, NearMiss.fix, NearMiss.product_version)
                 .where(NearMiss.need_id.in_(chunk)).order_by(NearMiss.need_id, NearMiss.rank)):
+            self.near.setdefault(nid, {})[pid] = (row_id, (rank, version, rule, reason, fix))
             terms = matcher.products.get(pid)
             if terms is None and pid != changed:  # left the market: its own job removes it
                 continue
@@ -584,10 +703,7 @@ def _stored(matcher: Matcher, need_ids: list[int],
                                           terms.institution_id if terms else 0,
                                           terms.institution_ref if terms else "", rule,
                                           RULES_BY_CODE[rule].label, reason, fix))
-            versions.setdefault(pid, version)
-    rankings = {nid: Ranking(sorted(k, key=rank_order), complete[nid]) for nid, k in keys.items()}
-    nears = {nid: NearRanking(n, near_complete[nid]) for nid, n in near.items()}
-    return rankings, nears, versions, bests
+            self.versions.setdefault(pid, version)
 
 
 def _ref(matcher: Matcher, refs: dict | None, product_id: int) -> str:
