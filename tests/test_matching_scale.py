@@ -241,6 +241,31 @@ def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db):
     assert all(patched[key] == whole[key] for key in patched.keys() & whole.keys())
 
 
+def test_a_list_ranked_whole_takes_in_bests_it_stored_outside_the_list(db):
+    """A need whose list falls below what is shown is ranked whole; products it stored only
+    as another institution's best (rows the patch does not read) may enter it."""
+    doc = to_exchange(generate(11, 40, 240, 80, 120), 11)
+    for need in doc["needs"]:
+        need["consent_to_share"] = False
+    import_document(doc)
+    _db.session.flush()
+    crowded = _db.session.scalar(
+        select(MatchState.need_id).join(Match, Match.need_id == MatchState.need_id)
+        .where(MatchState.complete.is_(False), Match.rank.is_(None))
+        .order_by(Match.score.desc()).limit(1))
+    assert crowded is not None
+    outside = set(_db.session.scalars(select(Match.product_id).where(
+        Match.need_id == crowded, Match.rank.is_(None))))
+    for pid in _db.session.scalars(select(Match.product_id).where(
+            Match.need_id == crowded, Match.rank <= 6).order_by(Match.rank)).all():
+        p = _db.session.get(Product, pid)
+        product_service.change_product_status(
+            user_for_role("bank_admin", institution=p.institution), p, "pause")
+    shown, _near, _best = _stored([crowded])[crowded]
+    assert _stored([crowded]) == _full([crowded]) and len(shown) == service.SHOWN
+    assert outside & {pid for pid, _ in shown}  # one of them entered the list
+
+
 def _rows(need_ids) -> dict:
     columns = ("rank", "institution_best", "product_version", "score", "estimated_rate",
                "reasons", "components")

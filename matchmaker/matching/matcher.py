@@ -1199,11 +1199,18 @@ class Matcher:
         self._verdicts: dict[tuple, Verdict] = {}
         self._w_amount, self._w_term = ctx.weights.amount, ctx.weights.term
         self._by_institution: dict[int, int] | None = None
+        self._last_view: _NeedView | None = None
 
     # ----- eligibility
 
     def _view(self, need: NeedFacts) -> _NeedView:
-        return _NeedView(need, self._index.programs)
+        # a product's job asks three things of each need in turn (refresh, the institution's
+        # best, the reasons): the view, a tenth of a millisecond, is built once for them
+        last = self._last_view
+        if last is not None and last.need is need:
+            return last
+        self._last_view = view = _NeedView(need, self._index.programs)
+        return view
 
     def eligible_mask(self, need: NeedFacts) -> int:
         ix = self._index

@@ -32,9 +32,9 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from sqlalchemy import delete, func, select, union_all, update
+from sqlalchemy import Float, cast, delete, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import contains_eager, selectinload
@@ -379,9 +379,9 @@ class _Writer:
 
     def _match_signature(self, row: dict) -> tuple:
         """What a stored row is compared on (_Rows reads the same from the database)."""
-        return (row["rank"], row["institution_best"], row["product_version"],
-                _places(row["score"], SCORE_PLACES), _places(row["estimated_rate"], RATE_PLACES),
-                self._shown(row))
+        key = row["_key"]
+        return (row["rank"], row["institution_best"], row["product_version"], key.score,
+                key.estimated_rate, self._shown(row))
 
     def _version(self, product_id: int) -> int:
         terms = self.matcher.products.get(product_id)
@@ -418,14 +418,6 @@ class _Writer:
         self.needs, self.patched, self.states, self.matches, self.near = [], [], [], [], []
         self.gone_matches, self.gone_near = [], []
         return written
-
-
-SCORE_PLACES, RATE_PLACES = Decimal("0.1"), Decimal("0.001")  # the columns' scales
-
-
-def _places(value: Decimal | None, places: Decimal) -> Decimal | None:
-    # as the database keeps it (rounding half up, as PostgreSQL's numeric does)
-    return None if value is None else Decimal(value).quantize(places, ROUND_HALF_UP)
 
 
 def _near_signature(row: dict) -> tuple:
@@ -619,12 +611,18 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
             writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
                                                      reserve=RESERVE, per_institution=True)))
             continue
-        if f.id in rank_ids:
-            ranking = matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
-                                      eligible=f.id in eligible) or ranking
         if f.id in near_ids:
             near = matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
                                         RESERVE) or near
+        if f.id in rank_ids:
+            old = ranking
+            ranking = matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
+                                      eligible=f.id in eligible) or ranking
+            if _ranked_anew(old, ranking, product_id):  # rows it did not read may enter
+                shown = matcher.matches_for(f, [k for k in ranking.keys[:SHOWN]
+                                                if k.product_id in matcher.products])
+                writer.put(f.id, shown, ranking, near, matcher.institution_best(f))
+                continue
         # only the changed product's institution can have a new best
         best = [k for k in before.bests.get(f.id, [])
                 if before.owners.get(k.product_id) != institution_id]
@@ -632,6 +630,13 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
             best += matcher.institution_best(f, [institution_id])
         writer.patch(f, ranking, near, best, before, product_id)
     return writer.write()
+
+
+def _ranked_anew(old: Ranking, new: Ranking, changed: int) -> bool:
+    """Matcher.refresh ranked the need whole (its list fell below what is shown): products
+    other than the changed one entered it."""
+    before = {k.product_id for k in old.keys}
+    return any(k.product_id not in before and k.product_id != changed for k in new.keys)
 
 
 @dataclass
@@ -647,9 +652,13 @@ class _Rows:
     matches: dict = field(default_factory=dict)  # need id -> {product id: (row id, signature)}
     near: dict = field(default_factory=dict)
 
+    family: list = field(default_factory=list)  # the changed product's institution's products
+
     @classmethod
     def read(cls, matcher: Matcher, need_ids: list[int], changed: int) -> _Rows:
         rows = cls(owners=dict(db.session.execute(select(Product.id, Product.institution_id)).all()))
+        rows.family = [pid for pid, owner in rows.owners.items()
+                       if owner == rows.owners.get(changed)]
         complete = rows._states(need_ids)
         refs = dict(db.session.execute(select(Product.id, Product.ref)).all()) \
             if len(need_ids) > 50 else None
@@ -675,20 +684,27 @@ class _Rows:
         return complete
 
     def _matches(self, matcher: Matcher, refs, chunk: list[int], keys: dict) -> None:
+        """The ranked rows, and the institution bests of the changed product's institution:
+        the other institutions' bests outside the ranking (half a need's rows) cannot move."""
+        products = matcher.products
         for row_id, nid, pid, score, rate, version, rank, best, has_reasons in db.session.execute(
-                select(Match.id, Match.need_id, Match.product_id, Match.score,
-                       Match.estimated_rate, Match.product_version, Match.rank,
-                       Match.institution_best, func.json_array_length(Match.reasons) > 0)
-                .where(Match.need_id.in_(chunk)).order_by(Match.need_id, Match.rank)):
-            key = RankKey(float(score), rate, _ref(matcher, refs, pid), pid)
+                select(Match.id, Match.need_id, Match.product_id,
+                       cast(Match.score, Float), Match.estimated_rate, Match.product_version,
+                       Match.rank, Match.institution_best,
+                       func.json_array_length(Match.reasons) > 0)
+                .where(Match.need_id.in_(chunk),
+                       or_(Match.rank.is_not(None), Match.product_id.in_(self.family)))
+                .order_by(Match.need_id, Match.rank)):
+            terms = products.get(pid)
+            key = RankKey(score, rate, terms.ref if terms is not None else _ref(matcher, refs, pid),
+                          pid)
             if rank is not None:
                 keys[nid].append(key)
             if best:
                 self.bests.setdefault(nid, []).append(key)
             self.versions.setdefault(pid, version)
             self.matches.setdefault(nid, {})[pid] = (row_id, (
-                rank, best, version, _places(score, SCORE_PLACES), _places(rate, RATE_PLACES),
-                bool(has_reasons)))
+                rank, best, version, score, rate, bool(has_reasons)))
 
     def _near_misses(self, matcher: Matcher, chunk: list[int], changed: int, near: dict) -> None:
         for row_id, nid, pid, rank, rule, reason, fix, version in db.session.execute(
