@@ -603,7 +603,7 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
     write the rows that moved. Returns how many needs were written."""
     institution_id = db.session.scalar(select(Product.institution_id)
                                        .where(Product.id == product_id))
-    before = _Rows.read(matcher, [f.id for f in facts], product_id)
+    before = _Rows.read(matcher, [f.id for f in facts], product_id, near_ids)
     writer = _Writer(matcher, epoch, before.versions)
     for f in facts:
         ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
@@ -619,9 +619,8 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
             ranking = matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
                                       eligible=f.id in eligible) or ranking
             if _ranked_anew(old, ranking, product_id):  # rows it did not read may enter
-                shown = matcher.matches_for(f, [k for k in ranking.keys[:SHOWN]
-                                                if k.product_id in matcher.products])
-                writer.put(f.id, shown, ranking, near, matcher.institution_best(f))
+                writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
+                                                         reserve=RESERVE, per_institution=True)))
                 continue
         # only the changed product's institution can have a new best
         best = [k for k in before.bests.get(f.id, [])
@@ -655,7 +654,10 @@ class _Rows:
     family: list = field(default_factory=list)  # the changed product's institution's products
 
     @classmethod
-    def read(cls, matcher: Matcher, need_ids: list[int], changed: int) -> _Rows:
+    def read(cls, matcher: Matcher, need_ids: list[int], changed: int,
+             near_ids: set[int]) -> _Rows:
+        """`near_ids`: the needs whose near misses may move (the product is or becomes one of
+        them); the others' are left as stored, unread."""
         rows = cls(owners=dict(db.session.execute(select(Product.id, Product.institution_id)).all()))
         rows.family = [pid for pid, owner in rows.owners.items()
                        if owner == rows.owners.get(changed)]
@@ -666,7 +668,7 @@ class _Rows:
         near: dict[int, list] = {nid: [] for nid in complete}
         for chunk in _chunks(list(complete)):
             rows._matches(matcher, refs, chunk, keys)
-            rows._near_misses(matcher, chunk, changed, near)
+            rows._near_misses(matcher, [n for n in chunk if n in near_ids], changed, near)
         rows.rankings = {nid: Ranking(sorted(k, key=rank_order), complete[nid][0])
                          for nid, k in keys.items()}
         rows.nears = {nid: NearRanking(n, complete[nid][1]) for nid, n in near.items()}
@@ -707,6 +709,8 @@ class _Rows:
                 rank, best, version, score, rate, bool(has_reasons)))
 
     def _near_misses(self, matcher: Matcher, chunk: list[int], changed: int, near: dict) -> None:
+        if not chunk:
+            return
         for row_id, nid, pid, rank, rule, reason, fix, version in db.session.execute(
                 select(NearMiss.id, NearMiss.need_id, NearMiss.product_id, NearMiss.rank,
                        NearMiss.rule, NearMiss.reason, NearMiss.fix, NearMiss.product_version)
