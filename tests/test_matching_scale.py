@@ -207,7 +207,11 @@ def _stored(need_ids):
     return {nid: (shown, near, sorted(best)) for nid, (shown, near, best) in out.items()}
 
 
-def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db):
+@pytest.mark.parametrize("part", [service.PRODUCT_PART, 40])
+def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db, monkeypatch,
+                                                                  part):
+    """Whether the job patches the needs itself or in parts of 40 (run by the workers)."""
+    monkeypatch.setattr(service, "PRODUCT_PART", part)
     rng = random.Random(3)
     ids = _db.session.scalars(select(Need.id)).all()
     popular = _db.session.execute(
@@ -221,6 +225,13 @@ def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db):
         terms["rate_min"] = max(Decimal("0.5"), Decimal(terms["rate_min"]) - Decimal(1))
         product_service.update_product(admin, p, **terms)
         assert _stored(ids) == _full(ids), f"after widening product {pid}"
+        [job] = _db.session.scalars(select(Job).where(Job.kind == "matching.product")
+                                    .order_by(Job.id.desc()).limit(1))
+        assert job.status == "done" and job.result["needs_touched"] > 40
+        assert (job.children_total or 0) == (0 if part > 300 else
+                                             -(-job.result["needs_touched"] // part))
+        assert _db.session.get(StaleProduct, pid) is None
+        assert all(f.fresh for f in service.freshness(ids).values())
     paused = _db.session.get(Product, popular[0][0])
     product_service.change_product_status(
         user_for_role("bank_admin", institution=paused.institution), paused, "pause")

@@ -18,9 +18,40 @@ def _reporter(ctx, what: str):
     return progress
 
 
-@job("matching.product", "更新产品的匹配结果", timeout=1800)
+def _finish_product(ctx, product_id: int) -> dict:
+    """The last part finished: every need the change touched is fresh."""
+    parts = db.session.execute(select(Job.result, Job.params)
+                               .where(Job.parent_id == ctx.job_id)).all()
+    service.finish_product(product_id, min(params["epoch"] for _, params in parts))
+    return {key: sum((result or {}).get(key, 0) for result, _ in parts)
+            for key in ("needs_touched", "lists_changed", "eligible")}
+
+
+@job("matching.product", "更新产品的匹配结果", finalize=_finish_product, timeout=1800)
 def recompute_product(ctx, product_id: int) -> dict:
-    return service.recompute_product(product_id, _reporter(ctx, "正在更新匹配结果"))
+    """A product's change: its needs patched here, or, when it touches more than
+    PRODUCT_PART needs, in parts run in parallel by the workers."""
+    impact, by_id = service.product_impact(product_id)
+    touched = impact.touched
+    if len(touched) <= service.PRODUCT_PART:
+        changed = service.patch_needs(impact, [by_id[n] for n in touched],
+                                      _reporter(ctx, "正在更新匹配结果"))
+        service.finish_product(product_id, impact.epoch)
+        return {"needs_touched": len(touched), "lists_changed": changed,
+                "eligible": len(impact.eligible)}
+    count = -(-len(touched) // service.PRODUCT_PART)
+    size = -(-len(touched) // count)
+    ctx.spawn("matching.product_part",
+              [impact.part(touched[i:i + size], n + 1)
+               for n, i in enumerate(range(0, len(touched), size))],
+              description="更新产品的匹配结果（部分）")
+    return {"needs_touched": len(touched), "parts": count}
+
+
+@job("matching.product_part", "更新产品的匹配结果（部分）", timeout=1800)
+def recompute_product_part(ctx, part: int, **params) -> dict:
+    return service.patch_part(dict(params, part=part),
+                              _reporter(ctx, f"第{part}部分：正在更新匹配结果"))
 
 
 @job("matching.reach", "重新统计产品匹配的需求数", timeout=1800)

@@ -17,7 +17,7 @@ Layers, from the single source of truth outwards:
    never moves another product's score): see `Weights` and `Matcher`.
 4. `NeedIndex` — the same idea turned around (bitsets over needs) to find, after one product
    changed, the needs it now serves or nearly serves; `Matcher.refresh()` then patches each
-   stored top-N list without rescoring the rest (matching.service.recompute_product).
+   stored top-N list without rescoring the rest (matching.service.patch_needs).
 
 Public API (what matching.service — the stored results and their jobs — and the CLI use):
     ctx = MatchContext(today, lpr_1y, programs, lead_response=None, core_resolver=None,
@@ -1819,7 +1819,7 @@ class ProductImpact:
 class NeedIndex:
     """Bitsets over needs: which needs one product serves or nearly serves, without
     evaluating it against each need in turn. Built over the stored needs each time a product
-    changed (matching.service.recompute_product)."""
+    changed (matching.service.patch_needs)."""
 
     def __init__(self, needs: Sequence[NeedFacts], ctx: MatchContext):
         self.ctx = ctx

@@ -74,6 +74,9 @@ RESERVE = 5  # ranked keys kept beyond them, so that a product leaving seldom re
 NEAR_SHOWN = 10  # near misses shown: the ones the enterprise can act on first
 CHUNK = 2_000  # needs per transaction in a job: each commit leaves every need consistent
 PART = 5_000  # needs per part of `match --all`: parts run in parallel on the workers
+# needs a product's job patches itself; more are split into parts of about this size, run in
+# parallel on the workers (a product serving a fifth of 100,000 needs: two parts)
+PRODUCT_PART = 10_000
 # needs whose matches a bank may act on (counted on the bank's product reach page)
 OPEN_STATUSES = ("published", "in_progress")
 # platform settings the matcher reads: changing one makes every stored cost stale
@@ -556,11 +559,37 @@ def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None) ->
     return eligible
 
 
-def recompute_product(product_id: int, progress=None) -> dict:
-    """After a product was published, edited, paused or retired: patch the stored results of
-    the needs it touches — those showing it, and those it now serves or nearly serves (found
-    with the NeedIndex, not by checking every need) — with Matcher.refresh/refresh_near, and
-    recount its reach. Commits through `progress(done, total)` after each CHUNK of needs."""
+@dataclass
+class ProductImpact:
+    """The needs one product's change touches, found with the NeedIndex over every need:
+    those showing it, and those it now serves or nearly serves. `part(ids)` is what a part of
+    the job needs to patch some of them (JSON: a job's params)."""
+    product_id: int
+    epoch: int
+    touched: list[int]  # sorted
+    eligible: frozenset[int]
+    nearly: dict[int, str]  # need id -> the one condition the product fails for it
+    rank_ids: frozenset[int]  # needs whose ranking may move: showing it, or eligible
+    near_ids: frozenset[int]  # needs whose near misses may move
+
+    def part(self, ids: list[int], number: int) -> dict:
+        return {"product_id": self.product_id, "epoch": self.epoch, "part": number,
+                "needs": ids, "eligible": [n for n in ids if n in self.eligible],
+                "nearly": {str(n): self.nearly[n] for n in ids if n in self.nearly},
+                "rank": [n for n in ids if n in self.rank_ids],
+                "near": [n for n in ids if n in self.near_ids]}
+
+    @classmethod
+    def of_part(cls, params: dict) -> ProductImpact:
+        return cls(params["product_id"], params["epoch"], params["needs"],
+                   frozenset(params["eligible"]),
+                   {int(n): code for n, code in params["nearly"].items()},
+                   frozenset(params["rank"]), frozenset(params["near"]))
+
+
+def product_impact(product_id: int) -> tuple[ProductImpact, dict]:
+    """What a product's change touches, and the facts of the needs (by id) it was found in.
+    Sets the product's reach, which the impact gives exactly."""
     epoch = current_epoch()
     matcher = current_matcher()
     terms = matcher.products.get(product_id)
@@ -573,20 +602,45 @@ def recompute_product(product_id: int, progress=None) -> dict:
     near_showing = set(db.session.scalars(select(NearMiss.need_id)
                                           .where(NearMiss.product_id == product_id)))
     touched = sorted((showing | eligible | near_showing | set(nearly)) & by_id.keys())
-    changed = 0
-    for start in range(0, len(touched), CHUNK):
-        chunk = touched[start:start + CHUNK]
-        changed += _patch(matcher, epoch, [by_id[n] for n in chunk], product_id, eligible,
-                          nearly, showing | eligible, near_showing | set(nearly))
-        _mark_fresh(chunk, epoch)
-        if progress is not None:
-            progress(start + len(chunk), len(touched))
     _set_reach(product_id, [n for n in eligible if status.get(n) in OPEN_STATUSES], by_id)
+    return ProductImpact(product_id, epoch, touched, frozenset(eligible), dict(nearly),
+                         frozenset(showing | eligible),
+                         frozenset(near_showing | set(nearly))), by_id
+
+
+def patch_part(params: dict, progress=None) -> dict:
+    """One part of a product's job: its needs' facts loaded, patched."""
+    impact = ProductImpact.of_part(params)
+    facts = []
+    for chunk in _chunks(impact.touched, CHUNK):
+        facts += adapters.load_need_facts(db.session, Need.id.in_(chunk))[0]
+    changed = patch_needs(impact, facts, progress)
+    return {"needs_touched": len(facts), "lists_changed": changed,
+            "eligible": len(impact.eligible)}
+
+
+def patch_needs(impact: ProductImpact, facts: list, progress=None) -> int:
+    """Patch these needs (of the impact's), CHUNK at a time; returns how many were written."""
+    matcher = current_matcher()
+    changed = 0
+    for start in range(0, len(facts), CHUNK):
+        chunk = facts[start:start + CHUNK]
+        ids = [f.id for f in chunk]
+        changed += _patch(matcher, impact.epoch, chunk, impact.product_id, impact.eligible,
+                          impact.nearly, impact.rank_ids, impact.near_ids)
+        _mark_fresh(ids, impact.epoch)
+        signals.matches_refreshed.send(db.session.get(Product, impact.product_id),
+                                       need_ids=frozenset(n for n in ids if n in impact.eligible))
+        if progress is not None:
+            progress(start + len(chunk), len(facts))
+    log.info("product %s: %d needs touched, %d lists changed", impact.product_id, len(facts),
+             changed)
+    return changed
+
+
+def finish_product(product_id: int, epoch: int) -> None:
+    """Every need the change touched is fresh: the product's stale mark goes."""
     forget_stale_products(epoch, product_id)
-    signals.matches_refreshed.send(db.session.get(Product, product_id),
-                                   need_ids=frozenset(eligible))
-    log.info("product %s: %d needs touched, %d lists changed", product_id, len(touched), changed)
-    return {"needs_touched": len(touched), "lists_changed": changed, "eligible": len(eligible)}
 
 
 def forget_stale_products(epoch: int, product_id: int | None = None) -> None:
