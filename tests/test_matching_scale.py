@@ -210,8 +210,9 @@ def _stored(need_ids):
 @pytest.mark.parametrize("part", [service.PRODUCT_PART, 40])
 def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db, monkeypatch,
                                                                   part):
-    """Whether the job patches the needs itself or in parts of 40 (run by the workers)."""
+    """Whether the job patches the needs itself or in parts of 40 (as if 8 workers ran them)."""
     monkeypatch.setattr(service, "PRODUCT_PART", part)
+    monkeypatch.setattr(runner, "worker_count", lambda app=None: 8)
     rng = random.Random(3)
     ids = _db.session.scalars(select(Need.id)).all()
     popular = _db.session.execute(
@@ -228,8 +229,8 @@ def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db, 
         [job] = _db.session.scalars(select(Job).where(Job.kind == "matching.product")
                                     .order_by(Job.id.desc()).limit(1))
         assert job.status == "done" and job.result["needs_touched"] > 40
-        assert (job.children_total or 0) == (0 if part > 300 else
-                                             -(-job.result["needs_touched"] // part))
+        assert (job.children_total or 0) == (0 if part > 300 else 8)  # 300 needs: 8 parts
+        assert job.result["eligible"] == _db.session.get(ProductReach, pid).needs > 0
         assert _db.session.get(StaleProduct, pid) is None
         assert all(f.fresh for f in service.freshness(ids).values())
     paused = _db.session.get(Product, popular[0][0])

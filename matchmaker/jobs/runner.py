@@ -91,6 +91,20 @@ def _rq_queue(app):
     return state["queue"]
 
 
+def worker_count(app=None) -> int:
+    """The processes taking this platform's jobs: the RQ workers on its queue (a job split
+    into parts makes about as many), 1 for the in-process runner or while Redis is down."""
+    app = app or current_app
+    if backend_name(app) != "rq":
+        return 1
+    from rq import Worker
+
+    try:
+        return max(1, Worker.count(queue=_rq_queue(app)))
+    except (RedisError, OSError):
+        return 1
+
+
 def _rq_enqueue(app, job_id: int, timeout: int) -> None:
     # the RQ id is unique per delivery: a retried job is a new delivery of the same row
     _rq_queue(app).enqueue(RQ_ENTRY, job_id,

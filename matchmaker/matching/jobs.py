@@ -3,7 +3,7 @@ recount. Each commits per chunk of needs (service.CHUNK), every need whole, and 
 again from the start after a crash (it rewrites what it finds)."""
 from sqlalchemy import select
 
-from .. import signals
+from .. import jobs, signals
 from ..enterprises.models import Need
 from ..extensions import db
 from ..jobs import job
@@ -19,39 +19,39 @@ def _reporter(ctx, what: str):
 
 
 def _finish_product(ctx, product_id: int) -> dict:
-    """The last part finished: every need the change touched is fresh."""
+    """The last part finished: the product's reach and figures from the parts'."""
     parts = db.session.execute(select(Job.result, Job.params)
                                .where(Job.parent_id == ctx.job_id)).all()
-    service.finish_product(product_id, min(params["epoch"] for _, params in parts))
-    return {key: sum((result or {}).get(key, 0) for result, _ in parts)
-            for key in ("needs_touched", "lists_changed", "eligible")}
+    return service.finish_product(product_id, min(params["epoch"] for _, params in parts),
+                                  [result for result, _ in parts])
 
 
 @job("matching.product", "更新产品的匹配结果", finalize=_finish_product, timeout=1800)
 def recompute_product(ctx, product_id: int) -> dict:
-    """A product's change: its needs patched here, or, when it touches more than
-    PRODUCT_PART needs, in parts run in parallel by the workers."""
-    impact, by_id = service.product_impact(product_id)
-    touched = impact.touched
-    if len(touched) <= service.PRODUCT_PART:
-        changed = service.patch_needs(impact, [by_id[n] for n in touched],
-                                      _reporter(ctx, "正在更新匹配结果"))
-        service.finish_product(product_id, impact.epoch)
-        return {"needs_touched": len(touched), "lists_changed": changed,
-                "eligible": len(impact.eligible)}
-    count = -(-len(touched) // service.PRODUCT_PART)
-    size = -(-len(touched) // count)
+    """A product's change. Finding the needs it touches reads every need, so on a large
+    platform the needs are split by id into as many parts as there are workers, each part
+    finding and patching its own (in parallel); a small one is done here in one go."""
+    epoch = service.current_epoch()
+    ids = db.session.scalars(select(Need.id).order_by(Need.id)).all()
+    count = max(1, min(jobs.runner.worker_count(), -(-len(ids) // service.PRODUCT_PART)))
+    if count == 1:
+        result = service.recompute_product(product_id, epoch,
+                                           progress=_reporter(ctx, "正在更新匹配结果"))
+        return service.finish_product(product_id, epoch, [result])
+    size = -(-len(ids) // count)
     ctx.spawn("matching.product_part",
-              [impact.part(touched[i:i + size], n + 1)
-               for n, i in enumerate(range(0, len(touched), size))],
+              [{"product_id": product_id, "epoch": epoch, "lo": ids[i],
+                "hi": ids[min(i + size, len(ids)) - 1], "part": n + 1}
+               for n, i in enumerate(range(0, len(ids), size))],
               description="更新产品的匹配结果（部分）")
-    return {"needs_touched": len(touched), "parts": count}
+    return {"needs": len(ids), "parts": count}
 
 
 @job("matching.product_part", "更新产品的匹配结果（部分）", timeout=1800)
-def recompute_product_part(ctx, part: int, **params) -> dict:
-    return service.patch_part(dict(params, part=part),
-                              _reporter(ctx, f"第{part}部分：正在更新匹配结果"))
+def recompute_product_part(ctx, product_id: int, epoch: int, lo: int, hi: int,
+                           part: int) -> dict:
+    return service.recompute_product(product_id, epoch, (lo, hi),
+                                     progress=_reporter(ctx, f"第{part}部分：正在更新匹配结果"))
 
 
 @job("matching.reach", "重新统计产品匹配的需求数", timeout=1800)

@@ -74,8 +74,8 @@ RESERVE = 5  # ranked keys kept beyond them, so that a product leaving seldom re
 NEAR_SHOWN = 10  # near misses shown: the ones the enterprise can act on first
 CHUNK = 2_000  # needs per transaction in a job: each commit leaves every need consistent
 PART = 5_000  # needs per part of `match --all`: parts run in parallel on the workers
-# needs a product's job patches itself; more are split into parts of about this size, run in
-# parallel on the workers (a product serving a fifth of 100,000 needs: two parts)
+# needs (stored, by id range) per part of a product's job at the least: a platform with more
+# is split into as many parts as workers take jobs (100,000 needs on two workers: two parts)
 PRODUCT_PART = 10_000
 # needs whose matches a bank may act on (counted on the bank's product reach page)
 OPEN_STATUSES = ("published", "in_progress")
@@ -561,9 +561,8 @@ def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None) ->
 
 @dataclass
 class ProductImpact:
-    """The needs one product's change touches, found with the NeedIndex over every need:
-    those showing it, and those it now serves or nearly serves. `part(ids)` is what a part of
-    the job needs to patch some of them (JSON: a job's params)."""
+    """The needs (of some id range) one product's change touches, found with the NeedIndex:
+    those showing it, and those it now serves or nearly serves."""
     product_id: int
     epoch: int
     touched: list[int]  # sorted
@@ -572,51 +571,44 @@ class ProductImpact:
     rank_ids: frozenset[int]  # needs whose ranking may move: showing it, or eligible
     near_ids: frozenset[int]  # needs whose near misses may move
 
-    def part(self, ids: list[int], number: int) -> dict:
-        return {"product_id": self.product_id, "epoch": self.epoch, "part": number,
-                "needs": ids, "eligible": [n for n in ids if n in self.eligible],
-                "nearly": {str(n): self.nearly[n] for n in ids if n in self.nearly},
-                "rank": [n for n in ids if n in self.rank_ids],
-                "near": [n for n in ids if n in self.near_ids]}
 
-    @classmethod
-    def of_part(cls, params: dict) -> ProductImpact:
-        return cls(params["product_id"], params["epoch"], params["needs"],
-                   frozenset(params["eligible"]),
-                   {int(n): code for n, code in params["nearly"].items()},
-                   frozenset(params["rank"]), frozenset(params["near"]))
+def product_impact(product_id: int, epoch: int,
+                   needs: tuple[int, int] | None = None) -> tuple[ProductImpact, dict, dict]:
+    """What a product's change touches among the needs with ids in `needs` (lo, hi; all when
+    None): the impact, those needs' facts by id and their statuses."""
+    def within(column) -> list:
+        return [column.between(*needs)] if needs else []
 
-
-def product_impact(product_id: int) -> tuple[ProductImpact, dict]:
-    """What a product's change touches, and the facts of the needs (by id) it was found in.
-    Sets the product's reach, which the impact gives exactly."""
-    epoch = current_epoch()
     matcher = current_matcher()
     terms = matcher.products.get(product_id)
-    facts, status = adapters.load_need_facts(db.session)
+    facts, status = adapters.load_need_facts(db.session, *within(Need.id))
     by_id = {f.id: f for f in facts}
     impact = NeedIndex(facts, matcher.ctx).impact(terms) if terms is not None else None
     eligible = impact.eligible if impact is not None else frozenset()
     nearly = impact.near_miss if impact is not None else {}
-    showing = set(db.session.scalars(select(Match.need_id).where(Match.product_id == product_id)))
-    near_showing = set(db.session.scalars(select(NearMiss.need_id)
-                                          .where(NearMiss.product_id == product_id)))
+    showing = set(db.session.scalars(select(Match.need_id).where(
+        Match.product_id == product_id, *within(Match.need_id))))
+    near_showing = set(db.session.scalars(select(NearMiss.need_id).where(
+        NearMiss.product_id == product_id, *within(NearMiss.need_id))))
     touched = sorted((showing | eligible | near_showing | set(nearly)) & by_id.keys())
-    _set_reach(product_id, [n for n in eligible if status.get(n) in OPEN_STATUSES], by_id)
-    return ProductImpact(product_id, epoch, touched, frozenset(eligible), dict(nearly),
-                         frozenset(showing | eligible),
-                         frozenset(near_showing | set(nearly))), by_id
+    return (ProductImpact(product_id, epoch, touched, frozenset(eligible), dict(nearly),
+                          frozenset(showing | eligible), frozenset(near_showing | set(nearly))),
+            by_id, status)
 
 
-def patch_part(params: dict, progress=None) -> dict:
-    """One part of a product's job: its needs' facts loaded, patched."""
-    impact = ProductImpact.of_part(params)
-    facts = []
-    for chunk in _chunks(impact.touched, CHUNK):
-        facts += adapters.load_need_facts(db.session, Need.id.in_(chunk))[0]
-    changed = patch_needs(impact, facts, progress)
-    return {"needs_touched": len(facts), "lists_changed": changed,
-            "eligible": len(impact.eligible)}
+def recompute_product(product_id: int, epoch: int, needs: tuple[int, int] | None = None,
+                      progress=None) -> dict:
+    """After a product was published, edited, paused or retired: patch the stored results of
+    the needs (with ids in `needs`: a part of the job's) it touches with
+    Matcher.refresh/refresh_near. Commits through `progress(done, total)` after each CHUNK of
+    needs. Returns the figures and the part's reach ([open needs, their amount as text]),
+    which finish_product adds up."""
+    impact, by_id, status = product_impact(product_id, epoch, needs)
+    changed = patch_needs(impact, [by_id[n] for n in impact.touched], progress)
+    open_ids = [n for n in impact.eligible if status.get(n) in OPEN_STATUSES]
+    amount = sum((by_id[n].amount_wan for n in open_ids), Decimal(0))
+    return {"needs_touched": len(impact.touched), "lists_changed": changed,
+            "eligible": len(impact.eligible), "reach": [len(open_ids), str(amount)]}
 
 
 def patch_needs(impact: ProductImpact, facts: list, progress=None) -> int:
@@ -638,9 +630,18 @@ def patch_needs(impact: ProductImpact, facts: list, progress=None) -> int:
     return changed
 
 
-def finish_product(product_id: int, epoch: int) -> None:
-    """Every need the change touched is fresh: the product's stale mark goes."""
+def finish_product(product_id: int, epoch: int, parts: list[dict]) -> dict:
+    """Every part done: the product's reach from theirs, and its stale mark goes (every need
+    it touched is fresh). Returns the job's figures."""
+    needs = sum(part["reach"][0] for part in parts)
+    amount = sum((Decimal(part["reach"][1]) for part in parts), Decimal(0))
+    _delete(ProductReach, ProductReach.product_id == product_id)
+    db.session.add(ProductReach(product_id=product_id, needs=needs, amount_wan=amount,
+                                computed_at=clock.now()))
+    db.session.flush()
     forget_stale_products(epoch, product_id)
+    return {key: sum(part[key] for part in parts)
+            for key in ("needs_touched", "lists_changed", "eligible")}
 
 
 def forget_stale_products(epoch: int, product_id: int | None = None) -> None:
@@ -790,14 +791,6 @@ def _ref(matcher: Matcher, refs: dict | None, product_id: int) -> str:
 
 
 # --- reach: "needs that match my products" ---------------------------------------------------
-
-def _set_reach(product_id: int, open_need_ids: list[int], facts_by_id: dict) -> None:
-    amount = sum((facts_by_id[n].amount_wan for n in open_need_ids), Decimal(0))
-    _delete(ProductReach, ProductReach.product_id == product_id)
-    db.session.add(ProductReach(product_id=product_id, needs=len(open_need_ids),
-                                amount_wan=amount, computed_at=clock.now()))
-    db.session.flush()
-
 
 def reach_partials(matcher: Matcher, eligible: dict[int, int], facts_by_id: dict,
                    status: dict[int, str]) -> dict[str, list]:
