@@ -299,8 +299,9 @@ def is_fresh(need: Need) -> bool:
 
 @dataclass
 class _Writer:
-    """Rows of whole needs, replaced per need in few executemany calls: a need's old rows are
-    deleted and its new ones inserted in the same transaction, never half-written."""
+    """A need's rows, written in few bulk statements in one transaction, never half-written:
+    put() replaces all of them (a need ranked whole), patch() only those that differ from
+    what the need stores (a product's job: a few rows of each list move)."""
 
     matcher: Matcher
     epoch: int
