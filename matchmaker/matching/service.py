@@ -495,9 +495,12 @@ def _chunks(ids: list[int], size: int = 500):
 
 def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
     """Recompute one need at once (its own change: fast); returns its shown matches."""
+    db.session.flush()
+    # a product's job patching this need holds its state: wait for it, then write whole
+    db.session.execute(select(MatchState.need_id).where(MatchState.need_id == need.id)
+                       .with_for_update())
     epoch = current_epoch()
     matcher = matcher or current_matcher()
-    db.session.flush()
     result = next(matcher.match_all([adapters.need_facts(need)], top=SHOWN,
                                     near_top=NEAR_SHOWN, reserve=RESERVE, per_institution=True))
     writer = _Writer(matcher, epoch)
@@ -511,7 +514,8 @@ def refresh_open_needs_of(enterprise: Enterprise) -> int:
     """After the facts an enterprise's needs are ranked by changed (a verified tag)."""
     db.session.flush()
     needs = db.session.scalars(select(Need).where(Need.enterprise_id == enterprise.id,
-                                                  Need.status.in_(OPEN_STATUSES))).all()
+                                                  Need.status.in_(OPEN_STATUSES))
+                               .order_by(Need.id)).all()  # locked in id order, as jobs do
     for need in needs:
         refresh_need(need)
     return len(needs)
@@ -737,7 +741,8 @@ class _Rows:
         for chunk in _chunks(need_ids):
             for nid, full, near_full in db.session.execute(
                     select(MatchState.need_id, MatchState.complete, MatchState.near_complete)
-                    .where(MatchState.need_id.in_(chunk)).with_for_update()):
+                    .where(MatchState.need_id.in_(chunk)).order_by(MatchState.need_id)
+                    .with_for_update()):  # in one order: two products' jobs never deadlock
                 complete[nid] = (full, near_full)
         return complete
 
