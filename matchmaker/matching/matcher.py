@@ -1459,6 +1459,16 @@ class Matcher:
         items = self._index.items
         return (items[pos].terms.id for pos in _bits(mask))
 
+    def product_counts(self, masks: Iterable[int]) -> dict[int, int]:
+        """product id -> in how many of these masks (needs' eligible) it is set: counted by
+        position in a list, the ids looked up once at the end."""
+        counts = [0] * len(self._index.items)
+        for mask in masks:
+            for pos in _bits(mask):
+                counts[pos] += 1
+        items = self._index.items
+        return {items[pos].terms.id: n for pos, n in enumerate(counts) if n}
+
     def rank_keys(self, need: NeedFacts, top: int | None = 10) -> list[RankKey]:
         """`match()` without the reasons: what a stored result needs for refresh()."""
         v = self._view(need)

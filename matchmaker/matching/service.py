@@ -802,15 +802,18 @@ def reach_partials(matcher: Matcher, eligible: dict[int, int], facts_by_id: dict
                    status: dict[int, str]) -> dict[str, list]:
     """Per product id (as text: a job result is JSON): [open needs, their amount as text]
     over these needs' eligible masks (NeedResult.eligible)."""
+    # needs grouped by amount (a few dozen distinct amounts): each product's total is then
+    # amount × count per group, not a Decimal addition per eligible pairing
+    by_amount: dict[Decimal, list[int]] = {}
+    for need_id, mask in eligible.items():
+        if status.get(need_id) in OPEN_STATUSES:
+            by_amount.setdefault(facts_by_id[need_id].amount_wan, []).append(mask)
     counts: dict[int, int] = {}
     amounts: dict[int, Decimal] = {}
-    for need_id, mask in eligible.items():
-        if status.get(need_id) not in OPEN_STATUSES:
-            continue
-        amount = facts_by_id[need_id].amount_wan
-        for pid in matcher.product_ids(mask):
-            counts[pid] = counts.get(pid, 0) + 1
-            amounts[pid] = amounts.get(pid, Decimal(0)) + amount
+    for amount, masks in by_amount.items():
+        for pid, n in matcher.product_counts(masks).items():
+            counts[pid] = counts.get(pid, 0) + n
+            amounts[pid] = amounts.get(pid, Decimal(0)) + amount * n
     return {str(pid): [n, str(amounts[pid])] for pid, n in counts.items()}
 
 
