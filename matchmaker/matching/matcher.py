@@ -32,7 +32,7 @@ Public API (what matching.service — the stored results and their jobs — and 
     m.refresh_near(need, near, id, code)               # … and stored near misses
     m.matches_for(need, keys) -> [Match]               # reasons for stored keys
     NeedIndex(needs, ctx).impact(product) -> ProductImpact   # the needs one product touches
-    m.eligible_mask(need), m.product_ids(mask)         # a need's eligible products
+    m.eligible_mask(need), m.product_counts(masks)     # products' eligible needs
     is_eligible(need, product, ctx)                    # the plain rules, one by one
     to_spec_json(need_ref, matches) -> dict             # the spec's "Match output" object
 """
@@ -1453,11 +1453,6 @@ class Matcher:
                     kth = entry[0][0]
                     best[inst] = (entry, kth, kth - 0.051)
         return [held[0] for held in best.values()]
-
-    def product_ids(self, mask: int) -> Iterator[int]:
-        """The product ids of a mask's positions (NeedResult.eligible: a need's eligible)."""
-        items = self._index.items
-        return (items[pos].terms.id for pos in _bits(mask))
 
     def product_counts(self, masks: Iterable[int]) -> dict[int, int]:
         """product id -> in how many of these masks (needs' eligible) it is set: counted by
