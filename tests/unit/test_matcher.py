@@ -83,7 +83,7 @@ def near_miss_of(need, product, ctx=CTX):
 
 
 def eligible_ids(matcher, need) -> set[int]:
-    return set(matcher.product_ids(matcher.eligible_mask(need)))
+    return set(matcher.product_counts([matcher.eligible_mask(need)]))
 
 
 def failing(need, product):
