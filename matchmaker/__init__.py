@@ -77,6 +77,8 @@ def create_app(overrides: dict | None = None, require_secret: bool = True) -> Fl
 
 
 def _resolve_database(app: Flask) -> None:
+    from .extensions import json_text, json_value
+
     url = app.config.get("DATABASE_URL")
     if not url:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -85,6 +87,9 @@ def _resolve_database(app: Flask) -> None:
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     app.config["DATABASE_URL"] = url
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    options.setdefault("json_serializer", json_text)
+    options.setdefault("json_deserializer", json_value)
 
 
 def _resolve_secret_key(app: Flask, required: bool = True) -> None:
