@@ -4,10 +4,16 @@ flag lead is open; then `match --all`; then the naive SQL join of the spec's rul
 (sql_join.py) over the same data, in the same run, for the ratios.
 
     .venv/bin/python -m benchmarks.bench_import --products 5000 --needs 20000 [--db URL]
+        [--workers 2 --redis redis://127.0.0.1:6379/0]
+
+With `--workers N` (PostgreSQL and Redis: how a city runs it) the import's matching job and
+its parts are run by N RQ workers started beforehand, and the import is timed until that job
+is done; without, here in this process one part after the other.
 """
 import argparse
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,10 +41,13 @@ def main() -> int:
     from matchmaker import create_app, jobs
     from matchmaker.exchange.service import import_document
     from matchmaker.extensions import db
+    from matchmaker.jobs.models import Job
     from matchmaker.leads.models import Lead
 
-    app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", "REDIS_URL": None,
-                      "JOBS_BACKEND": "thread"})
+    on_workers = args.workers > 0
+    queue = {"REDIS_URL": args.redis, "JOBS_BACKEND": "rq", "JOBS_QUEUE": "bench"}
+    app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING",
+                      **(queue if on_workers else {"REDIS_URL": None, "JOBS_BACKEND": "thread"})})
     doc = to_exchange(generate(args.seed, args.institutions, args.products, args.enterprises,
                                args.needs), args.seed)
     flagged = sum(bool(n.get("consent_to_share")) for n in doc["needs"])
@@ -51,20 +60,32 @@ def main() -> int:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
         flask_migrate.upgrade()
-        t = _clock()
-        import_document(doc)
-        [(whole, _)] = db.session.info.pop(jobs.service._PENDING)
-        db.session.commit()
-        rows = _since(t)
-        jobs.runner.run_here(whole)  # what the worker does once the import committed
-        imported = _since(t)
+        workers = _start_workers(args, db_url) if on_workers else []
+        try:
+            t = _clock()
+            import_document(doc)
+            [(whole, _)] = db.session.info[jobs.service._PENDING]
+            if not on_workers:
+                db.session.info.pop(jobs.service._PENDING)
+            db.session.commit()  # on workers: the commit enqueues the matching job
+            rows = _since(t)
+            if on_workers:
+                _wait_for(db.session.get(Job, whole))
+            else:
+                jobs.runner.run_here(whole)  # what the worker does once the import committed
+            imported = _since(t)
+        finally:
+            _stop(workers)
         leads = db.session.scalar(select(func.count(Lead.id)))
         print(f"import until every need matched and every flag lead open: {imported[0]:.1f} s "
-              f"wall, {imported[1]:.1f} s CPU (rows {rows[0]:.1f} s); {leads} leads")
+              f"wall, {imported[1]:.1f} s CPU of this process (rows {rows[0]:.1f} s); "
+              f"{leads} leads; " + (f"on {args.workers} RQ workers" if on_workers else "here"))
         t = _clock()
         jobs.run_now("matching.all")
         matched = _since(t)
         print(f"match --all: {matched[0]:.1f} s wall, {matched[1]:.1f} s CPU")
+        if args.no_join:
+            return _peak()
         t = _clock()
         with db.engine.begin() as conn:
             pairs = sql_join.run(conn)
@@ -72,9 +93,46 @@ def main() -> int:
         print(f"naive SQL join of rules 1–9: {joined[0]:.1f} s wall ({pairs} eligible pairs)")
         print(f"ratios (wall): import {imported[0] / joined[0]:.2f}× the join (goal ≤ 1.5), "
               f"match --all {matched[0] / joined[0]:.2f}× (goal ≤ 0.2)")
+    return _peak()
+
+
+def _peak() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS {peak:.0f} MiB (goal < 1024 for the import)")
+    print(f"peak RSS {peak:.0f} MiB of this process (goal < 1024 for the import)")
     return 0
+
+
+def _start_workers(args, db_url: str) -> list:
+    env = dict(os.environ, MATCHMAKER_DATABASE_URL=db_url, MATCHMAKER_REDIS_URL=args.redis,
+               MATCHMAKER_LOG_LEVEL="WARNING", MATCHMAKER_JOBS_QUEUE="bench")
+    workers = [subprocess.Popen([".venv/bin/matchmaker", "jobs", "worker"], env=env)
+               for _ in range(args.workers)]
+    time.sleep(3)  # listening before the first job arrives
+    return workers
+
+
+def _wait_for(job) -> None:
+    from matchmaker.extensions import db
+
+    while job.status not in ("done", "failed"):
+        time.sleep(0.05)
+        db.session.commit()  # a fresh snapshot of the job's row
+        db.session.refresh(job)
+    if job.status == "failed":
+        raise SystemExit(f"the import's matching job failed: {job.error}")
+
+
+def _stop(workers: list) -> None:
+    for worker in workers:  # SimpleWorker: the jobs ran in these processes
+        status = Path(f"/proc/{worker.pid}/status")
+        peak = [line.split()[1] for line in status.read_text().splitlines()
+                if line.startswith("VmHWM")] if status.exists() else []
+        print(f"worker {worker.pid}: peak RSS {int(peak[0]) / 1024:.0f} MiB" if peak
+              else f"worker {worker.pid}: peak RSS unknown")
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.wait()
 
 
 def _parse():
@@ -85,6 +143,11 @@ def _parse():
     parser.add_argument("--enterprises", type=int, default=14000)
     parser.add_argument("--needs", type=int, default=20000)
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run the import's matching job on this many RQ workers")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--no-join", action="store_true",
+                        help="leave out the SQL join (and so the ratios)")
     return parser.parse_args()
 
 
