@@ -27,7 +27,7 @@ from matchmaker.matching.models import (
     StaleProduct,
 )
 from matchmaker.policy import service as policy
-from matchmaker.policy.models import SubsidyProgram
+from matchmaker.policy.models import ProgramConfirmation, SubsidyProgram
 from tests.factories import user_for_role
 
 EXAMPLE = Path(__file__).parent / "data" / "example.json"
@@ -111,7 +111,8 @@ def test_a_change_marked_while_a_job_ran_keeps_its_needs_stale(example, db, queu
     assert not service.is_fresh(other)
 
 
-def test_a_programme_change_marks_every_need_stale_in_one_row(example, db, queued):
+def test_a_programme_change_marks_every_need_stale_in_one_row_until_its_job_ran(example, db,
+                                                                                queued):
     admin = user_for_role("admin")
     program = _db.session.scalar(select(SubsidyProgram).where(
         SubsidyProgram.code == "tech_upgrade_interest"))
@@ -122,9 +123,21 @@ def test_a_programme_change_marks_every_need_stale_in_one_row(example, db, queue
     pending = queued()
     assert _db.session.get(MatchingBasis, 1).all_wanted > before
     assert not any(f.fresh for f in service.freshness(n.id for n in example.values()).values())
-    [whole] = [j for j, _ in pending if _db.session.get(Job, j).kind == "matching.all"]
-    _run([whole])
+    kinds = {_db.session.get(Job, j).kind: j for j, _ in pending}
+    assert "matching.all" not in kinds  # only the needs it can move are ranked again
+    _run([kinds["matching.programme"]])
     assert all(f.fresh for f in service.freshness(n.id for n in example.values()).values())
+
+
+def test_a_use_fee_programme_change_recomputes_everything(example, db, queued):
+    """A fund's programme says whom the fund may serve at all: eligibility and reach move."""
+    program = _db.session.scalar(select(SubsidyProgram).where(
+        SubsidyProgram.code == "bridge_fee_waiver"))
+    policy.update_program(user_for_role("admin"), program, settings=dict(program.settings),
+                          effective_from=program.effective_from,
+                          effective_to=program.effective_to)
+    kinds = {_db.session.get(Job, j).kind for j, _ in queued()}
+    assert kinds == {"matching.all"}
 
 
 def test_mark_stale_and_enqueue_recompute_are_the_api_policy_calls(example, db, queued):
@@ -251,6 +264,52 @@ def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db, 
             if key not in other:
                 assert row[0] is not None and row[0] > service.SHOWN, key  # reserve only
     assert all(patched[key] == whole[key] for key in patched.keys() & whole.keys())
+
+
+def _programme_data(program, **changes) -> dict:
+    """The programme's form as it stands (its eligibility flattened), with `changes`."""
+    return {**policy.program_snapshot(program), **program.eligibility,
+            "effective_from": program.effective_from, "effective_to": program.effective_to,
+            **changes}
+
+
+@pytest.mark.parametrize("part", [service.PRODUCT_PART, 40])
+def test_programme_edits_rank_again_exactly_the_needs_they_move(platform, db, monkeypatch,
+                                                               part):
+    """A programme's job ranks only the needs that qualify before or after; every need then
+    stores what a full recompute would, reasons included (the label is in them)."""
+    monkeypatch.setattr(service, "PRODUCT_PART", part)
+    monkeypatch.setattr(runner, "worker_count", lambda app=None: 8)
+    code = "tech_upgrade_interest"
+    for p in _db.session.scalars(select(Product)):  # more carriers than the generator's 3
+        if "tech_upgrade" in p.purposes and code not in p.subsidy_programs:
+            p.subsidy_programs = [*p.subsidy_programs, code]
+            _db.session.add(ProgramConfirmation(product_id=p.id, program_code=code))
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    admin = user_for_role("admin")
+    program = _db.session.scalar(select(SubsidyProgram).where(SubsidyProgram.code == code))
+    edits = [{"purposes": ["tech_upgrade", "working_capital"], "industries": [],
+              "share_of_rate": 0.9},                        # wider, and pays more
+             {"purposes": ["working_capital"]},             # the tech-upgrade needs lose it
+             {"label": "技改贷款贴息（调整后）"}]             # only the reasons' text moves
+    for changes in edits:
+        before = _rows(ids)
+        policy.edit_program(admin, program, _programme_data(program, **changes))
+        [job] = _db.session.scalars(select(Job).where(Job.kind == "matching.programme")
+                                    .order_by(Job.id.desc()).limit(1))
+        assert job.status == "done", changes
+        assert 0 < job.result["recomputed"] < len(ids), job.result
+        assert (job.children_total or 0) == (0 if part > 300 else 8)
+        assert _rows(ids) != before, changes  # the edit moved something
+        assert _stored(ids) == _full(ids), changes
+        assert all(f.fresh for f in service.freshness(ids).values())
+    assert not _db.session.scalar(select(func.count()).select_from(Job)
+                                  .where(Job.kind == "matching.all", Job.id > job.id))
+    ranked = _rows(ids)
+    for need in _db.session.scalars(select(Need).where(Need.id.in_(ids))):
+        service.refresh_need(need)
+    assert _rows(ids) == ranked  # row for row: reasons, components, versions
 
 
 def test_a_list_ranked_whole_takes_in_bests_it_stored_outside_the_list(db):

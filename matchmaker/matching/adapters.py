@@ -22,6 +22,7 @@ from ..institutions.models import (
 from ..institutions.subsidies import SubsidyProgram
 from ..names import company_key, same_company
 from ..policy.models import SubsidyProgram as SubsidyProgramRow
+from ..policy.models import SubsidyProgramVersion
 from .matcher import EnterpriseFacts, NeedFacts, ProductTerms
 
 
@@ -102,6 +103,32 @@ def subsidy_program(row: SubsidyProgramRow) -> SubsidyProgram:
                           basis=row.basis, eligibility=dict(row.eligibility or {}),
                           stacks_with=tuple(row.stacks_with or ()), quote=row.quote or "",
                           how_to_apply=row.how_to_apply or "", version=row.version)
+
+
+def subsidy_program_versions(session, code: str, before: int | None) -> tuple:
+    """(the programme as version `before` said it, as it says now): either None when there
+    was none (a new programme) or is none."""
+    row = session.scalar(select(SubsidyProgramRow).where(SubsidyProgramRow.code == code))
+    now = subsidy_program(row) if row is not None else None
+    snapshot = session.scalar(
+        select(SubsidyProgramVersion.snapshot).where(
+            SubsidyProgramVersion.program_id == row.id,
+            SubsidyProgramVersion.version == before)) if row is not None and before else None
+    return (_from_snapshot(snapshot, before) if snapshot else None), now
+
+
+def _from_snapshot(snap: dict, version: int) -> SubsidyProgram:
+    """A version's snapshot (policy.service.program_snapshot) as the calculator's programme."""
+    end = snap.get("effective_to")
+    return SubsidyProgram(code=snap["code"], label=snap["label"], source=snap.get("source") or "",
+                          settings=dict(snap.get("settings") or {}),
+                          effective_from=date.fromisoformat(snap["effective_from"]),
+                          effective_to=date.fromisoformat(end) if end else None,
+                          benefit=snap["benefit"], payee=snap["payee"], basis=snap["basis"],
+                          eligibility=dict(snap.get("eligibility") or {}),
+                          stacks_with=tuple(snap.get("stacks_with") or ()),
+                          quote=snap.get("quote") or "",
+                          how_to_apply=snap.get("how_to_apply") or "", version=version)
 
 
 def subsidy_records(session, today: date) -> list[SubsidyProgram]:

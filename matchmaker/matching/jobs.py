@@ -32,19 +32,27 @@ def recompute_product(ctx, product_id: int) -> dict:
     platform the needs are split by id into as many parts as there are workers, each part
     finding and patching its own (in parallel); a small one is done here in one go."""
     epoch = service.current_epoch()
-    ids = db.session.scalars(select(Need.id).order_by(Need.id)).all()
-    count = max(1, min(jobs.runner.worker_count(), -(-len(ids) // service.PRODUCT_PART)))
-    if count == 1:
+    ranges = _worker_ranges()
+    if len(ranges) == 1:
         result = service.recompute_product(product_id, epoch,
                                            progress=_reporter(ctx, "正在更新匹配结果"))
         return service.finish_product(product_id, epoch, [result])
-    size = -(-len(ids) // count)
     ctx.spawn("matching.product_part",
-              [{"product_id": product_id, "epoch": epoch, "lo": ids[i],
-                "hi": ids[min(i + size, len(ids)) - 1], "part": n + 1}
-               for n, i in enumerate(range(0, len(ids), size))],
+              [{"product_id": product_id, "epoch": epoch, "lo": lo, "hi": hi, "part": n}
+               for n, (lo, hi, _) in enumerate(ranges, 1)],
               description="更新产品的匹配结果（部分）")
-    return {"needs": len(ids), "parts": count}
+    return {"needs": sum(count for _, _, count in ranges), "parts": len(ranges)}
+
+
+def _worker_ranges() -> list[tuple[int, int, int]]:
+    """The needs split by id into as many (lo, hi, count) ranges as there are workers, for a
+    job that reads every need (parts of at least PRODUCT_PART needs); one range on a small
+    platform or a single worker."""
+    ids = db.session.scalars(select(Need.id).order_by(Need.id)).all()
+    count = max(1, min(jobs.runner.worker_count(), -(-len(ids) // service.PRODUCT_PART)))
+    size = max(1, -(-len(ids) // count))
+    return [(ids[i], ids[min(i + size, len(ids)) - 1], len(ids[i:i + size]))
+            for i in range(0, len(ids), size)] or [(0, 0, 0)]
 
 
 @job("matching.product_part", "更新产品的匹配结果（部分）", timeout=1800)
@@ -52,6 +60,36 @@ def recompute_product_part(ctx, product_id: int, epoch: int, lo: int, hi: int,
                            part: int) -> dict:
     return service.recompute_product(product_id, epoch, (lo, hi),
                                      progress=_reporter(ctx, f"第{part}部分：正在更新匹配结果"))
+
+
+def _finish_programme(ctx, **_params) -> dict:
+    parts = db.session.scalars(select(Job.result).where(Job.parent_id == ctx.job_id)).all()
+    return {key: sum((part or {}).get(key, 0) for part in parts)
+            for key in ("needs", "recomputed")}
+
+
+@job("matching.programme", "按补贴政策的变更更新匹配结果", finalize=_finish_programme,
+     timeout=1800)
+def recompute_programme(ctx, code: str, before: int | None) -> dict:
+    """A subsidy programme's change: the needs it can move ranked again
+    (service.recompute_programme), split over the workers as a product's job is."""
+    epoch = service.current_epoch()
+    ranges = _worker_ranges()
+    if len(ranges) == 1:
+        return service.recompute_programme(code, before, epoch,
+                                           progress=_reporter(ctx, "正在重新排序符合该政策的需求"))
+    ctx.spawn("matching.programme_part",
+              [{"code": code, "before": before, "epoch": epoch, "lo": lo, "hi": hi, "part": n}
+               for n, (lo, hi, _) in enumerate(ranges, 1)],
+              description="按补贴政策的变更更新匹配结果（部分）")
+    return {"parts": len(ranges)}
+
+
+@job("matching.programme_part", "按补贴政策的变更更新匹配结果（部分）", timeout=1800)
+def recompute_programme_part(ctx, code: str, before: int | None, epoch: int, lo: int,
+                             hi: int, part: int) -> dict:
+    return service.recompute_programme(
+        code, before, epoch, (lo, hi), progress=_reporter(ctx, f"第{part}部分：正在重新排序符合该政策的需求"))
 
 
 @job("matching.reach", "重新统计产品匹配的需求数", timeout=1800)

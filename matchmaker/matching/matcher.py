@@ -1482,6 +1482,23 @@ class Matcher:
             out.append(self._build(self._index.by_id[key.product_id], v))
         return out
 
+    def near_mask(self, need: NeedFacts) -> int:
+        """The positions of every near miss of the need (all of near_misses, unlimited)."""
+        v = self._view(need)
+        exact, fails = self._index.near(self._index.passes(v))
+        found = 0
+        if exact:
+            for i in NEAR_MISS_ORDER:
+                if fails[i] & exact and actionable(CONDITIONS[i].code, need):
+                    found |= exact & fails[i]
+        return found
+
+    def product_mask(self, product_ids: Iterable[int]) -> int:
+        """The positions of these products (those on the market)."""
+        by_id = self._index.by_id
+        return _mask((by_id[pid].pos for pid in product_ids if pid in by_id),
+                     self._index.nbytes)
+
     def near_misses(self, need: NeedFacts, top: int | None = None) -> list[NearMiss]:
         """Active products failing exactly one condition, with the condition's reason and
         what would change it, for conditions the enterprise can change (actionable), in

@@ -48,6 +48,7 @@ from ..institutions.models import (
     Institution,
     Product,
 )
+from ..institutions.subsidies import need_side_refusal
 from ..policy import service as policy
 from ..policy.models import ProgramConfirmation, ReferenceRate, Setting, SubsidyProgram
 from . import adapters
@@ -217,12 +218,31 @@ def _covered_by(whole) -> None:
     """Product recomputes still waiting are covered by a full one (an LPR quote reprices
     hundreds of products in the request that also asks for everything)."""
     db.session.execute(
-        update(jobs.models.Job).where(jobs.models.Job.kind == "matching.product",
+        update(jobs.models.Job).where(jobs.models.Job.kind.in_(("matching.product",
+                                                               "matching.programme")),
                                       jobs.models.Job.status == "queued",
                                       jobs.models.Job.parent_id.is_(None))
         .values(status="done", progress=100, finished_at=clock.now(),
                 message=f"已由全部重新计算（任务 #{whole.id}）覆盖"),
         execution_options={"synchronize_session": False})
+
+
+def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
+    """A subsidy programme created or edited: every need is marked stale at once (one row)
+    and its job ranks again only the needs the change can move (recompute_programme). A
+    use-fee programme says whom a bridge fund may serve at all (what it is eligible for, its
+    reach): then everything is recomputed."""
+    before = program.version - 1 if (program.version or 1) > 1 else None
+    versions = adapters.subsidy_program_versions(db.session, program.code, before)
+    if any(p is not None and p.benefit == "use_fee" for p in versions):
+        return recompute_later(everything=True, actor=actor)
+    mark_stale(everything=True)
+    if jobs.service.active_job("matching.all", queued_only=True) is not None:
+        return []  # a full recompute waits: it will see this change too
+    # a waiting job of the same programme keeps its older `before`: it covers this edit too
+    return [jobs.enqueue("matching.programme", {"code": program.code, "before": before},
+                         actor=actor, key=f"matching.programme:{program.code}",
+                         description=f"按补贴政策“{program.label}”的变更更新匹配结果")]
 
 
 def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False,
@@ -656,6 +676,56 @@ def forget_stale_products(epoch: int, product_id: int | None = None) -> None:
     if product_id is not None:
         where.append(StaleProduct.product_id == product_id)
     _delete(StaleProduct, *where)
+
+
+def recompute_programme(code: str, before: int | None, epoch: int,
+                        needs: tuple[int, int] | None = None, progress=None) -> dict:
+    """`progress(done, total)` after each commit point. After a subsidy programme (not a use-fee one) was created or edited, for the needs
+    with ids in `needs` (lo, hi; all when None): a programme changes only the cost after
+    subsidies of a pairing whose need qualifies for it, so only the needs that qualify as it
+    was (version `before`) or as it is, while in force, are ranked again (whole); what the
+    platform does not know passes, as for a fund. The other needs' rows cannot differ: they
+    are marked current at `epoch`, except those with a change of their own still pending (a
+    product's job not yet run, a need marked, never computed), which are ranked too, since
+    marking them current would hide it; and those that have a product carrying the
+    programme among their near misses, which are ordered by the products' best possible
+    score (subsidies included). Their institutions cannot change (eligibility does
+    not read a programme that pays no use fee), so no flag lead follows."""
+    matcher = current_matcher()
+    facts, _ = adapters.load_need_facts(db.session, *_within(Need.id, needs))
+    day = matcher.ctx.today
+    versions = [p for p in adapters.subsidy_program_versions(db.session, code, before)
+                if p is not None and p.in_force(day)]
+    pending = _pending_needs([f.id for f in facts], needs)
+    carriers = matcher.product_mask(db.session.scalars(
+        select(ProgramConfirmation.product_id).where(ProgramConfirmation.program_code == code)))
+    moved = [f for f in facts if f.id in pending or any(
+        need_side_refusal(p, f, unknown_passes=True) is None for p in versions)
+        or (carriers and matcher.near_mask(f) & carriers)]
+    recompute_needs(moved, matcher, epoch,
+                    (lambda done, _ids: progress(done, len(moved))) if progress else None)
+    db.session.execute(update(MatchState).where(MatchState.basis < epoch,
+                                                *_within(MatchState.need_id, needs))
+                       .values(basis=epoch), execution_options={"synchronize_session": False})
+    log.info("programme %s: %d of %d needs ranked again", code, len(moved), len(facts))
+    return {"needs": len(facts), "recomputed": len(moved)}
+
+
+def _within(column, needs: tuple[int, int] | None) -> list:
+    return [column.between(*needs)] if needs else []
+
+
+def _pending_needs(need_ids: list[int], needs: tuple[int, int] | None) -> set[int]:
+    """Of these needs (ids in `needs`), those stale for a reason of their own: never
+    computed, marked one by one, or naming a product whose job has not run."""
+    computed = set(db.session.scalars(select(MatchState.need_id)
+                                      .where(*_within(MatchState.need_id, needs))))
+    marked = db.session.scalars(select(MatchState.need_id).where(
+        MatchState.wanted > MatchState.basis, *_within(MatchState.need_id, needs)))
+    named = db.session.scalars(union_all(*[
+        select(model.need_id).join(StaleProduct, StaleProduct.product_id == model.product_id)
+        .where(*_within(model.need_id, needs)) for model in (Match, NearMiss)]))
+    return (set(need_ids) - computed) | set(marked) | set(named)
 
 
 def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_ids) -> int:

@@ -50,9 +50,10 @@ BULK_PRODUCTS = 20
 @signals.policy_changed.connect
 def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, product_id=None,
                   product_ids=None, **_):
-    """A subsidy programme, a cost setting or the LPR in force changes every cost after
-    subsidies (and the LPR the cost points): every need is recomputed. A quote dated ahead
-    waits for its day (`matchmaker reprice-lpr-products`, then the nightly `match --all`)."""
+    """A cost setting or the LPR in force changes every cost after subsidies (and the LPR the
+    cost points): every need is recomputed. A subsidy programme moves only the needs that
+    qualify for it (service.recompute_programme_later). A quote dated ahead waits for its day
+    (`matchmaker reprice-lpr-products`, then the nightly `match --all`)."""
     if kind == "lpr" and day is not None and row.effective_from > day:
         return
     if not in_force:
@@ -64,5 +65,8 @@ def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, produc
         else:
             service.recompute_later(product_ids=ids, actor=actor)
         return
-    if kind in ("programme", "lpr") or (kind == "setting" and key in service.COST_SETTINGS):
+    if kind == "programme":
+        service.recompute_programme_later(row, actor=actor)
+        return
+    if kind == "lpr" or (kind == "setting" and key in service.COST_SETTINGS):
         service.recompute_later(everything=True, actor=actor)
