@@ -8,6 +8,9 @@ a product edit (the request: mark stale + enqueue; then its job), and need edits
     .venv/bin/python -m benchmarks.bench_refresh_db --products 5000 --needs 10000 [--db URL]
     # on a platform already there (bench_load.py setup's 100,000 needs): the edits only
     .venv/bin/python -m benchmarks.bench_refresh_db --existing --db URL
+    # a subsidy programme's edit instead of a product's, its job on two RQ workers
+    .venv/bin/python -m benchmarks.bench_refresh_db --existing --db URL --workers 2 \
+        --programme tech_upgrade_interest
 """
 import argparse
 import os
@@ -68,15 +71,19 @@ def main() -> int:
         terms = {k: v for k, v in products.product_record(product).items()
                  if k not in ("ref", "institution_ref", "active")}
         terms["amount_max_wan"] = terms["amount_max_wan"] * 2
+        if args.programme:
+            edit, what = _programme_edit(args.programme), f"programme {args.programme} edit"
+        else:
+            edit, what = _product_edit(product.id, admin.id, terms), "product edit"
         if args.existing and args.workers > 1:
             db.session.commit()  # the bank admin, for the other app's session
-            _edit_on_workers(args, db_url, product.id, admin.id, terms)
+            _edit_on_workers(args, db_url, edit, what)
         else:
             t = _clock()
-            products.update_product(admin, product, **terms)
+            edit()
             pending = db.session.info.pop(jobs.service._PENDING, [])
             db.session.commit()
-            print(f"product edit, the request (mark stale + enqueue): {_since(t)}")
+            print(f"{what}, the request (mark stale + enqueue): {_since(t)}")
             t = _clock()
             for job_id, _ in pending:
                 jobs.runner.execute(job_id, "local")
@@ -144,16 +151,50 @@ def _bank_admin(product):
     return user
 
 
-def _edit_on_workers(args, db_url: str, product_id: int, admin_id: int, terms: dict) -> None:
-    """The product edit as deployed: its job (and its parts) run by `--workers` RQ workers
-    started beforehand; timed from the edit's commit until the job is done."""
+def _product_edit(product_id: int, admin_id: int, terms: dict):
+    def edit() -> None:
+        from matchmaker.accounts.models import User
+        from matchmaker.extensions import db
+        from matchmaker.institutions import service as products
+        from matchmaker.institutions.models import Product
+
+        products.update_product(db.session.get(User, admin_id),
+                                db.session.get(Product, product_id), **terms)
+    return edit
+
+
+def _programme_edit(code: str):
+    """An organizer raises a programme's share (or points) by a tenth: a new version."""
+    def edit() -> None:
+        from sqlalchemy import select
+
+        from matchmaker.accounts.models import User
+        from matchmaker.extensions import db
+        from matchmaker.policy import service as policy
+        from matchmaker.policy.models import SubsidyProgram
+
+        admin = db.session.scalar(select(User).where(User.email == "bench-admin@example.com"))
+        if admin is None:
+            admin = User(email="bench-admin@example.com", name="bench", role="admin",
+                         password_hash="x")
+            db.session.add(admin)
+            db.session.flush()
+        program = db.session.scalar(select(SubsidyProgram).where(SubsidyProgram.code == code))
+        settings = {key: value * 1.1 if key in ("share_of_rate", "points", "share_of_fee")
+                    else value for key, value in program.settings.items()}
+        policy.update_program(admin, program, settings=settings,
+                              effective_from=program.effective_from,
+                              effective_to=program.effective_to)
+    return edit
+
+
+def _edit_on_workers(args, db_url: str, edit, what: str) -> None:
+    """The edit as deployed: its job (and its parts) run by `--workers` RQ workers started
+    beforehand; timed from the edit's commit until the job is done."""
     from sqlalchemy import select
 
     from matchmaker import create_app
-    from matchmaker.accounts.models import User
     from matchmaker.extensions import db
-    from matchmaker.institutions import service as products
-    from matchmaker.institutions.models import Product
     from matchmaker.jobs.models import Job
 
     env = dict(os.environ, MATCHMAKER_DATABASE_URL=db_url, MATCHMAKER_REDIS_URL=args.redis,
@@ -165,19 +206,20 @@ def _edit_on_workers(args, db_url: str, product_id: int, admin_id: int, terms: d
     try:
         time.sleep(3)
         with app.app_context():
+            last = db.session.scalar(select(Job.id).order_by(Job.id.desc()).limit(1)) or 0
             t = _clock()
-            product = db.session.get(Product, product_id)
-            products.update_product(db.session.get(User, admin_id), product, **terms)
+            edit()
             db.session.commit()
-            print(f"product edit, the request (mark stale + enqueue): {_since(t)}")
-            job = db.session.scalar(select(Job).where(Job.kind == "matching.product")
-                                    .order_by(Job.id.desc()).limit(1))
+            print(f"{what}, the request (mark stale + enqueue): {_since(t)}")
+            job = db.session.scalar(select(Job).where(Job.id > last, Job.parent_id.is_(None))
+                                    .order_by(Job.id).limit(1))
             while job.status not in ("done", "failed"):
                 time.sleep(0.05)
+                db.session.commit()
                 db.session.refresh(job)
-            print(f"…its job on {args.workers} RQ workers ({job.children_total or 0} parts), "
-                  f"every affected need fresh: {time.perf_counter() - t[0]:.1f} s wall; "
-                  f"{job.status} {job.result}")
+            print(f"…its job ({job.kind}) on {args.workers} RQ workers "
+                  f"({job.children_total or 0} parts), every affected need fresh: "
+                  f"{time.perf_counter() - t[0]:.1f} s wall; {job.status} {job.result}")
     finally:
         for worker in workers:
             worker.terminate()
@@ -217,6 +259,8 @@ def _parse():
                         help="also run match --all with this many RQ workers (needs Redis); with --existing, the product edit's job on them")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
+    parser.add_argument("--programme", metavar="CODE",
+                        help="edit this subsidy programme instead of a product")
     parser.add_argument("--existing", action="store_true",
                         help="time the edits on the platform already in --db (no import)")
     return parser.parse_args()

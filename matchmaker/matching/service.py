@@ -41,7 +41,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from .. import clock, jobs, signals
 from ..enterprises.models import Enterprise, Need
-from ..extensions import db, insert_rows
+from ..extensions import db, insert_rows, refresh_stale_statistics
 from ..institutions.models import (
     CoreEnterpriseAlias,
     CoreEnterpriseGroup,
@@ -421,6 +421,7 @@ class _Writer:
         self.newer = set()
         if not (self.needs or self.patched):
             return 0
+        _planner_ready()
         newer = self.newer
         for chunk in _chunks(self.needs + self.patched):
             newer |= set(db.session.scalars(select(MatchState.need_id).where(
@@ -442,6 +443,13 @@ class _Writer:
         self.needs, self.patched, self.states, self.matches, self.near = [], [], [], [], []
         self.gone_matches, self.gone_near = [], []
         return written
+
+
+def _planner_ready() -> None:
+    """The stored results' tables, analyzed where their statistics say nothing true any more
+    (a first `match --all`, an import): every statement here reads or deletes them by need."""
+    refresh_stale_statistics(Match.__tablename__, NearMiss.__tablename__,
+                             MatchState.__tablename__)
 
 
 def _near_signature(row: dict) -> tuple:
@@ -604,6 +612,7 @@ def product_impact(product_id: int, epoch: int,
     def within(column) -> list:
         return [column.between(*needs)] if needs else []
 
+    _planner_ready()
     matcher = current_matcher()
     terms = matcher.products.get(product_id)
     facts, status = adapters.load_need_facts(db.session, *within(Need.id))
@@ -696,6 +705,7 @@ def recompute_programme(code: str, before: int | None, epoch: int,
     day = matcher.ctx.today
     versions = [p for p in adapters.subsidy_program_versions(db.session, code, before)
                 if p is not None and p.in_force(day)]
+    _planner_ready()
     pending = _pending_needs([f.id for f in facts], needs)
     carriers = matcher.product_mask(db.session.scalars(
         select(ProgramConfirmation.product_id).where(ProgramConfirmation.program_code == code)))
@@ -788,6 +798,7 @@ class _Rows:
              near_ids: set[int]) -> _Rows:
         """`near_ids`: the needs whose near misses may move (the product is or becomes one of
         them); the others' are left as stored, unread."""
+        _planner_ready()
         rows = cls(owners=dict(db.session.execute(select(Product.id, Product.institution_id)).all()))
         rows.family = [pid for pid, owner in rows.owners.items()
                        if owner == rows.owners.get(changed)]
