@@ -1,12 +1,15 @@
 """Administrators keep LPR quotes, subsidy programs and settings; every change audited."""
 from datetime import date
 from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from matchmaker import jobs
 from matchmaker.audit.models import AuditEntry
+from matchmaker.jobs.models import Job
 from matchmaker.policy import service
 from matchmaker.policy.models import ReferenceRate, Setting, SubsidyProgram
 from tests.conftest import ROLES
@@ -122,6 +125,21 @@ def test_admin_edits_a_program_as_a_new_version(db, admin):
     assert entry.details["before"]["settings"]["share_of_rate"] == 0.5
     assert [v.version for v in service.program_versions(program)] == [2, 1]
     assert service.program_versions(program)[1].snapshot["settings"]["share_of_rate"] == 0.5
+
+
+def test_a_programme_edit_shows_the_progress_of_its_recompute(db, admin, app, monkeypatch):
+    """Its job waits in the queue (a busy worker): the page after the edit polls it."""
+    monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")
+    monkeypatch.setattr(jobs.runner, "dispatch", lambda *_args: "queued")  # nobody runs it
+    program = _program(db, "tech_upgrade_interest")
+    response = admin.post(f"/admin/policy/programs/{program.id}",
+                          data=_form_of(program, share_of_rate="0.45"))
+    job_id = int(parse_qs(urlparse(response.headers["Location"]).query)["job"][0])
+    job = db.session.get(Job, job_id)
+    assert job.kind == "matching.programme" and job.status == "queued"
+    assert job.params == {"code": "tech_upgrade_interest", "before": 1}
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"/jobs/{job_id}/status" in page
 
 
 def test_admin_adds_a_programme_by_form(db, admin):

@@ -48,6 +48,15 @@ def _other_codes(program) -> list[tuple[str, str]]:
             if program is None or p.id != program.id]
 
 
+def _recompute_job(code: str) -> int | None:
+    """The recompute a programme's change started (or joined while it waits): the next page
+    shows its progress (?job=)."""
+    from ..jobs.service import active_job
+
+    job = active_job(f"matching.programme:{code}") or active_job("matching.all")
+    return job.id if job is not None else None
+
+
 @bp.route("/programs/new", methods=["GET", "POST"])
 @roles_required("admin")
 def new_program():
@@ -56,8 +65,8 @@ def new_program():
         with attempt(form, "label") as done:
             program = service.create_program(current_user, form.code.data, form.values())
         if done:
-            flash(f"已新增政策“{program.label}”。", "success")
-            return redirect(url_for(".index"))
+            flash(f"已新增政策“{program.label}”，正在更新受影响需求的匹配结果。", "success")
+            return redirect(url_for(".index", job=_recompute_job(program.code)))
         return render_template("policy/program_form.html", form=form, program=None), 400
     status = 400 if form.is_submitted() else 200
     return render_template("policy/program_form.html", form=form, program=None), status
@@ -75,8 +84,9 @@ def edit_program(program_id):
         with attempt(form, "label") as done:
             service.edit_program(current_user, program, form.values())
         if done:
-            flash(f"“{program.label}”已更新为第{program.version}版。", "success")
-            return redirect(url_for(".index"))
+            flash(f"“{program.label}”已更新为第{program.version}版，正在更新受影响需求的匹配结果。",
+                  "success")
+            return redirect(url_for(".index", job=_recompute_job(program.code)))
         return render_template("policy/program_form.html", form=form, program=program,
                                versions=versions), 400
     status = 400 if form.is_submitted() else 200
