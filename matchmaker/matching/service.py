@@ -421,7 +421,8 @@ class _Writer:
         self.newer = set()
         if not (self.needs or self.patched):
             return 0
-        _planner_ready()
+        if len(self.needs) + len(self.patched) > 100:  # a job's chunk, never a request's need
+            _planner_ready()
         newer = self.newer
         for chunk in _chunks(self.needs + self.patched):
             newer |= set(db.session.scalars(select(MatchState.need_id).where(
