@@ -20,7 +20,7 @@ from ..institutions.models import Institution, Product
 from ..matching import service as matching
 from ..matching.models import Match
 from . import scope as scopes
-from .consent import close_consent, grant_consent, live_consent, live_consents
+from .consent import close_consent, grant_consent, live_consents
 from .models import (
     Consent,
     Lead,
@@ -177,13 +177,22 @@ def sync_consent_from_flag(need: Need) -> list[Lead]:
     # never overrides a consent revoked for that one recipient (only a new push does)
     seen = set(db.session.scalars(select(Consent.institution_id).where(
         Consent.need_id == need.id, Consent.revoke_reason == "withdrawn")))
-    seen -= {c.institution_id for c in live_consents(need)}
+    consented = {c.institution_id for c in live_consents(need)}
+    seen -= consented
+    # read once: a flagged need matches about 30 institutions, and every edit of it comes here
+    leads = {lead.institution_id: lead for lead in db.session.scalars(
+        select(Lead).where(Lead.need_id == need.id))}
     for match in need_matches(need):
-        institution = match.product.institution
-        if institution.id in seen:
+        institution_id = match.product.institution_id
+        if institution_id in seen:
             continue
-        seen.add(institution.id)
-        if live_consent(need.id, institution.id) is None:
+        seen.add(institution_id)
+        lead = leads.get(institution_id)
+        if institution_id in consented and lead is not None and lead.status != "closed":
+            opened.append(lead)  # what open_lead returns for it: nothing to grant or reopen
+            continue
+        institution = match.product.institution
+        if institution_id not in consented:
             grant_consent(None, need, institution, scopes.REQUIRED, "flag")
         opened.append(open_lead(need, institution, source="consent", actor=None,
                                 product=match.product, reopen_lapsed=False))
