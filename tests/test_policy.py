@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from matchmaker import jobs
 from matchmaker.audit.models import AuditEntry
+from matchmaker.clock import china_today
 from matchmaker.jobs.models import Job
 from matchmaker.policy import service
 from matchmaker.policy.models import ReferenceRate, Setting, SubsidyProgram
@@ -140,6 +141,20 @@ def test_a_programme_edit_shows_the_progress_of_its_recompute(db, admin, app, mo
     assert job.params == {"code": "tech_upgrade_interest", "before": 1}
     page = admin.get(response.headers["Location"]).get_data(as_text=True)
     assert f"/jobs/{job_id}/status" in page
+
+
+def test_an_lpr_quote_in_force_shows_the_progress_of_the_full_recompute(db, admin, app,
+                                                                       monkeypatch):
+    monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")
+    monkeypatch.setattr(jobs.runner, "dispatch", lambda *_args: "queued")  # nobody runs it
+    response = admin.post("/admin/policy/rates/new", data={
+        "kind": "lpr_1y", "rate": "2.95", "effective_from": china_today().isoformat()})
+    job_id = int(parse_qs(urlparse(response.headers["Location"]).query)["job"][0])
+    assert db.session.get(Job, job_id).kind == "matching.all"
+    later = admin.post("/admin/policy/rates/new", data={  # dated ahead: nothing to recompute
+        "kind": "lpr_5y", "rate": "3.45", "effective_from": "2030-01-20"})
+    assert "job=" not in later.headers["Location"] or db.session.get(
+        Job, int(parse_qs(urlparse(later.headers["Location"]).query)["job"][0])).id == job_id
 
 
 def test_admin_adds_a_programme_by_form(db, admin):

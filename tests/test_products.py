@@ -2,15 +2,18 @@
 managers read them; other institutions' products answer 404."""
 from datetime import date
 from decimal import Decimal
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
+from matchmaker import jobs
 from matchmaker.clock import china_today
 from matchmaker.errors import ServiceError
 from matchmaker.institutions import service
 from matchmaker.institutions.models import CoreEnterprise, Product, ProductVersion
+from matchmaker.jobs.models import Job
 from matchmaker.policy.models import ReferenceRate
 from tests.conftest import ROLES
 from tests.factories import InstitutionFactory, ProductFactory, UserFactory
@@ -192,6 +195,25 @@ def test_draft_published_paused_published_retired(db, admin_client, bank):
     assert _post(admin_client, product, "retire").status_code == 302
     assert product.status == "retired"
     assert_audited("product.retired", product)
+
+
+def test_a_status_change_shows_its_matching_job_to_whom_made_it(db, admin_client, bank, app,
+                                                                 monkeypatch, client_as):
+    """The job waits in the queue (a busy worker): the product page after the change polls
+    it; another bank admin of the same bank is not shown someone else's job."""
+    product = saved(db, ProductFactory(institution=bank, status="published", version=1))
+    monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")
+    monkeypatch.setattr(jobs.runner, "dispatch", lambda *_args: "queued")  # nobody runs it
+    response = _post(admin_client, product, "pause")
+    job_id = int(parse_qs(urlparse(response.headers["Location"]).query)["job"][0])
+    job = db.session.get(Job, job_id)
+    assert (job.kind, job.status, job.params) == ("matching.product", "queued",
+                                                  {"product_id": product.id})
+    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"/jobs/{job_id}/status" in page
+    colleague = client_as("bank_admin", institution=bank)
+    other = colleague.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"/jobs/{job_id}/status" not in other
 
 
 @pytest.mark.parametrize("status, action", [

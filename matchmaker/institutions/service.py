@@ -104,7 +104,7 @@ def update_product(actor, product: Product, *, version_seen: int | None = None,
     record(actor, "product.updated", product, changed=changed)
     if product.status == "published" and _differs_from_last_version(product):
         publish_version(product, actor)
-        signals.product_published.send(product)
+        signals.product_published.send(product, actor=actor)
     return product
 
 
@@ -123,9 +123,9 @@ def change_product_status(actor, product: Product, action: str,
         record(actor, f"product.{'paused' if action == 'pause' else 'retired'}", product,
                version=product.version)
     if product.status == "published":
-        signals.product_published.send(product)
+        signals.product_published.send(product, actor=actor)
     else:
-        signals.product_paused.send(product, status=product.status)
+        signals.product_paused.send(product, status=product.status, actor=actor)
     return product
 
 
@@ -296,7 +296,7 @@ def reprice_lpr_products(actor, today: date) -> int:
         db.session.flush()
         if product.status == "published":
             publish_version(product, actor)
-            signals.product_published.send(product)
+            signals.product_published.send(product, actor=actor)
     return repriced
 
 

@@ -245,6 +245,18 @@ def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
                          description=f"按补贴政策“{program.label}”的变更更新匹配结果")]
 
 
+def pending_recompute(*, product_id: int | None = None, programme: str | None = None):
+    """The recompute a change just started or joined while it waits (the product's, the
+    programme's, else the full one), or None: the page after the change shows its progress."""
+    keys = [f"matching.product:{product_id}"] if product_id is not None else []
+    keys += [f"matching.programme:{programme}"] if programme is not None else []
+    for key in (*keys, "matching.all"):
+        job = jobs.service.active_job(key)
+        if job is not None:
+            return job
+    return None
+
+
 def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False,
                     actor=None) -> list:
     """mark_stale + enqueue_recompute: what a change to the catalogue or the policy calls."""

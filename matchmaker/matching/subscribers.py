@@ -37,9 +37,9 @@ def _enterprise_moved(enterprise, **_):
 @signals.product_published.connect
 @signals.product_changed.connect
 @signals.product_paused.connect
-def _product_moved(product, **_):
-    if not service.deferred():
-        service.recompute_later(product_ids=[product.id])
+def _product_moved(product, actor=None, **_):
+    if not service.deferred():  # started by the actor: the page after the change shows it
+        service.recompute_later(product_ids=[product.id], actor=actor)
 
 
 # confirmations of more products than this at once (an organizer's 全部确认 after an upgrade)

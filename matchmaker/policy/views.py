@@ -38,7 +38,7 @@ def add_rate():
         if not done:
             return render_template("policy/rate_form.html", form=form), 400
         flash("LPR报价已录入。", "success")
-        return redirect(url_for(".index"))
+        return redirect(url_for(".index", job=_recompute_job()))
     status = 400 if form.is_submitted() else 200
     return render_template("policy/rate_form.html", form=form), status
 
@@ -48,12 +48,12 @@ def _other_codes(program) -> list[tuple[str, str]]:
             if program is None or p.id != program.id]
 
 
-def _recompute_job(code: str) -> int | None:
-    """The recompute a programme's change started (or joined while it waits): the next page
-    shows its progress (?job=)."""
-    from ..jobs.service import active_job
+def _recompute_job(code: str | None = None) -> int | None:
+    """The recompute a change of the policy started (or joined while it waits): the next
+    page shows its progress (?job=)."""
+    from ..matching.service import pending_recompute
 
-    job = active_job(f"matching.programme:{code}") or active_job("matching.all")
+    job = pending_recompute(programme=code)
     return job.id if job is not None else None
 
 
@@ -172,7 +172,7 @@ def edit_setting(key):
             return render_template("policy/setting_form.html", form=form, key=key,
                                    label=label), 400
         flash(f"“{label}”已更新。", "success")
-        return redirect(url_for(".index"))
+        return redirect(url_for(".index", job=_recompute_job()))
     status = 400 if form.is_submitted() else 200
     return render_template("policy/setting_form.html", form=form, key=key, label=label), status
 
