@@ -702,17 +702,18 @@ def forget_stale_products(epoch: int, product_id: int | None = None) -> None:
 
 def recompute_programme(code: str, before: int | None, epoch: int,
                         needs: tuple[int, int] | None = None, progress=None) -> dict:
-    """`progress(done, total)` after each commit point. After a subsidy programme (not a use-fee one) was created or edited, for the needs
-    with ids in `needs` (lo, hi; all when None): a programme changes only the cost after
-    subsidies of a pairing whose need qualifies for it, so only the needs that qualify as it
-    was (version `before`) or as it is, while in force, are ranked again (whole); what the
-    platform does not know passes, as for a fund. The other needs' rows cannot differ: they
-    are marked current at `epoch`, except those with a change of their own still pending (a
-    product's job not yet run, a need marked, never computed), which are ranked too, since
-    marking them current would hide it; and those that have a product carrying the
-    programme among their near misses, which are ordered by the products' best possible
-    score (subsidies included). Their institutions cannot change (eligibility does
-    not read a programme that pays no use fee), so no flag lead follows."""
+    """After a subsidy programme (not a use-fee one) was created or edited, for the needs
+    with ids in `needs` (lo, hi; all when None); `progress(done, total)` after each commit.
+
+    A programme changes only the cost after subsidies of a pairing whose need qualifies for
+    it, so the needs that qualify as it was (version `before`) or as it is, while in force,
+    are ranked again (whole); what the platform does not know passes, as for a fund. So are
+    those with a product carrying it among their near misses (near misses are ordered by the
+    products' best possible score, subsidies included), and those with a change of their
+    own still pending (a product's job not yet run, a need marked, never computed), which
+    marking them current would hide. The other needs' rows cannot differ: they are marked
+    current at `epoch`. No institution set moves (eligibility does not read a programme that
+    pays no use fee), so no flag lead follows."""
     matcher = current_matcher()
     facts, _ = adapters.load_need_facts(db.session, *_within(Need.id, needs))
     day = matcher.ctx.today
