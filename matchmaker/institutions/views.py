@@ -114,7 +114,7 @@ def edit_product(product_id):
                                    product=item), 400
         flash(f"修改已保存并发布为第{item.version}版。" if item.version != was
               else "修改已保存。", "success")
-        return redirect(url_for(".product", product_id=item.id, job=_recompute_job(item)))
+        return redirect(url_for(".product", product_id=item.id, job=matching_service.pending_recompute(product_id=item.id)))
     status = 400 if form.is_submitted() else 200
     return render_template("institutions/product_form.html", form=form, product=item), status
 
@@ -163,16 +163,9 @@ def _change_status(product_id: int, action: str):
         service.change_product_status(current_user, item, action)
     if done:
         flash(FLASHES[action], "success")
-        return redirect(url_for(".product", product_id=product_id, job=_recompute_job(item)))
+        return redirect(url_for(".product", product_id=product_id, job=matching_service.pending_recompute(product_id=item.id)))
     return redirect(url_for(".product", product_id=product_id))
 
-
-def _recompute_job(product) -> int | None:
-    """The matching job the product's change started: the product page shows its progress."""
-    from ..matching.service import pending_recompute
-
-    job = pending_recompute(product_id=product.id)
-    return job.id if job is not None else None
 
 
 @bp.post("/institution/products/<int:product_id>/publish")

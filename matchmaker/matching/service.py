@@ -245,15 +245,17 @@ def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
                          description=f"按补贴政策“{program.label}”的变更更新匹配结果")]
 
 
-def pending_recompute(*, product_id: int | None = None, programme: str | None = None):
-    """The recompute a change just started or joined while it waits (the product's, the
-    programme's, else the full one), or None: the page after the change shows its progress."""
+def pending_recompute(*, product_id: int | None = None,
+                      programme: str | None = None) -> int | None:
+    """The id of the recompute a change just started or joined while it waits (the
+    product's, the programme's, else the full one), or None: the page after the change
+    shows its progress (?job=)."""
     keys = [f"matching.product:{product_id}"] if product_id is not None else []
     keys += [f"matching.programme:{programme}"] if programme is not None else []
     for key in (*keys, "matching.all"):
         job = jobs.service.active_job(key)
         if job is not None:
-            return job
+            return job.id
     return None
 
 
@@ -527,6 +529,11 @@ def _delete(model, *where) -> None:
                        execution_options={"synchronize_session": False})
 
 
+def _within(column, needs: tuple[int, int] | None) -> list:
+    """The condition `column` between a part's (lo, hi) need ids; none for every need."""
+    return [column.between(*needs)] if needs else []
+
+
 def _chunks(ids: list[int], size: int = 500):
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
@@ -622,21 +629,18 @@ def product_impact(product_id: int, epoch: int,
                    needs: tuple[int, int] | None = None) -> tuple[ProductImpact, dict, dict]:
     """What a product's change touches among the needs with ids in `needs` (lo, hi; all when
     None): the impact, those needs' facts by id and their statuses."""
-    def within(column) -> list:
-        return [column.between(*needs)] if needs else []
-
     _planner_ready()
     matcher = current_matcher()
     terms = matcher.products.get(product_id)
-    facts, status = adapters.load_need_facts(db.session, *within(Need.id))
+    facts, status = adapters.load_need_facts(db.session, *_within(Need.id, needs))
     by_id = {f.id: f for f in facts}
     impact = NeedIndex(facts, matcher.ctx).impact(terms) if terms is not None else None
     eligible = impact.eligible if impact is not None else frozenset()
     nearly = impact.near_miss if impact is not None else {}
     showing = set(db.session.scalars(select(Match.need_id).where(
-        Match.product_id == product_id, *within(Match.need_id))))
+        Match.product_id == product_id, *_within(Match.need_id, needs))))
     near_showing = set(db.session.scalars(select(NearMiss.need_id).where(
-        NearMiss.product_id == product_id, *within(NearMiss.need_id))))
+        NearMiss.product_id == product_id, *_within(NearMiss.need_id, needs))))
     touched = sorted((showing | eligible | near_showing | set(nearly)) & by_id.keys())
     return (ProductImpact(product_id, epoch, touched, frozenset(eligible), dict(nearly),
                           frozenset(showing | eligible), frozenset(near_showing | set(nearly))),
@@ -733,10 +737,6 @@ def recompute_programme(code: str, before: int | None, epoch: int,
                        .values(basis=epoch), execution_options={"synchronize_session": False})
     log.info("programme %s: %d of %d needs ranked again", code, len(moved), len(facts))
     return {"needs": len(facts), "recomputed": len(moved)}
-
-
-def _within(column, needs: tuple[int, int] | None) -> list:
-    return [column.between(*needs)] if needs else []
 
 
 def _pending_needs(need_ids: list[int], needs: tuple[int, int] | None) -> set[int]:

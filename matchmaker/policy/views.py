@@ -9,6 +9,7 @@ from sqlalchemy import select
 from .. import clock
 from ..accounts.permissions import roles_required
 from ..extensions import db
+from ..matching.service import pending_recompute
 from ..web.actions import attempt
 from . import service, workdays
 from .forms import DeleteForm, LprQuoteForm, SettingForm, WorkdayForm, program_edit_form
@@ -38,7 +39,7 @@ def add_rate():
         if not done:
             return render_template("policy/rate_form.html", form=form), 400
         flash("LPR报价已录入。", "success")
-        return redirect(url_for(".index", job=_recompute_job()))
+        return redirect(url_for(".index", job=pending_recompute()))
     status = 400 if form.is_submitted() else 200
     return render_template("policy/rate_form.html", form=form), status
 
@@ -46,15 +47,6 @@ def add_rate():
 def _other_codes(program) -> list[tuple[str, str]]:
     return [(p.code, p.label) for p in service.programs()
             if program is None or p.id != program.id]
-
-
-def _recompute_job(code: str | None = None) -> int | None:
-    """The recompute a change of the policy started (or joined while it waits): the next
-    page shows its progress (?job=)."""
-    from ..matching.service import pending_recompute
-
-    job = pending_recompute(programme=code)
-    return job.id if job is not None else None
 
 
 @bp.route("/programs/new", methods=["GET", "POST"])
@@ -66,7 +58,7 @@ def new_program():
             program = service.create_program(current_user, form.code.data, form.values())
         if done:
             flash(f"已新增政策“{program.label}”，正在更新受影响需求的匹配结果。", "success")
-            return redirect(url_for(".index", job=_recompute_job(program.code)))
+            return redirect(url_for(".index", job=pending_recompute(programme=program.code)))
         return render_template("policy/program_form.html", form=form, program=None), 400
     status = 400 if form.is_submitted() else 200
     return render_template("policy/program_form.html", form=form, program=None), status
@@ -86,7 +78,7 @@ def edit_program(program_id):
         if done:
             flash(f"“{program.label}”已更新为第{program.version}版，正在更新受影响需求的匹配结果。",
                   "success")
-            return redirect(url_for(".index", job=_recompute_job(program.code)))
+            return redirect(url_for(".index", job=pending_recompute(programme=program.code)))
         return render_template("policy/program_form.html", form=form, program=program,
                                versions=versions), 400
     status = 400 if form.is_submitted() else 200
@@ -172,7 +164,7 @@ def edit_setting(key):
             return render_template("policy/setting_form.html", form=form, key=key,
                                    label=label), 400
         flash(f"“{label}”已更新。", "success")
-        return redirect(url_for(".index", job=_recompute_job()))
+        return redirect(url_for(".index", job=pending_recompute()))
     status = 400 if form.is_submitted() else 200
     return render_template("policy/setting_form.html", form=form, key=key, label=label), status
 
