@@ -1,5 +1,6 @@
 """Unbound extensions and the declarative base: every domain imports from here."""
 import json
+from contextvars import ContextVar
 from datetime import datetime
 
 import orjson
@@ -40,8 +41,28 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+# how long a SQLite writer waits for another's lock (a job's chunk holds it for seconds)
+SQLITE_BUSY_MS = 15_000
+# set while a background job runs (jobs.runner.execute): its transactions are there to write
+JOB_RUNNING: ContextVar[bool] = ContextVar("matchmaker_job_running", default=False)
+
+
+def _writes_expected() -> bool:
+    """A job, or a web request that may change something (not GET/HEAD/OPTIONS)."""
+    if JOB_RUNNING.get():
+        return True
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+
+
 def configure_sqlite(engine) -> None:
-    """Foreign keys on, and SQLAlchemy-issued BEGIN so that SAVEPOINTs nest on SQLite."""
+    """Foreign keys on, and SQLAlchemy-issued BEGIN so that SAVEPOINTs nest on SQLite.
+
+    A transaction that may write begins IMMEDIATE: it waits for the write lock (up to
+    SQLITE_BUSY_MS) before reading. Begun as a read, its first write after another
+    connection committed fails at once with "database is locked" (WAL's stale snapshot,
+    which no busy timeout waits out): a login beside an RQ worker's matching job did."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -56,10 +77,11 @@ def configure_sqlite(engine) -> None:
         # the last commits (not corrupt the file); one fsync per checkpoint, not per commit
         dbapi_conn.execute("PRAGMA synchronous=NORMAL")
         dbapi_conn.execute("PRAGMA cache_size=-32768")
+        dbapi_conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
 
     @sa_event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if _writes_expected() else "BEGIN")
 
 
 def json_text(value) -> str:

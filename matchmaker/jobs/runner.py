@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .. import clock
 from ..errors import ServiceError
-from ..extensions import db
+from ..extensions import JOB_RUNNING, SQLITE_BUSY_MS, db
 from .models import Job
 from .registry import kind as job_kind
 
@@ -253,8 +253,8 @@ def _side_update(job_id: int, values: dict) -> None:
         return
     try:
         with engine.connect() as conn:
-            if sqlite:
-                conn.exec_driver_sql("PRAGMA busy_timeout = 20")
+            if sqlite:  # on the driver's connection: before the (IMMEDIATE) BEGIN waits
+                conn.connection.driver_connection.execute("PRAGMA busy_timeout = 20")
             else:
                 conn.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
             try:
@@ -263,7 +263,9 @@ def _side_update(job_id: int, values: dict) -> None:
             finally:
                 if sqlite:
                     conn.rollback()
-                    conn.exec_driver_sql("PRAGMA busy_timeout = 5000")
+                    # the connection goes back to the pool: the web waits as long as ever
+                    conn.connection.driver_connection.execute(
+                        f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
     except (OperationalError, DBAPIError):
         log.debug("job %s: progress not written (database busy)", job_id)
 
@@ -311,6 +313,14 @@ def relaxed_gc():
 
 def execute(job_id: int, backend: str) -> str | None:
     """Claim, run and record one job (own transactions). Returns its final status."""
+    writing = JOB_RUNNING.set(True)  # SQLite: its transactions take the write lock first
+    try:
+        return _execute(job_id, backend)
+    finally:
+        JOB_RUNNING.reset(writing)
+
+
+def _execute(job_id: int, backend: str) -> str | None:
     job = claim(job_id, backend)
     if job is None:
         return None
