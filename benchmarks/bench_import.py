@@ -13,13 +13,12 @@ is done; without, here in this process one part after the other.
 import argparse
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import sql_join
+from benchmarks import rq_workers, sql_join
 from benchmarks.generate import generate, to_exchange
 
 
@@ -45,7 +44,7 @@ def main() -> int:
     from matchmaker.leads.models import Lead
 
     on_workers = args.workers > 0
-    queue = {"REDIS_URL": args.redis, "JOBS_BACKEND": "rq", "JOBS_QUEUE": "bench"}
+    queue = {"REDIS_URL": args.redis, "JOBS_BACKEND": "rq", "JOBS_QUEUE": rq_workers.QUEUE}
     app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING",
                       **(queue if on_workers else {"REDIS_URL": None, "JOBS_BACKEND": "thread"})})
     doc = to_exchange(generate(args.seed, args.institutions, args.products, args.enterprises,
@@ -60,8 +59,7 @@ def main() -> int:
                 conn.execute(text("DROP SCHEMA public CASCADE"))
                 conn.execute(text("CREATE SCHEMA public"))
         flask_migrate.upgrade()
-        workers = _start_workers(args, db_url) if on_workers else []
-        try:
+        with rq_workers.running(args.workers, db_url, args.redis):
             t = _clock()
             import_document(doc)
             [(whole, _)] = db.session.info[jobs.service._PENDING]
@@ -70,12 +68,13 @@ def main() -> int:
             db.session.commit()  # on workers: the commit enqueues the matching job
             rows = _since(t)
             if on_workers:
-                _wait_for(db.session.get(Job, whole))
+                job = db.session.get(Job, whole)
+                rq_workers.wait_for(job)
+                if job.status == "failed":
+                    raise SystemExit(f"the import's matching job failed: {job.error}")
             else:
                 jobs.runner.run_here(whole)  # what the worker does once the import committed
             imported = _since(t)
-        finally:
-            _stop(workers)
         leads = db.session.scalar(select(func.count(Lead.id)))
         print(f"import until every need matched and every flag lead open: {imported[0]:.1f} s "
               f"wall, {imported[1]:.1f} s CPU of this process (rows {rows[0]:.1f} s); "
@@ -100,39 +99,6 @@ def _peak() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MiB of this process (goal < 1024 for the import)")
     return 0
-
-
-def _start_workers(args, db_url: str) -> list:
-    env = dict(os.environ, MATCHMAKER_DATABASE_URL=db_url, MATCHMAKER_REDIS_URL=args.redis,
-               MATCHMAKER_LOG_LEVEL="WARNING", MATCHMAKER_JOBS_QUEUE="bench")
-    workers = [subprocess.Popen([".venv/bin/matchmaker", "jobs", "worker"], env=env)
-               for _ in range(args.workers)]
-    time.sleep(3)  # listening before the first job arrives
-    return workers
-
-
-def _wait_for(job) -> None:
-    from matchmaker.extensions import db
-
-    while job.status not in ("done", "failed"):
-        time.sleep(0.05)
-        db.session.commit()  # a fresh snapshot of the job's row
-        db.session.refresh(job)
-    if job.status == "failed":
-        raise SystemExit(f"the import's matching job failed: {job.error}")
-
-
-def _stop(workers: list) -> None:
-    for worker in workers:  # SimpleWorker: the jobs ran in these processes
-        status = Path(f"/proc/{worker.pid}/status")
-        peak = [line.split()[1] for line in status.read_text().splitlines()
-                if line.startswith("VmHWM")] if status.exists() else []
-        print(f"worker {worker.pid}: peak RSS {int(peak[0]) / 1024:.0f} MiB" if peak
-              else f"worker {worker.pid}: peak RSS unknown")
-    for worker in workers:
-        worker.terminate()
-    for worker in workers:
-        worker.wait()
 
 
 def _parse():

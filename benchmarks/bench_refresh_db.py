@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks import rq_workers
 from benchmarks.generate import generate, to_exchange
 
 
@@ -197,54 +198,30 @@ def _edit_on_workers(args, db_url: str, edit, what: str) -> None:
     from matchmaker.extensions import db
     from matchmaker.jobs.models import Job
 
-    env = dict(os.environ, MATCHMAKER_DATABASE_URL=db_url, MATCHMAKER_REDIS_URL=args.redis,
-               MATCHMAKER_LOG_LEVEL="WARNING", MATCHMAKER_JOBS_QUEUE="bench")
-    workers = [subprocess.Popen([".venv/bin/matchmaker", "jobs", "worker"], env=env)
-               for _ in range(args.workers)]
     app = create_app({"DATABASE_URL": db_url, "LOG_LEVEL": "WARNING", "REDIS_URL": args.redis,
-                      "JOBS_BACKEND": "rq", "JOBS_QUEUE": "bench"})
-    try:
-        time.sleep(3)
-        with app.app_context():
-            last = db.session.scalar(select(Job.id).order_by(Job.id.desc()).limit(1)) or 0
-            t = _clock()
-            edit()
-            db.session.commit()
-            print(f"{what}, the request (mark stale + enqueue): {_since(t)}")
-            job = db.session.scalar(select(Job).where(Job.id > last, Job.parent_id.is_(None))
-                                    .order_by(Job.id).limit(1))
-            while job.status not in ("done", "failed"):
-                time.sleep(0.05)
-                db.session.commit()
-                db.session.refresh(job)
-            print(f"…its job ({job.kind}) on {args.workers} RQ workers "
-                  f"({job.children_total or 0} parts), every affected need fresh: "
-                  f"{time.perf_counter() - t[0]:.1f} s wall; {job.status} {job.result}")
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait()
+                      "JOBS_BACKEND": "rq", "JOBS_QUEUE": rq_workers.QUEUE})
+    with rq_workers.running(args.workers, db_url, args.redis), app.app_context():
+        last = db.session.scalar(select(Job.id).order_by(Job.id.desc()).limit(1)) or 0
+        t = _clock()
+        edit()
+        db.session.commit()
+        print(f"{what}, the request (mark stale + enqueue): {_since(t)}")
+        job = db.session.scalar(select(Job).where(Job.id > last, Job.parent_id.is_(None))
+                                .order_by(Job.id).limit(1))
+        rq_workers.wait_for(job)
+        print(f"…its job ({job.kind}) on {args.workers} RQ workers "
+              f"({job.children_total or 0} parts), every affected need fresh: "
+              f"{time.perf_counter() - t[0]:.1f} s wall; {job.status} {job.result}")
 
 
 def _parallel(args, db_url: str) -> None:
     """`match --all` again, its parts run by `--workers` RQ workers (needs Redis)."""
-    url = args.redis
-    env = dict(os.environ, MATCHMAKER_DATABASE_URL=db_url, MATCHMAKER_REDIS_URL=url,
-               MATCHMAKER_LOG_LEVEL="WARNING", MATCHMAKER_JOBS_QUEUE="bench")
-    workers = [subprocess.Popen([".venv/bin/matchmaker", "jobs", "worker"], env=env)
-               for _ in range(args.workers)]
-    try:
-        time.sleep(3)
+    with rq_workers.running(args.workers, db_url, args.redis):
         t = _clock()
-        subprocess.run([".venv/bin/matchmaker", "match", "--all", "--json"], env=env,
-                       check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([".venv/bin/matchmaker", "match", "--all", "--json"],
+                       env=rq_workers.worker_env(db_url, args.redis), check=True,
+                       stdout=subprocess.DEVNULL)
         print(f"match --all with {args.workers} RQ workers: {_since(t)} (CPU is the waiting CLI's)")
-    finally:
-        for worker in workers:
-            worker.terminate()
-        for worker in workers:
-            worker.wait()
 
 
 def _parse():
