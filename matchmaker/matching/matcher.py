@@ -947,16 +947,28 @@ def _code_masks(items: Sequence[_Prepared], values_of, nbytes: int) -> tuple[dic
 
 class _NeedView:
     """Per-need numbers the index and the scorer use, computed once."""
-    __slots__ = ("age", "amount_text", "ln_amount", "ln_term", "need", "signature", "verified")
+    __slots__ = ("_programs", "_signature", "age", "amount_text", "ln_amount", "ln_term",
+                 "need", "passes", "verified")
 
     def __init__(self, need: NeedFacts, programs: Sequence[SubsidyProgram]):
         self.need = need
         self.verified = None      # bytes: products whose tags_any it holds verified (lazy)
+        self.passes = None        # the index's pass masks (lazy): a job asks them thrice
         self.ln_amount = math.log(max(float(need.amount_wan), 1e-9))
         self.ln_term = math.log(max(float(need.term_months), 1e-9))
         self.age = age_months(need.enterprise.founded, need.created)
-        self.signature = need_signature(programs, need) if programs else ()
+        self._programs = programs
+        self._signature = None
         self.amount_text = wan(need.amount_wan)
+
+    @property
+    def signature(self) -> tuple:
+        """The programmes' verdicts on the need (lazy: only a cost estimate reads them, and a
+        programme's job asks most needs only for their near misses)."""
+        if self._signature is None:
+            self._signature = (need_signature(self._programs, self.need)
+                               if self._programs else ())
+        return self._signature
 
 
 class _ProductIndex:
@@ -1139,8 +1151,10 @@ class _ProductIndex:
         return v.verified
 
     def passes(self, v: _NeedView) -> list[int]:
-        """Pass masks aligned with CONDITIONS."""
-        return [self._pass[r.code](v) for r in CONDITIONS]
+        """Pass masks aligned with CONDITIONS (read, never changed, by the callers)."""
+        if v.passes is None:
+            v.passes = [self._pass[r.code](v) for r in CONDITIONS]
+        return v.passes
 
     def eligible(self, passes: list[int]) -> int:
         m = self.all
