@@ -147,6 +147,39 @@ def insert_rows(table, rows: list[dict]) -> int:
     return len(rows)
 
 
+def update_rows(table, columns: tuple[str, ...], rows: list[tuple]) -> int:
+    """UPDATE these columns of many rows by primary key (`rows`: (id, *values) in the order of
+    `columns`), in one statement on PostgreSQL (each column as an array), an executemany on
+    SQLite. A stored result whose rank or score alone moved is rewritten in place: no
+    delete, no insert with its foreign keys checked, no reasons serialized again."""
+    if not rows:
+        return 0
+    connection = db.session.connection()
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer.quote
+    name = dialect.identifier_preparer.format_table(table)
+    (key,) = [c.name for c in table.primary_key.columns]
+    values = [[row[0] for row in rows]]
+    for i, column in enumerate(columns, 1):
+        convert = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+        raw = [row[i] for row in rows]
+        values.append(_converted(raw, convert) if convert is not None else raw)
+    if dialect.name == "postgresql":
+        arrays = ", ".join(f"%(c{i})s::{table.c[c].type.compile(dialect)}[]"
+                           for i, c in enumerate(columns))
+        sets = ", ".join(f"{quote(c)} = v.c{i}" for i, c in enumerate(columns))
+        params = {f"c{i}": column for i, column in enumerate(values[1:])}
+        connection.exec_driver_sql(
+            f"UPDATE {name} SET {sets} FROM unnest(%(ids)s::bigint[], {arrays}) "
+            f"AS v(id, {', '.join(f'c{i}' for i in range(len(columns)))}) "
+            f"WHERE {name}.{quote(key)} = v.id", {"ids": values[0], **params})
+    else:
+        sets = ", ".join(f"{quote(c)} = ?" for c in columns)
+        connection.exec_driver_sql(f"UPDATE {name} SET {sets} WHERE {quote(key)} = ?",
+                                   [(*row, row_id) for row_id, *row in zip(*values)])
+    return len(rows)
+
+
 # rows above which PostgreSQL gets them by COPY: an executemany of 340,000 match rows (a
 # 10,000-need `match --all`) is one INSERT parsed, planned and run per row on the server
 COPY_FROM = 200

@@ -65,19 +65,19 @@ def recompute_product_part(ctx, product_id: int, epoch: int, lo: int, hi: int,
 def _finish_programme(ctx, **_params) -> dict:
     parts = db.session.scalars(select(Job.result).where(Job.parent_id == ctx.job_id)).all()
     return {key: sum((part or {}).get(key, 0) for part in parts)
-            for key in ("needs", "recomputed")}
+            for key in ("needs", "recomputed", "patched", "lists_changed")}
 
 
 @job("matching.programme", "按补贴政策的变更更新匹配结果", finalize=_finish_programme,
      timeout=1800)
 def recompute_programme(ctx, code: str, before: int | None) -> dict:
-    """A subsidy programme's change: the needs it can move ranked again
+    """A subsidy programme's change: the needs it can move patched
     (service.recompute_programme), split over the workers as a product's job is."""
     epoch = service.current_epoch()
     ranges = _worker_ranges()
     if len(ranges) == 1:
         return service.recompute_programme(code, before, epoch,
-                                           progress=_reporter(ctx, "正在重新排序符合该政策的需求"))
+                                           progress=_reporter(ctx, "正在更新符合该政策的需求的匹配结果"))
     ctx.spawn("matching.programme_part",
               [{"code": code, "before": before, "epoch": epoch, "lo": lo, "hi": hi, "part": n}
                for n, (lo, hi, _) in enumerate(ranges, 1)],
@@ -89,7 +89,8 @@ def recompute_programme(ctx, code: str, before: int | None) -> dict:
 def recompute_programme_part(ctx, code: str, before: int | None, epoch: int, lo: int,
                              hi: int, part: int) -> dict:
     return service.recompute_programme(
-        code, before, epoch, (lo, hi), progress=_reporter(ctx, f"第{part}部分：正在重新排序符合该政策的需求"))
+        code, before, epoch, (lo, hi),
+        progress=_reporter(ctx, f"第{part}部分：正在更新符合该政策的需求的匹配结果"))
 
 
 @job("matching.reach", "重新统计产品匹配的需求数", timeout=1800)

@@ -1625,6 +1625,42 @@ class Matcher:
         limit = top + reserve
         return Ranking(rest[:limit], complete and len(rest) <= limit)
 
+    def refresh_products(self, need: NeedFacts, ranking: Ranking, changed: frozenset[int],
+                         mask: int, top: int = 10, reserve: int = 5) -> Ranking | None:
+        """`refresh` for many products at once (`changed`, at positions `mask` here): what a
+        subsidy programme's edit moves, the cost of every product carrying it. None when
+        nothing changed.
+
+        Exact for the same reason: the other products' keys stand. Of the changed products
+        only the best top + reserve eligible ones can be in the new list; in a list that is
+        not complete they enter only above the last key kept, below which the products
+        never ranked would have to be compared with them."""
+        v = self._view(need)
+        ix = self._index
+        limit = top + reserve
+        eligible = ix.eligible(ix.passes(v)) & mask
+        new = [RankKey(k[0], _rate_of(k[1]), ix.items[pos].terms.ref, ix.items[pos].terms.id)
+               for k, pos, _s, _c in self._top(v, eligible, limit)]
+        rest = [k for k in ranking.keys if k.product_id not in changed]
+        if not ranking.complete:
+            if not rest:
+                return self.rank(need, top, reserve)
+            last = rank_order(rest[-1])
+            new = [k for k in new if rank_order(k) < last]
+        merged = sorted(rest + new, key=rank_order)
+        if merged == ranking.keys:
+            return None
+        if not ranking.complete and len(merged) < top:
+            return self.rank(need, top, reserve)
+        complete = ranking.complete and len(rest) + eligible.bit_count() <= limit
+        return Ranking(merged[:limit], complete)
+
+    def institutions_serving(self, need: NeedFacts, mask: int) -> set[int]:
+        """The institutions with a product among `mask`'s positions eligible for the need."""
+        ix = self._index
+        owner = ix.institution_of
+        return {owner[pos] for pos in _bits(self.eligible_mask(need) & mask)}
+
     def refresh_near(self, need: NeedFacts, near: NearRanking, product_id: int,
                      code: str | None, top: int = 10, reserve: int = 5) -> NearRanking | None:
         """Patch stored near misses after product `product_id` changed; `code` is the one

@@ -41,7 +41,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from .. import clock, jobs, signals
 from ..enterprises.models import Enterprise, Need
-from ..extensions import db, insert_rows, refresh_stale_statistics
+from ..extensions import db, insert_rows, refresh_stale_statistics, update_rows
 from ..institutions.models import (
     CoreEnterpriseAlias,
     CoreEnterpriseGroup,
@@ -78,6 +78,9 @@ PART = 5_000  # needs per part of `match --all`: parts run in parallel on the wo
 # needs (stored, by id range) per part of a product's job at the least: a platform with more
 # is split into as many parts as workers take jobs (100,000 needs on two workers: two parts)
 PRODUCT_PART = 10_000
+# a patch reads the stored rows of the changed products' institutions by product id, up to
+# this many products; beyond, it reads every row (a programme carried by most banks)
+FAMILY_NAMED = 500
 # needs whose matches a bank may act on (counted on the bank's product reach page)
 OPEN_STATUSES = ("published", "in_progress")
 # platform settings the matcher reads: changing one makes every stored cost stale
@@ -350,6 +353,9 @@ class _Writer:
     patched: list = field(default_factory=list)  # needs written row by row (patch)
     gone_matches: list = field(default_factory=list)  # (need id, row id) replaced or dropped
     gone_near: list = field(default_factory=list)
+    # (need id, (row id, *values of MATCH_SET / NEAR_SET)): rows rewritten in place
+    moved_matches: list = field(default_factory=list)
+    moved_near: list = field(default_factory=list)
 
     def put(self, need_id: int, shown: list[PureMatch], ranking: Ranking,
             near: NearRanking, best: list[RankKey]) -> None:
@@ -362,17 +368,19 @@ class _Writer:
         self.near += self._near_rows(need_id, near)
 
     def patch(self, facts, ranking: Ranking, near: NearRanking, best: list[RankKey],
-              before: _Rows, changed: int) -> bool:
+              before: _Rows, changed: frozenset[int]) -> bool:
         """Only the rows of the need that differ from what it stores (`before`), and the
-        changed product's rows always (its reasons may read differently): a product edit
+        changed products' rows always (their reasons may read differently): a product edit
         moves a few rows of a need's 40 or so. Returns False when no row differs."""
         rows = self._match_rows(facts.id, ranking, best)
-        fresh, gone = _differing(rows, before.matches.get(facts.id, {}), changed,
-                                 self._match_signature)
-        near_rows = self._near_rows(facts.id, near)
-        near_fresh, near_gone = _differing(near_rows, before.near.get(facts.id, {}), changed,
-                                           _near_signature)
-        if not (fresh or gone or near_fresh or near_gone):
+        fresh, gone, moved = _differing(
+            rows, before.matches.get(facts.id, {}), self._match_signature, MATCH_SET,
+            lambda row: row["product_id"] in changed and self._shown(row))
+        # a near miss's row holds nothing its signature does not compare
+        near_fresh, near_gone, near_moved = _differing(
+            self._near_rows(facts.id, near), before.near.get(facts.id, {}), _near_signature,
+            NEAR_SET, lambda row: False)
+        if not (fresh or gone or moved or near_fresh or near_gone or near_moved):
             return False
         shown = [r for r in fresh if self._shown(r)]
         _with_reasons(shown, self.matcher.matches_for(facts, [r["_key"] for r in shown]))
@@ -382,6 +390,8 @@ class _Writer:
         self.near += near_fresh
         self.gone_matches += [(facts.id, row_id) for row_id in gone]
         self.gone_near += [(facts.id, row_id) for row_id in near_gone]
+        self.moved_matches += [(facts.id, values) for values in moved]
+        self.moved_near += [(facts.id, values) for values in near_moved]
         return True
 
     def _state(self, need_id: int, ranking: Ranking, near: NearRanking) -> None:
@@ -416,7 +426,8 @@ class _Writer:
                 and row["product_id"] in self.matcher.products)
 
     def _match_signature(self, row: dict) -> tuple:
-        """What a stored row is compared on (_Rows reads the same from the database)."""
+        """What a stored row is compared on (_Rows reads the same from the database): the
+        columns of MATCH_SET, then whether it holds reasons."""
         key = row["_key"]
         return (row["rank"], row["institution_best"], row["product_version"], key.score,
                 key.estimated_rate, self._shown(row))
@@ -448,6 +459,10 @@ class _Writer:
         for model, gone in ((Match, self.gone_matches), (NearMiss, self.gone_near)):
             for chunk in _chunks([row_id for need_id, row_id in gone if need_id not in newer]):
                 _delete(model, model.id.in_(chunk))
+        for model, columns, moved in ((Match, MATCH_SET, self.moved_matches),
+                                      (NearMiss, NEAR_SET, self.moved_near)):
+            update_rows(model.__table__, columns,
+                        [values for need_id, values in moved if need_id not in newer])
         rows = [r for r in self.matches if keep(r)]
         for row in rows:
             row.pop("_key", None)
@@ -456,7 +471,7 @@ class _Writer:
         _upsert_states([s for s in self.states if keep(s)])
         written = len(self.needs) + len(self.patched)
         self.needs, self.patched, self.states, self.matches, self.near = [], [], [], [], []
-        self.gone_matches, self.gone_near = [], []
+        self.gone_matches, self.gone_near, self.moved_matches, self.moved_near = [], [], [], []
         return written
 
 
@@ -467,25 +482,38 @@ def _planner_ready() -> None:
                              MatchState.__tablename__)
 
 
+# the columns of a stored row that a patch may rewrite in place, as its signature has them
+MATCH_SET = ("rank", "institution_best", "product_version", "score", "estimated_rate")
+NEAR_SET = ("rank", "product_version", "rule", "reason", "fix")
+
+
 def _near_signature(row: dict) -> tuple:
-    return (row["rank"], row["product_version"], row["rule"], row["reason"], row["fix"])
+    return tuple(row[name] for name in NEAR_SET)
 
 
-def _differing(rows: list[dict], before: dict, changed: int, signature) -> tuple[list, list]:
-    """The rows to write (new, or different from the stored one) and the stored row ids to
-    delete (replaced, or no longer wanted); the changed product's rows are always written."""
-    fresh, gone = [], []
+def _differing(rows: list[dict], before: dict, signature, columns: tuple[str, ...],
+               forced) -> tuple[list, list, list]:
+    """The rows to write (new, `forced`, or holding reasons where the stored one holds none
+    or the other way round), the stored row ids to delete (those replaced, or no longer
+    wanted), and (row id, *values of `columns`) of the stored rows that differ only in
+    those columns, rewritten in place: a carrier moving up shifts every row below it."""
+    fresh, gone, moved = [], [], []
+    width = len(columns)
     for row in rows:
-        pid = row["product_id"]
-        old = before.get(pid)
-        if old is not None and pid != changed and old[1] == signature(row):
-            continue
+        old = before.get(row["product_id"])
+        if old is not None and not forced(row):
+            wanted = signature(row)
+            if old[1] == wanted:
+                continue
+            if old[1][width:] == wanted[width:]:
+                moved.append((old[0], *(row[name] for name in columns)))
+                continue
         fresh.append(row)
         if old is not None:
             gone.append(old[0])
     wanted = {row["product_id"] for row in rows}
     gone += [row_id for pid, (row_id, _) in before.items() if pid not in wanted]
-    return fresh, gone
+    return fresh, gone, moved
 
 
 def _with_reasons(rows: list[dict], shown: list[PureMatch]) -> None:
@@ -709,34 +737,84 @@ def recompute_programme(code: str, before: int | None, epoch: int,
     """After a subsidy programme (not a use-fee one) was created or edited, for the needs
     with ids in `needs` (lo, hi; all when None); `progress(done, total)` after each commit.
 
-    A programme changes only the cost after subsidies of a pairing whose need qualifies for
-    it, so the needs that qualify as it was (version `before`) or as it is, while in force,
-    are ranked again (whole); what the platform does not know passes, as for a fund. So are
-    those with a product carrying it among their near misses (near misses are ordered by the
-    products' best possible score, subsidies included), and those with a change of their
-    own still pending (a product's job not yet run, a need marked, never computed), which
-    marking them current would hide. The other needs' rows cannot differ: they are marked
-    current at `epoch`. No institution set moves (eligibility does not read a programme that
-    pays no use fee), so no flag lead follows."""
+    A programme changes only the cost after subsidies of a pairing of a product carrying it
+    with a need that qualifies, so only those keys move: the needs that qualify as it was
+    (version `before`) or as it is, while in force (what the platform does not know passes,
+    as for a fund), and that a carrier serves, have their carriers' keys and institution
+    bests patched (Matcher.refresh_products). Near misses are ordered by the products' best
+    possible score, subsidies included: the needs with a carrier among them have theirs
+    ranked again. Needs with a change of their own still pending (a product's job not yet
+    run, a need marked, never computed), which marking them current would hide, are ranked
+    whole. The other needs' rows cannot differ: they are marked current at `epoch`. No
+    institution set moves (eligibility does not read a programme that pays no use fee), so
+    no flag lead follows."""
     matcher = current_matcher()
     facts, _ = adapters.load_need_facts(db.session, *_within(Need.id, needs))
-    day = matcher.ctx.today
-    versions = [p for p in adapters.subsidy_program_versions(db.session, code, before)
-                if p is not None and p.in_force(day)]
     _planner_ready()
     pending = _pending_needs([f.id for f in facts], needs)
-    carriers = matcher.product_mask(db.session.scalars(
-        select(ProgramConfirmation.product_id).where(ProgramConfirmation.program_code == code)))
-    moved = [f for f in facts if f.id in pending or any(
-        need_side_refusal(p, f, unknown_passes=True) is None for p in versions)
-        or (carriers and matcher.near_mask(f) & carriers)]
-    recompute_needs(moved, matcher, epoch,
-                    (lambda done, _ids: progress(done, len(moved))) if progress else None)
+    carriers = frozenset(pid for pid, p in matcher.products.items() if code in p.subsidy_programs)
+    mask = matcher.product_mask(carriers)
+    versions = [p for p in adapters.subsidy_program_versions(db.session, code, before)
+                if p is not None and p.in_force(matcher.ctx.today)]
+    rank_ids, near_ids = set(), set()
+    for f in facts:
+        if f.id in pending or not mask:
+            continue
+        if any(need_side_refusal(p, f, unknown_passes=True) is None for p in versions) \
+                and matcher.eligible_mask(f) & mask:
+            rank_ids.add(f.id)
+        if matcher.near_mask(f) & mask:
+            near_ids.add(f.id)
+    whole = [f for f in facts if f.id in pending]
+    patched = [f for f in facts if f.id in rank_ids or f.id in near_ids]
+    total = len(whole) + len(patched)
+    recompute_needs(whole, matcher, epoch,
+                    (lambda done, _ids: progress(done, total)) if progress else None)
+    changed = 0
+    for start in range(0, len(patched), CHUNK):
+        chunk = patched[start:start + CHUNK]
+        changed += _patch_carriers(matcher, epoch, chunk, carriers, mask, rank_ids, near_ids)
+        if progress is not None:
+            progress(len(whole) + start + len(chunk), total)
     db.session.execute(update(MatchState).where(MatchState.basis < epoch,
                                                 *_within(MatchState.need_id, needs))
                        .values(basis=epoch), execution_options={"synchronize_session": False})
-    log.info("programme %s: %d of %d needs ranked again", code, len(moved), len(facts))
-    return {"needs": len(facts), "recomputed": len(moved)}
+    log.info("programme %s: %d of %d needs ranked whole, %d patched (%d changed)", code,
+             len(whole), len(facts), len(patched), changed)
+    return {"needs": len(facts), "recomputed": len(whole), "patched": len(patched),
+            "lists_changed": changed}
+
+
+def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozenset[int],
+                    mask: int, rank_ids: set[int], near_ids: set[int]) -> int:
+    """Patch these needs after a programme carried by `carriers` (positions `mask`)
+    changed: in `rank_ids`, the carriers' keys and their institutions' bests; in
+    `near_ids`, the near misses ranked again. Returns how many needs were written."""
+    before = _Rows.read(matcher, [f.id for f in facts], carriers, near_ids)
+    writer = _Writer(matcher, epoch, before.versions)
+    for f in facts:
+        ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
+        if ranking is None or near is None:  # never computed: rank it whole
+            writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
+                                                     reserve=RESERVE, per_institution=True)))
+            continue
+        if f.id in near_ids:
+            near = matcher.near_ranking(f, NEAR_SHOWN, RESERVE)
+        best, moving = before.bests.get(f.id, []), frozenset()
+        if f.id in rank_ids:
+            moving = carriers  # their costs, hence their shown reasons, may read otherwise
+            old = ranking
+            ranking = matcher.refresh_products(f, ranking, carriers, mask, SHOWN,
+                                               RESERVE) or ranking
+            if _ranked_anew(old, ranking, carriers):  # rows it did not read may enter
+                writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
+                                                         reserve=RESERVE, per_institution=True)))
+                continue
+            serving = matcher.institutions_serving(f, mask)
+            best = [k for k in best if before.owners.get(k.product_id) not in serving]
+            best += matcher.institution_best(f, serving)
+        writer.patch(f, ranking, near, best, before, moving)
+    return writer.write()
 
 
 def _pending_needs(need_ids: list[int], needs: tuple[int, int] | None) -> set[int]:
@@ -757,7 +835,8 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
     write the rows that moved. Returns how many needs were written."""
     institution_id = db.session.scalar(select(Product.institution_id)
                                        .where(Product.id == product_id))
-    before = _Rows.read(matcher, [f.id for f in facts], product_id, near_ids)
+    changed = frozenset({product_id})
+    before = _Rows.read(matcher, [f.id for f in facts], changed, near_ids)
     writer = _Writer(matcher, epoch, before.versions)
     for f in facts:
         ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
@@ -772,7 +851,7 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
             old = ranking
             ranking = matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
                                       eligible=f.id in eligible) or ranking
-            if _ranked_anew(old, ranking, product_id):  # rows it did not read may enter
+            if _ranked_anew(old, ranking, changed):  # rows it did not read may enter
                 writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
                                                          reserve=RESERVE, per_institution=True)))
                 continue
@@ -781,15 +860,15 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
                 if before.owners.get(k.product_id) != institution_id]
         if institution_id:
             best += matcher.institution_best(f, [institution_id])
-        writer.patch(f, ranking, near, best, before, product_id)
+        writer.patch(f, ranking, near, best, before, changed)
     return writer.write()
 
 
-def _ranked_anew(old: Ranking, new: Ranking, changed: int) -> bool:
+def _ranked_anew(old: Ranking, new: Ranking, changed: frozenset[int]) -> bool:
     """Matcher.refresh ranked the need whole (its list fell below what is shown): products
-    other than the changed one entered it."""
+    other than the changed ones entered it."""
     before = {k.product_id for k in old.keys}
-    return any(k.product_id not in before and k.product_id != changed for k in new.keys)
+    return any(k.product_id not in before and k.product_id not in changed for k in new.keys)
 
 
 @dataclass
@@ -805,17 +884,20 @@ class _Rows:
     matches: dict = field(default_factory=dict)  # need id -> {product id: (row id, signature)}
     near: dict = field(default_factory=dict)
 
-    family: list = field(default_factory=list)  # the changed product's institution's products
+    # the changed products' institutions' products (None: too many to name, every row read)
+    family: list | None = field(default_factory=list)
 
     @classmethod
-    def read(cls, matcher: Matcher, need_ids: list[int], changed: int,
+    def read(cls, matcher: Matcher, need_ids: list[int], changed: frozenset[int],
              near_ids: set[int]) -> _Rows:
-        """`near_ids`: the needs whose near misses may move (the product is or becomes one of
-        them); the others' are left as stored, unread."""
+        """`near_ids`: the needs whose near misses may move (a changed product is or becomes
+        one of them); the others' are left as stored, unread."""
         _planner_ready()
         rows = cls(owners=dict(db.session.execute(select(Product.id, Product.institution_id)).all()))
-        rows.family = [pid for pid, owner in rows.owners.items()
-                       if owner == rows.owners.get(changed)]
+        owners = {rows.owners.get(pid) for pid in changed}
+        rows.family = [pid for pid, owner in rows.owners.items() if owner in owners]
+        if len(rows.family) > FAMILY_NAMED:
+            rows.family = None
         complete = rows._states(need_ids)
         refs = dict(db.session.execute(select(Product.id, Product.ref)).all()) \
             if len(need_ids) > 50 else None
@@ -845,13 +927,14 @@ class _Rows:
         """The ranked rows, and the institution bests of the changed product's institution:
         the other institutions' bests outside the ranking (half a need's rows) cannot move."""
         products = matcher.products
+        wanted = [] if self.family is None else [
+            or_(Match.rank.is_not(None), Match.product_id.in_(self.family))]
         for row_id, nid, pid, score, rate, version, rank, best, has_reasons in db.session.execute(
                 select(Match.id, Match.need_id, Match.product_id,
                        cast(Match.score, Float), Match.estimated_rate, Match.product_version,
                        Match.rank, Match.institution_best,
                        func.json_array_length(Match.reasons) > 0)
-                .where(Match.need_id.in_(chunk),
-                       or_(Match.rank.is_not(None), Match.product_id.in_(self.family)))
+                .where(Match.need_id.in_(chunk), *wanted)
                 .order_by(Match.need_id, Match.rank)):
             terms = products.get(pid)
             key = RankKey(score, rate, terms.ref if terms is not None else _ref(matcher, refs, pid),
@@ -864,7 +947,8 @@ class _Rows:
             self.matches.setdefault(nid, {})[pid] = (row_id, (
                 rank, best, version, score, rate, bool(has_reasons)))
 
-    def _near_misses(self, matcher: Matcher, chunk: list[int], changed: int, near: dict) -> None:
+    def _near_misses(self, matcher: Matcher, chunk: list[int], changed: frozenset[int],
+                     near: dict) -> None:
         if not chunk:
             return
         for row_id, nid, pid, rank, rule, reason, fix, version in db.session.execute(
@@ -873,7 +957,7 @@ class _Rows:
                 .where(NearMiss.need_id.in_(chunk)).order_by(NearMiss.need_id, NearMiss.rank)):
             self.near.setdefault(nid, {})[pid] = (row_id, (rank, version, rule, reason, fix))
             terms = matcher.products.get(pid)
-            if terms is None and pid != changed:  # left the market: its own job removes it
+            if terms is None and pid not in changed:  # left the market: its own job removes it
                 continue
             near[nid].append(PureNearMiss(pid, terms.ref if terms else "",
                                           terms.institution_id if terms else 0,

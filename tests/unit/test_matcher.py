@@ -568,6 +568,68 @@ def test_refresh_equals_a_full_recomputation(products, needs, changed, which, to
         assert new_near.items[:top] == after_m.near_misses(need, top)
 
 
+# products most needs qualify for, so that lists fill and get cut: they differ by what
+# moves a rank (rate, amount and term spans, institution) and by the programmes they carry
+open_products_st = st.builds(
+    lambda rate, spread, amounts, terms, inst, programs, purposes: make_product(
+        institution_id=inst, institution_ref=f"I-{inst}", rate_min=rate, rate_max=rate + spread,
+        amount_min_wan=min(amounts), amount_max_wan=max(amounts), term_min_months=min(terms),
+        term_max_months=max(terms), subsidy_programs=tuple(sorted(programs)),
+        purposes=frozenset({"working_capital", "tech_upgrade"}) | purposes),
+    st.sampled_from([D("2.8"), D("3.0"), D("3.5"), D("4.0"), D("4.6")]),
+    st.sampled_from([D(0), D("0.5"), D(2)]),
+    st.tuples(st.sampled_from([D(10), D(50), D(100)]), st.sampled_from([D(300), D(1000)])),
+    st.tuples(st.sampled_from([3, 6, 12]), st.sampled_from([12, 24, 36])),
+    st.sampled_from([1, 2, 3]),
+    subsets(("tech_upgrade_interest", "guarantee_fee_subsidy", "equipment_renewal_relending")),
+    subsets(("supply_chain",)))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(open_products_st, min_size=2, max_size=14),
+       st.lists(needs_st, min_size=1, max_size=4),
+       st.lists(open_products_st | products_st, min_size=1, max_size=6),
+       st.integers(0, 2 ** 14), st.integers(1, 3))
+def test_refresh_products_equals_a_full_recomputation(products, needs, changes, which, top):
+    """Many products changed at once (a programme's carriers): patched lists, complete or
+    cut short (top + 1 kept of up to 14 products), are what ranking again gives."""
+    products = numbered(products)
+    needs = [dataclasses.replace(n, enterprise=dataclasses.replace(
+        n.enterprise, district="江津区", industry="C3670", size="small", tax_credit_grade="A",
+        founded=date(2016, 1, 31)), guarantee_modes=frozenset({"credit"}), max_rate=None)
+        for n in numbered(needs)]
+    targets = [p for i, p in enumerate(products) if which >> i & 1][:len(changes)]
+    after = products
+    for target, change in zip(targets, changes):
+        after = with_product(after, dataclasses.replace(change, id=target.id, ref=target.ref))
+    changed = frozenset(t.id for t in targets)
+    before_m, after_m = Matcher(products, CTX), Matcher(after, CTX)
+    mask = after_m.product_mask(changed)
+    for need in needs:
+        ranking = before_m.rank(need, top, reserve=1)
+        fresh = after_m.refresh_products(need, ranking, changed, mask, top, reserve=1)
+        fresh = fresh or ranking
+        assert fresh.keys[:top] == after_m.rank_keys(need, top)
+        if fresh.complete:
+            assert fresh.keys == after_m.rank_keys(need, None)
+
+
+def test_a_complete_list_that_more_products_enter_than_it_keeps_is_cut():
+    """One product ranked, complete; two more become eligible at once: two are kept, and the
+    list no longer says it holds every eligible product."""
+    products = [make_product(id=i, ref=f"P-{i}", amount_max_wan=D(500 if i == 1 else 100))
+                for i in (1, 2, 3)]
+    need = make_need()
+    ranking = Matcher(products, CTX).rank(need, top=1, reserve=1)
+    assert [k.product_id for k in ranking.keys] == [1] and ranking.complete
+    after = Matcher([products[0]] + [dataclasses.replace(p, amount_max_wan=D(500))
+                                     for p in products[1:]], CTX)
+    fresh = after.refresh_products(need, ranking, frozenset({2, 3}),
+                                   after.product_mask({2, 3}), top=1, reserve=1)
+    assert len(fresh.keys) == 2 and not fresh.complete
+    assert fresh.keys == after.rank_keys(need, 2)
+
+
 def test_rank_order_matches_match_order():
     products = [make_product(id=i, ref=f"P-{i}", rate_min=D("3.5") + D(i % 3) / 10)
                 for i in range(1, 9)]
