@@ -77,3 +77,25 @@ def test_a_get_does_not_hold_the_write_lock(file_app):
         conn.close()
         _db.session.rollback()
         _db.session.remove()
+
+
+def test_a_job_run_here_leaves_no_write_lock_behind(file_app):
+    """The CLI runs jobs in its own process (run_here) and goes on: once the job is recorded,
+    another process writes at once. Reading the finished job's row again began a transaction
+    IMMEDIATE (the job's context still set), held until the CLI's next commit: a benchmark's
+    SQL join after `match --all` failed with "database is locked"."""
+    from matchmaker import jobs
+    from matchmaker.jobs.models import Job
+
+    file_app.config["JOBS_BACKEND"] = "thread"  # enqueued, not run inside the transaction
+    with file_app.app_context():
+        job = jobs.enqueue("matching.reach")
+        _db.session.info.pop(jobs.service._PENDING, None)  # run here, not on the backend
+        _db.session.commit()
+        jobs.runner.run_here(job.id)
+        assert _db.session.get(Job, job.id).status == "done"
+        conn = sqlite3.connect(file_app.config["TEST_PATH"], timeout=0)
+        conn.execute("UPDATE settings SET value = '5' WHERE key = 'probe'")
+        conn.commit()  # no wait: nothing holds the write lock
+        conn.close()
+        _db.session.remove()

@@ -317,6 +317,10 @@ def execute(job_id: int, backend: str) -> str | None:
     try:
         return _execute(job_id, backend)
     finally:
+        # the job's row, read again once recorded, began a transaction (IMMEDIATE on SQLite)
+        # that nothing ends here: the CLI running jobs in its process (run_here) held the
+        # write lock until its next commit. Everything the job wrote is committed by now.
+        db.session.rollback()
         JOB_RUNNING.reset(writing)
 
 
