@@ -278,13 +278,16 @@ def _programme_data(program, **changes) -> dict:
             **changes}
 
 
-@pytest.mark.parametrize("part", [service.PRODUCT_PART, 40])
+# (needs per part, carriers' institutions' products named in the read: beyond, every row read)
+@pytest.mark.parametrize("part, named", [(service.PRODUCT_PART, service.FAMILY_NAMED),
+                                         (40, service.FAMILY_NAMED), (service.PRODUCT_PART, 0)])
 def test_programme_edits_patch_exactly_the_needs_they_move(platform, db, monkeypatch,
-                                                               part):
+                                                               part, named):
     """A programme's job patches only the needs that qualify before or after (their
     carriers' keys) or have a carrier among their near misses; every need then stores what a
     full recompute would, reasons included (the label is in them)."""
     monkeypatch.setattr(service, "PRODUCT_PART", part)
+    monkeypatch.setattr(service, "FAMILY_NAMED", named)
     monkeypatch.setattr(runner, "worker_count", lambda app=None: 8)
     code = "tech_upgrade_interest"
     for p in _db.session.scalars(select(Product)):  # more carriers than the generator's 3
