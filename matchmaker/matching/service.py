@@ -440,6 +440,12 @@ class _Writer:
         self.put(result.need.id, result.matches, result.ranking, result.near_ranking,
                  result.institution_best)
 
+    def put_ranked_whole(self, facts) -> None:
+        """A need a patch cannot serve (never computed, or its list fell below what is
+        shown) ranked whole, every row of it replaced."""
+        self.put_result(next(self.matcher.match_all([facts], top=SHOWN, near_top=NEAR_SHOWN,
+                                                    reserve=RESERVE, per_institution=True)))
+
     def write(self) -> int:
         """Replace the rows of the needs put; skips a need a newer basis already wrote (they
         are left in `newer`)."""
@@ -795,8 +801,7 @@ def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozens
     for f in facts:
         ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
         if ranking is None or near is None:  # never computed: rank it whole
-            writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
-                                                     reserve=RESERVE, per_institution=True)))
+            writer.put_ranked_whole(f)
             continue
         if f.id in near_ids:
             near = matcher.near_ranking(f, NEAR_SHOWN, RESERVE)
@@ -807,8 +812,7 @@ def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozens
             ranking = matcher.refresh_products(f, ranking, carriers, mask, SHOWN,
                                                RESERVE) or ranking
             if _ranked_anew(old, ranking, carriers):  # rows it did not read may enter
-                writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
-                                                         reserve=RESERVE, per_institution=True)))
+                writer.put_ranked_whole(f)
                 continue
             serving = matcher.institutions_serving(f, mask)
             best = [k for k in best if before.owners.get(k.product_id) not in serving]
@@ -841,8 +845,7 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
     for f in facts:
         ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
         if ranking is None or near is None:  # never computed: rank it whole
-            writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
-                                                     reserve=RESERVE, per_institution=True)))
+            writer.put_ranked_whole(f)
             continue
         if f.id in near_ids:
             near = matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
@@ -852,8 +855,7 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
             ranking = matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
                                       eligible=f.id in eligible) or ranking
             if _ranked_anew(old, ranking, changed):  # rows it did not read may enter
-                writer.put_result(next(matcher.match_all([f], top=SHOWN, near_top=NEAR_SHOWN,
-                                                         reserve=RESERVE, per_institution=True)))
+                writer.put_ranked_whole(f)
                 continue
         # only the changed product's institution can have a new best
         best = [k for k in before.bests.get(f.id, [])
