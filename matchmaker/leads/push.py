@@ -18,7 +18,6 @@ from ..extensions import BULK, db, insert_rows, refresh_statistics
 from ..guards import guarded
 from ..institutions.models import Institution, Product
 from ..matching import service as matching
-from ..matching.models import Match
 from . import scope as scopes
 from .consent import close_consent, grant_consent, live_consents
 from .models import (
@@ -225,7 +224,8 @@ def _missing_flag_pairs(need_ids: list[int], products: dict[int, tuple]) -> list
     """(need id, institution id, best product id, basis, recorded by) owed a flag consent:
     the flagged needs' stored institution bests on `products` (id -> (institution id, ref):
     the published ones), less the pairs holding a live consent or one the enterprise
-    withdrew. Three reads by the needs' keys, joined here: SQLite planned the join with
+    withdrew. Reads by the needs' keys (the bests from memory just after a recompute wrote
+    them: matching.institution_bests), joined here: SQLite planned the join with
     products (and the NOT EXISTS form) as every published product × the needs' matches,
     2.5 million probes per 500 needs at 5,000 products, and a filter on the needs' status
     as a scan of every need's status."""
@@ -243,15 +243,13 @@ def _missing_flag_pairs(need_ids: list[int], products: dict[int, tuple]) -> list
         select(Consent.need_id, Consent.institution_id)
         .where(Consent.need_id.in_(sorted(flagged)),
                or_(Consent.revoked_at.is_(None), Consent.revoke_reason == "withdrawn"))).all())
-    rows = [(need_id, inst, -score, ref, pid) for need_id, pid, score in db.session.execute(
-        select(Match.need_id, Match.product_id, Match.score)
-        .where(Match.need_id.in_(sorted(flagged)), Match.institution_best.is_(True)))
-        if pid in products for inst, ref in (products[pid],) if (need_id, inst) not in held]
     found: dict[tuple, int] = {}
-    # need, institution, score desc, product ref: the institution's best first
-    for need_id, inst, _neg, _ref, pid in sorted(rows):
-        found.setdefault((need_id, inst), pid)
-    return [(need_id, inst, pid, *flagged[need_id]) for (need_id, inst), pid in found.items()]
+    for need_id, best in matching.institution_bests(sorted(flagged)).items():
+        for pid in best:  # best first: an institution's first is its best
+            if (owner := products.get(pid)) is not None and (need_id, owner[0]) not in held:
+                found.setdefault((need_id, owner[0]), pid)
+    return [(need_id, inst, pid, *flagged[need_id])
+            for (need_id, inst), pid in sorted(found.items())]
 
 
 def _open_flag_leads(owed: list[tuple]) -> int:
