@@ -1469,12 +1469,28 @@ class Matcher:
         return [held[0] for held in best.values()]
 
     def product_counts(self, masks: Iterable[int]) -> dict[int, int]:
-        """product id -> in how many of these masks (needs' eligible) it is set: counted by
-        position in a list, the ids looked up once at the end."""
-        counts = [0] * len(self._index.items)
+        """product id -> in how many of these masks (needs' eligible) it is set.
+
+        Counted bit-sliced: planes[i] holds bit i of every position's count, and a mask is
+        added as a binary increment of all positions at once (a carry rippling through
+        about two planes on average), so a mask costs a few operations on whole integers
+        instead of one step per set bit: 5.2 million eligible pairings at 20,000 needs took
+        2 s position by position."""
+        planes: list[int] = []
         for mask in masks:
-            for pos in _bits(mask):
-                counts[pos] += 1
+            carry = mask
+            for i, plane in enumerate(planes):
+                if not carry:
+                    break
+                planes[i] = plane ^ carry
+                carry &= plane
+            else:
+                if carry:
+                    planes.append(carry)
+        counts = [0] * len(self._index.items)
+        for i, plane in enumerate(planes):
+            for pos in _bits(plane):
+                counts[pos] += 1 << i
         items = self._index.items
         return {items[pos].terms.id: n for pos, n in enumerate(counts) if n}
 

@@ -534,6 +534,23 @@ def test_index_agrees_with_the_rules(products, needs, top):
             assert m.matches_for(need, [key]) == [x]    # stored keys give the same match
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 70), st.lists(st.lists(st.integers(0, 69)), max_size=40))
+def test_product_counts_counts_each_position_over_every_mask(n, chosen):
+    """The bit-sliced counter against one count per set bit: carries through several planes
+    (up to 40 masks), positions set in no mask left out."""
+    products = [make_product(id=i + 1, ref=f"P-{i + 1:03d}") for i in range(n)]
+    m = Matcher(products, CTX)
+    by_pos = {it.pos: it.terms.id for it in m._index.items}
+    masks = [sum(1 << pos for pos in set(c) if pos < n) for c in chosen]
+    naive: dict[int, int] = {}
+    for mask in masks:
+        for pos in range(n):
+            if mask >> pos & 1:
+                naive[by_pos[pos]] = naive.get(by_pos[pos], 0) + 1
+    assert m.product_counts(masks) == naive
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(products_st, min_size=1, max_size=6), st.lists(needs_st, min_size=1,
                                                                max_size=12))
