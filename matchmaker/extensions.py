@@ -219,20 +219,21 @@ def _json_converted(column: list, convert) -> list:
 
 
 def _converted(column: list, convert) -> list:
+    """`convert` applied to each value, once per distinct hashable value (a column of a
+    job's rows holds a few hundred scores, one timestamp). Keyed by the value alone: equal
+    values of another type (True and 1, Decimal("1") and 1.0) convert alike in every
+    column type here. Unhashable values (JSON lists and dicts) are converted each."""
     done: dict = {}
-    out = []
+    out: list = []
+    append = out.append
     for value in column:
         try:
-            key = (type(value), value)
-            hash(key)
-        except TypeError:  # a list or a dict (JSON): the empty ones are common
-            if value:
-                out.append(convert(value))
-                continue
-            key = (type(value), "empty")
-        if key not in done:
-            done[key] = convert(value)
-        out.append(done[key])
+            append(done[value])
+        except KeyError:
+            found = done[value] = convert(value)
+            append(found)
+        except TypeError:  # unhashable
+            append(convert(value))
     return out
 
 
