@@ -986,6 +986,9 @@ class _ProductIndex:
         self.items = items
         self.by_id = {it.terms.id: it for it in items}
         self.institution_of = [it.terms.institution_id for it in items]
+        slots: dict[int, int] = {}
+        self.owner_slot = [slots.setdefault(i, len(slots)) for i in self.institution_of]
+        self.slots = len(slots)
         # what _top reads per candidate, in one tuple: for needs without a rate ceiling
         # (positions are sorted by that bound), and for needs with one (the bound's maximum
         # over the positions still ahead, since that order does not sort it)
@@ -1000,6 +1003,9 @@ class _ProductIndex:
         self.fast_capped = [(it.static, it.amt_slope, it.ln_amt_mid, it.term_slope,
                              it.ln_term_mid, it.best_cost, bound, it.simple, it.mid_rate,
                              it.fit_room, it.fit_verified) for it, bound in zip(items, ahead)]
+        # the bounds alone: _institution_tops skips most positions on them
+        self.bound_free = [t[6] for t in self.fast_free]
+        self.bound_capped = [t[6] for t in self.fast_capped]
         nb = self.nbytes = (len(items) + 7) >> 3
         self.all = _mask((it.pos for it in items if it.terms.active), nb)
         self._build(items, nb)
@@ -1421,33 +1427,41 @@ class Matcher:
         """`_top(v, eligible & institution mask, 1)` for every institution, in one pass over
         the eligible positions: the same candidates in the same order per institution, each
         pruned against its own institution's best so far (a position whose bound is below
-        that best cannot enter, exactly where `_top` would have stopped)."""
+        that best cannot enter, exactly where `_top` would have stopped). Institutions are
+        held by slot in lists, not by id in a dict: the loop body runs about 300 times a need."""
         items = self._index.items
+        owner = self._index.owner_slot  # position -> its institution's slot, 0 … K-1
+        # per slot: the best entry so far, its rounded score, and the floor below which
+        # nothing can reach it (minus infinity before any: every test below passes)
+        held: list = [None] * self._index.slots
+        kths = [-math.inf] * self._index.slots
+        floors = kths[:]
         cost_of = self._cost
         w_amount, w_term = self._w_amount, self._w_term
         ln_a, ln_t = v.ln_amount, v.ln_term
         mid_costs = self._mid_costs
         ceiling = v.need.max_rate
-        fast = self._index.fast_free if ceiling is None else self._index.fast_capped
+        if ceiling is None:
+            fast, bound = self._index.fast_free, self._index.bound_free
+        else:
+            fast, bound = self._index.fast_capped, self._index.bound_capped
         verified = self._index.verified(v) if v.need.enterprise.verified_tags else b""
-        owner = self._index.institution_of
-        best: dict[int, tuple] = {}  # institution -> (entry, kth, floor)
         data = eligible.to_bytes(self._index.nbytes, "little")
         for found in _NONZERO.finditer(data):
             byte = found.start()
             base = byte << 3
             for off in _BYTE_BITS[data[byte]]:
                 pos = base + off
-                inst = owner[pos]
-                held = best.get(inst)
-                (static, a_slope, a_mid, t_slope, t_mid, best_cost, ub_r, simple, mid, room,
-                 vb) = fast[pos]
-                if held is not None and ub_r < held[1]:
+                slot = owner[pos]
+                if bound[pos] < kths[slot]:
                     continue
+                (static, a_slope, a_mid, t_slope, t_mid, best_cost, _ub, simple, mid, room,
+                 vb) = fast[pos]
                 # the same operations, in the same order, as _pair() and _top()
                 partial = (static + (w_amount - a_slope * abs(ln_a - a_mid))
                            + (w_term - t_slope * abs(ln_t - t_mid)))
-                if held is not None and partial + best_cost < held[2]:
+                floor = floors[slot]
+                if partial + best_cost < floor:
                     continue
                 if simple and (ceiling is None or ceiling >= mid):
                     cost = mid_costs[pos]
@@ -1459,14 +1473,15 @@ class Matcher:
                 extra = cost.fit + (vb if vb and verified and _has(verified, pos) else 0.0)
                 if extra:
                     score += min(extra, room)
-                if held is not None and score < held[2]:
+                if score < floor:
                     continue
                 entry = ((round(score, 1), cost.neg_rate, -items[pos].ref_rank), pos, score,
                          cost)
-                if held is None or entry > held[0]:
-                    kth = entry[0][0]
-                    best[inst] = (entry, kth, kth - 0.051)
-        return [held[0] for held in best.values()]
+                if held[slot] is None or entry > held[slot]:
+                    held[slot] = entry
+                    kths[slot] = kth = entry[0][0]
+                    floors[slot] = kth - 0.051
+        return [entry for entry in held if entry is not None]
 
     def product_counts(self, masks: Iterable[int]) -> dict[int, int]:
         """product id -> in how many of these masks (needs' eligible) it is set.
