@@ -451,3 +451,24 @@ def test_institution_bests_in_one_pass_are_each_institutions_first_in_the_full_r
             (first[i] for i in some), key=rank_order)
         compared += len(first)
     assert compared > 300
+
+
+def test_institution_bests_from_a_recompute_in_memory_are_the_ones_it_stores(db, monkeypatch):
+    """The flag leads read each need's institution bests from the results just written
+    (inside the recompute's progress callback) instead of reading them back: the same
+    products as the stored rows say, for every need of every batch."""
+    monkeypatch.setattr(service, "CHUNK", 7)  # several batches
+    import_document(to_exchange(generate(12, 5, 40, 50, 60), 12))
+    facts, _ = adapters.load_need_facts(_db.session)
+    from_memory: dict[int, list[int]] = {}
+
+    def progress(_done, need_ids):
+        assert service._RECENT in _db.session.info
+        from_memory.update(service.institution_bests(need_ids))
+
+    service.recompute_needs(facts, service.current_matcher(), service.current_epoch() + 1,
+                            progress)
+    stored = service.institution_bests(sorted(from_memory))
+    assert len(from_memory) == len(facts) and sum(map(len, stored.values())) > 50
+    assert {n: sorted(p) for n, p in from_memory.items()} == {
+        n: sorted(stored.get(n, [])) for n in from_memory}
