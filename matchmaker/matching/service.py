@@ -420,14 +420,10 @@ class _Writer:
         ranked = [(rank, key) for rank, key in enumerate(ranking.keys, 1)]
         ranked_ids = {k.product_id for k in ranking.keys}
         ranked += [(None, key) for key in best if key.product_id not in ranked_ids]
-        products, versions = self.matcher.products, self.versions
-        # inlined _version and a Decimal per distinct score: 800,000 rows a `match --all`
-        # of 20,000 needs
+        # a Decimal per distinct score: 800,000 rows a `match --all` of 20,000 needs
         return [{"need_id": need_id, "product_id": key.product_id, "rank": rank,
                  "institution_best": key.product_id in best_ids,
-                 "product_version": (terms.version
-                                     if (terms := products.get(key.product_id)) is not None
-                                     else versions.get(key.product_id, 0)),
+                 "product_version": self._version(key.product_id),
                  "score": _SCORES[key.score], "estimated_rate": key.estimated_rate,
                  "reasons": [], "components": {}, "computed_at": self.now, "_key": key}
                 for rank, key in ranked]
@@ -815,13 +811,8 @@ def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozens
     """Patch these needs after a programme carried by `carriers` (positions `mask`)
     changed: in `rank_ids`, the carriers' keys and their institutions' bests; in
     `near_ids`, the near misses ranked again. Returns how many needs were written."""
-    before = _Rows.read(matcher, [f.id for f in facts], carriers, near_ids)
-    writer = _Writer(matcher, epoch, before.versions)
-    for f in facts:
-        ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
-        if ranking is None or near is None:  # never computed: rank it whole
-            writer.put_ranked_whole(f)
-            continue
+    before, writer, stored = _patching(matcher, epoch, facts, carriers, near_ids)
+    for f, ranking, near in stored:
         if f.id in near_ids:
             near = matcher.near_ranking(f, NEAR_SHOWN, RESERVE)
         best, moving = before.bests.get(f.id, []), frozenset()
@@ -838,6 +829,23 @@ def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozens
             best += matcher.institution_best(f, serving)
         writer.patch(f, ranking, near, best, before, moving)
     return writer.write()
+
+
+def _patching(matcher: Matcher, epoch: int, facts: list, changed: frozenset[int],
+              near_ids: set[int]) -> tuple[_Rows, _Writer, list[tuple]]:
+    """What a patch starts from: the needs' stored rows, a writer over them, and (facts,
+    stored Ranking, stored NearRanking) of each need that has them; a need never computed
+    is ranked whole in the writer at once."""
+    before = _Rows.read(matcher, [f.id for f in facts], changed, near_ids)
+    writer = _Writer(matcher, epoch, before.versions)
+    stored = []
+    for f in facts:
+        ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
+        if ranking is None or near is None:
+            writer.put_ranked_whole(f)
+        else:
+            stored.append((f, ranking, near))
+    return before, writer, stored
 
 
 def _pending_needs(need_ids: list[int], needs: tuple[int, int] | None) -> set[int]:
@@ -859,13 +867,8 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
     institution_id = db.session.scalar(select(Product.institution_id)
                                        .where(Product.id == product_id))
     changed = frozenset({product_id})
-    before = _Rows.read(matcher, [f.id for f in facts], changed, near_ids)
-    writer = _Writer(matcher, epoch, before.versions)
-    for f in facts:
-        ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
-        if ranking is None or near is None:  # never computed: rank it whole
-            writer.put_ranked_whole(f)
-            continue
+    before, writer, stored = _patching(matcher, epoch, facts, changed, near_ids)
+    for f, ranking, near in stored:
         if f.id in near_ids:
             near = matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
                                         RESERVE) or near
