@@ -7,6 +7,9 @@ class Defaults:
     REDIS_URL = None  # None: in-process fallbacks (rate limits in memory, jobs in a thread)
     JOBS_BACKEND = "auto"  # auto: RQ when REDIS_URL is set, else a thread; tests: inline
     JOBS_QUEUE = "matchmaker"  # the RQ queue name (and key prefix of its Redis keys)
+    # processes ranking a `match --all` part: None = every core when jobs run in this process
+    # (forked children rank while this process writes), 1 on RQ workers; 1 = never fork
+    MATCH_PROCESSES = None
     # the busiest pages are served from Redis while nothing they read changed (web/pagecache.py);
     # only with REDIS_URL. Seconds a stored page is kept at most
     PAGE_CACHE = True

@@ -8,7 +8,7 @@ from ..enterprises.models import Need
 from ..extensions import db
 from ..jobs import job
 from ..jobs.models import Job
-from . import adapters, service
+from . import adapters, parallel, service
 
 
 def _reporter(ctx, what: str):
@@ -134,7 +134,8 @@ def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
         ctx.commit()
         ctx.progress(100 * done / max(total, 1), f"第{part}部分：{done}/{total}个需求")
 
-    eligible = service.recompute_needs(facts, matcher, epoch, progress)
+    eligible = service.recompute_needs(facts, matcher, epoch, progress,
+                                       processes=parallel.processes())
     reach = service.reach_partials(matcher, eligible, {f.id: f for f in facts}, status)
     return {"needs": total, "reach": reach, "part": part}
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -51,7 +51,7 @@ from ..institutions.models import (
 from ..institutions.subsidies import need_side_refusal
 from ..policy import service as policy
 from ..policy.models import ProgramConfirmation, ReferenceRate, Setting, SubsidyProgram
-from . import adapters
+from . import adapters, parallel
 from .matcher import (
     NEAR_RANK,
     RULES_BY_CODE,
@@ -271,7 +271,7 @@ def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False
 
 
 _DEFERRED = "matching_deferred"
-_RECENT = "matching_recent"  # (matcher, {need id: NeedResult}) just written, see recompute_needs
+_RECENT = "matching_recent"  # (matcher, {need id: (facts, match rows)}) just written: recompute_needs
 
 
 class everything_after:
@@ -450,6 +450,13 @@ class _Writer:
     def _version(self, product_id: int) -> int:
         terms = self.matcher.products.get(product_id)
         return terms.version if terms is not None else self.versions.get(product_id, 0)
+
+    def take(self, ranked: _Ranked) -> None:
+        """Needs ranked elsewhere (a child process), written as if put here."""
+        self.needs += ranked.needs
+        self.states += ranked.states
+        self.matches += ranked.matches
+        self.near += ranked.near
 
     def put_result(self, result: NeedResult) -> None:
         self.put(result.need.id, result.matches, result.ranking, result.near_ranking,
@@ -633,32 +640,123 @@ def refresh_supply_chain_needs() -> int:
     return len(needs)
 
 
-def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None) -> dict:
-    """Full results for these needs, written per CHUNK (progress(done) after each commit
-    point); returns per product id its count of eligible needs (for the reach figures) as
-    (needs, amount) over the open ones — the caller passes `open_ids`."""
+def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None,
+                    processes: int = 1) -> dict:
+    """Full results for these needs, written per CHUNK (progress(done, need ids) after each
+    commit point); returns need id -> its eligible products' mask (for the reach figures).
+    With processes > 1 the needs are ranked in forked children while this process writes
+    (matching/parallel.py): the same rows, in the same transactions."""
     writer = _Writer(matcher, epoch)
+
+    def rank(lo: int, hi: int) -> _Ranked:
+        return _Ranked.of(matcher, facts[lo:hi], epoch, writer.now)
+
     eligible: dict[int, int] = {}
-    for start in range(0, len(facts), CHUNK):
-        batch = facts[start:start + CHUNK]
-        written: dict[int, NeedResult] = {}
-        for result in matcher.match_all(batch, top=SHOWN, near_top=NEAR_SHOWN,
+    batch: list[_Ranked] = []
+    done = written = 0
+    with parallel.quiet_collector():
+        for ranked in parallel.ordered(rank, len(facts), min(PIECE, CHUNK), processes):
+            writer.take(ranked)
+            eligible.update(ranked.eligible)
+            batch.append(ranked)
+            done += len(ranked.needs)
+            if done - written < CHUNK and done < len(facts):
+                continue
+            writer.write()
+            if progress is not None:
+                _progress_with_recent(progress, matcher, facts[written:done], batch,
+                                      writer.newer, done)
+            batch, written = [], done
+    return eligible
+
+
+def _progress_with_recent(progress, matcher: Matcher, facts: list, batch: list[_Ranked],
+                          newer: set, done: int) -> None:
+    """progress(done, need ids) with what was just written (the needs `facts`) at hand: its
+    subscribers (the flag leads' institution bests and snapshots) read it from memory, not
+    back from the database (_RECENT, read by institution_bests and institution_snapshots)."""
+    by_id = {f.id: f for f in facts}
+    recent = {need_id: (by_id[need_id], rows) for ranked in batch
+              for need_id, rows in ranked.rows_by_need() if need_id not in newer}
+    db.session.info[_RECENT] = (matcher, recent)
+    try:
+        progress(done, list(by_id))
+    finally:
+        db.session.info.pop(_RECENT, None)
+
+
+# needs a child ranks at a time (matching/parallel.py): CHUNK is a multiple, so each
+# transaction still holds CHUNK needs
+PIECE = 250
+
+
+class _Ranked:
+    """Needs ranked whole, as _Writer.put makes their rows, with each need's eligible mask:
+    what a child process sends back (parallel.ordered). Pickled as plain tuples, since a
+    batch's 20,000 row dicts with Decimals pickled cost about a third of ranking them."""
+
+    NEAR = ("need_id", "product_id", "rank", "product_version", "rule", "reason", "fix")
+
+    def __init__(self, needs: list[int], states: list[dict], matches: list[dict],
+                 near: list[dict], eligible: dict[int, int]):
+        self.needs, self.states, self.matches, self.near = needs, states, matches, near
+        self.eligible = eligible
+
+    @classmethod
+    def of(cls, matcher: Matcher, facts: list, epoch: int, now) -> _Ranked:
+        writer = _Writer(matcher, epoch, now=now)
+        eligible = {}
+        for result in matcher.match_all(facts, top=SHOWN, near_top=NEAR_SHOWN,
                                         reserve=RESERVE, per_institution=True):
             writer.put_result(result)
             eligible[result.need.id] = result.eligible
-            written[result.need.id] = result
-        writer.write()
-        for need_id in writer.newer:
-            written.pop(need_id, None)
-        if progress is not None:
-            # what the progress callback's subscribers read (the flag leads' snapshots) is
-            # what was just written: they get it from memory instead of reading it back
-            db.session.info[_RECENT] = (matcher, written)
-            try:
-                progress(start + len(batch), [f.id for f in batch])
-            finally:
-                db.session.info.pop(_RECENT, None)
-    return eligible
+        for row in writer.matches:
+            del row["_key"]
+        return cls(writer.needs, writer.states, writer.matches, writer.near, eligible)
+
+    def rows_by_need(self) -> Iterator[tuple[int, list[dict]]]:
+        """(need id, its match rows) for every need, in the order they were put."""
+        rows, at = self.matches, 0
+        for need_id in self.needs:
+            start = at
+            while at < len(rows) and rows[at]["need_id"] == need_id:
+                at += 1
+            yield need_id, rows[start:at]
+
+    def __getstate__(self) -> tuple:
+        now = self.states[0]["computed_at"] if self.states else None
+        epoch = self.states[0]["basis"] if self.states else None
+        # scores and rates travel as float and text: a Decimal pickles as a call
+        match = [(r["need_id"], r["product_id"], r["rank"], r["institution_best"],
+                  r["product_version"], float(r["score"]),
+                  None if r["estimated_rate"] is None else str(r["estimated_rate"]),
+                  r["reasons"], r["components"]) for r in self.matches]
+        near = [tuple(r[c] for c in self.NEAR) for r in self.near]
+        states = [(s["need_id"], s["complete"], s["near_complete"]) for s in self.states]
+        return now, epoch, self.needs, states, match, near, self.eligible
+
+    def __setstate__(self, state: tuple) -> None:
+        now, epoch, self.needs, states, match, near, self.eligible = state
+        self.states = [{"need_id": need_id, "basis": epoch, "wanted": 0, "computed_at": now,
+                        "complete": complete, "near_complete": near_complete}
+                       for need_id, complete, near_complete in states]
+        rates = _Rates()
+        self.matches = [
+            {"need_id": need_id, "product_id": product_id, "rank": rank,
+             "institution_best": best, "product_version": version, "score": _SCORES[score],
+             "estimated_rate": rates[rate], "reasons": reasons, "components": components,
+             "computed_at": now}
+            for need_id, product_id, rank, best, version, score, rate, reasons, components
+            in match]
+        self.near = [dict(zip(self.NEAR, values), computed_at=now) for values in near]
+
+
+class _Rates(dict):
+    """text -> Decimal, made once per distinct rate (a batch holds a few hundred)."""
+
+    def __missing__(self, text: str | None) -> Decimal | None:
+        found = self[text] = None if text is None else Decimal(text)
+        return found
 
 
 @dataclass
@@ -1143,8 +1241,7 @@ def institution_bests(need_ids: list[int]) -> dict[int, list[int]]:
     asks this for every need: reading 570,000 rows back per 20,000 needs cost SQLite 2 s);
     otherwise from the stored rows."""
     _matcher, recent = db.session.info.get(_RECENT, (None, {}))
-    out = {n: [k.product_id for k in recent[n].institution_best] for n in need_ids
-           if n in recent}
+    out = {n: _bests_of(recent[n][1]) for n in need_ids if n in recent}
     rest = [n for n in need_ids if n not in out]
     for chunk in _chunks(rest):
         rows = db.session.execute(
@@ -1153,6 +1250,13 @@ def institution_bests(need_ids: list[int]) -> dict[int, list[int]]:
         for need_id, pid, _score in sorted(rows, key=lambda r: (r[0], -r[2], r[1])):
             out.setdefault(need_id, []).append(pid)
     return out
+
+
+def _bests_of(rows: list[dict]) -> list[int]:
+    """The product ids of a need's institution bests among its rows, in the order the stored
+    path reads them (score down, then product id)."""
+    return [r["product_id"] for r in sorted(
+        (r for r in rows if r["institution_best"]), key=lambda r: (-r["score"], r["product_id"]))]
 
 
 def institution_snapshots(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], list[dict]]:
@@ -1165,7 +1269,8 @@ def institution_snapshots(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, i
     out: dict[tuple[int, int], list[dict]] = {}
     matcher, recent = db.session.info.get(_RECENT, (None, {}))
     for need_id in [n for n in wanted if n in recent]:
-        out.update(_snapshots_of(matcher, recent[need_id], wanted.pop(need_id)))
+        facts, rows = recent[need_id]
+        out.update(_snapshots_of(matcher, facts, rows, wanted.pop(need_id)))
     for chunk in _chunks(sorted(wanted)):
         rows = db.session.execute(
             select(Match.need_id, Product.institution_id, Match.product_id, Product.ref,
@@ -1198,25 +1303,24 @@ def institution_snapshots(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, i
     return out
 
 
-def _snapshots_of(matcher: Matcher, result: NeedResult,
+def _snapshots_of(matcher: Matcher, facts, rows: list[dict],
                   institutions: set[int]) -> dict[tuple[int, int], list[dict]]:
-    """institution_snapshots for a need whose result was just written (_Writer.put): its
-    rows are the ranked keys and the institution bests, the shown ones with their reasons."""
+    """institution_snapshots for a need whose rows were just written (_Writer.put): the
+    ranked keys and the institution bests, the shown ones with their reasons; the others'
+    reasons computed here."""
     products = matcher.products
-    keys: dict[int, list[RankKey]] = {}
-    seen: set[int] = set()
-    for key in (*result.ranking.keys, *result.institution_best):
-        inst = products[key.product_id].institution_id
-        if inst in institutions and key.product_id not in seen:
-            seen.add(key.product_id)
-            keys.setdefault(inst, []).append(key)
-    reasons = {m.product_id: m.reasons for m in result.matches}
-    missing = [k for found in keys.values() for k in found if k.product_id not in reasons]
-    for m in matcher.matches_for(result.need, missing):
-        reasons[m.product_id] = m.reasons
-    need_id = result.need.id
-    return {(need_id, inst): [
-        {"product_id": k.product_id, "product_version": products[k.product_id].version,
-         "score": float(k.score), "reasons": list(reasons[k.product_id]),
-         "estimated_rate": float(k.estimated_rate) if k.estimated_rate is not None else None}
-        for k in sorted(found, key=rank_order)] for inst, found in keys.items()}
+    found: dict[int, list[tuple[RankKey, dict]]] = {}
+    for row in rows:
+        terms = products[row["product_id"]]
+        if terms.institution_id in institutions:
+            key = RankKey(float(row["score"]), row["estimated_rate"], terms.ref, terms.id)
+            found.setdefault(terms.institution_id, []).append((key, row))
+    missing = [key for pairs in found.values() for key, row in pairs if not row["reasons"]]
+    built = {m.product_id: m.reasons for m in matcher.matches_for(facts, missing)}
+    return {(facts.id, inst): [
+        {"product_id": key.product_id, "product_version": row["product_version"],
+         "score": key.score, "reasons": list(row["reasons"] or built[key.product_id]),
+         "estimated_rate": float(key.estimated_rate) if key.estimated_rate is not None
+         else None}
+        for key, row in sorted(pairs, key=lambda pair: rank_order(pair[0]))]
+        for inst, pairs in found.items()}
