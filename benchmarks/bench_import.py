@@ -98,6 +98,9 @@ def main() -> int:
 def _peak() -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak:.0f} MiB of this process (goal < 1024 for the import)")
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    if child:  # the processes ranking needs beside it (matching/parallel.py), pages shared
+        print(f"largest child process's peak RSS {child:.0f} MiB")
     return 0
 
 

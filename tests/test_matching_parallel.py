@@ -53,7 +53,7 @@ def test_needs_ranked_in_forked_children_store_what_one_process_stores(platform,
     forked = []
     real = parallel._forked
     monkeypatch.setattr(parallel, "_forked",
-                        lambda *args: forked.append(args[2]) or real(*args))
+                        lambda *args: forked.append(args[2:]) or real(*args))
     one = _recompute(platform, 1)
     stored_by_one = _stored()
     _db.session.execute(Match.__table__.delete())
@@ -62,7 +62,7 @@ def test_needs_ranked_in_forked_children_store_what_one_process_stores(platform,
     assert not _stored().get(("matches", platform[0].id))
 
     two = _recompute(platform, 2)
-    assert forked == [2]  # the children did rank: 12 pieces over 2 processes
+    assert forked == [(2, 4)]  # the children did rank: 12 pieces over 2, 4 ahead
     assert _stored() == stored_by_one
     assert two == one and len(one) == len(platform)
     assert sum(len(v) for k, v in stored_by_one.items() if k[0] == "matches") > 200
@@ -145,12 +145,15 @@ def test_one_process_or_one_piece_never_forks(monkeypatch):
     assert list(parallel.ordered(lambda lo, hi: (lo, hi), 3, 4, 2)) == [(0, 3)]
 
 
-def test_processes_follow_the_setting_and_the_jobs_backend(app):
+def test_processes_follow_the_setting_and_the_jobs_backend(app, monkeypatch):
     with app.app_context():
-        app.config["MATCH_PROCESSES"] = 1
+        monkeypatch.setitem(app.config, "MATCH_PROCESSES", 1)
         assert parallel.processes() == 1
-        app.config["MATCH_PROCESSES"] = None
-        app.config["JOBS_BACKEND"] = "rq"
+        monkeypatch.setitem(app.config, "MATCH_PROCESSES", None)
+        monkeypatch.setitem(app.config, "JOBS_BACKEND", "rq")
         assert parallel.processes() == 1  # a part per RQ worker already
-        app.config["JOBS_BACKEND"] = "thread"
-        assert parallel.processes() >= 1
+        monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")
+        monkeypatch.setattr(parallel.os, "cpu_count", lambda: 4)
+        assert parallel.processes() == 4
+        monkeypatch.setitem(app.config, "MATCH_PROCESSES", 3)
+        assert parallel.processes() == 3

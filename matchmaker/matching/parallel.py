@@ -30,6 +30,10 @@ from ..jobs.runner import backend_name
 
 T = TypeVar("T")
 
+# the children yield the cores to this process, which writes what they rank: with them at
+# its priority, two children and the writer shared two cores and the writer, the slower
+# side, waited for a core
+_CHILD_NICENESS = 10
 _WORK: Callable | None = None  # set before the children fork; each child calls its copy
 
 
@@ -75,30 +79,32 @@ def processes() -> int:
     return os.cpu_count() or 1
 
 
-def ordered(work: Callable[[int, int], T], count: int, piece: int,
-            workers: int) -> Iterator[T]:
+def ordered(work: Callable[[int, int], T], count: int, piece: int, workers: int,
+            ahead: int = 0) -> Iterator[T]:
     """work(lo, hi) over range(count) in consecutive pieces, yielded in order. With two
     workers or more (and more than one piece), computed in as many forked children while
-    the caller consumes what is done; `work` and everything it reads are inherited by the
-    children, not sent to them, and what it returns must pickle."""
+    the caller consumes what is done, up to `ahead` pieces beyond the one it waits for (at
+    least two a child); `work` and everything it reads are inherited by the children, not
+    sent to them, and what it returns must pickle."""
     ranges = [(lo, min(lo + piece, count)) for lo in range(0, count, piece)]
     if workers < 2 or len(ranges) < 2 or "fork" not in get_all_start_methods():
         for lo, hi in ranges:
             yield work(lo, hi)
         return
-    yield from _forked(work, ranges, workers)
+    yield from _forked(work, ranges, workers, max(ahead, 2 * workers))
 
 
-def _forked(work: Callable[[int, int], T], ranges: list[tuple[int, int]],
-            workers: int) -> Iterator[T]:
+def _forked(work: Callable[[int, int], T], ranges: list[tuple[int, int]], workers: int,
+            ahead: int) -> Iterator[T]:
     global _WORK
     _WORK = work
-    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"))
+    pool = ProcessPoolExecutor(workers, mp_context=get_context("fork"),
+                               initializer=os.nice, initargs=(_CHILD_NICENESS,))
     try:
         todo = iter(ranges)
-        # two pieces a child ahead: none waits while this process writes, and memory holds
-        # a few batches, not the job's
-        window = deque(pool.submit(_run, *r) for r in islice(todo, 2 * workers))
+        # the children keep ranking while the caller writes and runs what follows a write,
+        # and memory holds `ahead` pieces, not the job's
+        window = deque(pool.submit(_run, *r) for r in islice(todo, ahead))
         while window:
             done = window.popleft().result()  # a child's exception is raised here
             if (nxt := next(todo, None)) is not None:

@@ -653,20 +653,28 @@ def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None,
 
     eligible: dict[int, int] = {}
     batch: list[_Ranked] = []
+    newer: set[int] = set()
     done = written = 0
+    piece = min(PIECE, CHUNK) if processes > 1 else CHUNK
     with parallel.quiet_collector():
-        for ranked in parallel.ordered(rank, len(facts), min(PIECE, CHUNK), processes):
+        # a CHUNK ahead: while this process writes and runs the progress callback (the flag
+        # leads of an import), the children rank the next
+        for ranked in parallel.ordered(rank, len(facts), piece, processes,
+                                       ahead=CHUNK // piece + processes):
+            # each piece written as it comes (the first needs wait for one piece, not a
+            # CHUNK); the transaction still ends at progress(), every CHUNK
             writer.take(ranked)
+            writer.write()
+            newer |= writer.newer
             eligible.update(ranked.eligible)
             batch.append(ranked)
             done += len(ranked.needs)
             if done - written < CHUNK and done < len(facts):
                 continue
-            writer.write()
             if progress is not None:
-                _progress_with_recent(progress, matcher, facts[written:done], batch,
-                                      writer.newer, done)
-            batch, written = [], done
+                _progress_with_recent(progress, matcher, facts[written:done], batch, newer,
+                                      done)
+            batch, newer, written = [], set(), done
     return eligible
 
 
@@ -802,7 +810,8 @@ def recompute_product(product_id: int, epoch: int, needs: tuple[int, int] | None
     needs. Returns the figures and the part's reach ([open needs, their amount as text]),
     which finish_product adds up."""
     impact, by_id, status = product_impact(product_id, epoch, needs)
-    changed = patch_needs(impact, [by_id[n] for n in impact.touched], progress)
+    with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
+        changed = patch_needs(impact, [by_id[n] for n in impact.touched], progress)
     open_ids = [n for n in impact.eligible if status.get(n) in OPEN_STATUSES]
     amount = sum((by_id[n].amount_wan for n in open_ids), Decimal(0))
     return {"needs_touched": len(impact.touched), "lists_changed": changed,
@@ -869,6 +878,12 @@ def recompute_programme(code: str, before: int | None, epoch: int,
     no flag lead follows."""
     matcher = current_matcher()
     facts, _ = adapters.load_need_facts(db.session, *_within(Need.id, needs))
+    with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
+        return _recompute_programme(matcher, facts, code, before, epoch, needs, progress)
+
+
+def _recompute_programme(matcher: Matcher, facts: list, code: str, before: int | None,
+                         epoch: int, needs: tuple[int, int] | None, progress) -> dict:
     _planner_ready()
     pending = _pending_needs([f.id for f in facts], needs)
     carriers = frozenset(pid for pid, p in matcher.products.items() if code in p.subsidy_programs)
