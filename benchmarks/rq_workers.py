@@ -22,7 +22,7 @@ def running(count: int, db_url: str, redis_url: str):
                for _ in range(count)]
     try:
         if workers:
-            time.sleep(3)  # listening before the first job arrives
+            _until_listening(count, redis_url)
         yield workers
     finally:
         for worker in workers:
@@ -31,6 +31,22 @@ def running(count: int, db_url: str, redis_url: str):
             worker.terminate()
         for worker in workers:
             worker.wait()
+
+
+def _until_listening(count: int, redis_url: str, timeout: float = 120) -> None:
+    """Every worker registered on the queue before the first job arrives: a job splits into
+    as many parts as workers listen then (a fixed 3 s wait was too short on a slow machine:
+    the job ran in one part on one worker)."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    connection = Redis.from_url(redis_url)
+    queue = Queue(QUEUE, connection=connection)
+    deadline = time.monotonic() + timeout
+    while Worker.count(queue=queue) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"only {Worker.count(queue=queue)} of {count} RQ workers listen")
+        time.sleep(0.2)
 
 
 def wait_for(job) -> None:
