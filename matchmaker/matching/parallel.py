@@ -117,4 +117,3 @@ def _forked(work: Callable[[int, int], T], ranges: list[tuple[int, int]], worker
 
 def _run(lo: int, hi: int):
     return _WORK(lo, hi)
-

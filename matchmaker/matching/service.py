@@ -733,21 +733,17 @@ class _Ranked:
 
     def __getstate__(self) -> tuple:
         now = self.states[0]["computed_at"] if self.states else None
-        epoch = self.states[0]["basis"] if self.states else None
         # scores and rates travel as float and text: a Decimal pickles as a call
         match = [(r["need_id"], r["product_id"], r["rank"], r["institution_best"],
                   r["product_version"], float(r["score"]),
                   None if r["estimated_rate"] is None else str(r["estimated_rate"]),
                   r["reasons"], r["components"]) for r in self.matches]
         near = [tuple(r[c] for c in self.NEAR) for r in self.near]
-        states = [(s["need_id"], s["complete"], s["near_complete"]) for s in self.states]
-        return now, epoch, self.needs, states, match, near, self.eligible
+        # a state a need (as _Writer._state makes it): few enough to travel as they are
+        return now, self.needs, self.states, match, near, self.eligible
 
     def __setstate__(self, state: tuple) -> None:
-        now, epoch, self.needs, states, match, near, self.eligible = state
-        self.states = [{"need_id": need_id, "basis": epoch, "wanted": 0, "computed_at": now,
-                        "complete": complete, "near_complete": near_complete}
-                       for need_id, complete, near_complete in states]
+        now, self.needs, self.states, match, near, self.eligible = state
         rates = _Rates()
         self.matches = [
             {"need_id": need_id, "product_id": product_id, "rank": rank,
