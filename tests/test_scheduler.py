@@ -99,6 +99,23 @@ def test_must_meets_and_enterprises_served_are_optimal_on_tiny_events(problem):
     assert result.priority <= optimum[2]
 
 
+def test_a_must_meet_enterprise_with_another_way_gives_up_the_contested_place():
+    """Found by hypothesis: three must-meets at one desk (one table a slot) in two slots, e2
+    free only in the second. Placing e0's and e2's must-meets serves two enterprises; placing
+    e1's and e2's and meeting e0 at another desk serves all three with as many must-meets."""
+    requests = (Request(1, 0, 0, 60, True), Request(2, 0, 1, 3), Request(3, 0, 2, 41),
+                Request(4, 1, 0, 61, True), Request(5, 2, 0, 22, True))
+    problem = Problem(slots=(1, 2), tables=(1, 2), requests=requests,
+                      capacity={0: {1: 1, 2: 1}, 1: {1: 3, 2: 3}, 2: {1: 1, 2: 1}},
+                      available={0: frozenset({1, 2}), 1: frozenset({1, 2}),
+                                 2: frozenset({2})})
+    result = schedule(problem, time_limit=0.5)
+    assert result.key == brute_force(problem) == (2, 3, 127)
+    placed = {p.request_id for p in result.placements}
+    assert {4, 5} <= placed and 1 not in placed and placed & {2, 3}
+    assert violations(problem, result.placements) == []
+
+
 def test_total_priority_is_almost_always_optimal_on_tiny_events():
     """Level 2 is a local optimum: on 300 seeded tiny events nearly all are the exact
     optimum, and the priority summed over all of them is within 0.5 % of the optimum's."""

@@ -33,6 +33,11 @@ Phase 1 (exact for levels 0–1). The sets of enterprises that can be served tog
   search runs only for the rest, and a node from which a search once failed can never reach
   the sink again (new residual edges only start on augmenting paths), so it is skipped for
   good: the failed searches together cost one pass over the network.
+  The two levels together need one step more: a must-meet enterprise placed through its
+  must-meet pair may take the place another needs for its own, while it could have been
+  served by another request. So, when such an enterprise exists and someone still waits,
+  shortest augmenting paths that count must-meets (successive shortest paths) serve the
+  waiting without losing a must-meet, until none can be.
 Phase 2. Further must-meet pairs (an enterprise's second one), then every other request by
   priority, each into the feasible slot with the most free tables.
 Phase 3 (local search on level 2; a move is kept only if the lexicographic objective
@@ -387,6 +392,69 @@ class _ServeFlow:
         self.res[self.source_edge[e]] = 0
         return False
 
+    def serve_more_keeping_must_meets(self) -> None:
+        """Serve the enterprises still waiting by paths that keep the must-meet count, until
+        none is left. The greedy above is exact for each level alone, not for the pair: a
+        must-meet enterprise placed through its must-meet pair may be the one that blocks
+        another's must-meet, while it could itself be served by another request. Costs count
+        must-meets (a must-meet edge -1, its reverse +1): the flow holds as many must-meets
+        as any can, so no path costs less than 0 and a path of cost 0 serves one enterprise
+        more without losing one; augmenting shortest paths is successive shortest paths, so
+        the end is the most enterprises served among the flows with the most must-meets."""
+        st = self.st
+        switchable = [e for e, rs in enumerate(st.by_e) if self.served(e)
+                      and any(st.must[r] for r in rs) and not all(st.must[r] for r in rs)]
+        if not switchable or all(self.served(e) for e in range(self.E)):
+            return  # the greedy's augmenting paths could already move everyone: exact
+        for e in switchable:
+            self.add_options(e, st.by_e[e])
+        while True:
+            path = self._must_neutral_path()
+            if path is None:
+                return
+            for i in path:
+                self.res[i] -= 1
+                self.res[i ^ 1] += 1
+
+    def served(self, e: int) -> bool:
+        return self.res[self.source_edge[e] ^ 1] > 0
+
+    def _must_cost(self, i: int) -> int:
+        forward = self.meta.get(i & ~1)
+        if forward is None or not self.st.must[forward[0]]:
+            return 0
+        return 1 if i & 1 else -1
+
+    def _must_neutral_path(self) -> list[int] | None:
+        """Label-correcting shortest path (Bellman–Ford with a queue: costs can be negative,
+        the residual graph has no negative cycle) from every waiting enterprise to the sink;
+        its edges, the source edge first, when it costs 0."""
+        waiting = [e for e in range(self.E) if not self.served(e)]
+        dist = {2 + e: 0 for e in waiting}
+        parent: dict[int, int] = {}
+        queue, queued = deque(dist), set(dist)
+        while queue:
+            u = queue.popleft()
+            queued.discard(u)
+            for i in self.adj[u]:
+                v = self.head[i]
+                if self.res[i] <= 0 or v == self.SOURCE:
+                    continue
+                d = dist[u] + self._must_cost(i)
+                if d < dist.get(v, d + 1):
+                    dist[v], parent[v] = d, i
+                    if v != self.SINK and v not in queued:
+                        queue.append(v)
+                        queued.add(v)
+        if dist.get(self.SINK) != 0:
+            return None
+        path, v = [], self.SINK
+        while v in parent:
+            path.append(parent[v])
+            v = self.head[parent[v] ^ 1]
+        path.append(self.source_edge[v - 2])
+        return path[::-1]
+
     def assignment(self) -> Iterable[tuple[int, int]]:
         for e in range(self.E):
             for i in self.adj[2 + e]:
@@ -419,6 +487,7 @@ def _serve_most(st: _State) -> None:
         options = best_first(st.by_e[e])
         flow.add_options(e, options)
         flow.try_serve(e, options)
+    flow.serve_more_keeping_must_meets()
     for r, s in flow.assignment():
         st.place(r, s)
 
