@@ -116,6 +116,22 @@ def test_a_must_meet_enterprise_with_another_way_gives_up_the_contested_place():
     assert violations(problem, result.placements) == []
 
 
+def test_an_enterprise_with_two_must_meets_gets_both_when_others_can_make_room():
+    """e0 must meet i0 and i1 in two slots, e3 must meet i0 in slot 1 only: e2's must-meet
+    goes to slot 2 and e1's plain request is dropped for it (4 must-meets, 3 enterprises;
+    the first placement found keeps e1 and has 3 must-meets)."""
+    requests = (Request(1, 0, 0, 32, True), Request(2, 0, 2, 26), Request(3, 0, 1, 64, True),
+                Request(4, 1, 1, 40), Request(5, 2, 0, 79, True), Request(6, 2, 2, 12),
+                Request(7, 3, 0, 11, True))
+    problem = Problem(slots=(1, 2), tables=(1, 2), requests=requests,
+                      capacity={0: {1: 2, 2: 2}, 1: {1: 2, 2: 2}, 2: {1: 3, 2: 3}},
+                      available={3: frozenset({1})})
+    result = schedule(problem, time_limit=0.5)
+    assert result.key == brute_force(problem) == (4, 3, 186)
+    assert {p.request_id for p in result.placements} == {1, 3, 5, 7}
+    assert violations(problem, result.placements) == []
+
+
 def test_total_priority_is_almost_always_optimal_on_tiny_events():
     """Level 2 is a local optimum: on 300 seeded tiny events nearly all are the exact
     optimum, and the priority summed over all of them is within 0.5 % of the optimum's."""

@@ -21,7 +21,10 @@ Why not one flow. Serving each enterprise ONCE is a flow problem: enterprise -> 
 slot) [its managers] -> slot [its tables]; an enterprise with one meeting never conflicts with
 itself. Several meetings per enterprise add the rule "one table per slot per enterprise" on
 top of "one meeting per pair": that is class–teacher timetabling with availability, NP-hard
-(Even, Itai & Shamir 1976), so levels 0–1 are solved exactly and level 2 by local search:
+(Even, Itai & Shamir 1976), so levels 0–1 are solved exactly and level 2 by local search.
+Exactly where an enterprise has at most one must-meet pair, as organizers set them: placing
+an enterprise's second must-meet beside its first is the timetabling problem itself, so
+those are placed by phases 2–3, as well as they can be, not provably all.
 
 Phase 1 (exact for levels 0–1). The sets of enterprises that can be served together, one
   meeting each, are the independent sets of a matroid (a gammoid of the flow network above).
@@ -45,7 +48,8 @@ Phase 3 (local search on level 2; a move is kept only if the lexicographic objec
   each of its slots: take out what blocks it there (the enterprise's own meeting in that
   slot, the cheapest meeting of a full institution, the cheapest of a full slot), place it,
   and put each blocker in another slot — where it fits, or by an ejection chain of depth 2
-  (moving one meeting there to a free place); a blocker with nowhere to go is dropped.
+  (moving one meeting there to a free place; for a must-meet, also dropping a meeting that
+  is none, or moving another must-meet on in turn); a blocker with nowhere to go is dropped.
   (b) Exact single-slot re-optimisation: with the other slots fixed, a slot's meetings are
   a maximum-weight b-matching (min-cost flow), the weights encoding the three levels.
   (a) and (b) alternate until neither improves or time is up (typically well under 1 s for
@@ -170,7 +174,7 @@ def violations(problem: Problem, placements: Iterable[Placement]) -> list[str]:
 
 def schedule(problem: Problem, time_limit: float = 1.5) -> Schedule:
     """The best schedule found (see the module docstring); levels 0–1 of the objective are
-    optimal, level 2 is improved until a local optimum or `time_limit` seconds."""
+    optimal (an enterprise's second must-meet aside), level 2 is improved until a local optimum or `time_limit` seconds."""
     started = time.perf_counter()
     state = _State(problem)
     _serve_most(state)
@@ -554,20 +558,20 @@ def _undo(st: _State, trail: list[tuple[int, int, int]]) -> None:
             st.place(m, left)
 
 
-def _relocate(st: _State, m: int, avoid: int, trail: list) -> bool:
+def _relocate(st: _State, m: int, avoid: int, trail: list, depth: int = 3) -> bool:
     """Put the evicted meeting m in a slot other than `avoid`: where it fits, else where one
     meeting stands in its way that can itself move to a free place (an ejection chain of
     depth 2: this is what rotates a must-meet out of the one slot an enterprise can attend).
-    Nothing else is dropped; False (and nothing changed) when neither works."""
+    Nothing else is dropped, except a meeting that is not a must-meet standing in a must-meet's
+    way; a must-meet standing in a must-meet's way may itself be relocated so (depth 3: an
+    enterprise with two must-meets needs both its slots). False (and nothing changed) when
+    none of this works."""
     to = st.best_slot(m, exclude=avoid)
     if to >= 0:
         st.place(m, to)
         trail.append((m, -1, to))
         return True
-    for to in st.allowed[m]:
-        x = -1 if to == avoid else _single_conflict(st, m, to)
-        if x < 0:
-            continue
+    for to, x in _conflicts(st, m, avoid, deeper=depth > 2):
         mark = len(trail)
         trail.append((x, st.remove(x), -1))
         st.place(m, to)
@@ -577,24 +581,48 @@ def _relocate(st: _State, m: int, avoid: int, trail: list) -> bool:
             st.place(x, back)
             trail.append((x, -1, back))
             return True
+        if st.must[m] and not st.must[x]:
+            return True  # x dropped: losing any other meeting costs less than a must-meet
+        if depth > 2 and st.must[x] and _relocate(st, x, to, trail, depth - 1):
+            return True
         _undo(st, trail[mark:])
         del trail[mark:]
     return False
 
 
-def _single_conflict(st: _State, m: int, to: int) -> int:
-    """The one meeting whose leaving slot `to` lets m in, and which can move to another slot
-    directly; -1 if there is none (or more than one would have to leave)."""
+def _conflicts(st: _State, m: int, avoid: int, deeper: bool = False):
+    """(slot, the one meeting whose leaving it lets m in) for m's slots other than `avoid`:
+    first those where that meeting can move on directly; then, for a must-meet m, those where
+    it is no must-meet and may be dropped (cheapest first), which costs less than losing m,
+    and with `deeper` those where it is a must-meet that may be relocated in turn."""
+    slots = [to for to in st.allowed[m] if to != avoid]
+    for to in slots:
+        x = next(iter(_leavers(st, m, to, lambda x: _movable(st, x))), -1)
+        if x >= 0:
+            yield to, x
+    if st.must[m]:
+        found = [(to, x) for to in slots
+                 for x in _leavers(st, m, to, lambda x: deeper or not st.must[x], room=False)]
+        found.sort(key=lambda tx: (st.must[tx[1]], st.w[tx[1]], tx[1]))
+        yield from found
+
+
+def _leavers(st: _State, m: int, to: int, may_leave, room: bool = True) -> list[int]:
+    """The meetings of slot `to` whose leaving alone lets m in, of those `may_leave` accepts;
+    [] if none would do (or two would have to leave). `room`: a meeting taking a table only
+    counts if some other slot has a free one."""
     em, bm = st.re[m], st.rb[m]
     own = st.e_at[em][to]
     bank_full = len(st.b_at[bm][to]) >= st.cap[bm][to]
     if own >= 0:
-        return own if not bank_full and _movable(st, own) else -1
+        return [own] if not bank_full and may_leave(own) else []
     if bank_full:
-        return next((x for x in st.b_at[bm][to] if _movable(st, x)), -1)
-    if len(st.s_members[to]) >= st.T and _room_elsewhere(st, to):
-        return next((x for x in st.s_members[to] if _movable(st, x)), -1)
-    return -1
+        candidates = st.b_at[bm][to]
+    elif len(st.s_members[to]) >= st.T and (not room or _room_elsewhere(st, to)):
+        candidates = st.s_members[to]
+    else:
+        return []
+    return [x for x in candidates if may_leave(x)]
 
 
 def _blockers(st: _State, r: int, s: int) -> list[int]:
