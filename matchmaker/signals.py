@@ -49,6 +49,12 @@ batch, committed next); ALL once `match --all` finished."""
 ALL = "all"
 NEEDS = "needs"
 
+snapshots_ahead = _events.signal("snapshots-ahead")
+"""sender: the ids of needs about to be ranked whole (a part of `match --all`). Each receiver
+returns the set of those whose institutions' rows it will freeze as soon as they are written
+(leads: a flagged need without a lead yet opens one at every institution it matches), so that
+the reasons of those rows are built beside the ranking rather than after it."""
+
 match_inputs = _events.signal("match-inputs")
 """sender: the day (date). Asked by the matcher while it builds its context; each receiver
 returns a dict of MatchContext fields it supplies (leads: the institutions' on-time record)."""
@@ -73,7 +79,8 @@ SIGNALS = {
     "enterprise_changed": enterprise_changed,
     "product_published": product_published, "product_changed": product_changed,
     "product_paused": product_paused, "policy_changed": policy_changed,
-    "matches_refreshed": matches_refreshed, "match_inputs": match_inputs,
+    "matches_refreshed": matches_refreshed, "snapshots_ahead": snapshots_ahead,
+    "match_inputs": match_inputs,
     "lead_decided": lead_decided, "user_deactivated": user_deactivated,
     "user_erased": user_erased,
 }

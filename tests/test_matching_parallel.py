@@ -41,9 +41,10 @@ def _stored() -> dict:
             for key, rows in out.items()}
 
 
-def _recompute(facts, processes: int, progress=None) -> dict:
+def _recompute(facts, processes: int, progress=None, snapshots=frozenset()) -> dict:
     eligible = service.recompute_needs(facts, service.current_matcher(),
-                                       service.current_epoch(), progress, processes=processes)
+                                       service.current_epoch(), progress, processes=processes,
+                                       snapshots=snapshots)
     _db.session.commit()
     return eligible
 
@@ -91,15 +92,68 @@ def test_each_written_chunk_reaches_progress_with_its_needs_in_memory(platform, 
     assert snapshots and snapshots == service.institution_snapshots(snapshots)
 
 
+def test_snapshots_named_ahead_take_their_reasons_from_the_children(platform, db,
+                                                                      monkeypatch):
+    """The needs named ahead (a flagged need without leads) have the reasons of their rows
+    stored without built in the children: the writing process builds none for them, and
+    the snapshots equal those read back from the database."""
+    monkeypatch.setattr(service, "SHOWN", 2)  # more bests outside the shown rows
+    ahead = frozenset(f.id for f in platform[::2])
+    built_here = []
+    matcher_class = type(service.current_matcher())
+    real = matcher_class.matches_for
+    monkeypatch.setattr(matcher_class, "matches_for",  # this process only: not the children's
+                        lambda self, need, keys: built_here.append(need.id) or real(self, need,
+                                                                                    keys))
+    institutions = {t.institution_id for t in service.current_matcher().products.values()}
+    snapshots = {}
+
+    def progress(done, need_ids):
+        snapshots.update(service.institution_snapshots(
+            (n, i) for n in need_ids for i in institutions))
+
+    _recompute(platform, 2, progress, snapshots=ahead)
+    assert built_here and not ahead & set(built_here)  # the others' still built here
+    without = {(m.need_id, m.product_id) for m in _db.session.scalars(select(Match))
+               if not m.reasons}
+    from_children = [item for (n, _i), items in snapshots.items() if n in ahead
+                     for item in items if (n, item["product_id"]) in without]
+    assert len(from_children) > 20 and all(item["reasons"] for item in from_children)
+    built_here.clear()
+    assert snapshots == service.institution_snapshots(snapshots)  # from the stored rows
+    assert ahead & set(built_here)  # ... whose missing reasons are built by the database path
+
+
+def test_the_needs_a_flag_will_open_leads_for_are_named_ahead(platform, db):
+    """A flagged need without a lead yet is named (its leads will freeze its rows); one
+    holding leads is not, nor a need without the flag."""
+    from matchmaker.enterprises.models import Need
+    from matchmaker.leads.models import Consent, Lead
+
+    ids = {f.id for f in platform}
+    flagged = set(_db.session.scalars(select(Need.id).where(Need.consent_to_share.is_(True))))
+    with_leads = set(_db.session.scalars(select(Lead.need_id)))
+    assert with_leads and flagged - with_leads and ids - flagged
+    assert service.snapshots_ahead(platform) == flagged - with_leads
+    emptied = set(sorted(with_leads)[:5])
+    for model in (Lead, Consent):
+        _db.session.execute(model.__table__.delete().where(model.need_id.in_(emptied)))
+    assert service.snapshots_ahead(platform) == flagged - with_leads | emptied
+    _recompute(platform, 2, lambda done, need_ids: service.signals.matches_refreshed.send(
+        service.signals.NEEDS, need_ids=frozenset(need_ids)), snapshots=frozenset(emptied))
+    assert set(_db.session.scalars(select(Lead.need_id))) >= emptied  # opened again
+    assert service.snapshots_ahead(platform) == flagged - with_leads
+
+
 def test_a_failing_child_fails_the_recompute_and_leaves_its_chunk_unwritten(platform, db,
                                                                           monkeypatch):
     failing = platform[25].id
     real = service._Ranked.of
 
-    def of(matcher, facts, epoch, now):
+    def of(matcher, facts, epoch, now, snapshots=frozenset()):
         if any(f.id == failing for f in facts):
             raise RuntimeError("排名失败")
-        return real(matcher, facts, epoch, now)
+        return real(matcher, facts, epoch, now, snapshots)
 
     monkeypatch.setattr(service._Ranked, "of", of)  # inherited by the children at the fork
     epoch = service._bump()

@@ -220,6 +220,31 @@ def sync_flag_consents_for_needs(need_ids, institution_id: int | None = None) ->
     return opened
 
 
+def flagged_without_leads(need_ids) -> set[int]:
+    """Of these needs, the flagged ones on the market that hold no lead yet: right after
+    their next recompute, each opens a lead at every institution it matches."""
+    found: set[int] = set()
+    ids = sorted(need_ids)
+    for start in range(0, len(ids), 500):
+        flagged = _flagged(ids[start:start + 500])
+        if flagged:
+            found |= set(flagged) - set(db.session.scalars(
+                select(Lead.need_id).where(Lead.need_id.in_(sorted(flagged)))))
+    return found
+
+
+def _flagged(need_ids: list[int]) -> dict[int, tuple]:
+    """need id -> (basis, recorded by) of its flag when set on its behalf, else (None, None),
+    for the flagged needs on the market among these."""
+    return {need_id: (basis, recorder if basis is not None else None)
+            for need_id, flag, status, basis, recorder, checked in db.session.execute(
+                select(Need.id, Need.consent_to_share, Need.status, Need.consent_basis,
+                       Need.consent_recorded_by_id, Enterprise.verification)
+                .join(Need.enterprise).where(Need.id.in_(need_ids)))
+            # (by the key: SQLite's plan); a self-registered firm waits for its check
+            if flag and status in PUSHABLE_NEED_STATUSES and checked == "verified"}
+
+
 def _missing_flag_pairs(need_ids: list[int], products: dict[int, tuple]) -> list[tuple]:
     """(need id, institution id, best product id, basis, recorded by) owed a flag consent:
     the flagged needs' stored institution bests on `products` (id -> (institution id, ref):
@@ -229,14 +254,7 @@ def _missing_flag_pairs(need_ids: list[int], products: dict[int, tuple]) -> list
     products (and the NOT EXISTS form) as every published product × the needs' matches,
     2.5 million probes per 500 needs at 5,000 products, and a filter on the needs' status
     as a scan of every need's status."""
-    # need id -> (basis, recorded by) of its flag when set on its behalf, else (None, None)
-    flagged = {need_id: (basis, recorder if basis is not None else None)
-               for need_id, flag, status, basis, recorder, checked in db.session.execute(
-                   select(Need.id, Need.consent_to_share, Need.status, Need.consent_basis,
-                          Need.consent_recorded_by_id, Enterprise.verification)
-                   .join(Need.enterprise).where(Need.id.in_(need_ids)))
-               # (by the key: SQLite's plan); a self-registered firm waits for its check
-               if flag and status in PUSHABLE_NEED_STATUSES and checked == "verified"}
+    flagged = _flagged(need_ids)
     if not flagged:
         return []
     held = set(db.session.execute(

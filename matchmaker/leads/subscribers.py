@@ -22,6 +22,11 @@ def _matches_moved(sender, *, need_ids=(), **_):
         push.revoke_unflagged_consents()
 
 
+@signals.snapshots_ahead.connect
+def _flagged_without_leads(need_ids, **_) -> set[int]:
+    return push.flagged_without_leads(need_ids)
+
+
 @signals.need_ended.connect
 def _need_ended(need, **_):
     """The banks stop working on it at once (the sweep would close the leads at its next run),

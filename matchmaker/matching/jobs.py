@@ -135,7 +135,8 @@ def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
         ctx.progress(100 * done / max(total, 1), f"第{part}部分：{done}/{total}个需求")
 
     eligible = service.recompute_needs(facts, matcher, epoch, progress,
-                                       processes=parallel.processes())
+                                       processes=parallel.processes(),
+                                       snapshots=service.snapshots_ahead(facts))
     reach = service.reach_partials(matcher, eligible, {f.id: f for f in facts}, status)
     return {"needs": total, "reach": reach, "part": part}
 

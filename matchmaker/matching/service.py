@@ -271,7 +271,8 @@ def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False
 
 
 _DEFERRED = "matching_deferred"
-_RECENT = "matching_recent"  # (matcher, {need id: (facts, match rows)}) just written: recompute_needs
+# (matcher, {need id: (facts, match rows, reasons built ahead)}) just written: recompute_needs
+_RECENT = "matching_recent"
 
 
 class everything_after:
@@ -641,15 +642,17 @@ def refresh_supply_chain_needs() -> int:
 
 
 def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None,
-                    processes: int = 1) -> dict:
+                    processes: int = 1, snapshots: frozenset[int] = frozenset()) -> dict:
     """Full results for these needs, written per CHUNK (progress(done, need ids) after each
     commit point); returns need id -> its eligible products' mask (for the reach figures).
     With processes > 1 the needs are ranked in forked children while this process writes
-    (matching/parallel.py): the same rows, in the same transactions."""
+    (matching/parallel.py): the same rows, in the same transactions. `snapshots`: the needs
+    whose institutions' rows progress's subscribers will freeze (snapshots_ahead), their
+    missing reasons built with the ranking (in the children), not by the writing process."""
     writer = _Writer(matcher, epoch)
 
     def rank(lo: int, hi: int) -> _Ranked:
-        return _Ranked.of(matcher, facts[lo:hi], epoch, writer.now)
+        return _Ranked.of(matcher, facts[lo:hi], epoch, writer.now, snapshots)
 
     eligible: dict[int, int] = {}
     batch: list[_Ranked] = []
@@ -678,13 +681,22 @@ def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None,
     return eligible
 
 
+def snapshots_ahead(facts: list) -> frozenset[int]:
+    """Of these needs, those whose rows the progress callback's subscribers will freeze
+    (signals.snapshots_ahead)."""
+    ids = [f.id for f in facts]
+    return frozenset().union(*(found or () for _receiver, found
+                               in signals.snapshots_ahead.send(ids)))
+
+
 def _progress_with_recent(progress, matcher: Matcher, facts: list, batch: list[_Ranked],
                           newer: set, done: int) -> None:
     """progress(done, need ids) with what was just written (the needs `facts`) at hand: its
     subscribers (the flag leads' institution bests and snapshots) read it from memory, not
     back from the database (_RECENT, read by institution_bests and institution_snapshots)."""
     by_id = {f.id: f for f in facts}
-    recent = {need_id: (by_id[need_id], rows) for ranked in batch
+    recent = {need_id: (by_id[need_id], rows, ranked.built.get(need_id, {}))
+              for ranked in batch
               for need_id, rows in ranked.rows_by_need() if need_id not in newer}
     db.session.info[_RECENT] = (matcher, recent)
     try:
@@ -706,21 +718,29 @@ class _Ranked:
     NEAR = ("need_id", "product_id", "rank", "product_version", "rule", "reason", "fix")
 
     def __init__(self, needs: list[int], states: list[dict], matches: list[dict],
-                 near: list[dict], eligible: dict[int, int]):
+                 near: list[dict], eligible: dict[int, int],
+                 built: dict[int, dict[int, list[str]]] | None = None):
         self.needs, self.states, self.matches, self.near = needs, states, matches, near
         self.eligible = eligible
+        # need id -> product id -> reasons of a row stored without (see recompute_needs)
+        self.built = built or {}
 
     @classmethod
-    def of(cls, matcher: Matcher, facts: list, epoch: int, now) -> _Ranked:
+    def of(cls, matcher: Matcher, facts: list, epoch: int, now,
+           snapshots: frozenset[int] = frozenset()) -> _Ranked:
         writer = _Writer(matcher, epoch, now=now)
-        eligible = {}
+        eligible, built = {}, {}
         for result in matcher.match_all(facts, top=SHOWN, near_top=NEAR_SHOWN,
                                         reserve=RESERVE, per_institution=True):
+            start = len(writer.matches)
             writer.put_result(result)
             eligible[result.need.id] = result.eligible
+            if result.need.id in snapshots:
+                built[result.need.id] = {m.product_id: list(m.reasons) for m in matcher.matches_for(
+                    result.need, [r["_key"] for r in writer.matches[start:] if not r["reasons"]])}
         for row in writer.matches:
             del row["_key"]
-        return cls(writer.needs, writer.states, writer.matches, writer.near, eligible)
+        return cls(writer.needs, writer.states, writer.matches, writer.near, eligible, built)
 
     def rows_by_need(self) -> Iterator[tuple[int, list[dict]]]:
         """(need id, its match rows) for every need, in the order they were put."""
@@ -740,10 +760,10 @@ class _Ranked:
                   r["reasons"], r["components"]) for r in self.matches]
         near = [tuple(r[c] for c in self.NEAR) for r in self.near]
         # a state a need (as _Writer._state makes it): few enough to travel as they are
-        return now, self.needs, self.states, match, near, self.eligible
+        return now, self.needs, self.states, match, near, self.eligible, self.built
 
     def __setstate__(self, state: tuple) -> None:
-        now, self.needs, self.states, match, near, self.eligible = state
+        now, self.needs, self.states, match, near, self.eligible, self.built = state
         rates = _Rates()
         self.matches = [
             {"need_id": need_id, "product_id": product_id, "rank": rank,
@@ -1280,8 +1300,8 @@ def institution_snapshots(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, i
     out: dict[tuple[int, int], list[dict]] = {}
     matcher, recent = db.session.info.get(_RECENT, (None, {}))
     for need_id in [n for n in wanted if n in recent]:
-        facts, rows = recent[need_id]
-        out.update(_snapshots_of(matcher, facts, rows, wanted.pop(need_id)))
+        facts, rows, built = recent[need_id]
+        out.update(_snapshots_of(matcher, facts, rows, wanted.pop(need_id), built))
     for chunk in _chunks(sorted(wanted)):
         rows = db.session.execute(
             select(Match.need_id, Product.institution_id, Match.product_id, Product.ref,
@@ -1314,11 +1334,12 @@ def institution_snapshots(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, i
     return out
 
 
-def _snapshots_of(matcher: Matcher, facts, rows: list[dict],
-                  institutions: set[int]) -> dict[tuple[int, int], list[dict]]:
+def _snapshots_of(matcher: Matcher, facts, rows: list[dict], institutions: set[int],
+                  built: dict[int, list[str]] | None = None) -> dict[tuple[int, int], list[dict]]:
     """institution_snapshots for a need whose rows were just written (_Writer.put): the
     ranked keys and the institution bests, the shown ones with their reasons; the others'
-    reasons computed here."""
+    reasons from `built` (made with the ranking) or computed here."""
+    built = dict(built or {})
     products = matcher.products
     found: dict[int, list[tuple[RankKey, dict]]] = {}
     for row in rows:
@@ -1326,8 +1347,10 @@ def _snapshots_of(matcher: Matcher, facts, rows: list[dict],
         if terms.institution_id in institutions:
             key = RankKey(float(row["score"]), row["estimated_rate"], terms.ref, terms.id)
             found.setdefault(terms.institution_id, []).append((key, row))
-    missing = [key for pairs in found.values() for key, row in pairs if not row["reasons"]]
-    built = {m.product_id: m.reasons for m in matcher.matches_for(facts, missing)}
+    missing = [key for pairs in found.values() for key, row in pairs
+               if not row["reasons"] and key.product_id not in built]
+    if missing:
+        built.update((m.product_id, m.reasons) for m in matcher.matches_for(facts, missing))
     return {(facts.id, inst): [
         {"product_id": key.product_id, "product_version": row["product_version"],
          "score": key.score, "reasons": list(row["reasons"] or built[key.product_id]),
