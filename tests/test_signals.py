@@ -24,6 +24,7 @@ EXPECTED = {
     "policy_changed": ["matchmaker.institutions.subscribers._lpr_quoted",
                        "matchmaker.matching.subscribers._policy_moved"],
     "matches_refreshed": ["matchmaker.leads.subscribers._matches_moved"],
+    "snapshots_ahead": ["matchmaker.leads.subscribers._flagged_without_leads"],
     "match_inputs": ["matchmaker.leads.subscribers._on_time_record"],
     "lead_decided": ["matchmaker.monitoring.subscribers._lead_decided"],
     "user_deactivated": ["matchmaker.leads.subscribers._manager_left"],

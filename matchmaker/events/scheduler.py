@@ -62,6 +62,7 @@ with the naive heaviest-request-first greedy.
 """
 from __future__ import annotations
 
+import bisect
 import heapq
 import time
 from collections import deque
@@ -174,15 +175,18 @@ def violations(problem: Problem, placements: Iterable[Placement]) -> list[str]:
 
 def schedule(problem: Problem, time_limit: float = 1.5) -> Schedule:
     """The best schedule found (see the module docstring); levels 0–1 of the objective are
-    optimal (an enterprise's second must-meet aside), level 2 is improved until a local optimum or `time_limit` seconds."""
+    optimal (an enterprise's second must-meet aside), level 2 is improved until a local
+    optimum or `time_limit` seconds."""
     started = time.perf_counter()
+    deadline = started + time_limit
     state = _State(problem)
     _serve_most(state)
     for r in state.order(must_only=True):
+        if time.perf_counter() > deadline:
+            break
         if state.slot_of[r] < 0:
             _improve_with(state, r)
     _fill(state)
-    deadline = started + time_limit
     while time.perf_counter() < deadline and _local_search_pass(state, deadline):
         pass
     while time.perf_counter() < deadline and _reoptimize_slots(state, deadline):
@@ -232,6 +236,8 @@ class _State:
         self.by_e = [[] for _ in e_ids]
         for r, e in enumerate(self.re):
             self.by_e[e].append(r)
+        # an enterprise with two must-meets or more: level 0 is left to the local search
+        self.several_musts = any(sum(self.must[r] for r in rs) > 1 for rs in self.by_e)
         self.slot_of = [-1] * len(self.requests)
         self.e_at = [[-1] * S for _ in e_ids]
         self.b_at = [[[] for _ in range(S)] for _ in b_ids]
@@ -250,7 +256,9 @@ class _State:
         e = self.re[r]
         self.slot_of[r] = s
         self.e_at[e][s] = r
-        self.b_at[self.rb[r]][s].append(r)
+        # kept sorted: a move undone leaves the lists as they were, so the choices below
+        # (the first movable meeting …) are the same when the move is then committed
+        bisect.insort(self.b_at[self.rb[r]][s], r)
         self.s_members[s].add(r)
         if len(self.s_members[s]) >= self.T:
             self.open.discard(s)
@@ -510,7 +518,7 @@ def _fill(st: _State) -> None:
 def _local_search_pass(st: _State, deadline: float) -> bool:
     improved = False
     for n, r in enumerate(st.order()):
-        if n % 64 == 0 and time.perf_counter() > deadline:
+        if n % 16 == 0 and time.perf_counter() > deadline:
             break
         if st.slot_of[r] < 0 and _improve_with(st, r):
             improved = True
@@ -594,35 +602,41 @@ def _conflicts(st: _State, m: int, avoid: int, deeper: bool = False):
     """(slot, the one meeting whose leaving it lets m in) for m's slots other than `avoid`:
     first those where that meeting can move on directly; then, for a must-meet m, those where
     it is no must-meet and may be dropped (cheapest first), which costs less than losing m,
-    and with `deeper` those where it is a must-meet that may be relocated in turn."""
+    and with `deeper` those where it is a must-meet that may be relocated in turn (the
+    DEEPER lightest: each such try is a relocation of its own)."""
     slots = [to for to in st.allowed[m] if to != avoid]
+    tried = set()
     for to in slots:
-        x = next(iter(_leavers(st, m, to, lambda x: _movable(st, x))), -1)
+        x = next((x for x in _leavers(st, m, to) if _movable(st, x)), -1)
         if x >= 0:
+            tried.add((to, x))
             yield to, x
-    if st.must[m]:
-        found = [(to, x) for to in slots
-                 for x in _leavers(st, m, to, lambda x: deeper or not st.must[x], room=False)]
-        found.sort(key=lambda tx: (st.must[tx[1]], st.w[tx[1]], tx[1]))
-        yield from found
+    if not (st.must[m] and st.several_musts):
+        return  # one must-meet an enterprise: phase 1 placed all that can be, none to win
+    found = sorted(((to, x) for to in slots for x in _leavers(st, m, to, room=False)
+                    if (to, x) not in tried and (deeper or not st.must[x])),
+                   key=lambda tx: (st.must[tx[1]], st.w[tx[1]], tx[1], tx[0]))
+    plain = [tx for tx in found if not st.must[tx[1]]]
+    yield from plain + found[len(plain):len(plain) + DEEPER]
 
 
-def _leavers(st: _State, m: int, to: int, may_leave, room: bool = True) -> list[int]:
-    """The meetings of slot `to` whose leaving alone lets m in, of those `may_leave` accepts;
-    [] if none would do (or two would have to leave). `room`: a meeting taking a table only
-    counts if some other slot has a free one."""
+DEEPER = 4
+
+
+def _leavers(st: _State, m: int, to: int, room: bool = True) -> list[int]:
+    """The meetings of slot `to` whose leaving alone lets m in, in id order; [] if none
+    would do (or two would have to leave). `room`: a meeting taking a table only counts if
+    some other slot has a free one."""
     em, bm = st.re[m], st.rb[m]
     own = st.e_at[em][to]
     bank_full = len(st.b_at[bm][to]) >= st.cap[bm][to]
     if own >= 0:
-        return [own] if not bank_full and may_leave(own) else []
+        return [] if bank_full else [own]
     if bank_full:
-        candidates = st.b_at[bm][to]
-    elif len(st.s_members[to]) >= st.T and (not room or _room_elsewhere(st, to)):
-        candidates = st.s_members[to]
-    else:
-        return []
-    return [x for x in candidates if may_leave(x)]
+        return st.b_at[bm][to]
+    if len(st.s_members[to]) >= st.T and (not room or _room_elsewhere(st, to)):
+        return sorted(st.s_members[to])
+    return []
 
 
 def _blockers(st: _State, r: int, s: int) -> list[int]:
@@ -655,7 +669,7 @@ def _cheapest_leaver(st: _State, candidates, e: int, out: list[int], room: bool)
     """A meeting that can move to another slot (nothing lost) if there is one, else the one
     whose loss costs least: not a must-meet, not an enterprise's only meeting, lightest."""
     best, best_key = -1, None
-    for m in candidates:
+    for m in sorted(candidates):  # in id order: the same choice when a move is replayed
         if m in out:
             continue
         if room and _movable(st, m):
