@@ -145,6 +145,28 @@ def test_the_needs_a_flag_will_open_leads_for_are_named_ahead(platform, db):
     assert service.snapshots_ahead(platform) == flagged - with_leads
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_part_names_needs_ahead_only_where_children_rank(platform, app, db, monkeypatch,
+                                                           processes):
+    """In one process building the reasons ahead is the same work held longer: not done."""
+    from matchmaker import jobs
+    from matchmaker.leads.models import Consent, Lead
+
+    emptied = set(sorted(_db.session.scalars(select(Lead.need_id)))[:3])
+    for model in (Lead, Consent):
+        _db.session.execute(model.__table__.delete().where(model.need_id.in_(emptied)))
+    ahead = service.snapshots_ahead(platform)  # and the flagged needs that match nothing
+    assert ahead >= emptied
+    monkeypatch.setitem(app.config, "MATCH_PROCESSES", processes)
+    named, real = [], service.recompute_needs
+    monkeypatch.setattr(service, "recompute_needs", lambda *args, snapshots, **kw: named.append(
+        snapshots) or real(*args, snapshots=snapshots, **kw))
+    job = jobs.enqueue("matching.all", {})
+    assert job.status == "done" and named
+    assert set().union(*named) == (ahead if processes > 1 else set())
+    assert set(_db.session.scalars(select(Lead.need_id))) >= emptied
+
+
 def test_a_failing_child_fails_the_recompute_and_leaves_its_chunk_unwritten(platform, db,
                                                                           monkeypatch):
     failing = platform[25].id

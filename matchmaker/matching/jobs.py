@@ -134,9 +134,11 @@ def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
         ctx.commit()
         ctx.progress(100 * done / max(total, 1), f"第{part}部分：{done}/{total}个需求")
 
-    eligible = service.recompute_needs(facts, matcher, epoch, progress,
-                                       processes=parallel.processes(),
-                                       snapshots=service.snapshots_ahead(facts))
+    processes = parallel.processes()
+    # built ahead only where children rank: in one process it is the same work, held longer
+    snapshots = service.snapshots_ahead(facts) if processes > 1 else frozenset()
+    eligible = service.recompute_needs(facts, matcher, epoch, progress, processes=processes,
+                                       snapshots=snapshots)
     reach = service.reach_partials(matcher, eligible, {f.id: f for f in facts}, status)
     return {"needs": total, "reach": reach, "part": part}
 
