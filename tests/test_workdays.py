@@ -122,3 +122,24 @@ def test_admin_page_refuses_a_missing_date(db, client_as):
 def test_clock_is_frozen_by_tests(monkeypatch):
     freeze(monkeypatch, china(2026, 10, 1, 0, 30))
     assert clock.china_today() == date(2026, 10, 1)  # Beijing date, though UTC is 30 Sep
+
+
+def test_counting_by_running_totals_equals_counting_day_by_day(db):
+    """working_days_between counts from each year's running totals and corrects by the
+    overrides in the span: the same as asking every day in turn, across years the package
+    knows and one it does not, overrides either way."""
+    import random
+
+    admin = user_for_role("admin")
+    workdays.save_workday_override(admin, date(2026, 10, 9), False, "更正")  # a workday off
+    workdays.save_workday_override(admin, date(2026, 10, 17), True, "补班")  # a Saturday on
+    workdays.save_workday_override(admin, date(2027, 1, 1), False, "2027年元旦")
+    workdays.save_workday_override(admin, date(2027, 2, 6), True, "调休上班（示例）")
+    rng = random.Random(13)
+    start = date(2024, 6, 1)
+    for _ in range(200):
+        first = start + timedelta(days=rng.randrange(1400))
+        last = first + timedelta(days=rng.randrange(-5, 800))
+        one_by_one = sum(workdays.is_working_day(first + timedelta(days=k))
+                         for k in range(1, (last - first).days + 1))
+        assert workdays.working_days_between(first, last) == one_by_one, (first, last)
