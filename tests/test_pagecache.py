@@ -310,6 +310,17 @@ def probe_app(cache_app):
         count = _db.session.scalar(select(func.count(Lead.id)))
         return render_template_string("<p>{{ n }}</p>", n=count)
 
+    @app.get("/probe/remembered")
+    @cached_page
+    def with_remembered():
+        from matchmaker.enterprises.models import Need
+        from matchmaker.web.pagecache import remembered
+
+        leads = _db.session.scalar(select(func.count(Lead.id)))
+        needs = remembered("probe.needs",
+                           lambda: _db.session.scalar(select(func.count(Need.id))))
+        return render_template_string("<p>{{ l }}/<b>{{ n }}</b></p>", l=leads, n=needs)
+
     yield app
     with app.app_context():
         _db.engine.dispose()
@@ -350,3 +361,77 @@ def test_two_databases_on_one_redis_never_share_pages(cache_app, inbox, tmp_path
     other = make_test_app(DATABASE_URL=f"sqlite:///{tmp_path / 'other.sqlite3'}",
                           REDIS_URL=REDIS, JOBS_QUEUE=cache_app.config["JOBS_QUEUE"])
     assert other.extensions["pagecache"].prefix != cache_app.extensions["pagecache"].prefix
+
+
+PUBLISHED = re.compile(r'data-figure="published">(\d+)<')
+
+
+def test_the_organizer_home_keeps_its_need_figures_while_only_leads_move(cache_app, inbox):
+    """The home reads leads and needs; its counts over the needs are remembered apart
+    (pagecache.remembered): a lead written renders the page again without counting the
+    needs again, and a need written counts them again — the page depends on the needs
+    even when the figures came from the store."""
+    from sqlalchemy import event
+
+    with cache_app.app_context():
+        organizer = user_for_role("organizer")
+        _db.session.commit()
+        organizer_id = organizer.id
+        _db.session.remove()
+    client = _client(cache_app, organizer_id)
+    before = int(PUBLISHED.search(client.get("/home").get_data(as_text=True)).group(1))
+
+    statements = []
+    with cache_app.app_context():
+        engine = _db.engine
+
+        def seen(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            _db.session.execute(text("UPDATE leads SET status = status"))
+            _db.session.commit()
+            _db.session.remove()
+            page = client.get("/home")
+            assert page.headers["X-Page-Cache"] == "miss"  # it reads the leads
+            assert not [s for s in statements if "sum(needs.amount_wan)" in s]
+            assert int(PUBLISHED.search(page.get_data(as_text=True)).group(1)) == before
+
+            NeedFactory(status="published")
+            _db.session.commit()
+            _db.session.remove()
+            statements.clear()
+            page = client.get("/home")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert page.headers["X-Page-Cache"] == "miss"
+    assert [s for s in statements if "sum(needs.amount_wan)" in s]
+    assert int(PUBLISHED.search(page.get_data(as_text=True)).group(1)) == before + 1
+    assert client.get("/home").headers["X-Page-Cache"] == "hit"
+
+
+NEEDS_SHOWN = re.compile(r"<b>(\d+)</b>")
+
+
+def test_a_page_depends_on_what_its_remembered_value_read_even_when_served(probe_app):
+    """A render that got the value from the store still depends on the value's tables:
+    the page stored after it is not served once a need is written."""
+    client = probe_app.test_client()
+    with client.session_transaction() as session:
+        session["csrf_token"] = secrets.token_hex(20)
+    client.get("/probe/remembered")  # the value and the page stored
+    with probe_app.app_context():
+        _db.session.execute(text("UPDATE leads SET status = status"))
+        _db.session.commit()
+        _db.session.remove()
+    page = client.get("/probe/remembered")  # the page rendered again, the value served
+    assert page.headers["X-Page-Cache"] == "miss"
+    count = int(NEEDS_SHOWN.search(page.get_data(as_text=True)).group(1))
+    with probe_app.app_context():
+        NeedFactory()
+        _db.session.commit()
+        _db.session.remove()
+    page = client.get("/probe/remembered")
+    assert page.headers["X-Page-Cache"] == "miss"
+    assert int(NEEDS_SHOWN.search(page.get_data(as_text=True)).group(1)) == count + 1

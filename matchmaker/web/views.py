@@ -11,7 +11,7 @@ from ..enterprises.permissions import can_review_claims, own_claims, visible_cla
 from ..extensions import db
 from ..institutions.models import Institution, Product
 from ..monitoring.service import organizer_overview
-from .pagecache import cached_page
+from .pagecache import cached_page, remembered
 
 bp = Blueprint("web", __name__)
 
@@ -79,7 +79,8 @@ def _bank_home():
 def _organizer_home():
     pending = db.session.scalar(select(func.count()).select_from(
         verification.pending_registrations(current_user).subquery()))
-    return render_template("web/home_organizer.html", overview=organizer_overview(current_user),
+    return render_template("web/home_organizer.html",
+                           overview=organizer_overview(current_user, remembered),
                            pending_claims=_pending_claims(), pending_registrations=pending)
 
 
