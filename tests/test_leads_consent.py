@@ -79,6 +79,20 @@ def test_push_page_lists_distinct_institutions_and_ticks_none(db, client_as):
         assert field.label in page.text
 
 
+def test_the_need_page_counts_the_institutions_a_push_could_reach(db, client_as):
+    """The need page's "有 N 家机构" counts in SQL what the push page lists: each institution
+    once however many of its products match, none whose only match is off the market."""
+    need = NeedFactory()
+    first, second, retired = InstitutionFactory(), InstitutionFactory(), InstitutionFactory()
+    for inst, score in ((first, "90"), (first, "88"), (second, "80")):
+        MatchFactory(need=need, product=ProductFactory(institution=inst), score=score)
+    MatchFactory(need=need, product=ProductFactory(institution=retired, status="retired"),
+                 score="95")
+    assert len(push.push_candidates(need)) == 2
+    page = client_as("enterprise", enterprise=need.enterprise).get(f"/needs/{need.id}")
+    assert page.status_code == 200 and "有 2 家机构的产品与本需求匹配" in page.text
+
+
 def test_push_through_the_page(db, client_as):
     need, institution, _ = matched()
     client = client_as("enterprise", enterprise=need.enterprise)

@@ -20,7 +20,7 @@ from ..accounts.permissions import register_predicates, roles_required
 from ..audit.labels import action_label
 from ..extensions import db
 from ..institutions.models import Institution
-from ..leads.service import need_leads  # the need page shows its leads too
+from ..leads.service import need_has_leads  # the need page shows its leads too
 from ..mail import send_mail
 from ..matching import service as matching
 from ..policy import service as policy
@@ -424,7 +424,7 @@ def need(need_id):
     need = db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
     return render_template(
         "enterprises/need.html", need=need, timeline=service.need_timeline(need),
-        next_statuses=service.next_statuses(current_user, need, has_leads=bool(need_leads(need))),
+        next_statuses=service.next_statuses(current_user, need, has_leads=need_has_leads(need)),
         verbs=service.TRANSITION_VERBS, reason_required=service.REASON_REQUIRED,
         status_form=NeedStatusForm(), purpose_help=PURPOSE_HELP, action_label=action_label,
         matches=matching.matches_for_need(need), near_misses=matching.near_misses_for_need(need),

@@ -12,12 +12,13 @@ from ..audit.models import AuditEntry
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
+from ..matching import service as matching
 from . import scope as scopes
 from .consent import live_consent, need_consents
 from .models import CLAIM_LIVE, CONTACT_KINDS, FOLLOWUP_LABELS, LEAD_ACTIVE, Claim, Consent, Lead
 from .permissions import can_push_need, visible_leads
 from .push import push_candidates
-from .service import need_leads, need_matches
+from .service import need_leads
 
 NEXT_BEST_COUNT = 3  # institutions offered when a pushed lead went unclaimed
 
@@ -218,7 +219,7 @@ def need_panel(user, need: Need) -> NeedPanel:
     panel = NeedPanel(leads=leads, consents=consents,
                       live={c.institution_id: c for c in consents if c.live},
                       can_push=can_push_need(user, need),
-                      candidates=len({m.product.institution_id for m in need_matches(need)}),
+                      candidates=matching.matched_institution_count(need),
                       unanswered=[lead for lead in leads if lead.unclaimed_overdue],
                       next_best=[], next_scope=[])
     if panel.can_push and panel.unanswered:

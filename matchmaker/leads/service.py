@@ -103,6 +103,11 @@ def need_leads(need: Need) -> list[Lead]:
                                    .options(selectinload(Lead.claims)).order_by(Lead.id)))
 
 
+def need_has_leads(need: Need) -> bool:
+    """Whether any institution holds a lead on the need (one query, not the leads loaded)."""
+    return db.session.scalar(select(Lead.id).where(Lead.need_id == need.id).limit(1)) is not None
+
+
 # --- leads -----------------------------------------------------------------------------------
 
 def unclaimed_working_days() -> int:

@@ -1235,6 +1235,16 @@ def matches_by_institution(need: Need | int, institution_ids=None, *,
     return found
 
 
+def matched_institution_count(need: Need) -> int:
+    """How many institutions the need's stored matches on published products name (what
+    matches_by_institution would return, counted in SQL: its rows and their products'
+    terms are not loaded for a number)."""
+    return db.session.scalar(
+        select(func.count(func.distinct(Product.institution_id)))
+        .select_from(Match).join(Match.product)
+        .where(Match.need_id == need.id, Product.status == "published")) or 0
+
+
 def reasons_for(need: Need, rows: list[Match]) -> dict[int, list[str]]:
     """product_id -> the reasons of stored rows (computed when stored without: a pairing
     outside the shown list)."""
