@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import and_, case, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from .. import clock, vocab
 from ..audit.models import AuditEntry
@@ -40,9 +40,12 @@ def inbox_query(user, *, purpose=None, district=None, amount_min=None, amount_ma
     """The institution's visible leads, filtered, most urgent first: renewals falling due
     within 30 days (soonest first), then the nearest claim deadline, then the newest."""
     live = aliased(Claim)
+    # the need and its enterprise from the joins the filters need: their joined eager loads
+    # would join both tables a second time (687 leads sorted: about 15 -> 13 ms)
     query = (visible_leads(user).join(Need.enterprise)
              .outerjoin(live, and_(live.lead_id == Lead.id, live.status.in_(CLAIM_LIVE)))
-             .options(selectinload(Lead.claims)))
+             .options(selectinload(Lead.claims),
+                      contains_eager(Lead.need).contains_eager(Need.enterprise)))
     query = _filter_status(query, user, live, status or "active")
     if purpose:
         query = query.where(Need.purpose == purpose)
