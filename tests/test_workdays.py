@@ -136,6 +136,9 @@ def test_counting_by_running_totals_equals_counting_day_by_day(db):
     workdays.save_workday_override(admin, date(2027, 1, 1), False, "2027年元旦")
     workdays.save_workday_override(admin, date(2027, 2, 6), True, "调休上班（示例）")
     rng = random.Random(13)
+    last_day = sum(workdays.is_working_day(date(9999, 12, 31) - timedelta(days=k))
+                   for k in range(366))
+    assert workdays.working_days_between(date(9998, 12, 30), date(9999, 12, 31)) == last_day
     start = date(2024, 6, 1)
     for _ in range(200):
         first = start + timedelta(days=rng.randrange(1400))

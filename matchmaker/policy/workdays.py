@@ -14,6 +14,7 @@ for first contact, the holiday 1–7 Oct does not count, so the deadline is Fri 
 Today and now come from `matchmaker.clock` (one clock for the platform).
 """
 import logging
+from calendar import isleap
 from datetime import date, timedelta
 from functools import cache, lru_cache
 
@@ -117,11 +118,12 @@ def _package_between(first: date, last: date) -> int:
 @lru_cache(maxsize=128)
 def _year_counts(year: int) -> tuple[int, ...]:
     """Working days by the package from 1 January through each day of the year."""
-    counts, total, day = [], 0, date(year, 1, 1)
-    while day.year == year:
-        total += _by_package(day)
+    first = date(year, 1, 1)
+    counts, total = [], 0
+    # by the year's length, not until the next year: 31 December 9999 has no day after it
+    for k in range(366 if isleap(year) else 365):
+        total += _by_package(first + timedelta(days=k))
         counts.append(total)
-        day += timedelta(days=1)
     return tuple(counts)
 
 
