@@ -147,6 +147,21 @@ def insert_rows(table, rows: list[dict]) -> int:
     return len(rows)
 
 
+def insert_many(table, rows: list[dict], batch: int = 5_000) -> int:
+    """insert_rows where it applies (every row with the same columns, every column that has
+    a Python-side default among them), else SQLAlchemy's executemany, which fills such
+    defaults in, `batch` rows a statement (bounded memory for its parameter lists)."""
+    if not rows:
+        return 0
+    keys = rows[0].keys()
+    if all(row.keys() == keys for row in rows) and all(
+            c.name in keys for c in table.c if c.default is not None and not c.primary_key):
+        return insert_rows(table, rows)
+    for start in range(0, len(rows), batch):
+        db.session.execute(table.insert(), rows[start:start + batch])
+    return len(rows)
+
+
 def update_rows(table, columns: tuple[str, ...], rows: list[tuple]) -> int:
     """UPDATE these columns of many rows by primary key (`rows`: (id, *values) in the order of
     `columns`), in one statement on PostgreSQL (each column as an array), an executemany on

@@ -5,7 +5,7 @@ from sqlalchemy import JSON, Boolean, Integer, String, cast, func, insert, liter
 from sqlalchemy.sql import ColumnElement
 
 from .. import clock
-from ..extensions import db
+from ..extensions import db, insert_rows
 from .models import AuditEntry
 
 # never copied into an audit row: personal or credit data (个人信息保护法)
@@ -47,12 +47,11 @@ def record_many(actor, action: str, subject_type: str, rows: list[tuple[int, dic
 
     now = clock.now()
     addr = request.remote_addr if has_request_context() else None
-    db.session.execute(AuditEntry.__table__.insert(), [
+    return insert_rows(AuditEntry.__table__, [
         {"created_at": now, "actor_id": actor.id if actor is not None else None,
          "action": action, "subject_type": subject_type, "subject_id": subject_id,
          "details": {k: _plain(v) for k, v in details.items() if k not in PERSONAL},
          "remote_addr": addr} for subject_id, details in rows])
-    return len(rows)
 
 
 def record_rows(actor, action: str, model, *where, **details) -> int:

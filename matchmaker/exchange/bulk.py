@@ -15,7 +15,7 @@ from ..enterprises.models import (
     NeedGuaranteeMode,
     derive_size,
 )
-from ..extensions import db
+from ..extensions import db, insert_many
 from ..institutions.models import (
     PRODUCT_LIST_FIELDS,
     Product,
@@ -63,6 +63,7 @@ def insert_created(section: str, changes: list, ids: dict, actor) -> dict[str, i
             row["size_class"] = row.get("declared_size") or derive_size(
                 row.get("industry"), row.get("employees"), row.get("revenue_wan"),
                 row.get("assets_wan"))
+            row["verification"] = "verified"  # imported firms are (the column's default)
         rows.append(row)
     _insert_many(model.__table__, rows)
     new_ids = _ids_by_ref(model, [c.ref for c in changes])
@@ -103,8 +104,9 @@ def _status(section: str, values: dict, now) -> dict:
 
 
 def _insert_many(table, rows: list[dict]) -> None:
-    for start in range(0, len(rows), BATCH):
-        db.session.execute(table.insert(), rows[start:start + BATCH])
+    # by COPY on PostgreSQL where the rows allow: SQLAlchemy's executemany converted every
+    # value of every row (a third of a 20,000-need import's rows step there)
+    insert_many(table, rows, BATCH)
 
 
 def _ids_by_ref(model, refs: list[str]) -> dict[str, int]:
