@@ -149,10 +149,11 @@ def insert_rows(table, rows: list[dict]) -> int:
 
 def insert_many(table, rows: list[dict], batch: int = 5_000) -> int:
     """insert_rows where it applies (every row with the same columns, every column that has
-    a Python-side default among them), else SQLAlchemy's executemany, which fills such
-    defaults in, `batch` rows a statement (bounded memory for its parameter lists)."""
+    a Python-side default among them: all of them converted at once), else SQLAlchemy's
+    executemany, which fills such defaults in, `batch` rows a statement."""
     if not rows:
         return 0
+    db.session.flush()  # as the executemany's autoflush: pending ORM rows written first
     keys = rows[0].keys()
     if all(row.keys() == keys for row in rows) and all(
             c.name in keys for c in table.c if c.default is not None and not c.primary_key):

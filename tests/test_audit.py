@@ -156,3 +156,17 @@ def test_audit_rows_cannot_be_updated_or_deleted(db, trail):
     # and new rows still go in
     entry(None, "enterprise.updated", trail["firm"])
     db.session.flush()
+
+
+def test_record_many_writes_after_the_rows_the_session_holds(db):
+    """record_many writes by insert_rows, beside the ORM: the session's pending rows are
+    flushed first, as an executemany's autoflush did, so the audit keeps their order."""
+    from matchmaker.audit.service import record_many
+    from matchmaker.extensions import db as _db
+
+    pending = AuditEntry(action="test.pending", subject_type="needs", subject_id=1, details={})
+    _db.session.add(pending)
+    record_many(None, "test.bulk", "needs", [(2, {"via": "import"})])
+    bulk = _db.session.scalar(select(AuditEntry).where(AuditEntry.action == "test.bulk"))
+    assert pending.id is not None and pending.id < bulk.id
+    assert bulk.details == {"via": "import"}

@@ -39,14 +39,16 @@ def _plain(value):
 
 
 def record_many(actor, action: str, subject_type: str, rows: list[tuple[int, dict]]) -> int:
-    """record() for a batch (a job opening thousands of leads): one audit row per subject,
-    written in one executemany. `rows`: (subject id, details)."""
+    """record() for a batch (an import's thousands of records): one audit row per subject,
+    written at once by insert_rows (COPY on PostgreSQL), after the session's pending rows.
+    `rows`: (subject id, details)."""
     if not rows:
         return 0
     from .. import clock
 
     now = clock.now()
     addr = request.remote_addr if has_request_context() else None
+    db.session.flush()  # as the executemany's autoflush did
     return insert_rows(AuditEntry.__table__, [
         {"created_at": now, "actor_id": actor.id if actor is not None else None,
          "action": action, "subject_type": subject_type, "subject_id": subject_id,

@@ -39,7 +39,7 @@ REFS = {"institution_ref": ("institutions", "institution_id"),
         "enterprise_ref": ("enterprises", "enterprise_id"),
         "current_lender_ref": ("institutions", "current_lender_id")}
 RENAMED = {"size": "declared_size"}
-BATCH = 5_000  # rows per executemany: bounded memory for the parameter lists
+BATCH = 5_000  # rows per executemany where insert_many falls back to it
 CHUNK = 500  # refs per IN (...) when reading ids back (SQLite caps bound parameters)
 
 
