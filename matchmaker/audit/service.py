@@ -5,7 +5,7 @@ from sqlalchemy import JSON, Boolean, Integer, String, cast, func, insert, liter
 from sqlalchemy.sql import ColumnElement
 
 from .. import clock
-from ..extensions import db, insert_rows
+from ..extensions import db, insert_many
 from .models import AuditEntry
 
 # never copied into an audit row: personal or credit data (个人信息保护法)
@@ -40,7 +40,7 @@ def _plain(value):
 
 def record_many(actor, action: str, subject_type: str, rows: list[tuple[int, dict]]) -> int:
     """record() for a batch (an import's thousands of records): one audit row per subject,
-    written at once by insert_rows (COPY on PostgreSQL), after the session's pending rows.
+    written at once by insert_many (COPY on PostgreSQL), after the session's pending rows.
     `rows`: (subject id, details)."""
     if not rows:
         return 0
@@ -48,8 +48,7 @@ def record_many(actor, action: str, subject_type: str, rows: list[tuple[int, dic
 
     now = clock.now()
     addr = request.remote_addr if has_request_context() else None
-    db.session.flush()  # as the executemany's autoflush did
-    return insert_rows(AuditEntry.__table__, [
+    return insert_many(AuditEntry.__table__, [
         {"created_at": now, "actor_id": actor.id if actor is not None else None,
          "action": action, "subject_type": subject_type, "subject_id": subject_id,
          "details": {k: _plain(v) for k, v in details.items() if k not in PERSONAL},

@@ -99,7 +99,7 @@ def working_days_between(first: date, last: date) -> int:
     """Working days in (first, last]: how many of the allowance a span used. Counted from
     each year's running totals, then corrected by the override rows in the span: a lead
     inbox shows 20 countdowns, some of them a year overdue, and counting them day by day
-    was a fifth of rendering it."""
+    was about a third of its CPU."""
     if last <= first:
         return 0
     overrides = _request_overrides(first, last)
