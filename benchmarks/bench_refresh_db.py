@@ -11,6 +11,8 @@ a product edit (the request: mark stale + enqueue; then its job), and need edits
     # a subsidy programme's edit instead of a product's, its job on two RQ workers
     .venv/bin/python -m benchmarks.bench_refresh_db --existing --db URL --workers 2 \
         --programme tech_upgrade_interest
+    # the guarantee fee rate's edit (a cost setting), likewise
+    .venv/bin/python -m benchmarks.bench_refresh_db --existing --db URL --workers 2 --fee 1.5
 """
 import argparse
 import os
@@ -81,6 +83,8 @@ def main() -> int:
         terms["amount_max_wan"] = terms["amount_max_wan"] * 2
         if args.programme:
             edit, what = _programme_edit(args.programme), f"programme {args.programme} edit"
+        elif args.fee is not None:
+            edit, what = _fee_edit(args.fee), f"guarantee fee rate set to {args.fee} %"
         else:
             edit, what = _product_edit(product.id, admin.id, terms), "product edit"
         if args.existing and args.workers > 1:
@@ -176,23 +180,43 @@ def _programme_edit(code: str):
     def edit() -> None:
         from sqlalchemy import select
 
-        from matchmaker.accounts.models import User
         from matchmaker.extensions import db
         from matchmaker.policy import service as policy
         from matchmaker.policy.models import SubsidyProgram
 
-        admin = db.session.scalar(select(User).where(User.email == "bench-admin@example.com"))
-        if admin is None:
-            admin = User(email="bench-admin@example.com", name="bench", role="admin",
-                         password_hash="x")
-            db.session.add(admin)
-            db.session.flush()
+        admin = _admin()
         program = db.session.scalar(select(SubsidyProgram).where(SubsidyProgram.code == code))
         settings = {key: value * 1.1 if key in ("share_of_rate", "points", "share_of_fee")
                     else value for key, value in program.settings.items()}
         policy.update_program(admin, program, settings=settings,
                               effective_from=program.effective_from,
                               effective_to=program.effective_to)
+    return edit
+
+
+def _admin():
+    from sqlalchemy import select
+
+    from matchmaker.accounts.models import User
+    from matchmaker.extensions import db
+
+    admin = db.session.scalar(select(User).where(User.email == "bench-admin@example.com"))
+    if admin is None:
+        admin = User(email="bench-admin@example.com", name="bench", role="admin",
+                     password_hash="x")
+        db.session.add(admin)
+        db.session.flush()
+    return admin
+
+
+def _fee_edit(rate: str):
+    """An admin sets the guarantee fee rate (平台设置): a cost setting."""
+    def edit() -> None:
+        from decimal import Decimal
+
+        from matchmaker.policy import service as policy
+
+        policy.update_setting(_admin(), "guarantee_fee_rate", Decimal(rate))
     return edit
 
 
@@ -245,6 +269,8 @@ def _parse():
     parser.add_argument("--db", help="database URL (default: a temporary SQLite file)")
     parser.add_argument("--programme", metavar="CODE",
                         help="edit this subsidy programme instead of a product")
+    parser.add_argument("--fee", metavar="RATE",
+                        help="set the guarantee fee rate (annual %%) instead of a product edit")
     parser.add_argument("--existing", action="store_true",
                         help="time the edits on the platform already in --db (no import)")
     return parser.parse_args()

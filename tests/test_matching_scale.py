@@ -129,6 +129,16 @@ def test_a_programme_change_marks_every_need_stale_in_one_row_until_its_job_ran(
     assert all(f.fresh for f in service.freshness(n.id for n in example.values()).values())
 
 
+def test_a_fee_rate_change_marks_every_need_stale_until_its_job_ran(example, db, queued):
+    policy.update_setting(user_for_role("admin"), "guarantee_fee_rate", Decimal("1.5"))
+    pending = queued()
+    assert not any(f.fresh for f in service.freshness(n.id for n in example.values()).values())
+    kinds = {_db.session.get(Job, j).kind: j for j, _ in pending}
+    assert set(kinds) == {"matching.fee"}  # not everything: only what the fee can move
+    _run([kinds["matching.fee"]])
+    assert all(f.fresh for f in service.freshness(n.id for n in example.values()).values())
+
+
 def test_a_use_fee_programme_change_recomputes_everything(example, db, queued):
     """A fund's programme says whom the fund may serve at all: eligibility and reach move."""
     program = _db.session.scalar(select(SubsidyProgram).where(
@@ -314,6 +324,59 @@ def test_programme_edits_patch_exactly_the_needs_they_move(platform, db, monkeyp
         assert _rows(ids) != before, changes  # the edit moved something
         assert _stored(ids) == _full(ids), changes
         assert all(f.fresh for f in service.freshness(ids).values())
+    assert not _db.session.scalar(select(func.count()).select_from(Job)
+                                  .where(Job.kind == "matching.all", Job.id > job.id))
+    _assert_patched_as_written_whole(ids)
+
+
+def _fee_carriers() -> list[Product]:
+    """The products whose loans may carry a guarantee fee: a guarantor's (one institution
+    made one), and a few banks' products with the fee subsidy."""
+    from matchmaker.institutions.models import Institution
+    from matchmaker.institutions.subsidies import GUARANTEE_FEE_SUBSIDY
+    guarantor = _db.session.scalars(select(Institution).order_by(Institution.id)).first()
+    guarantor.kind = "guarantee"
+    rng = random.Random(5)
+    for p in _db.session.scalars(select(Product).order_by(Product.id)):
+        if "guarantee" in p.guarantee_modes and rng.random() < 0.3 and \
+                GUARANTEE_FEE_SUBSIDY not in p.subsidy_programs:
+            p.subsidy_programs = [*p.subsidy_programs, GUARANTEE_FEE_SUBSIDY]
+            _db.session.add(ProgramConfirmation(product_id=p.id,
+                                                program_code=GUARANTEE_FEE_SUBSIDY))
+    return [p for p in _db.session.scalars(select(Product))
+            if p.status == "published" and (p.institution.kind == "guarantee"
+                                            or GUARANTEE_FEE_SUBSIDY in p.subsidy_programs)]
+
+
+@pytest.mark.parametrize("part", [service.PRODUCT_PART, 40])
+def test_a_guarantee_fee_change_patches_exactly_the_needs_it_moves(platform, db, monkeypatch,
+                                                                   part):
+    """The fee rate moves only the cost of the pairings whose loan may carry it: its job
+    patches the needs those products serve, and every need then stores what a full
+    recompute would, reasons included (the fee is in them)."""
+    monkeypatch.setattr(service, "PRODUCT_PART", part)
+    monkeypatch.setattr(runner, "worker_count", lambda app=None: 8)
+    carriers = _fee_carriers()
+    assert len(carriers) >= 5 and any(p.institution.kind == "guarantee" for p in carriers)
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    admin = user_for_role("admin")
+    for rate in (Decimal("2.5"), Decimal("0.2")):
+        before = _rows(ids)
+        policy.update_setting(admin, "guarantee_fee_rate", rate)
+        [job] = _db.session.scalars(select(Job).where(Job.kind == "matching.fee")
+                                    .order_by(Job.id.desc()).limit(1))
+        assert job.status == "done", job.message
+        assert job.result["recomputed"] == 0, job.result  # every need was computed before
+        assert 0 < job.result["patched"] < len(ids), job.result
+        assert (job.children_total or 0) == (0 if part > 300 else 8)
+        assert _rows(ids) != before, rate  # the fee moved something
+        assert _stored(ids) == _full(ids), rate
+        assert all(f.fresh for f in service.freshness(ids).values())
+    shown = [reason for (table, *_), row in _rows(ids).items() if table == "matches"
+             for reason in row[5]]
+    assert any("含担保费0.20%" in reason for reason in shown)
+    assert not any("含担保费2.50%" in reason for reason in shown)
     assert not _db.session.scalar(select(func.count()).select_from(Job)
                                   .where(Job.kind == "matching.all", Job.id > job.id))
     _assert_patched_as_written_whole(ids)

@@ -143,6 +143,21 @@ def test_a_programme_edit_shows_the_progress_of_its_recompute(db, admin, app, mo
     assert f"/jobs/{job_id}/status" in page
 
 
+def test_a_fee_rate_edit_shows_the_progress_of_its_recompute(db, admin, app, monkeypatch):
+    """The guarantee fee rate moves only the pairings whose loan may carry the fee: its own
+    job (not a full recompute), which the page after the edit polls."""
+    monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")
+    monkeypatch.setattr(jobs.runner, "dispatch", lambda *_args: "queued")  # nobody runs it
+    response = admin.post("/admin/policy/settings/guarantee_fee_rate", data={"value": "1.2"})
+    job_id = int(parse_qs(urlparse(response.headers["Location"]).query)["job"][0])
+    job = db.session.get(Job, job_id)
+    assert job.kind == "matching.fee" and job.status == "queued"
+    assert db.session.scalar(select(func.count()).select_from(Job)
+                             .where(Job.kind == "matching.all")) == 0
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert f"/jobs/{job_id}/status" in page
+
+
 def test_an_lpr_quote_in_force_shows_the_progress_of_the_full_recompute(db, admin, app,
                                                                        monkeypatch):
     monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")

@@ -246,6 +246,13 @@ def base_rate(need, product) -> tuple[Decimal, str]:
     return mid, f"按产品利率区间{span}的中值{pct(mid)}估算"
 
 
+def guarantee_fee_possible(product) -> bool:
+    """True when some need's loan under this product may carry a guarantee fee
+    (guarantee_fee_applies for some need): what a change of the fee rate can move."""
+    return product.institution_kind == "guarantee" or \
+        GUARANTEE_FEE_SUBSIDY in product.subsidy_programs
+
+
 def guarantee_fee_applies(need, product) -> bool:
     """True when the loan will carry a guarantee institution's fee (see module docstring)."""
     if product.institution_kind == "guarantee":

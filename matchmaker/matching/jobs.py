@@ -62,27 +62,34 @@ def recompute_product_part(ctx, product_id: int, epoch: int, lo: int, hi: int,
                                      progress=_reporter(ctx, f"第{part}部分：正在更新匹配结果"))
 
 
-def _finish_programme(ctx, **_params) -> dict:
+def _finish_costs(ctx, **_params) -> dict:
     parts = db.session.scalars(select(Job.result).where(Job.parent_id == ctx.job_id)).all()
     return {key: sum((part or {}).get(key, 0) for part in parts)
             for key in ("needs", "recomputed", "patched", "lists_changed")}
 
 
-@job("matching.programme", "按补贴政策的变更更新匹配结果", finalize=_finish_programme,
-     timeout=1800)
-def recompute_programme(ctx, code: str, before: int | None) -> dict:
-    """A subsidy programme's change: the needs it can move patched
-    (service.recompute_programme), split over the workers as a product's job is."""
+def _costs_in_parts(ctx, part_kind: str, params: dict, doing: str, run) -> dict:
+    """A change that moves carriers' costs (a programme, the fee rate): the needs split
+    over the workers as a product's job is, into `part_kind` jobs; `run(epoch, needs,
+    progress)` does it here in one go on a small platform. `doing`: the progress message."""
     epoch = service.current_epoch()
     ranges = _worker_ranges()
     if len(ranges) == 1:
-        return service.recompute_programme(code, before, epoch,
-                                           progress=_reporter(ctx, "正在更新符合该政策的需求的匹配结果"))
-    ctx.spawn("matching.programme_part",
-              [{"code": code, "before": before, "epoch": epoch, "lo": lo, "hi": hi, "part": n}
-               for n, (lo, hi, _) in enumerate(ranges, 1)],
-              description="按补贴政策的变更更新匹配结果（部分）")
+        return run(epoch, None, _reporter(ctx, doing))
+    ctx.spawn(part_kind, [{**params, "epoch": epoch, "lo": lo, "hi": hi, "part": n}
+                          for n, (lo, hi, _) in enumerate(ranges, 1)])  # the kind's label
     return {"parts": len(ranges)}
+
+
+@job("matching.programme", "按补贴政策的变更更新匹配结果", finalize=_finish_costs,
+     timeout=1800)
+def recompute_programme(ctx, code: str, before: int | None) -> dict:
+    """A subsidy programme's change: the needs it can move patched
+    (service.recompute_programme)."""
+    def run(epoch, needs, progress):
+        return service.recompute_programme(code, before, epoch, needs, progress=progress)
+    return _costs_in_parts(ctx, "matching.programme_part", {"code": code, "before": before},
+                           "正在更新符合该政策的需求的匹配结果", run)
 
 
 @job("matching.programme_part", "按补贴政策的变更更新匹配结果（部分）", timeout=1800)
@@ -91,6 +98,21 @@ def recompute_programme_part(ctx, code: str, before: int | None, epoch: int, lo:
     return service.recompute_programme(
         code, before, epoch, (lo, hi),
         progress=_reporter(ctx, f"第{part}部分：正在更新符合该政策的需求的匹配结果"))
+
+
+@job("matching.fee", "按担保费率的变更更新匹配结果", finalize=_finish_costs, timeout=1800)
+def recompute_fee(ctx) -> dict:
+    """The guarantee fee rate's change: the needs a product carrying the fee serves patched
+    (service.recompute_fee)."""
+    def run(epoch, needs, progress):
+        return service.recompute_fee(epoch, needs, progress=progress)
+    return _costs_in_parts(ctx, "matching.fee_part", {}, "正在更新含担保费产品的匹配结果", run)
+
+
+@job("matching.fee_part", "按担保费率的变更更新匹配结果（部分）", timeout=1800)
+def recompute_fee_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
+    return service.recompute_fee(
+        epoch, (lo, hi), progress=_reporter(ctx, f"第{part}部分：正在更新含担保费产品的匹配结果"))
 
 
 @job("matching.reach", "重新统计产品匹配的需求数", timeout=1800)

@@ -48,7 +48,7 @@ from ..institutions.models import (
     Institution,
     Product,
 )
-from ..institutions.subsidies import need_side_refusal
+from ..institutions.subsidies import guarantee_fee_possible, need_side_refusal
 from ..policy import service as policy
 from ..policy.models import ProgramConfirmation, ReferenceRate, Setting, SubsidyProgram
 from . import adapters, parallel
@@ -84,7 +84,8 @@ FAMILY_NAMED = 500
 # needs whose matches a bank may act on (counted on the bank's product reach page)
 OPEN_STATUSES = ("published", "in_progress")
 # platform settings the matcher reads: changing one makes every stored cost stale
-COST_SETTINGS = ("guarantee_fee_rate",)
+# the setting that moves the cost of the pairings whose loan carries a guarantee fee
+FEE_SETTING = "guarantee_fee_rate"
 
 _cache_lock = threading.Lock()
 _cache: dict = {"stamp": None, "matcher": None}
@@ -222,7 +223,8 @@ def _covered_by(whole) -> None:
     hundreds of products in the request that also asks for everything)."""
     db.session.execute(
         update(jobs.models.Job).where(jobs.models.Job.kind.in_(("matching.product",
-                                                               "matching.programme")),
+                                                               "matching.programme",
+                                                               "matching.fee")),
                                       jobs.models.Job.status == "queued",
                                       jobs.models.Job.parent_id.is_(None))
         .values(status="done", progress=100, finished_at=clock.now(),
@@ -248,13 +250,25 @@ def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
                          description=f"按补贴政策“{program.label}”的变更更新匹配结果")]
 
 
-def pending_recompute(*, product_id: int | None = None,
-                      programme: str | None = None) -> int | None:
+def recompute_fee_later(actor=None) -> list:
+    """The guarantee fee rate changed: every need is marked stale at once (one row) and its
+    job patches only the needs a product carrying the fee serves (recompute_fee)."""
+    mark_stale(everything=True)
+    if jobs.service.active_job("matching.all", queued_only=True) is not None:
+        return []  # a full recompute waits: it will see this change too
+    # a waiting fee job reads the rate when it runs: it covers this change too
+    return [jobs.enqueue("matching.fee", {}, actor=actor, key="matching.fee",
+                         description="按担保费率的变更更新匹配结果")]
+
+
+def pending_recompute(*, product_id: int | None = None, programme: str | None = None,
+                      setting: str | None = None) -> int | None:
     """The id of the recompute a change just started or joined while it waits (the
-    product's, the programme's, else the full one), or None: the page after the change
-    shows its progress (?job=)."""
+    product's, the programme's, the fee setting's, else the full one), or None: the page
+    after the change shows its progress (?job=)."""
     keys = [f"matching.product:{product_id}"] if product_id is not None else []
     keys += [f"matching.programme:{programme}"] if programme is not None else []
+    keys += ["matching.fee"] if setting == FEE_SETTING else []
     for key in (*keys, "matching.all"):
         job = jobs.service.active_job(key)
         if job is not None:
@@ -882,36 +896,64 @@ def recompute_programme(code: str, before: int | None, epoch: int,
     with ids in `needs` (lo, hi; all when None); `progress(done, total)` after each commit.
 
     A programme changes only the cost after subsidies of a pairing of a product carrying it
-    with a need that qualifies, so only those keys move: the needs that qualify as it was
-    (version `before`) or as it is, while in force (what the platform does not know passes,
-    as for a fund), and that a carrier serves, have their carriers' keys and institution
-    bests patched (Matcher.refresh_products). Near misses are ordered by the products' best
-    possible score, subsidies included: the needs with a carrier among them have theirs
-    ranked again. Needs with a change of their own still pending (a product's job not yet
-    run, a need marked, never computed), which marking them current would hide, are ranked
-    whole. The other needs' rows cannot differ: they are marked current at `epoch`. No
-    institution set moves (eligibility does not read a programme that pays no use fee), so
-    no flag lead follows."""
+    with a need that qualifies: the carriers are its products, and the needs whose keys can
+    move those that qualify as it was (version `before`) or as it is, while in force (what
+    the platform does not know passes, as for a fund). See recompute_costs."""
     matcher = current_matcher()
-    facts, _ = adapters.load_need_facts(db.session, *_within(Need.id, needs))
-    with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
-        return _recompute_programme(matcher, facts, code, before, epoch, needs, progress)
-
-
-def _recompute_programme(matcher: Matcher, facts: list, code: str, before: int | None,
-                         epoch: int, needs: tuple[int, int] | None, progress) -> dict:
-    _planner_ready()
-    pending = _pending_needs([f.id for f in facts], needs)
-    carriers = frozenset(pid for pid, p in matcher.products.items() if code in p.subsidy_programs)
-    mask = matcher.product_mask(carriers)
     versions = [p for p in adapters.subsidy_program_versions(db.session, code, before)
                 if p is not None and p.in_force(matcher.ctx.today)]
+    carriers = frozenset(pid for pid, p in matcher.products.items()
+                         if code in p.subsidy_programs)
+
+    def qualifies(facts) -> bool:
+        return any(need_side_refusal(p, facts, unknown_passes=True) is None for p in versions)
+
+    return recompute_costs(matcher, carriers, qualifies if versions else None, epoch, needs,
+                           progress, f"programme {code}")
+
+
+def recompute_fee(epoch: int, needs: tuple[int, int] | None = None, progress=None) -> dict:
+    """After the guarantee fee rate (a cost setting) changed: the carriers are the products
+    whose loans may carry the fee (subsidies.guarantee_fee_possible: a guarantee
+    institution's, or one with the fee subsidy), the needs any of them serves. The fee is
+    in the cost, never in eligibility, so this is a programme's patch (recompute_costs)."""
+    matcher = current_matcher()
+    carriers = frozenset(pid for pid, p in matcher.products.items()
+                         if guarantee_fee_possible(p))
+    return recompute_costs(matcher, carriers, lambda facts: True, epoch, needs, progress,
+                           "guarantee fee rate")
+
+
+def recompute_costs(matcher: Matcher, carriers: frozenset[int], qualifies, epoch: int,
+                    needs: tuple[int, int] | None, progress, what: str) -> dict:
+    """A change that moves only the cost of pairings of the `carriers` with the needs that
+    `qualifies` accepts (None: no need can qualify any more, nor could before), for the
+    needs with ids in `needs`; `progress(done, total)` after each commit.
+
+    Only those keys move: the needs that qualify and that a carrier serves have their
+    carriers' keys and institution bests patched (Matcher.refresh_products). Near misses
+    are ordered by the products' best possible score, costs included: the needs with a
+    carrier among them have theirs ranked again. Needs with a change of their own still
+    pending (a product's job not yet run, a need marked, never computed), which marking
+    them current would hide, are ranked whole. The other needs' rows cannot differ: they
+    are marked current at `epoch`. No institution set moves (eligibility reads no cost), so
+    no flag lead follows."""
+    facts, _ = adapters.load_need_facts(db.session, *_within(Need.id, needs))
+    with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
+        return _recompute_costs(matcher, facts, carriers, qualifies, epoch, needs, progress,
+                                what)
+
+
+def _recompute_costs(matcher: Matcher, facts: list, carriers: frozenset[int], qualifies,
+                     epoch: int, needs: tuple[int, int] | None, progress, what: str) -> dict:
+    _planner_ready()
+    pending = _pending_needs([f.id for f in facts], needs)
+    mask = matcher.product_mask(carriers)
     rank_ids, near_ids = set(), set()
     for f in facts:
         if f.id in pending or not mask:
             continue
-        if any(need_side_refusal(p, f, unknown_passes=True) is None for p in versions) \
-                and matcher.eligible_mask(f) & mask:
+        if qualifies is not None and qualifies(f) and matcher.eligible_mask(f) & mask:
             rank_ids.add(f.id)
         if matcher.near_mask(f) & mask:
             near_ids.add(f.id)
@@ -929,8 +971,8 @@ def _recompute_programme(matcher: Matcher, facts: list, code: str, before: int |
     db.session.execute(update(MatchState).where(MatchState.basis < epoch,
                                                 *_within(MatchState.need_id, needs))
                        .values(basis=epoch), execution_options={"synchronize_session": False})
-    log.info("programme %s: %d of %d needs ranked whole, %d patched (%d changed)", code,
-             len(whole), len(facts), len(patched), changed)
+    log.info("%s: %d of %d needs ranked whole, %d patched (%d changed)", what, len(whole),
+             len(facts), len(patched), changed)
     return {"needs": len(facts), "recomputed": len(whole), "patched": len(patched),
             "lists_changed": changed}
 

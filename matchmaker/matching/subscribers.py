@@ -50,9 +50,10 @@ BULK_PRODUCTS = 20
 @signals.policy_changed.connect
 def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, product_id=None,
                   product_ids=None, **_):
-    """A cost setting or the LPR in force changes every cost after subsidies (and the LPR the
-    cost points): every need is recomputed. A subsidy programme moves only the needs that
-    qualify for it (service.recompute_programme_later). A quote dated ahead waits for its day
+    """The LPR in force moves every score (the cost points are relative to it): every need
+    is recomputed. A subsidy programme moves only the needs that qualify for it
+    (service.recompute_programme_later), the guarantee fee rate only the pairings whose loan
+    may carry the fee (service.recompute_fee_later). A quote dated ahead waits for its day
     (`matchmaker reprice-lpr-products`, then the nightly `match --all`)."""
     if kind == "lpr" and day is not None and row.effective_from > day:
         return
@@ -68,5 +69,8 @@ def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, produc
     if kind == "programme":
         service.recompute_programme_later(row, actor=actor)
         return
-    if kind == "lpr" or (kind == "setting" and key in service.COST_SETTINGS):
+    if kind == "setting" and key == service.FEE_SETTING:
+        service.recompute_fee_later(actor=actor)
+        return
+    if kind == "lpr":
         service.recompute_later(everything=True, actor=actor)

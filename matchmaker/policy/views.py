@@ -164,7 +164,7 @@ def edit_setting(key):
             return render_template("policy/setting_form.html", form=form, key=key,
                                    label=label), 400
         flash(f"“{label}”已更新。", "success")
-        return redirect(url_for(".index", job=pending_recompute()))
+        return redirect(url_for(".index", job=pending_recompute(setting=key)))
     status = 400 if form.is_submitted() else 200
     return render_template("policy/setting_form.html", form=form, key=key, label=label), status
 
