@@ -139,6 +139,49 @@ def test_a_fee_rate_change_marks_every_need_stale_until_its_job_ran(example, db,
     assert all(f.fresh for f in service.freshness(n.id for n in example.values()).values())
 
 
+def _edit_programme(code: str = "tech_upgrade_interest") -> None:
+    program = _db.session.scalar(select(SubsidyProgram).where(SubsidyProgram.code == code))
+    settings = {k: v * 0.8 if k == "share_of_rate" else v for k, v in program.settings.items()}
+    policy.update_program(user_for_role("admin"), program, settings=settings,
+                          effective_from=program.effective_from,
+                          effective_to=program.effective_to)
+
+
+def _fresh(needs) -> list[bool]:
+    return [f.fresh for f in service.freshness(n.id for n in needs).values()]
+
+
+def test_a_policy_change_waits_for_its_own_job_whatever_ran_since(example, db, queued):
+    """Two changes of the policy wait: the one whose job ran first (at an epoch after both)
+    must not mark the needs current while the other's carriers still hold old costs."""
+    _edit_programme()
+    policy.update_setting(user_for_role("admin"), "guarantee_fee_rate", Decimal("1.8"))
+    kinds = {_db.session.get(Job, j).kind: j for j, _ in queued()}
+    assert set(kinds) == {"matching.programme", "matching.fee"}
+    _run([kinds["matching.fee"]])
+    assert not any(_fresh(example.values()))  # the programme's costs are not in yet
+    _run([kinds["matching.programme"]])
+    assert all(_fresh(example.values()))
+
+
+def test_a_product_job_leaves_its_needs_stale_while_a_policy_change_waits(example, db,
+                                                                          queued):
+    """A product edited after a programme: its job patches the product's rows (at the new
+    programme) but the other carriers' rows still hold the old costs: not current yet."""
+    tech, need = product("P-TECH-01"), example["N-01"]
+    _edit_programme()
+    terms = _terms(tech)
+    terms["amount_max_wan"] = Decimal(terms["amount_max_wan"]) * 2
+    product_service.update_product(user_for_role("bank_admin", institution=tech.institution),
+                                   tech, **terms)
+    kinds = {_db.session.get(Job, j).kind: j for j, _ in queued()}
+    _run([kinds["matching.product"]])
+    assert not service.is_fresh(need)
+    _run([kinds["matching.programme"]])
+    assert service.is_fresh(need)
+    assert _stored([need.id]) == _full([need.id])
+
+
 def test_a_use_fee_programme_change_recomputes_everything(example, db, queued):
     """A fund's programme says whom the fund may serve at all: eligibility and reach move."""
     program = _db.session.scalar(select(SubsidyProgram).where(

@@ -62,33 +62,43 @@ def recompute_product_part(ctx, product_id: int, epoch: int, lo: int, hi: int,
                                      progress=_reporter(ctx, f"第{part}部分：正在更新匹配结果"))
 
 
-def _finish_costs(ctx, **_params) -> dict:
-    parts = db.session.scalars(select(Job.result).where(Job.parent_id == ctx.job_id)).all()
-    return {key: sum((part or {}).get(key, 0) for part in parts)
-            for key in ("needs", "recomputed", "patched", "lists_changed")}
+def _finish_costs(key_of):
+    """The finalize of a costs job in parts, the policy change `key_of(params)` waits for:
+    the parts' figures added up, and the change no longer waiting."""
+    def finish(ctx, **params) -> dict:
+        parts = db.session.execute(select(Job.result, Job.params)
+                                   .where(Job.parent_id == ctx.job_id)).all()
+        service.forget_stale_policies(min(p["epoch"] for _, p in parts), key_of(params))
+        return {key: sum((result or {}).get(key, 0) for result, _ in parts)
+                for key in ("needs", "recomputed", "patched", "lists_changed")}
+    return finish
 
 
-def _costs_in_parts(ctx, part_kind: str, params: dict, doing: str, run) -> dict:
-    """A change that moves carriers' costs (a programme, the fee rate): the needs split
-    over the workers as a product's job is, into `part_kind` jobs; `run(epoch, needs,
-    progress)` does it here in one go on a small platform. `doing`: the progress message."""
+def _costs_in_parts(ctx, key: str, part_kind: str, params: dict, doing: str, run) -> dict:
+    """A change of the policy (`key`) that moves carriers' costs (a programme, the fee
+    rate): the needs split over the workers as a product's job is, into `part_kind` jobs;
+    `run(epoch, needs, progress)` does it here in one go on a small platform. `doing`: the
+    progress message."""
     epoch = service.current_epoch()
     ranges = _worker_ranges()
     if len(ranges) == 1:
-        return run(epoch, None, _reporter(ctx, doing))
+        result = run(epoch, None, _reporter(ctx, doing))
+        service.forget_stale_policies(epoch, key)
+        return result
     ctx.spawn(part_kind, [{**params, "epoch": epoch, "lo": lo, "hi": hi, "part": n}
                           for n, (lo, hi, _) in enumerate(ranges, 1)])  # the kind's label
     return {"parts": len(ranges)}
 
 
-@job("matching.programme", "按补贴政策的变更更新匹配结果", finalize=_finish_costs,
-     timeout=1800)
+@job("matching.programme", "按补贴政策的变更更新匹配结果",
+     finalize=_finish_costs(lambda params: service.programme_key(params["code"])), timeout=1800)
 def recompute_programme(ctx, code: str, before: int | None) -> dict:
     """A subsidy programme's change: the needs it can move patched
     (service.recompute_programme)."""
     def run(epoch, needs, progress):
         return service.recompute_programme(code, before, epoch, needs, progress=progress)
-    return _costs_in_parts(ctx, "matching.programme_part", {"code": code, "before": before},
+    return _costs_in_parts(ctx, service.programme_key(code), "matching.programme_part",
+                           {"code": code, "before": before},
                            "正在更新符合该政策的需求的匹配结果", run)
 
 
@@ -100,13 +110,15 @@ def recompute_programme_part(ctx, code: str, before: int | None, epoch: int, lo:
         progress=_reporter(ctx, f"第{part}部分：正在更新符合该政策的需求的匹配结果"))
 
 
-@job("matching.fee", "按担保费率的变更更新匹配结果", finalize=_finish_costs, timeout=1800)
+@job("matching.fee", "按担保费率的变更更新匹配结果",
+     finalize=_finish_costs(lambda _params: service.FEE_SETTING), timeout=1800)
 def recompute_fee(ctx) -> dict:
     """The guarantee fee rate's change: the needs a product carrying the fee serves patched
     (service.recompute_fee)."""
     def run(epoch, needs, progress):
         return service.recompute_fee(epoch, needs, progress=progress)
-    return _costs_in_parts(ctx, "matching.fee_part", {}, "正在更新含担保费产品的匹配结果", run)
+    return _costs_in_parts(ctx, service.FEE_SETTING, "matching.fee_part", {},
+                           "正在更新含担保费产品的匹配结果", run)
 
 
 @job("matching.fee_part", "按担保费率的变更更新匹配结果（部分）", timeout=1800)
@@ -126,8 +138,10 @@ def _finish_all(ctx, **_params) -> dict:
                                .where(Job.parent_id == ctx.job_id)).all()
     products = service.replace_reach((result or {}).get("reach", {}) for result, _ in parts)
     needs = sum((result or {}).get("needs", 0) for result, _ in parts)
-    if parts:  # every need was written at the parts' epoch: older product changes are in
-        service.forget_stale_products(min(params["epoch"] for _, params in parts))
+    if parts:  # every need was written at the parts' epoch: older changes are in
+        epoch = min(params["epoch"] for _, params in parts)
+        service.forget_stale_products(epoch)
+        service.forget_stale_policies(epoch)
     signals.matches_refreshed.send(signals.ALL)
     return {"needs": needs, "products": products}
 

@@ -91,6 +91,17 @@ class StaleProduct(db.Model):
     epoch: Mapped[int] = mapped_column(BigInteger)
 
 
+class StalePolicy(db.Model):
+    """A change of the policy (a subsidy programme, the guarantee fee rate: `key`) at `epoch`
+    whose recompute has not finished. While one waits no need is fresh, whatever its basis:
+    a job that ran since (another change's, a product's) wrote its own rows at a later
+    epoch but left this change's carriers at their old costs. Deleted by the change's own job
+    (or a full recompute) once done, unless the change came again meanwhile."""
+    __tablename__ = "stale_policies"
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)
+
+
 class MatchingBasis(db.Model):
     """One row: the epoch every change to what the matcher reads bumps, and the epoch every
     need must reach after a change that touches them all (an LPR quote, a programme)."""

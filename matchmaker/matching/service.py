@@ -22,6 +22,10 @@ Freshness — the API other domains call when what the matcher reads changes:
     enqueue_recompute(product_ids=..., everything=False, actor=None) -> list[Job]
         the job(s) that bring them back; coalesced while one waits.
     recompute_later(...) does both (the subscribers call it).
+    recompute_programme_later(program) / recompute_fee_later(): a change that moves only some
+        pairings' costs: every need stale (mark_policy_stale: a StalePolicy row, kept until
+        that change's own job is done, whatever finishes before it), and the job that
+        patches the needs it moves (recompute_costs).
     is_fresh(need) / freshness(needs): what a page asks before showing matches or costs.
 A need's own change (its terms, its enterprise's profile) is recomputed at once: refresh_need.
 """
@@ -66,7 +70,15 @@ from .matcher import (
 )
 from .matcher import Match as PureMatch
 from .matcher import NearMiss as PureNearMiss
-from .models import Match, MatchingBasis, MatchState, NearMiss, ProductReach, StaleProduct
+from .models import (
+    Match,
+    MatchingBasis,
+    MatchState,
+    NearMiss,
+    ProductReach,
+    StalePolicy,
+    StaleProduct,
+)
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +215,29 @@ def mark_stale(*, product_ids: Iterable[int] = (), need_ids: Iterable[int] = (),
     return epoch
 
 
+def mark_policy_stale(key: str) -> int:
+    """A change of the policy (`key`: programme_key, FEE_SETTING) whose own job patches only the
+    needs it moves: every need stale at once, as mark_stale(everything=True), and kept stale
+    until that job is done (a StalePolicy row), whatever job finishes before it."""
+    epoch = mark_stale(everything=True)
+    _upsert(StalePolicy, [{"key": key, "epoch": epoch}], StalePolicy.key, ("epoch",))
+    return epoch
+
+
+def forget_stale_policies(epoch: int, key: str | None = None) -> None:
+    """The change `key` (every change: a full recompute) is in every need's rows as of
+    `epoch`; a change marked again after the job began keeps its row."""
+    where = [StalePolicy.epoch <= epoch]
+    if key is not None:
+        where.append(StalePolicy.key == key)
+    _delete(StalePolicy, *where)
+
+
+def programme_key(code: str) -> str:
+    """A programme's StalePolicy key (the fee rate's is FEE_SETTING)."""
+    return f"programme:{code}"
+
+
 def enqueue_recompute(*, product_ids: Iterable[int] = (), everything: bool = False,
                       actor=None) -> list:
     """The background job(s) that make the stale needs fresh again."""
@@ -241,7 +276,7 @@ def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
     versions = adapters.subsidy_program_versions(db.session, program.code, before)
     if any(p is not None and p.benefit == "use_fee" for p in versions):
         return recompute_later(everything=True, actor=actor)
-    mark_stale(everything=True)
+    mark_policy_stale(programme_key(program.code))
     if jobs.service.active_job("matching.all", queued_only=True) is not None:
         return []  # a full recompute waits: it will see this change too
     # a waiting job of the same programme keeps its older `before`: it covers this edit too
@@ -253,7 +288,7 @@ def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
 def recompute_fee_later(actor=None) -> list:
     """The guarantee fee rate changed: every need is marked stale at once (one row) and its
     job patches only the needs a product carrying the fee serves (recompute_fee)."""
-    mark_stale(everything=True)
+    mark_policy_stale(FEE_SETTING)
     if jobs.service.active_job("matching.all", queued_only=True) is not None:
         return []  # a full recompute waits: it will see this change too
     # a waiting fee job reads the rate when it runs: it covers this change too
@@ -324,11 +359,13 @@ def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
     """Per need: are its stored results current? (A page shows "正在更新" when not.)"""
     ids = list(need_ids)
     all_wanted = _basis().all_wanted
+    waiting = db.session.scalar(select(StalePolicy.key).limit(1)) is not None
     found = {nid: Freshness(False, False) for nid in ids}
     stale = _stale_products_named(ids)
     for state in db.session.scalars(select(MatchState).where(MatchState.need_id.in_(ids))):
         wanted = max(state.wanted, all_wanted, stale.get(state.need_id, 0))
-        found[state.need_id] = Freshness(True, state.basis >= wanted, state.computed_at)
+        found[state.need_id] = Freshness(True, state.basis >= wanted and not waiting,
+                                         state.computed_at)
     return found
 
 
