@@ -437,11 +437,16 @@ class _Writer:
               before: _Rows, changed: frozenset[int]) -> bool:
         """Only the rows of the need that differ from what it stores (`before`), and the
         changed products' rows always (their reasons may read differently): a product edit
-        moves a few rows of a need's 40 or so. Returns False when no row differs."""
-        rows = self._match_rows(facts.id, ranking, best)
-        fresh, gone, moved = _differing(
-            rows, before.matches.get(facts.id, {}), self._match_signature, MATCH_SET,
-            lambda row: row["product_id"] in changed and self._shown(row))
+        moves a few rows of a need's 40 or so. A need whose match rows were not read
+        (before.unranked: only its near misses can move) has its near misses compared
+        alone. Returns False when no row differs."""
+        if facts.id in before.unranked:
+            fresh, gone, moved = [], [], []
+        else:
+            fresh, gone, moved = _differing(
+                self._match_rows(facts.id, ranking, best), before.matches.get(facts.id, {}),
+                self._match_signature, MATCH_SET,
+                lambda row: row["product_id"] in changed and self._shown(row))
         # a near miss's row holds nothing its signature does not compare
         near_fresh, near_gone, near_moved = _differing(
             self._near_rows(facts.id, near), before.near.get(facts.id, {}), _near_signature,
@@ -1019,7 +1024,7 @@ def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozens
     """Patch these needs after a programme carried by `carriers` (positions `mask`)
     changed: in `rank_ids`, the carriers' keys and their institutions' bests; in
     `near_ids`, the near misses ranked again. Returns how many needs were written."""
-    before, writer, stored = _patching(matcher, epoch, facts, carriers, near_ids)
+    before, writer, stored = _patching(matcher, epoch, facts, carriers, near_ids, rank_ids)
     for f, ranking, near in stored:
         if f.id in near_ids:
             near = matcher.near_ranking(f, NEAR_SHOWN, RESERVE)
@@ -1040,11 +1045,11 @@ def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozens
 
 
 def _patching(matcher: Matcher, epoch: int, facts: list, changed: frozenset[int],
-              near_ids: set[int]) -> tuple[_Rows, _Writer, list[tuple]]:
+              near_ids: set[int], rank_ids: set[int]) -> tuple[_Rows, _Writer, list[tuple]]:
     """What a patch starts from: the needs' stored rows, a writer over them, and (facts,
     stored Ranking, stored NearRanking) of each need that has them; a need never computed
     is ranked whole in the writer at once."""
-    before = _Rows.read(matcher, [f.id for f in facts], changed, near_ids)
+    before = _Rows.read(matcher, [f.id for f in facts], changed, near_ids, rank_ids)
     writer = _Writer(matcher, epoch, before.versions)
     stored = []
     for f in facts:
@@ -1075,18 +1080,20 @@ def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_i
     institution_id = db.session.scalar(select(Product.institution_id)
                                        .where(Product.id == product_id))
     changed = frozenset({product_id})
-    before, writer, stored = _patching(matcher, epoch, facts, changed, near_ids)
+    before, writer, stored = _patching(matcher, epoch, facts, changed, near_ids, rank_ids)
     for f, ranking, near in stored:
         if f.id in near_ids:
             near = matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
                                         RESERVE) or near
-        if f.id in rank_ids:
-            old = ranking
-            ranking = matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
-                                      eligible=f.id in eligible) or ranking
-            if _ranked_anew(old, ranking, changed):  # rows it did not read may enter
-                writer.put_ranked_whole(f)
-                continue
+        if f.id not in rank_ids:  # its match rows were not read: only its near misses move
+            writer.patch(f, ranking, near, [], before, changed)
+            continue
+        old = ranking
+        ranking = matcher.refresh(f, ranking, product_id, SHOWN, RESERVE,
+                                  eligible=f.id in eligible) or ranking
+        if _ranked_anew(old, ranking, changed):  # rows it did not read may enter
+            writer.put_ranked_whole(f)
+            continue
         # only the changed product's institution can have a new best
         best = [k for k in before.bests.get(f.id, [])
                 if before.owners.get(k.product_id) != institution_id]
@@ -1118,12 +1125,16 @@ class _Rows:
 
     # the changed products' institutions' products (None: too many to name, every row read)
     family: list | None = field(default_factory=list)
+    # needs whose match rows were not read: their Ranking carries the stored flag alone
+    unranked: frozenset = frozenset()
 
     @classmethod
     def read(cls, matcher: Matcher, need_ids: list[int], changed: frozenset[int],
-             near_ids: set[int]) -> _Rows:
+             near_ids: set[int], rank_ids: set[int] | None = None) -> _Rows:
         """`near_ids`: the needs whose near misses may move (a changed product is or becomes
-        one of them); the others' are left as stored, unread."""
+        one of them); the others' are left as stored, unread. `rank_ids`: the needs whose
+        ranking or bests may move (None: all); the others' match rows are left unread (the
+        needs a changed product only nearly serves: half of those a programme moves)."""
         _planner_ready()
         rows = cls(owners=dict(db.session.execute(select(Product.id, Product.institution_id)).all()))
         owners = {rows.owners.get(pid) for pid in changed}
@@ -1135,8 +1146,10 @@ class _Rows:
             if len(need_ids) > 50 else None
         keys: dict[int, list] = {nid: [] for nid in complete}
         near: dict[int, list] = {nid: [] for nid in complete}
+        if rank_ids is not None:
+            rows.unranked = frozenset(nid for nid in complete if nid not in rank_ids)
         for chunk in _chunks(list(complete)):
-            rows._matches(matcher, refs, chunk, keys)
+            rows._matches(matcher, refs, [n for n in chunk if n not in rows.unranked], keys)
             rows._near_misses(matcher, [n for n in chunk if n in near_ids], changed, near)
         rows.rankings = {nid: Ranking(sorted(k, key=rank_order), complete[nid][0])
                          for nid, k in keys.items()}
@@ -1158,6 +1171,8 @@ class _Rows:
     def _matches(self, matcher: Matcher, refs, chunk: list[int], keys: dict) -> None:
         """The ranked rows, and the institution bests of the changed product's institution:
         the other institutions' bests outside the ranking (half a need's rows) cannot move."""
+        if not chunk:
+            return
         products = matcher.products
         wanted = [] if self.family is None else [
             or_(Match.rank.is_not(None), Match.product_id.in_(self.family))]
