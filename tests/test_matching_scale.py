@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from benchmarks.generate import generate, to_exchange
@@ -24,6 +25,7 @@ from matchmaker.matching.models import (
     MatchState,
     NearMiss,
     ProductReach,
+    StalePolicy,
     StaleProduct,
 )
 from matchmaker.policy import service as policy
@@ -423,6 +425,102 @@ def test_a_guarantee_fee_change_patches_exactly_the_needs_it_moves(platform, db,
     assert not _db.session.scalar(select(func.count()).select_from(Job)
                                   .where(Job.kind == "matching.all", Job.id > job.id))
     _assert_patched_as_written_whole(ids)
+
+
+def _began_with(monkeypatch, matcher) -> None:
+    """The job's first current_matcher() is `matcher`, the one it read when it began (before
+    a change another job then finished); later calls read the catalogue as it is."""
+    real, first = service.current_matcher, []
+
+    def current(day=None):
+        if first:
+            return real(day)
+        first.append(True)
+        return matcher
+    monkeypatch.setattr(service, "current_matcher", current)
+
+
+def _exact_where_fresh(ids) -> list[int]:
+    fresh, stored, full = service.freshness(ids), _stored(ids), _full(ids)
+    return [n for n in ids if fresh[n].fresh and stored[n] != full[n]]
+
+
+def test_a_product_job_done_inside_a_fee_job_loses_neither_change(platform, db, queued,
+                                                                  monkeypatch):
+    """The fee job began (its epoch and matcher read); a bank's edit and its job on the
+    other worker are done before the fee job reaches the needs that product patched, at a
+    later basis, over rows without the new fee. Those needs are ranked again, not skipped
+    for good: no need is shown current with an old cost."""
+    carriers = {p.id for p in _fee_carriers()}
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    shown_with_carrier = {n for n, pid in _db.session.execute(
+        select(Match.need_id, Match.product_id).where(Match.rank.is_not(None)))
+        if pid in carriers}
+    counts: dict[int, int] = {}
+    for n, pid in _db.session.execute(select(Match.need_id, Match.product_id)
+                                      .where(Match.rank.is_not(None))):
+        if pid not in carriers and n in shown_with_carrier:
+            counts[pid] = counts.get(pid, 0) + 1
+    edited = _db.session.get(Product, max(counts, key=counts.get))
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    policy.update_setting(user_for_role("admin"), "guarantee_fee_rate", Decimal("3.5"))
+    queued()
+    epoch, matcher = service.current_epoch(), service.current_matcher()  # the fee job began
+    terms = _terms(edited)
+    terms["amount_max_wan"] = Decimal(terms["amount_max_wan"]) * 2
+    product_service.update_product(user_for_role("bank_admin", institution=edited.institution),
+                                   edited, **terms)  # its job runs inline, done first
+    _began_with(monkeypatch, matcher)
+    service.recompute_fee(epoch)
+    service.forget_stale_policies(epoch, service.FEE_SETTING)
+    monkeypatch.undo()
+    assert _db.session.scalar(select(func.count()).select_from(StalePolicy)) == 0
+    assert not _exact_where_fresh(ids)
+    assert all(f.fresh for f in service.freshness(ids).values())
+
+
+def test_a_fee_job_done_inside_a_programme_job_loses_neither_change(platform, db, queued,
+                                                                    monkeypatch):
+    code = "tech_upgrade_interest"
+    for p in _db.session.scalars(select(Product)):
+        if "tech_upgrade" in p.purposes and code not in p.subsidy_programs:
+            p.subsidy_programs = [*p.subsidy_programs, code]
+            _db.session.add(ProgramConfirmation(product_id=p.id, program_code=code))
+    _fee_carriers()
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    admin = user_for_role("admin")
+    program = _db.session.scalar(select(SubsidyProgram).where(SubsidyProgram.code == code))
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    policy.edit_program(admin, program, _programme_data(
+        program, share_of_rate=0.9, purposes=["tech_upgrade", "working_capital"],
+        industries=[]))
+    queued()
+    epoch, matcher = service.current_epoch(), service.current_matcher()  # programme job began
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    policy.update_setting(admin, "guarantee_fee_rate", Decimal("3.5"))
+    [(fee_job, _)] = queued()
+    _run([fee_job])  # the other worker: done first
+    assert _db.session.get(Job, fee_job).status == "done"
+    assert not any(f.fresh for f in service.freshness(ids).values())  # the programme waits
+    _began_with(monkeypatch, matcher)
+    service.recompute_programme(code, program.version - 1, epoch)
+    service.forget_stale_policies(epoch, service.programme_key(code))
+    monkeypatch.undo()
+    assert not _exact_where_fresh(ids)
+    assert all(f.fresh for f in service.freshness(ids).values())
+
+
+def test_a_full_recompute_of_no_need_clears_the_changes_waiting(db, queued):
+    service.recompute_later(everything=True)  # an LPR quote: the full recompute waits
+    policy.update_setting(user_for_role("admin"), "guarantee_fee_rate", Decimal("2.0"))
+    pending = queued()
+    assert [_db.session.get(Job, j).kind for j, _ in pending] == ["matching.all"]
+    _run([j for j, _ in pending])
+    assert _db.session.scalar(select(func.count()).select_from(StalePolicy)) == 0
 
 
 def test_a_list_ranked_whole_takes_in_bests_it_stored_outside_the_list(db):

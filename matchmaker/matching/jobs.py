@@ -153,7 +153,9 @@ def recompute_all(ctx) -> dict:
     ids = db.session.scalars(select(Need.id).order_by(Need.id)).all()
     parts = [{"epoch": epoch, "lo": ids[i], "hi": ids[min(i + service.PART, len(ids)) - 1],
               "part": n + 1} for n, i in enumerate(range(0, len(ids), service.PART))]
-    if not parts:
+    if not parts:  # no need holds anything old: every change waiting is in
+        service.forget_stale_products(epoch)
+        service.forget_stale_policies(epoch)
         return _finish_all(ctx)
     ctx.spawn("matching.part", parts, description="重新计算匹配结果（部分）")
     return {"needs": len(ids), "parts": len(parts)}

@@ -181,6 +181,12 @@ def current_epoch() -> int:
     return _basis().epoch
 
 
+def _latest_epoch() -> int:
+    """The epoch as committed now (current_epoch reads the row the session may hold since
+    the job began)."""
+    return db.session.scalar(select(MatchingBasis.epoch).where(MatchingBasis.id == 1))
+
+
 def _bump() -> int:
     basis = _basis()
     db.session.execute(update(MatchingBasis).where(MatchingBasis.id == 1)
@@ -525,9 +531,10 @@ class _Writer:
         self.put_result(next(self.matcher.match_all([facts], top=SHOWN, near_top=NEAR_SHOWN,
                                                     reserve=RESERVE, per_institution=True)))
 
-    def write(self) -> int:
+    def write(self, redo: int = 2) -> int:
         """Replace the rows of the needs put; skips a need a newer basis already wrote (they
-        are left in `newer`)."""
+        are left in `newer`) and ranks it whole again at the latest basis (_rank_again, up
+        to `redo` times)."""
         self.newer = set()
         if not (self.needs or self.patched):
             return 0
@@ -557,7 +564,27 @@ class _Writer:
         written = len(self.needs) + len(self.patched)
         self.needs, self.patched, self.states, self.matches, self.near = [], [], [], [], []
         self.gone_matches, self.gone_near, self.moved_matches, self.moved_near = [], [], [], []
+        if newer and redo:
+            _rank_again(newer, redo - 1)
         return written
+
+
+def _rank_again(need_ids: set[int], redo: int) -> None:
+    """Needs a write skipped: a job that began after this one wrote them meanwhile. It may
+    have patched only its own products' keys, over rows that do not hold this one's change
+    yet (a programme's, a product's), and its basis would hide that for good. A whole
+    ranking at the latest basis, with the latest matcher, holds both changes whatever was
+    stored; it replaces them (few needs: only those two jobs touched at once)."""
+    epoch = _latest_epoch()  # before the catalogue, as current_epoch
+    matcher = current_matcher()
+    facts, _ = adapters.load_need_facts(db.session, Need.id.in_(sorted(need_ids)))
+    writer = _Writer(matcher, epoch)
+    for f in facts:
+        writer.put_ranked_whole(f)
+    writer.write(redo)
+    if writer.newer and not redo:
+        log.warning("%d needs written by newer jobs while ranked again: left as written",
+                    len(writer.newer))
 
 
 def _planner_ready() -> None:
