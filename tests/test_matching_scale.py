@@ -166,6 +166,20 @@ def test_a_policy_change_waits_for_its_own_job_whatever_ran_since(example, db, q
     assert all(_fresh(example.values()))
 
 
+def test_a_need_ranked_whole_while_a_policy_change_waits_is_current(example, db, queued):
+    """Its enterprise edits it meanwhile: ranked whole with the new programme, it is shown;
+    the others wait for the programme's job."""
+    _edit_programme()
+    pending = queued()
+    need, other = example["N-01"], example["N-02"]
+    assert not service.is_fresh(need)
+    service.refresh_need(need)
+    assert service.is_fresh(need) and not service.is_fresh(other)
+    assert _stored([need.id]) == _full([need.id])
+    _run([j for j, _ in pending])
+    assert all(_fresh(example.values()))
+
+
 def test_a_product_job_leaves_its_needs_stale_while_a_policy_change_waits(example, db,
                                                                           queued):
     """A product edited after a programme: its job patches the product's rows (at the new

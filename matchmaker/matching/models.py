@@ -78,6 +78,9 @@ class MatchState(db.Model):
     complete: Mapped[bool] = mapped_column(default=True)  # the stored ranking holds them all
     near_complete: Mapped[bool] = mapped_column(default=True)
     eligible_count: Mapped[int] = mapped_column(default=0)  # every eligible product, stored or not
+    # the basis of its last whole ranking (a patch keeps it): a need ranked whole after a
+    # policy change (StalePolicy) holds that change, whether or not its job has run
+    whole_basis: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class StaleProduct(db.Model):

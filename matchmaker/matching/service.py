@@ -365,13 +365,14 @@ def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
     """Per need: are its stored results current? (A page shows "正在更新" when not.)"""
     ids = list(need_ids)
     all_wanted = _basis().all_wanted
-    waiting = db.session.scalar(select(StalePolicy.key).limit(1)) is not None
+    # a policy change still waiting for its job: only a need ranked whole since holds it
+    waiting = db.session.scalar(select(func.max(StalePolicy.epoch))) or 0
     found = {nid: Freshness(False, False) for nid in ids}
     stale = _stale_products_named(ids)
     for state in db.session.scalars(select(MatchState).where(MatchState.need_id.in_(ids))):
         wanted = max(state.wanted, all_wanted, stale.get(state.need_id, 0))
-        found[state.need_id] = Freshness(True, state.basis >= wanted and not waiting,
-                                         state.computed_at)
+        fresh = state.basis >= wanted and state.whole_basis >= waiting
+        found[state.need_id] = Freshness(True, fresh, state.computed_at)
     return found
 
 
@@ -433,7 +434,7 @@ class _Writer:
             near: NearRanking, best: list[RankKey]) -> None:
         """Every row of the need, its old ones deleted at write()."""
         self.needs.append(need_id)
-        self._state(need_id, ranking, near)
+        self._state(need_id, ranking, near, whole=True)
         rows = self._match_rows(need_id, ranking, best)
         _with_reasons(rows, shown)
         self.matches += rows
@@ -471,10 +472,12 @@ class _Writer:
         self.moved_near += [(facts.id, values) for values in near_moved]
         return True
 
-    def _state(self, need_id: int, ranking: Ranking, near: NearRanking) -> None:
+    def _state(self, need_id: int, ranking: Ranking, near: NearRanking,
+               whole: bool = False) -> None:
         self.states.append({"need_id": need_id, "basis": self.epoch, "wanted": 0,
                             "computed_at": self.now, "complete": ranking.complete,
-                            "near_complete": near.complete})
+                            "near_complete": near.complete,
+                            "whole_basis": self.epoch if whole else 0})
 
     def _match_rows(self, need_id: int, ranking: Ranking, best: list[RankKey]) -> list[dict]:
         """The ranked keys, then the institution bests outside them (rank NULL); reasons
@@ -638,9 +641,18 @@ def _with_reasons(rows: list[dict], shown: list[PureMatch]) -> None:
 
 
 def _upsert_states(rows: list[dict]) -> None:
-    """Insert or update MatchState rows, leaving `wanted` as concurrent changes set it."""
-    _upsert(MatchState, rows, MatchState.need_id,
-            ("basis", "computed_at", "complete", "near_complete"))
+    """Insert or update MatchState rows, leaving `wanted` as concurrent changes set it and
+    `whole_basis` as the last whole ranking set it (a patch's rows carry 0)."""
+    if not rows:
+        return
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    stmt = (pg_insert if postgres else sqlite_insert)(MatchState)
+    greatest = func.greatest if postgres else func.max  # SQLite's max() of two is scalar
+    stmt = stmt.on_conflict_do_update(index_elements=[MatchState.need_id], set_={
+        **{name: stmt.excluded[name]
+           for name in ("basis", "computed_at", "complete", "near_complete")},
+        "whole_basis": greatest(MatchState.whole_basis, stmt.excluded.whole_basis)})
+    db.session.execute(stmt, rows)
 
 
 def _upsert(model, rows: list[dict], key, columns: tuple[str, ...]) -> None:
