@@ -187,6 +187,9 @@ EXEMPT = {
     "matchmaker.leads.consent.close_consent",   # grant_consent (superseded), revoke_consent
     "matchmaker.leads.claims.record_first_contact",  # add_followup, the bank's outcomes
     "matchmaker.leads.service.end_live_claim",  # revoke_consent, close_lead (the platform)
+    # the fee rate's recompute job: policy.update_setting (guarded, admins only) starts it
+    # through policy_changed; the actor is whom the job is shown to, not authorised again
+    "matchmaker.matching.service.recompute_fee_later",
     # the invitation row itself: accounts.invite and enterprises.members.invite_first_user
     # check who invites whom before they call it
     "matchmaker.accounts.service.create_invitation",
