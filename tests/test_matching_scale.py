@@ -10,7 +10,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from benchmarks.generate import generate, to_exchange
-from matchmaker import jobs
+from matchmaker import clock, jobs
 from matchmaker.enterprises.models import Need
 from matchmaker.exchange.service import import_document
 from matchmaker.extensions import db as _db
@@ -178,6 +178,25 @@ def test_a_need_ranked_whole_while_a_policy_change_waits_is_current(example, db,
     assert _stored([need.id]) == _full([need.id])
     _run([j for j, _ in pending])
     assert all(_fresh(example.values()))
+
+
+def test_a_state_claims_the_whole_ranking_its_rows_hold(example, db):
+    """A patch keeps the epoch of the last whole ranking; a whole ranking written over the
+    rows sets its own, even an older one (a job racing a need's edit): the rows are its."""
+    need = example["N-01"]
+    state = _db.session.get(MatchState, need.id)
+    base = state.basis
+    row = {"need_id": need.id, "wanted": 0, "complete": True, "near_complete": True,
+           "computed_at": state.computed_at}
+
+    def written(basis: int, whole_basis: int) -> int:
+        service._upsert_states([{**row, "basis": basis, "whole_basis": whole_basis}])
+        _db.session.expire_all()
+        return _db.session.get(MatchState, need.id).whole_basis
+
+    assert written(base + 5, base + 5) == base + 5
+    assert written(base + 6, 0) == base + 5  # a patch
+    assert written(base + 2, base + 2) == base + 2
 
 
 def test_a_product_job_leaves_its_needs_stale_while_a_policy_change_waits(example, db,
@@ -526,6 +545,38 @@ def test_a_fee_job_done_inside_a_programme_job_loses_neither_change(platform, db
     monkeypatch.undo()
     assert not _exact_where_fresh(ids)
     assert all(f.fresh for f in service.freshness(ids).values())
+
+
+def test_a_fee_job_done_while_a_full_recompute_runs_shows_no_need_current_before_it(
+        platform, db, queued, monkeypatch):
+    """An LPR quote's `match --all` was taken by a worker; before its parts reach the needs,
+    a fee rate change's patch job is done on the other worker, at a later basis, over rows
+    with the old LPR's scores. Those needs wait for the full recompute (the StalePolicy row
+    of a change only it holds), then are current and exact."""
+    _fee_carriers()
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    admin = user_for_role("admin")
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    policy.add_lpr_quote(admin, "lpr_1y", Decimal("2.1"), clock.china_today())
+    [(whole, _)] = queued()
+    assert _db.session.get(Job, whole).kind == "matching.all"
+    _db.session.get(Job, whole).status = "running"  # a worker took it, no part written yet
+    _db.session.flush()
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    policy.update_setting(admin, "guarantee_fee_rate", Decimal("3.5"))
+    [(fee_job, _)] = queued()
+    _run([fee_job])
+    assert _db.session.get(Job, fee_job).status == "done"
+    # the fee job raised every need's basis: only the full recompute's row keeps them stale
+    assert _db.session.scalar(select(func.min(MatchState.basis))) == service.current_epoch()
+    assert not any(f.fresh for f in service.freshness(ids).values())
+    _db.session.get(Job, whole).status = "queued"
+    _run([whole])
+    assert not _exact_where_fresh(ids)
+    assert all(f.fresh for f in service.freshness(ids).values())
+    assert _db.session.scalar(select(func.count()).select_from(StalePolicy)) == 0
 
 
 def test_a_full_recompute_of_no_need_clears_the_changes_waiting(db, queued):

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Float, cast, delete, func, or_, select, union_all, update
+from sqlalchemy import Float, case, cast, delete, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import contains_eager, selectinload
@@ -98,6 +98,9 @@ OPEN_STATUSES = ("published", "in_progress")
 # platform settings the matcher reads: changing one makes every stored cost stale
 # the setting that moves the cost of the pairings whose loan carries a guarantee fee
 FEE_SETTING = "guarantee_fee_rate"
+# the StalePolicy key of a change only a full recompute holds (mark_policy_stale's keys are
+# those of a change whose own job patches)
+EVERYTHING = "everything"
 
 _cache_lock = threading.Lock()
 _cache: dict = {"stamp": None, "matcher": None}
@@ -319,9 +322,15 @@ def pending_recompute(*, product_id: int | None = None, programme: str | None = 
 
 def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False,
                     actor=None) -> list:
-    """mark_stale + enqueue_recompute: what a change to the catalogue or the policy calls."""
+    """mark_stale + enqueue_recompute: what a change to the catalogue or the policy calls. A
+    change that needs every need ranked whole (an LPR quote, an import) also waits as a
+    StalePolicy row: a patch job finishing while the full recompute runs (a fee rate's, a
+    product's) raises the basis of needs the full one has not reached yet, and they would
+    look current with the old scores."""
     product_ids = list(product_ids)
-    mark_stale(product_ids=product_ids, everything=everything)
+    epoch = mark_stale(product_ids=product_ids, everything=everything)
+    if everything:
+        _upsert(StalePolicy, [{"key": EVERYTHING, "epoch": epoch}], StalePolicy.key, ("epoch",))
     return enqueue_recompute(product_ids=product_ids, everything=everything, actor=actor)
 
 
@@ -642,16 +651,18 @@ def _with_reasons(rows: list[dict], shown: list[PureMatch]) -> None:
 
 def _upsert_states(rows: list[dict]) -> None:
     """Insert or update MatchState rows, leaving `wanted` as concurrent changes set it and
-    `whole_basis` as the last whole ranking set it (a patch's rows carry 0)."""
+    `whole_basis` as the last whole ranking set it (a patch's rows carry 0). A whole ranking
+    sets its own epoch even below the stored one: it replaced every row, so a newer claim
+    would no longer be true of them."""
     if not rows:
         return
     postgres = db.session.get_bind().dialect.name == "postgresql"
     stmt = (pg_insert if postgres else sqlite_insert)(MatchState)
-    greatest = func.greatest if postgres else func.max  # SQLite's max() of two is scalar
     stmt = stmt.on_conflict_do_update(index_elements=[MatchState.need_id], set_={
         **{name: stmt.excluded[name]
            for name in ("basis", "computed_at", "complete", "near_complete")},
-        "whole_basis": greatest(MatchState.whole_basis, stmt.excluded.whole_basis)})
+        "whole_basis": case((stmt.excluded.whole_basis > 0, stmt.excluded.whole_basis),
+                            else_=MatchState.whole_basis)})
     db.session.execute(stmt, rows)
 
 
@@ -693,14 +704,16 @@ def _chunks(ids: list[int], size: int = 500):
 
 # --- recomputing ---------------------------------------------------------------------------------
 
-def refresh_need(need: Need, matcher: Matcher | None = None) -> list[PureMatch]:
-    """Recompute one need at once (its own change: fast); returns its shown matches."""
+def refresh_need(need: Need) -> list[PureMatch]:
+    """Recompute one need at once (its own change: fast); returns its shown matches. The
+    matcher is taken after the epoch (a cached one when nothing changed): one built before
+    a change committed meanwhile would write that change's epoch over rows without it."""
     db.session.flush()
     # a product's job patching this need holds its state: wait for it, then write whole
     db.session.execute(select(MatchState.need_id).where(MatchState.need_id == need.id)
                        .with_for_update())
     epoch = current_epoch()
-    matcher = matcher or current_matcher()
+    matcher = current_matcher()
     result = next(matcher.match_all([adapters.need_facts(need)], top=SHOWN,
                                     near_top=NEAR_SHOWN, reserve=RESERVE, per_institution=True))
     writer = _Writer(matcher, epoch)
@@ -725,13 +738,12 @@ def refresh_supply_chain_needs() -> int:
     """After the core-enterprise groups changed: recompute the open needs of enterprises that
     state a core enterprise (only their core-enterprise condition can have moved)."""
     db.session.flush()
-    matcher = current_matcher()
     needs = db.session.scalars(
         select(Need).join(Enterprise).where(Enterprise.core_enterprise.is_not(None),
                                             Need.status.in_(OPEN_STATUSES))
         .order_by(Need.id)).all()
     for need in needs:
-        refresh_need(need, matcher)
+        refresh_need(need)
     log.info("core-enterprise groups changed: %s needs refreshed", len(needs))
     return len(needs)
 
