@@ -8,9 +8,10 @@ import time
 import flask_migrate
 import pytest
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import OperationalError
 
-from matchmaker import jobs
+from matchmaker import clock, jobs
 from matchmaker.extensions import db as _db
 from matchmaker.guards import Forbidden
 from matchmaker.jobs import enqueue, files, job, runner, service
@@ -115,6 +116,36 @@ def test_a_waiting_job_with_the_same_key_absorbs_a_second_enqueue(db, app):
     finally:
         app.config["JOBS_BACKEND"] = "inline"
     assert first.id == second.id != other.id
+
+
+@pytest.mark.parametrize("left_to", [
+    lambda: service.active_job("k:lock", queued_only=True),  # a change leaves its work to it
+    lambda: enqueue("test.add", {"a": 9, "b": 9}, key="k:lock"),  # a second enqueue joins it
+], ids=["active_job", "enqueue"])
+def test_a_queued_job_a_change_joins_is_not_claimed_before_that_change_commits(app, left_to):
+    """Else a worker could start it just before the commit and read what to do without the
+    change, which would then wait for the next job of its kind."""
+    with app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite: the change's own earlier write already keeps a claim waiting")
+        waiting = Job(kind="test.add", params={"a": 1, "b": 1}, key="k:lock", status="queued",
+                      description="测试", progress=0, attempts=0, created_at=clock.now())
+        _db.session.add(waiting)
+        _db.session.commit()
+        try:
+            assert left_to().id == waiting.id
+            with _db.engine.connect() as worker:
+                worker.execute(text("SET lock_timeout = '200ms'"))
+                with pytest.raises(OperationalError):  # the claim's UPDATE waits for the lock
+                    worker.execute(update(Job).where(Job.id == waiting.id,
+                                                     Job.status == "queued")
+                                   .values(status="running"))
+            _db.session.commit()
+            assert runner.claim(waiting.id, "thread") is not None
+        finally:
+            _db.session.rollback()
+            _db.session.execute(delete(Job).where(Job.id == waiting.id))
+            _db.session.commit()
 
 
 def test_children_finish_then_the_parent_finalizes(db):
