@@ -579,6 +579,27 @@ def test_a_fee_job_done_while_a_full_recompute_runs_shows_no_need_current_before
     assert _db.session.scalar(select(func.count()).select_from(StalePolicy)) == 0
 
 
+def test_a_need_edited_while_a_full_recompute_ran_keeps_its_edit(platform, db, queued):
+    """A part read its needs' facts; a need's owner then edits it (refresh_need, at the same
+    epoch); the part, writing later, ranks that need again with its new facts instead of
+    overwriting its fresh rows with the old."""
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = sorted(_db.session.scalars(select(Need.id)))
+    need = _db.session.get(Need, ids[len(ids) // 2])
+    epoch, matcher = service.current_epoch(), service.current_matcher()  # a part began
+    seen = service.states_seen(ids[0], ids[-1])
+    facts, _ = adapters.load_need_facts(_db.session, Need.id.between(ids[0], ids[-1]))
+    before = _full([need.id])
+    need.amount_wan = need.amount_wan * 40  # beyond most products' ceilings
+    service.refresh_need(need)
+    assert _full([need.id]) != before  # the edit moves its matches
+    service.recompute_needs(facts, matcher, epoch, seen=seen)
+    assert _stored([need.id]) == _full([need.id])
+    assert not _exact_where_fresh(ids)
+    assert service.is_fresh(need)
+
+
 def test_a_full_recompute_of_no_need_clears_the_changes_waiting(db, queued):
     service.recompute_later(everything=True)  # an LPR quote: the full recompute waits
     policy.update_setting(user_for_role("admin"), "guarantee_fee_rate", Decimal("2.0"))

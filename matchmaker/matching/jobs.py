@@ -164,6 +164,7 @@ def recompute_all(ctx) -> dict:
 @job("matching.part", "重新计算匹配结果（部分）", timeout=1800)
 def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
     matcher = service.current_matcher()
+    seen = service.states_seen(lo, hi)  # before the facts: an edit after them is seen
     facts, status = adapters.load_need_facts(db.session, Need.id.between(lo, hi))
     total = len(facts)
 
@@ -176,7 +177,7 @@ def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
     # built ahead only where children rank: in one process it is the same work, held longer
     snapshots = service.snapshots_ahead(facts) if processes > 1 else frozenset()
     eligible = service.recompute_needs(facts, matcher, epoch, progress, processes=processes,
-                                       snapshots=snapshots)
+                                       snapshots=snapshots, seen=seen)
     reach = service.reach_partials(matcher, eligible, {f.id: f for f in facts}, status)
     return {"needs": total, "reach": reach, "part": part}
 

@@ -431,6 +431,9 @@ class _Writer:
     matches: list = field(default_factory=list)
     near: list = field(default_factory=list)
     newer: set = field(default_factory=set)  # needs the last write() left to a newer basis
+    # need id -> its state's computed_at when its facts were read (states_seen): a need
+    # written since by anyone else (its own edit, at the same epoch) is newer too
+    seen: dict | None = None
 
     patched: list = field(default_factory=list)  # needs written row by row (patch)
     gone_matches: list = field(default_factory=list)  # (need id, row id) replaced or dropped
@@ -543,6 +546,17 @@ class _Writer:
         self.put_result(next(self.matcher.match_all([facts], top=SHOWN, near_top=NEAR_SHOWN,
                                                     reserve=RESERVE, per_institution=True)))
 
+    def _written_since(self, need_ids: list[int]) -> set[int]:
+        """Of these needs, those a newer basis wrote, or (seen) anyone since their facts
+        were read."""
+        if self.seen is None:
+            return set(db.session.scalars(select(MatchState.need_id).where(
+                MatchState.need_id.in_(need_ids), MatchState.basis > self.epoch)))
+        return {need_id for need_id, basis, computed_at in db.session.execute(
+                    select(MatchState.need_id, MatchState.basis, MatchState.computed_at)
+                    .where(MatchState.need_id.in_(need_ids)))
+                if basis > self.epoch or computed_at != self.seen.get(need_id)}
+
     def write(self, redo: int = 2) -> int:
         """Replace the rows of the needs put; skips a need a newer basis already wrote (they
         are left in `newer`) and ranks it whole again at the latest basis (_rank_again, up
@@ -554,8 +568,7 @@ class _Writer:
             _planner_ready()
         newer = self.newer
         for chunk in _chunks(self.needs + self.patched):
-            newer |= set(db.session.scalars(select(MatchState.need_id).where(
-                MatchState.need_id.in_(chunk), MatchState.basis > self.epoch)))
+            newer |= self._written_since(chunk)
         keep = (lambda row: row["need_id"] not in newer) if newer else (lambda row: True)
         for chunk in _chunks([n for n in self.needs if n not in newer]):
             _delete(Match, Match.need_id.in_(chunk))
@@ -748,15 +761,24 @@ def refresh_supply_chain_needs() -> int:
     return len(needs)
 
 
+def states_seen(lo: int, hi: int) -> dict:
+    """need id -> its state's computed_at, read BEFORE the needs' facts (recompute_needs)."""
+    return dict(db.session.execute(select(MatchState.need_id, MatchState.computed_at)
+                                   .where(MatchState.need_id.between(lo, hi))).all())
+
+
 def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None,
-                    processes: int = 1, snapshots: frozenset[int] = frozenset()) -> dict:
+                    processes: int = 1, snapshots: frozenset[int] = frozenset(),
+                    seen: dict | None = None) -> dict:
     """Full results for these needs, written per CHUNK (progress(done, need ids) after each
     commit point); returns need id -> its eligible products' mask (for the reach figures).
     With processes > 1 the needs are ranked in forked children while this process writes
     (matching/parallel.py): the same rows, in the same transactions. `snapshots`: the needs
     whose institutions' rows progress's subscribers will freeze (snapshots_ahead), their
-    missing reasons built with the ranking (in the children), not by the writing process."""
-    writer = _Writer(matcher, epoch)
+    missing reasons built with the ranking (in the children), not by the writing process.
+    `seen` (states_seen): a need edited after its facts were read (refresh_need, at the same
+    epoch) is ranked again with its new facts, not overwritten with the old."""
+    writer = _Writer(matcher, epoch, seen=seen)
 
     def rank(lo: int, hi: int) -> _Ranked:
         return _Ranked.of(matcher, facts[lo:hi], epoch, writer.now, snapshots)
