@@ -588,7 +588,7 @@ def test_a_need_edited_while_a_full_recompute_ran_keeps_its_edit(platform, db, q
     ids = sorted(_db.session.scalars(select(Need.id)))
     need = _db.session.get(Need, ids[len(ids) // 2])
     epoch, matcher = service.current_epoch(), service.current_matcher()  # a part began
-    seen = service.states_seen(ids[0], ids[-1])
+    seen = service.states_seen((ids[0], ids[-1]))
     facts, _ = adapters.load_need_facts(_db.session, Need.id.between(ids[0], ids[-1]))
     before = _full([need.id])
     need.amount_wan = need.amount_wan * 40  # beyond most products' ceilings
@@ -598,6 +598,36 @@ def test_a_need_edited_while_a_full_recompute_ran_keeps_its_edit(platform, db, q
     assert _stored([need.id]) == _full([need.id])
     assert not _exact_where_fresh(ids)
     assert service.is_fresh(need)
+
+
+def test_a_need_edited_while_a_product_job_ran_keeps_its_edit(platform, db, queued,
+                                                             monkeypatch):
+    """The product's job read the needs it touches; one of them is edited before the job
+    patches it: that need is ranked again with its new facts, not patched with the old."""
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    [(pid, _count)] = _db.session.execute(
+        select(Match.product_id, func.count()).group_by(Match.product_id)
+        .order_by(func.count().desc()).limit(1)).all()
+    p = _db.session.get(Product, pid)
+    terms = _terms(p)
+    terms["rate_min"] = max(Decimal("0.5"), Decimal(terms["rate_min"]) - Decimal(1))
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    product_service.update_product(user_for_role("bank_admin", institution=p.institution), p,
+                                   **terms)
+    queued()
+    epoch = service.current_epoch()
+    impact, by_id, _ = service.product_impact(pid, epoch)  # the job began
+    need = _db.session.get(Need, sorted(impact.eligible)[0])
+    need.amount_wan = Decimal(terms["amount_max_wan"]) * 40  # beyond this product's ceiling
+    service.refresh_need(need)
+    assert pid not in [k for k, _score in _full([need.id])[need.id][0]]
+    service.patch_needs(impact, [by_id[n] for n in impact.touched])
+    service.forget_stale_products(epoch, pid)
+    assert _stored([need.id]) == _full([need.id])
+    assert not _exact_where_fresh(ids)
+    assert all(f.fresh for f in service.freshness(ids).values())
 
 
 def test_a_full_recompute_of_no_need_clears_the_changes_waiting(db, queued):

@@ -164,7 +164,7 @@ def recompute_all(ctx) -> dict:
 @job("matching.part", "重新计算匹配结果（部分）", timeout=1800)
 def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
     matcher = service.current_matcher()
-    seen = service.states_seen(lo, hi)  # before the facts: an edit after them is seen
+    seen = service.states_seen((lo, hi))  # before the facts: an edit after them is seen
     facts, status = adapters.load_need_facts(db.session, Need.id.between(lo, hi))
     total = len(facts)
 

@@ -761,10 +761,12 @@ def refresh_supply_chain_needs() -> int:
     return len(needs)
 
 
-def states_seen(lo: int, hi: int) -> dict:
-    """need id -> its state's computed_at, read BEFORE the needs' facts (recompute_needs)."""
+def states_seen(needs: tuple[int, int] | None) -> dict:
+    """need id -> its state's computed_at (needs: ids lo, hi; None: all), read BEFORE the
+    needs' facts: a writer given it ranks again, with new facts, a need written since
+    (_Writer.seen)."""
     return dict(db.session.execute(select(MatchState.need_id, MatchState.computed_at)
-                                   .where(MatchState.need_id.between(lo, hi))).all())
+                                   .where(*_within(MatchState.need_id, needs))).all())
 
 
 def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None,
@@ -923,6 +925,7 @@ class ProductImpact:
     nearly: dict[int, str]  # need id -> the one condition the product fails for it
     rank_ids: frozenset[int]  # needs whose ranking may move: showing it, or eligible
     near_ids: frozenset[int]  # needs whose near misses may move
+    seen: dict | None = None  # states_seen before the facts were read
 
 
 def product_impact(product_id: int, epoch: int,
@@ -932,6 +935,7 @@ def product_impact(product_id: int, epoch: int,
     _planner_ready()
     matcher = current_matcher()
     terms = matcher.products.get(product_id)
+    seen = states_seen(needs)
     facts, status = adapters.load_need_facts(db.session, *_within(Need.id, needs))
     by_id = {f.id: f for f in facts}
     impact = NeedIndex(facts, matcher.ctx).impact(terms) if terms is not None else None
@@ -943,7 +947,8 @@ def product_impact(product_id: int, epoch: int,
         NearMiss.product_id == product_id, *_within(NearMiss.need_id, needs))))
     touched = sorted((showing | eligible | near_showing | set(nearly)) & by_id.keys())
     return (ProductImpact(product_id, epoch, touched, frozenset(eligible), dict(nearly),
-                          frozenset(showing | eligible), frozenset(near_showing | set(nearly))),
+                          frozenset(showing | eligible), frozenset(near_showing | set(nearly)),
+                          seen),
             by_id, status)
 
 
@@ -971,7 +976,7 @@ def patch_needs(impact: ProductImpact, facts: list, progress=None) -> int:
         chunk = facts[start:start + CHUNK]
         ids = [f.id for f in chunk]
         changed += _patch(matcher, impact.epoch, chunk, impact.product_id, impact.eligible,
-                          impact.nearly, impact.rank_ids, impact.near_ids)
+                          impact.nearly, impact.rank_ids, impact.near_ids, impact.seen)
         _mark_fresh(ids, impact.epoch)
         signals.matches_refreshed.send(db.session.get(Product, impact.product_id),
                                        need_ids=frozenset(n for n in ids if n in impact.eligible))
@@ -1053,14 +1058,16 @@ def recompute_costs(matcher: Matcher, carriers: frozenset[int], qualifies, epoch
     them current would hide, are ranked whole. The other needs' rows cannot differ: they
     are marked current at `epoch`. No institution set moves (eligibility reads no cost), so
     no flag lead follows."""
+    seen = states_seen(needs)
     facts, _ = adapters.load_need_facts(db.session, *_within(Need.id, needs))
     with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
         return _recompute_costs(matcher, facts, carriers, qualifies, epoch, needs, progress,
-                                what)
+                                what, seen)
 
 
 def _recompute_costs(matcher: Matcher, facts: list, carriers: frozenset[int], qualifies,
-                     epoch: int, needs: tuple[int, int] | None, progress, what: str) -> dict:
+                     epoch: int, needs: tuple[int, int] | None, progress, what: str,
+                     seen: dict | None = None) -> dict:
     _planner_ready()
     pending = _pending_needs([f.id for f in facts], needs)
     mask = matcher.product_mask(carriers)
@@ -1076,11 +1083,13 @@ def _recompute_costs(matcher: Matcher, facts: list, carriers: frozenset[int], qu
     patched = [f for f in facts if f.id in rank_ids or f.id in near_ids]
     total = len(whole) + len(patched)
     recompute_needs(whole, matcher, epoch,
-                    (lambda done, _ids: progress(done, total)) if progress else None)
+                    (lambda done, _ids: progress(done, total)) if progress else None,
+                    seen=seen)
     changed = 0
     for start in range(0, len(patched), CHUNK):
         chunk = patched[start:start + CHUNK]
-        changed += _patch_carriers(matcher, epoch, chunk, carriers, mask, rank_ids, near_ids)
+        changed += _patch_carriers(matcher, epoch, chunk, carriers, mask, rank_ids, near_ids,
+                                   seen)
         if progress is not None:
             progress(len(whole) + start + len(chunk), total)
     db.session.execute(update(MatchState).where(MatchState.basis < epoch,
@@ -1093,11 +1102,13 @@ def _recompute_costs(matcher: Matcher, facts: list, carriers: frozenset[int], qu
 
 
 def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozenset[int],
-                    mask: int, rank_ids: set[int], near_ids: set[int]) -> int:
+                    mask: int, rank_ids: set[int], near_ids: set[int],
+                    seen: dict | None = None) -> int:
     """Patch these needs after a programme carried by `carriers` (positions `mask`)
     changed: in `rank_ids`, the carriers' keys and their institutions' bests; in
     `near_ids`, the near misses ranked again. Returns how many needs were written."""
-    before, writer, stored = _patching(matcher, epoch, facts, carriers, near_ids, rank_ids)
+    before, writer, stored = _patching(matcher, epoch, facts, carriers, near_ids, rank_ids,
+                                       seen)
     for f, ranking, near in stored:
         if f.id in near_ids:
             near = matcher.near_ranking(f, NEAR_SHOWN, RESERVE)
@@ -1118,12 +1129,13 @@ def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozens
 
 
 def _patching(matcher: Matcher, epoch: int, facts: list, changed: frozenset[int],
-              near_ids: set[int], rank_ids: set[int]) -> tuple[_Rows, _Writer, list[tuple]]:
+              near_ids: set[int], rank_ids: set[int],
+              seen: dict | None = None) -> tuple[_Rows, _Writer, list[tuple]]:
     """What a patch starts from: the needs' stored rows, a writer over them, and (facts,
     stored Ranking, stored NearRanking) of each need that has them; a need never computed
     is ranked whole in the writer at once."""
     before = _Rows.read(matcher, [f.id for f in facts], changed, near_ids, rank_ids)
-    writer = _Writer(matcher, epoch, before.versions)
+    writer = _Writer(matcher, epoch, before.versions, seen=seen)
     stored = []
     for f in facts:
         ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
@@ -1147,13 +1159,15 @@ def _pending_needs(need_ids: list[int], needs: tuple[int, int] | None) -> set[in
     return (set(need_ids) - computed) | set(marked) | set(named)
 
 
-def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_ids) -> int:
+def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_ids,
+           seen=None) -> int:
     """Refresh the stored ranking and near misses of these needs after one product changed;
     write the rows that moved. Returns how many needs were written."""
     institution_id = db.session.scalar(select(Product.institution_id)
                                        .where(Product.id == product_id))
     changed = frozenset({product_id})
-    before, writer, stored = _patching(matcher, epoch, facts, changed, near_ids, rank_ids)
+    before, writer, stored = _patching(matcher, epoch, facts, changed, near_ids, rank_ids,
+                                       seen)
     for f, ranking, near in stored:
         if f.id in near_ids:
             near = matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
