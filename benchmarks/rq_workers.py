@@ -10,8 +10,15 @@ QUEUE = "bench"
 
 
 def worker_env(db_url: str, redis_url: str) -> dict:
+    """The workers import the package this benchmark imported: `.venv/bin/matchmaker` would
+    otherwise take the editable install's, so a benchmark run from an older worktree (to
+    compare) ran today's code in its workers."""
+    import matchmaker
+
+    source = str(Path(matchmaker.__file__).resolve().parents[1])
+    path = os.pathsep.join(filter(None, [source, os.environ.get("PYTHONPATH")]))
     return dict(os.environ, MATCHMAKER_DATABASE_URL=db_url, MATCHMAKER_REDIS_URL=redis_url,
-                MATCHMAKER_LOG_LEVEL="WARNING", MATCHMAKER_JOBS_QUEUE=QUEUE)
+                MATCHMAKER_LOG_LEVEL="WARNING", MATCHMAKER_JOBS_QUEUE=QUEUE, PYTHONPATH=path)
 
 
 @contextmanager
