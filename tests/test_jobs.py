@@ -3,6 +3,7 @@ ways a job runs (inline in tests, a thread in-process, RQ on Redis), crashes inc
 import gc
 import logging
 import os
+import threading
 import time
 
 import flask_migrate
@@ -140,6 +141,17 @@ def test_a_queued_job_a_change_joins_is_not_claimed_before_that_change_commits(a
                     worker.execute(update(Job).where(Job.id == waiting.id,
                                                      Job.status == "queued")
                                    .values(status="running"))
+            # another change meanwhile passes it over, never waits: it starts its own job
+            other: list = []
+
+            def another_change():
+                with app.app_context():
+                    other.append(service.active_job("k:lock", queued_only=True))
+                    _db.session.rollback()
+            thread = threading.Thread(target=another_change)
+            thread.start()
+            thread.join(timeout=10)
+            assert not thread.is_alive() and other == [None]
             _db.session.commit()
             assert runner.claim(waiting.id, "thread") is not None
         finally:

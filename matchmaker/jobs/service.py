@@ -37,11 +37,12 @@ def enqueue(kind: str, params: dict | None = None, *, actor=None, description: s
             key: str | None = None, parent: Job | None = None) -> Job:
     """A Job row in the caller's transaction, run once that commits (JOBS_BACKEND inline:
     at once, in this transaction). A queued job of the same key is returned instead, locked
-    until the caller commits (active_job)."""
+    until the caller commits (active_job; one another transaction holds is passed over)."""
     spec = job_kind(kind)
     if key is not None:
         waiting = db.session.scalar(select(Job).where(Job.key == key, Job.status == "queued")
-                                    .order_by(Job.id).limit(1).with_for_update())
+                                    .order_by(Job.id).limit(1)
+                                    .with_for_update(skip_locked=True))
         if waiting is not None:
             return waiting
     job = Job(kind=kind, params=dict(params or {}), description=(description or spec.label)[:200],
@@ -132,8 +133,10 @@ def active_job(key: str, *, queued_only: bool = False) -> Job | None:
     """The queued (or running) job of this key, if any (a page shows "正在更新" meanwhile).
     queued_only: the caller leaves its change to that job, so the row is locked until the
     caller commits (on PostgreSQL): a worker's claim waits, and the job, which reads what to
-    do once claimed, sees the change; seen unlocked, it could start just before the commit."""
+    do once claimed, sees the change; seen unlocked, it could start just before the commit.
+    A row another transaction holds (a worker claiming it, a long job that joined it) is
+    passed over, never waited for: the caller then starts a job of its own."""
     statuses = ("queued",) if queued_only else ACTIVE
     query = (select(Job).where(Job.key == key, Job.status.in_(statuses))
              .order_by(Job.id.desc()).limit(1))
-    return db.session.scalar(query.with_for_update() if queued_only else query)
+    return db.session.scalar(query.with_for_update(skip_locked=True) if queued_only else query)
