@@ -619,7 +619,7 @@ def test_a_need_edited_while_a_product_job_ran_keeps_its_edit(platform, db, queu
     queued()
     epoch = service.current_epoch()
     impact, by_id, _ = service.product_impact(pid, epoch)  # the job began
-    need = _db.session.get(Need, sorted(impact.eligible)[0])
+    need = _db.session.get(Need, min(impact.eligible))
     need.amount_wan = Decimal(terms["amount_max_wan"]) * 40  # beyond this product's ceiling
     service.refresh_need(need)
     assert pid not in [k for k, _score in _full([need.id])[need.id][0]]

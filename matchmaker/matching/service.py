@@ -547,15 +547,16 @@ class _Writer:
                                                     reserve=RESERVE, per_institution=True)))
 
     def _written_since(self, need_ids: list[int]) -> set[int]:
-        """Of these needs, those a newer basis wrote, or (seen) anyone since their facts
-        were read."""
-        if self.seen is None:
-            return set(db.session.scalars(select(MatchState.need_id).where(
-                MatchState.need_id.in_(need_ids), MatchState.basis > self.epoch)))
+        """Of these needs (ascending), those a newer basis wrote, or (seen) anyone since
+        their facts were read. Their states are locked until this transaction ends (on
+        PostgreSQL): a need edit written but not yet committed is waited for and seen, and
+        none can come between this check and the write (nor _rank_again's)."""
+        seen = self.seen
         return {need_id for need_id, basis, computed_at in db.session.execute(
                     select(MatchState.need_id, MatchState.basis, MatchState.computed_at)
-                    .where(MatchState.need_id.in_(need_ids)))
-                if basis > self.epoch or computed_at != self.seen.get(need_id)}
+                    .where(MatchState.need_id.in_(need_ids))
+                    .order_by(MatchState.need_id).with_for_update())  # as _Rows._states
+                if basis > self.epoch or (seen is not None and computed_at != seen.get(need_id))}
 
     def write(self, redo: int = 2) -> int:
         """Replace the rows of the needs put; skips a need a newer basis already wrote (they
@@ -567,7 +568,7 @@ class _Writer:
         if len(self.needs) + len(self.patched) > 100:  # a job's chunk, never a request's need
             _planner_ready()
         newer = self.newer
-        for chunk in _chunks(self.needs + self.patched):
+        for chunk in _chunks(sorted({*self.needs, *self.patched})):  # locked in id order
             newer |= self._written_since(chunk)
         keep = (lambda row: row["need_id"] not in newer) if newer else (lambda row: True)
         for chunk in _chunks([n for n in self.needs if n not in newer]):
@@ -717,16 +718,16 @@ def _chunks(ids: list[int], size: int = 500):
 
 # --- recomputing ---------------------------------------------------------------------------------
 
-def refresh_need(need: Need) -> list[PureMatch]:
+def refresh_need(need: Need, basis: tuple[int, Matcher] | None = None) -> list[PureMatch]:
     """Recompute one need at once (its own change: fast); returns its shown matches. The
     matcher is taken after the epoch (a cached one when nothing changed): one built before
-    a change committed meanwhile would write that change's epoch over rows without it."""
+    a change committed meanwhile would write that change's epoch over rows without it.
+    `basis`: (epoch, matcher) read in that order, for a loop over many needs."""
     db.session.flush()
     # a product's job patching this need holds its state: wait for it, then write whole
     db.session.execute(select(MatchState.need_id).where(MatchState.need_id == need.id)
                        .with_for_update())
-    epoch = current_epoch()
-    matcher = current_matcher()
+    epoch, matcher = basis or (current_epoch(), current_matcher())
     result = next(matcher.match_all([adapters.need_facts(need)], top=SHOWN,
                                     near_top=NEAR_SHOWN, reserve=RESERVE, per_institution=True))
     writer = _Writer(matcher, epoch)
@@ -751,12 +752,13 @@ def refresh_supply_chain_needs() -> int:
     """After the core-enterprise groups changed: recompute the open needs of enterprises that
     state a core enterprise (only their core-enterprise condition can have moved)."""
     db.session.flush()
+    basis = (current_epoch(), current_matcher())  # the epoch first: see refresh_need
     needs = db.session.scalars(
         select(Need).join(Enterprise).where(Enterprise.core_enterprise.is_not(None),
                                             Need.status.in_(OPEN_STATUSES))
         .order_by(Need.id)).all()
     for need in needs:
-        refresh_need(need)
+        refresh_need(need, basis)
     log.info("core-enterprise groups changed: %s needs refreshed", len(needs))
     return len(needs)
 
