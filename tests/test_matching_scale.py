@@ -588,8 +588,7 @@ def test_a_need_edited_while_a_full_recompute_ran_keeps_its_edit(platform, db, q
     ids = sorted(_db.session.scalars(select(Need.id)))
     need = _db.session.get(Need, ids[len(ids) // 2])
     epoch, matcher = service.current_epoch(), service.current_matcher()  # a part began
-    seen = service.states_seen((ids[0], ids[-1]))
-    facts, _ = adapters.load_need_facts(_db.session, Need.id.between(ids[0], ids[-1]))
+    facts, _, seen = service.facts_seen((ids[0], ids[-1]))
     before = _full([need.id])
     need.amount_wan = need.amount_wan * 40  # beyond most products' ceilings
     service.refresh_need(need)

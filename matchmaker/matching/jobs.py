@@ -8,7 +8,7 @@ from ..enterprises.models import Need
 from ..extensions import db
 from ..jobs import job
 from ..jobs.models import Job
-from . import adapters, parallel, service
+from . import parallel, service
 
 
 def _reporter(ctx, what: str):
@@ -164,8 +164,7 @@ def recompute_all(ctx) -> dict:
 @job("matching.part", "重新计算匹配结果（部分）", timeout=1800)
 def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
     matcher = service.current_matcher()
-    seen = service.states_seen((lo, hi))  # before the facts: an edit after them is seen
-    facts, status = adapters.load_need_facts(db.session, Need.id.between(lo, hi))
+    facts, status, seen = service.facts_seen((lo, hi))
     total = len(facts)
 
     def progress(done: int, batch_ids: list[int]) -> None:

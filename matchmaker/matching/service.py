@@ -431,7 +431,7 @@ class _Writer:
     matches: list = field(default_factory=list)
     near: list = field(default_factory=list)
     newer: set = field(default_factory=set)  # needs the last write() left to a newer basis
-    # need id -> its state's computed_at when its facts were read (states_seen): a need
+    # need id -> its state's computed_at when its facts were read (facts_seen): a need
     # written since by anyone else (its own edit, at the same epoch) is newer too
     seen: dict | None = None
 
@@ -559,9 +559,10 @@ class _Writer:
                 if basis > self.epoch or (seen is not None and computed_at != seen.get(need_id))}
 
     def write(self, redo: int = 2) -> int:
-        """Replace the rows of the needs put; skips a need a newer basis already wrote (they
-        are left in `newer`) and ranks it whole again at the latest basis (_rank_again, up
-        to `redo` times)."""
+        """Replace the rows of the needs put; skips a need a newer basis already wrote, or
+        (seen) anyone since its facts were read (they are left in `newer`), and ranks it
+        whole again at the latest basis with its facts as they are now (_rank_again, up to
+        `redo` times)."""
         self.newer = set()
         if not (self.needs or self.patched):
             return 0
@@ -600,7 +601,8 @@ def _rank_again(need_ids: set[int], redo: int) -> None:
     have patched only its own products' keys, over rows that do not hold this one's change
     yet (a programme's, a product's), and its basis would hide that for good. A whole
     ranking at the latest basis, with the latest matcher, holds both changes whatever was
-    stored; it replaces them (few needs: only those two jobs touched at once)."""
+    stored; it replaces them. Few needs in a plain run (none: a test counts); when jobs
+    overlap, as many as the later one wrote while this one ran."""
     epoch = _latest_epoch()  # before the catalogue, as current_epoch
     matcher = current_matcher()
     facts, _ = adapters.load_need_facts(db.session, Need.id.in_(sorted(need_ids)))
@@ -763,12 +765,14 @@ def refresh_supply_chain_needs() -> int:
     return len(needs)
 
 
-def states_seen(needs: tuple[int, int] | None) -> dict:
-    """need id -> its state's computed_at (needs: ids lo, hi; None: all), read BEFORE the
-    needs' facts: a writer given it ranks again, with new facts, a need written since
-    (_Writer.seen)."""
-    return dict(db.session.execute(select(MatchState.need_id, MatchState.computed_at)
+def facts_seen(needs: tuple[int, int] | None) -> tuple[list, dict, dict]:
+    """(facts, need id -> status, seen) of the needs with ids in `needs` (lo, hi; None:
+    all). `seen`, need id -> its state's computed_at, is read BEFORE the facts: a writer
+    given it (_Writer.seen) ranks again, with new facts, a need written since."""
+    seen = dict(db.session.execute(select(MatchState.need_id, MatchState.computed_at)
                                    .where(*_within(MatchState.need_id, needs))).all())
+    facts, status = adapters.load_need_facts(db.session, *_within(Need.id, needs))
+    return facts, status, seen
 
 
 def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None,
@@ -780,7 +784,7 @@ def recompute_needs(facts: list, matcher: Matcher, epoch: int, progress=None,
     (matching/parallel.py): the same rows, in the same transactions. `snapshots`: the needs
     whose institutions' rows progress's subscribers will freeze (snapshots_ahead), their
     missing reasons built with the ranking (in the children), not by the writing process.
-    `seen` (states_seen): a need edited after its facts were read (refresh_need, at the same
+    `seen` (facts_seen): a need edited after its facts were read (refresh_need, at the same
     epoch) is ranked again with its new facts, not overwritten with the old."""
     writer = _Writer(matcher, epoch, seen=seen)
 
@@ -927,7 +931,7 @@ class ProductImpact:
     nearly: dict[int, str]  # need id -> the one condition the product fails for it
     rank_ids: frozenset[int]  # needs whose ranking may move: showing it, or eligible
     near_ids: frozenset[int]  # needs whose near misses may move
-    seen: dict | None = None  # states_seen before the facts were read
+    seen: dict | None = None  # facts_seen: the states before the facts were read
 
 
 def product_impact(product_id: int, epoch: int,
@@ -937,8 +941,7 @@ def product_impact(product_id: int, epoch: int,
     _planner_ready()
     matcher = current_matcher()
     terms = matcher.products.get(product_id)
-    seen = states_seen(needs)
-    facts, status = adapters.load_need_facts(db.session, *_within(Need.id, needs))
+    facts, status, seen = facts_seen(needs)
     by_id = {f.id: f for f in facts}
     impact = NeedIndex(facts, matcher.ctx).impact(terms) if terms is not None else None
     eligible = impact.eligible if impact is not None else frozenset()
@@ -1060,8 +1063,7 @@ def recompute_costs(matcher: Matcher, carriers: frozenset[int], qualifies, epoch
     them current would hide, are ranked whole. The other needs' rows cannot differ: they
     are marked current at `epoch`. No institution set moves (eligibility reads no cost), so
     no flag lead follows."""
-    seen = states_seen(needs)
-    facts, _ = adapters.load_need_facts(db.session, *_within(Need.id, needs))
+    facts, _, seen = facts_seen(needs)
     with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
         return _recompute_costs(matcher, facts, carriers, qualifies, epoch, needs, progress,
                                 what, seen)
