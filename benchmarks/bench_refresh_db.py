@@ -13,6 +13,8 @@ a product edit (the request: mark stale + enqueue; then its job), and need edits
         --programme tech_upgrade_interest
     # the guarantee fee rate's edit (a cost setting), likewise
     .venv/bin/python -m benchmarks.bench_refresh_db --existing --db URL --workers 2 --fee 1.5
+    # `match --all` there (an LPR quote's job), on two RQ workers
+    .venv/bin/python -m benchmarks.bench_refresh_db --existing --db URL --workers 2 --match-all
 """
 import argparse
 import os
@@ -74,6 +76,9 @@ def main() -> int:
             service._planner_ready()
             db.session.commit()
             print(f"statistics checked (ANALYZE where never taken): {_since(t)}")
+            if args.match_all:  # what an LPR quote's job is
+                _parallel(args, db_url)
+                return 0
         popular = db.session.scalar(select(Match.product_id).group_by(Match.product_id)
                                     .order_by(func.count().desc()).limit(1))
         product = db.session.get(Product, popular)
@@ -273,6 +278,9 @@ def _parse():
                         help="set the guarantee fee rate (annual %%) instead of a product edit")
     parser.add_argument("--existing", action="store_true",
                         help="time the edits on the platform already in --db (no import)")
+    parser.add_argument("--match-all", action="store_true",
+                        help="with --existing: time `match --all` on --workers RQ workers "
+                             "instead of an edit")
     return parser.parse_args()
 
 
