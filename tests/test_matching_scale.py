@@ -629,6 +629,98 @@ def test_a_need_edited_while_a_product_job_ran_keeps_its_edit(platform, db, queu
     assert all(f.fresh for f in service.freshness(ids).values())
 
 
+NEED_FIELDS = ("enterprise_id", "purpose", "loan_kind", "amount_wan", "term_months",
+               "guarantee_modes", "max_rate", "current_lender_id", "renewal_due")
+
+
+def _apart_from(mask: int, matcher) -> Need:
+    """A need no product of `mask` serves or nearly serves: what the job reads of it says
+    its change cannot move it."""
+    facts, _ = adapters.load_need_facts(_db.session)
+    apart = [f for f in facts if not (matcher.eligible_mask(f) | matcher.near_mask(f)) & mask]
+    assert apart
+    return _db.session.get(Need, apart[0].id)
+
+
+def _showing(product_ids) -> Need:
+    """A need whose shown list holds one of these products."""
+    return _db.session.get(Need, _db.session.scalar(
+        select(Match.need_id).where(Match.product_id.in_(product_ids),
+                                    Match.rank <= service.SHOWN)
+        .order_by(Match.need_id).limit(1)))
+
+
+def _edited_at_the_old_basis(monkeypatch, need: Need, like: Need, basis) -> None:
+    """Right after the job read its needs' facts, `need` is edited to be like `like` and
+    refreshed with the (epoch, matcher) read before the change committed (a long
+    refresh_supply_chain_needs loop began before it), committing while the job runs."""
+    real = service.facts_seen
+
+    def seen_then_edited(needs):
+        found = real(needs)
+        if needs is None or needs[0] <= need.id <= needs[1]:
+            for name in NEED_FIELDS:
+                setattr(need, name, getattr(like, name))
+            service.refresh_need(need, basis)
+        return found
+    monkeypatch.setattr(service, "facts_seen", seen_then_edited)
+
+
+def test_a_need_written_at_the_old_basis_while_a_fee_job_ran_is_ranked_again(
+        platform, db, queued, monkeypatch):
+    """The fee job judges a need untouched from the facts it read; the need, edited and
+    ranked meanwhile with the matcher from before the fee changed, now has a carrier. It is
+    ranked again, not raised to the fee's basis and shown current with the old fee."""
+    _fee_carriers()
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    basis = (service.current_epoch(), service.current_matcher())  # before the change
+    carriers = frozenset(pid for pid, p in basis[1].products.items()
+                         if service.guarantee_fee_possible(p))
+    need = _apart_from(basis[1].product_mask(carriers), basis[1])
+    like = _showing(carriers)
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    policy.update_setting(user_for_role("admin"), "guarantee_fee_rate", Decimal("3.5"))
+    [(fee_job, _)] = queued()
+    _edited_at_the_old_basis(monkeypatch, need, like, basis)
+    _run([fee_job])
+    monkeypatch.undo()
+    assert _db.session.get(Job, fee_job).status == "done"
+    assert any(pid in carriers for pid, _score in _stored([need.id])[need.id][0])
+    assert not _exact_where_fresh(ids)
+    assert all(f.fresh for f in service.freshness(ids).values())
+
+
+def test_a_need_written_at_the_old_basis_while_a_product_job_ran_is_ranked_again(
+        platform, db, queued, monkeypatch):
+    """The same for a product's job: a paused product is published again; a need it does
+    not touch, edited meanwhile to be one the product serves and ranked with the catalogue
+    from before (the product absent), is ranked again, not left current without it."""
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    [(pid, _count)] = _db.session.execute(
+        select(Match.product_id, func.count()).where(Match.rank.is_not(None))
+        .group_by(Match.product_id).order_by(func.count().desc()).limit(1)).all()
+    p = _db.session.get(Product, pid)
+    admin = user_for_role("bank_admin", institution=p.institution)
+    matcher = service.current_matcher()
+    need, like = _apart_from(matcher.product_mask(frozenset({pid})), matcher), _showing([pid])
+    product_service.change_product_status(admin, p, "pause")  # its job runs inline
+    basis = (service.current_epoch(), service.current_matcher())  # before the publish
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    product_service.change_product_status(admin, p, "publish")
+    [(job, _)] = queued()
+    _edited_at_the_old_basis(monkeypatch, need, like, basis)
+    _run([job])
+    monkeypatch.undo()
+    assert _db.session.get(Job, job).status == "done"
+    assert pid in [k for k, _score in _stored([need.id])[need.id][0]]
+    assert not _exact_where_fresh(ids)
+    assert all(f.fresh for f in service.freshness(ids).values())
+
+
 def test_a_full_recompute_of_no_need_clears_the_changes_waiting(db, queued):
     service.recompute_later(everything=True)  # an LPR quote: the full recompute waits
     policy.update_setting(user_for_role("admin"), "guarantee_fee_rate", Decimal("2.0"))

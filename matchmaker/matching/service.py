@@ -693,12 +693,46 @@ def _upsert(model, rows: list[dict], key, columns: tuple[str, ...]) -> None:
     db.session.execute(stmt, rows)
 
 
-def _mark_fresh(need_ids: list[int], epoch: int) -> None:
-    """Needs a job checked and found unchanged: their stored results are current at `epoch`."""
+def _mark_fresh(need_ids: list[int], epoch: int, seen: dict | None = None) -> None:
+    """Needs a job checked and found unchanged: their stored results are current at `epoch`
+    (those written since their facts were read are ranked again: _raise_basis)."""
     for chunk in _chunks(need_ids):
-        db.session.execute(update(MatchState).where(MatchState.need_id.in_(chunk),
-                                                    MatchState.basis < epoch)
-                           .values(basis=epoch), execution_options={"synchronize_session": False})
+        _raise_basis(epoch, seen, MatchState.need_id.in_(chunk))
+
+
+def _raise_basis(epoch: int, seen: dict | None, *where) -> None:
+    """The states `where` below `epoch` are current at it: a job judged that its change
+    leaves their rows as they are. That judgement read their facts as they were when `seen`
+    was taken (facts_seen); a need written since at an older basis (a refresh_need that read
+    its epoch and matcher before the change committed, committing after the job read the
+    facts: a long refresh_supply_chain_needs loop) holds rows without the change, and maybe
+    new facts the change does move. It is ranked again whole, in this transaction, instead
+    of being claimed current. The UPDATE locks what it raises: no write comes in between."""
+    raised = db.session.execute(
+        update(MatchState).where(MatchState.basis < epoch, *where).values(basis=epoch)
+        .returning(MatchState.need_id, MatchState.computed_at),
+        execution_options={"synchronize_session": False})
+    if seen is None:
+        return
+    written = {need_id for need_id, computed_at in raised if computed_at != seen.get(need_id)}
+    if written:
+        log.info("%d needs written at an older basis while the job ran: ranked again",
+                 len(written))
+        _rank_again(written, 2)
+
+
+def _catch_up(epoch: int, seen: dict, needs: tuple[int, int] | None) -> None:
+    """After a product's job, the needs of its part it did not touch: one written since its
+    facts were read at an older basis (see _raise_basis) may have new facts the product now
+    serves, its rows ranked with the product as it was; it is ranked again whole."""
+    written = {need_id for need_id, computed_at in db.session.execute(
+        select(MatchState.need_id, MatchState.computed_at)
+        .where(MatchState.basis < epoch, *_within(MatchState.need_id, needs)))
+        if computed_at != seen.get(need_id)}
+    if written:
+        log.info("%d needs written at an older basis while the job ran: ranked again",
+                 len(written))
+        _rank_again(written, 2)
 
 
 def _delete(model, *where) -> None:
@@ -967,6 +1001,7 @@ def recompute_product(product_id: int, epoch: int, needs: tuple[int, int] | None
     impact, by_id, status = product_impact(product_id, epoch, needs)
     with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
         changed = patch_needs(impact, [by_id[n] for n in impact.touched], progress)
+        _catch_up(epoch, impact.seen, needs)
     open_ids = [n for n in impact.eligible if status.get(n) in OPEN_STATUSES]
     amount = sum((by_id[n].amount_wan for n in open_ids), Decimal(0))
     return {"needs_touched": len(impact.touched), "lists_changed": changed,
@@ -982,7 +1017,7 @@ def patch_needs(impact: ProductImpact, facts: list, progress=None) -> int:
         ids = [f.id for f in chunk]
         changed += _patch(matcher, impact.epoch, chunk, impact.product_id, impact.eligible,
                           impact.nearly, impact.rank_ids, impact.near_ids, impact.seen)
-        _mark_fresh(ids, impact.epoch)
+        _mark_fresh(ids, impact.epoch, impact.seen)
         signals.matches_refreshed.send(db.session.get(Product, impact.product_id),
                                        need_ids=frozenset(n for n in ids if n in impact.eligible))
         if progress is not None:
@@ -1096,9 +1131,7 @@ def _recompute_costs(matcher: Matcher, facts: list, carriers: frozenset[int], qu
                                    seen)
         if progress is not None:
             progress(len(whole) + start + len(chunk), total)
-    db.session.execute(update(MatchState).where(MatchState.basis < epoch,
-                                                *_within(MatchState.need_id, needs))
-                       .values(basis=epoch), execution_options={"synchronize_session": False})
+    _raise_basis(epoch, seen, *_within(MatchState.need_id, needs))
     log.info("%s: %d of %d needs ranked whole, %d patched (%d changed)", what, len(whole),
              len(facts), len(patched), changed)
     return {"needs": len(facts), "recomputed": len(whole), "patched": len(patched),
