@@ -775,6 +775,29 @@ def test_bulk_facts_are_the_facts_of_one_need(platform, db):
     assert set(status.values()) <= {"published"}
 
 
+def test_bulk_product_terms_are_the_terms_of_one_product(platform, db):
+    """The matcher's loader (Core rows) and the per-product adapter (ORM) agree exactly, a
+    product's own districts, its institution's, declared but unconfirmed programmes and a
+    paused product included."""
+    products = _db.session.scalars(select(Product).order_by(Product.id)).all()
+    declared = next(p for p in products if p.subsidy_programs)
+    unconfirmed = next(code for code in ("equipment_renewal_relending", "tech_upgrade_interest",
+                                         "guarantee_fee_subsidy")
+                       if code not in declared.subsidy_programs)
+    declared.subsidy_programs = [*declared.subsidy_programs, unconfirmed]
+    products[1].districts = []  # its institution's coverage
+    products[1].institution.districts = ["渝中区", "江北区"]
+    products[2].status = "paused"
+    _db.session.flush()
+    bulk = adapters.load_product_terms(_db.session)
+    one = [adapters.product_terms(p) for p in products if p.status == "published"]
+    assert bulk == one
+    assert unconfirmed not in next(
+        t for t in bulk if t.id == declared.id).subsidy_programs
+    assert next(t for t in bulk if t.id == products[1].id).districts == {"渝中区", "江北区"}
+    assert products[2].id not in {t.id for t in bulk}
+
+
 def test_an_import_with_consents_opens_every_flag_lead_in_bulk(db, caplog):
     from matchmaker.leads.models import Consent, Lead
 

@@ -52,6 +52,75 @@ def product_terms(product: Product) -> ProductTerms:
     )
 
 
+# the list-valued fields of ProductTerms, as ProductTerm.field names them
+_TERM_LISTS = ("purposes", "guarantee_modes", "sizes", "tags_any", "industries", "districts",
+               "tax_credit_grades", "loan_kinds", "core_enterprises", "subsidy_programs")
+
+
+def load_product_terms(session) -> list[ProductTerms]:
+    """product_terms() of every published product, by id, in four queries: the matcher is
+    built after every catalogue change, and loading 5,000 products as ORM objects with their
+    code lists took 1.4 of its 1.7 s."""
+    from ..institutions.models import Institution, InstitutionDistrict, ProductTerm
+    from ..policy.models import ProgramConfirmation
+
+    published = Product.status == "published"
+    lists: dict[int, dict[str, list[str]]] = {}
+    for product_id, name, value in session.execute(
+            select(ProductTerm.product_id, ProductTerm.field, ProductTerm.value)
+            .join(Product, Product.id == ProductTerm.product_id).where(published)
+            .order_by(ProductTerm.product_id, ProductTerm.field, ProductTerm.position)):
+        lists.setdefault(product_id, {}).setdefault(name, []).append(value)
+    covered: dict[int, list[str]] = {}
+    for institution_id, value in session.execute(
+            select(InstitutionDistrict.institution_id, InstitutionDistrict.value)
+            .order_by(InstitutionDistrict.institution_id, InstitutionDistrict.position)):
+        covered.setdefault(institution_id, []).append(value)
+    confirmed: dict[int, set[str]] = {}
+    for product_id, code in session.execute(
+            select(ProgramConfirmation.product_id, ProgramConfirmation.program_code)):
+        confirmed.setdefault(product_id, set()).add(code)
+    rows = session.execute(select(*_PRODUCT_COLUMNS, Institution.ref.label("institution_ref"),
+                                  Institution.kind.label("institution_kind"))
+                           .join(Institution, Institution.id == Product.institution_id)
+                           .where(published).order_by(Product.id))
+    return [_terms_of(p, lists.get(p.id, {}), covered, confirmed) for p in rows]
+
+
+_PRODUCT_COLUMNS = (Product.id, Product.ref, Product.institution_id, Product.version,
+                    Product.name, Product.status, Product.amount_min_wan, Product.amount_max_wan,
+                    Product.term_min_months, Product.term_max_months, Product.rate_min,
+                    Product.rate_max, Product.min_years, Product.min_revenue_wan,
+                    Product.existing_customers_only)
+
+
+def _terms_of(p, lists: dict[str, list[str]], covered: dict[int, list[str]],
+              confirmed: dict[int, set[str]]) -> ProductTerms:
+    """ProductTerms from a product's row (_PRODUCT_COLUMNS and its institution's ref and kind)
+    and its code lists: what product_terms() reads through the relationships."""
+    def codes(name: str) -> list[str]:
+        return lists.get(name, [])
+    declared, ok = codes("subsidy_programs"), confirmed.get(p.id, set())
+    return ProductTerms(
+        id=p.id, ref=p.ref, institution_id=p.institution_id, institution_ref=p.institution_ref,
+        institution_kind=p.institution_kind, version=p.version, name=p.name,
+        active=p.status == "published", purposes=frozenset(codes("purposes")),
+        guarantee_modes=frozenset(codes("guarantee_modes")),
+        amount_min_wan=_dec(p.amount_min_wan), amount_max_wan=_dec(p.amount_max_wan),
+        term_min_months=p.term_min_months, term_max_months=p.term_max_months,
+        rate_min=_stored(p.rate_min, RATE_PLACES), rate_max=_stored(p.rate_max, RATE_PLACES),
+        sizes=frozenset(codes("sizes")), tags_any=frozenset(codes("tags_any")),
+        industries=tuple(codes("industries")),
+        districts=frozenset(codes("districts") or covered.get(p.institution_id, ())),
+        min_years=_dec(p.min_years), min_revenue_wan=_dec(p.min_revenue_wan),
+        tax_credit_grades=frozenset(codes("tax_credit_grades")),
+        loan_kinds=frozenset(codes("loan_kinds")),
+        existing_customers_only=bool(p.existing_customers_only),
+        core_enterprises=tuple(codes("core_enterprises")),
+        subsidy_programs=tuple(code for code in declared if code in ok),
+    )
+
+
 RATE_PLACES = Decimal("0.001")  # the rate columns (types.RATE): what a reload would give
 
 

@@ -158,11 +158,7 @@ def current_matcher(day: date | None = None) -> Matcher:
     with _cache_lock:
         if _cache["stamp"] == stamp:
             return _cache["matcher"]
-    products = db.session.scalars(
-        select(Product).where(Product.status == "published")
-        .options(selectinload(Product.institution).selectinload(Institution.district_rows))
-    ).all()
-    matcher = Matcher([adapters.product_terms(p) for p in products], build_context(day))
+    matcher = Matcher(adapters.load_product_terms(db.session), build_context(day))
     with _cache_lock:
         _cache.update(stamp=stamp, matcher=matcher)
     return matcher
