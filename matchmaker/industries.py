@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from .datafiles import DATA
 from .textsearch import name_keys, name_score
-from .vocab import DATA
 
 LEVELS = {1: "门类", 2: "大类", 3: "中类", 4: "小类"}
 # a code as typed: optional section letter, then up to 4 digits

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from .vocab import DATA
+from .datafiles import DATA
 
 MEASURES = ("employees", "revenue_wan", "assets_wan")
 MEASURE_LABELS = {"employees": "从业人员", "revenue_wan": "营业收入", "assets_wan": "资产总额"}

@@ -1,9 +1,8 @@
 """The exchange vocabulary (codes and Chinese labels), loaded once from data/vocabulary.json."""
 import json
 from functools import cache
-from pathlib import Path
 
-DATA = Path(__file__).resolve().parent / "data"
+from .datafiles import DATA
 
 CODE_LISTS = (
     "purposes", "loan_kinds", "guarantee_modes", "sizes", "enterprise_tags",
