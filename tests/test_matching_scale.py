@@ -692,6 +692,35 @@ def test_a_need_written_at_the_old_basis_while_a_fee_job_ran_is_ranked_again(
     assert all(f.fresh for f in service.freshness(ids).values())
 
 
+def test_a_need_rewritten_at_the_old_basis_with_its_facts_is_not_ranked_again(
+        platform, db, queued, monkeypatch):
+    """The same write with the facts the job read (a refresh that changed nothing the matcher
+    reads, an older job's patch): what the job judged still holds, the need is raised to its
+    basis without being ranked again (coinciding jobs would rank thousands)."""
+    _fee_carriers()
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    basis = (service.current_epoch(), service.current_matcher())
+    carriers = frozenset(pid for pid, p in basis[1].products.items()
+                         if service.guarantee_fee_possible(p))
+    need = _apart_from(basis[1].product_mask(carriers), basis[1])
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    policy.update_setting(user_for_role("admin"), "guarantee_fee_rate", Decimal("3.5"))
+    [(fee_job, _)] = queued()
+    _edited_at_the_old_basis(monkeypatch, need, need, basis)  # like itself: facts as read
+    ranked_again: list = []
+    real = service._rank_again
+    monkeypatch.setattr(service, "_rank_again",
+                        lambda ids, redo: (ranked_again.append(set(ids)), real(ids, redo)))
+    _run([fee_job])
+    monkeypatch.undo()
+    assert _db.session.get(Job, fee_job).status == "done"
+    assert ranked_again == []
+    assert service.is_fresh(need)
+    assert not _exact_where_fresh(ids)
+
+
 def test_a_need_written_at_the_old_basis_while_a_product_job_ran_is_ranked_again(
         platform, db, queued, monkeypatch):
     """The same for a product's job: a paused product is published again; a need it does

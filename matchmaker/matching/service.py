@@ -689,46 +689,54 @@ def _upsert(model, rows: list[dict], key, columns: tuple[str, ...]) -> None:
     db.session.execute(stmt, rows)
 
 
-def _mark_fresh(need_ids: list[int], epoch: int, seen: dict | None = None) -> None:
+def _mark_fresh(need_ids: list[int], epoch: int, seen: dict | None = None,
+                read: dict | None = None) -> None:
     """Needs a job checked and found unchanged: their stored results are current at `epoch`
-    (those written since their facts were read are ranked again: _raise_basis)."""
+    (those written since with other facts than the job read are ranked again: _raise_basis)."""
     for chunk in _chunks(need_ids):
-        _raise_basis(epoch, seen, MatchState.need_id.in_(chunk))
+        _raise_basis(epoch, seen, read, MatchState.need_id.in_(chunk))
 
 
-def _raise_basis(epoch: int, seen: dict | None, *where) -> None:
+def _raise_basis(epoch: int, seen: dict | None, read: dict | None, *where) -> None:
     """The states `where` below `epoch` are current at it: a job judged that its change
-    leaves their rows as they are. That judgement read their facts as they were when `seen`
-    was taken (facts_seen); a need written since at an older basis (a refresh_need that read
-    its epoch and matcher before the change committed, committing after the job read the
-    facts: a long refresh_supply_chain_needs loop) holds rows without the change, and maybe
-    new facts the change does move. It is ranked again whole, in this transaction, instead
-    of being claimed current. The UPDATE locks what it raises: no write comes in between."""
+    leaves their rows as they are. It judged from the facts it read (`read`, need id ->
+    NeedFacts) when `seen` was taken (facts_seen). A need written since at an older basis
+    with other facts — a refresh_need that read its epoch and matcher before the change
+    committed and committed after the job read the facts, as a long
+    refresh_supply_chain_needs loop may — holds rows without the change for facts the change
+    may move: it is ranked again whole, in this transaction, not claimed current. (One an
+    older job wrote meanwhile with the same facts holds what the judgement was about.) The
+    UPDATE locks what it raises: no write comes in between."""
     raised = db.session.execute(
         update(MatchState).where(MatchState.basis < epoch, *where).values(basis=epoch)
         .returning(MatchState.need_id, MatchState.computed_at),
         execution_options={"synchronize_session": False})
-    if seen is None:
-        return
-    written = {need_id for need_id, computed_at in raised if computed_at != seen.get(need_id)}
-    if written:
-        log.info("%d needs written at an older basis while the job ran: ranked again",
-                 len(written))
-        _rank_again(written, 2)
+    if seen is not None:
+        _rank_again_if_moved({need_id for need_id, computed_at in raised
+                              if computed_at != seen.get(need_id)}, read or {})
 
 
-def _catch_up(epoch: int, seen: dict, needs: tuple[int, int] | None) -> None:
-    """After a product's job, the needs of its part it did not touch: one written since its
-    facts were read at an older basis (see _raise_basis) may have new facts the product now
-    serves, its rows ranked with the product as it was; it is ranked again whole."""
-    written = {need_id for need_id, computed_at in db.session.execute(
+def _catch_up(epoch: int, seen: dict, read: dict, needs: tuple[int, int] | None) -> None:
+    """After a product's job, the needs of its part it did not touch (judged from `read`):
+    one written since at an older basis with other facts (see _raise_basis) may now be one
+    the product serves, its rows ranked with the product as it was; it is ranked again."""
+    _rank_again_if_moved({need_id for need_id, computed_at in db.session.execute(
         select(MatchState.need_id, MatchState.computed_at)
         .where(MatchState.basis < epoch, *_within(MatchState.need_id, needs)))
-        if computed_at != seen.get(need_id)}
-    if written:
-        log.info("%d needs written at an older basis while the job ran: ranked again",
-                 len(written))
-        _rank_again(written, 2)
+        if computed_at != seen.get(need_id)}, read)
+
+
+def _rank_again_if_moved(written: set[int], read: dict) -> None:
+    """Of these needs, written since a job read their facts (`read`), rank again whole
+    those whose facts are not what it read."""
+    if not written:
+        return
+    now, _ = adapters.load_need_facts(db.session, Need.id.in_(sorted(written)))
+    moved = {f.id for f in now if read.get(f.id) != f}
+    if moved:
+        log.info("%d needs edited at an older basis while the job ran: ranked again",
+                 len(moved))
+        _rank_again(moved, 2)
 
 
 def _delete(model, *where) -> None:
@@ -997,7 +1005,7 @@ def recompute_product(product_id: int, epoch: int, needs: tuple[int, int] | None
     impact, by_id, status = product_impact(product_id, epoch, needs)
     with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
         changed = patch_needs(impact, [by_id[n] for n in impact.touched], progress)
-        _catch_up(epoch, impact.seen, needs)
+        _catch_up(epoch, impact.seen, by_id, needs)
     open_ids = [n for n in impact.eligible if status.get(n) in OPEN_STATUSES]
     amount = sum((by_id[n].amount_wan for n in open_ids), Decimal(0))
     return {"needs_touched": len(impact.touched), "lists_changed": changed,
@@ -1013,7 +1021,7 @@ def patch_needs(impact: ProductImpact, facts: list, progress=None) -> int:
         ids = [f.id for f in chunk]
         changed += _patch(matcher, impact.epoch, chunk, impact.product_id, impact.eligible,
                           impact.nearly, impact.rank_ids, impact.near_ids, impact.seen)
-        _mark_fresh(ids, impact.epoch, impact.seen)
+        _mark_fresh(ids, impact.epoch, impact.seen, {f.id: f for f in chunk})
         signals.matches_refreshed.send(db.session.get(Product, impact.product_id),
                                        need_ids=frozenset(n for n in ids if n in impact.eligible))
         if progress is not None:
@@ -1127,7 +1135,7 @@ def _recompute_costs(matcher: Matcher, facts: list, carriers: frozenset[int], qu
                                    seen)
         if progress is not None:
             progress(len(whole) + start + len(chunk), total)
-    _raise_basis(epoch, seen, *_within(MatchState.need_id, needs))
+    _raise_basis(epoch, seen, {f.id: f for f in facts}, *_within(MatchState.need_id, needs))
     log.info("%s: %d of %d needs ranked whole, %d patched (%d changed)", what, len(whole),
              len(facts), len(patched), changed)
     return {"needs": len(facts), "recomputed": len(whole), "patched": len(patched),
