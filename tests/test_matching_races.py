@@ -7,6 +7,7 @@ the edit. The suite's `db` fixture rolls back one connection, which two threads 
 and audit rows cannot be deleted: this test builds its own database and drops it after.
 """
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -34,7 +35,7 @@ def own_database():
     """(app, its database URL): a fresh database migrated and holding the example document,
     every need matched and committed; dropped at the end."""
     base = make_url(TEST_DATABASE_URL)
-    name = f"{base.database}_race"
+    name = f"{base.database}_race_{os.getpid()}"  # two runs on one server keep apart
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -110,12 +111,14 @@ def test_a_job_writing_waits_for_a_need_edit_not_yet_committed_and_ranks_it_agai
     threads = [threading.Thread(target=job), threading.Thread(target=edit)]
     for thread in threads:
         thread.start()
-    assert edit_written.wait(10)
-    time.sleep(0.5)
-    assert not job_done.is_set()  # the job's writer waits on the edit's lock
-    edit_may_commit.set()
-    for thread in threads:
-        thread.join(30)
+    try:
+        assert edit_written.wait(10)
+        time.sleep(0.5)
+        assert not job_done.is_set()  # the job's writer waits on the edit's lock
+    finally:
+        edit_may_commit.set()
+        for thread in threads:
+            thread.join(30)
     assert not failures, failures
     with app.app_context():
         assert db.session.get(Need, edited).amount_wan > 0
@@ -123,3 +126,51 @@ def test_a_job_writing_waits_for_a_need_edit_not_yet_committed_and_ranks_it_agai
         assert found[edited][0] == found[edited][1]  # the edit's facts, ranked again
         assert all(stored == full for stored, full in found.values())
         assert all(f.fresh for f in service.freshness(ids).values())
+
+
+def test_a_change_made_while_a_core_group_refresh_runs_waits_for_it(own_database):
+    """The core-enterprise groups enter the matcher, not the needs' facts: the refresh of
+    the supply-chain needs moves the epoch first and holds it until it commits, so a
+    product's change made meanwhile gets a later epoch and its job reads the needs as the
+    refresh left them (else the job could judge them by the groups as they were)."""
+    app = own_database
+    refreshed, may_commit, changed = threading.Event(), threading.Event(), threading.Event()
+    epochs: dict = {}
+    failures: list = []
+
+    def group_saved():
+        try:
+            with app.app_context():
+                service.refresh_supply_chain_needs()
+                epochs["refresh"] = service.current_epoch()
+                refreshed.set()
+                may_commit.wait(10)
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001
+            failures.append(exc)
+            refreshed.set()
+
+    def product_edited():
+        try:
+            with app.app_context():
+                epochs["change"] = service.mark_stale(product_ids=[1])
+                db.session.commit()
+        except Exception as exc:  # noqa: BLE001
+            failures.append(exc)
+        finally:
+            changed.set()
+
+    first = threading.Thread(target=group_saved)
+    first.start()
+    try:
+        assert refreshed.wait(10)
+        second = threading.Thread(target=product_edited)
+        second.start()
+        time.sleep(0.5)
+        assert not changed.is_set()  # the change waits for the refresh's basis row
+    finally:
+        may_commit.set()
+        first.join(30)
+    second.join(30)
+    assert not failures, failures
+    assert epochs["change"] > epochs["refresh"]

@@ -652,8 +652,8 @@ def _showing(product_ids) -> Need:
 
 def _edited_at_the_old_basis(monkeypatch, need: Need, like: Need, basis) -> None:
     """Right after the job read its needs' facts, `need` is edited to be like `like` and
-    refreshed with the (epoch, matcher) read before the change committed (a long
-    refresh_supply_chain_needs loop began before it), committing while the job runs."""
+    refreshed with the (epoch, matcher) read before the change committed (its owner's
+    request began before the change and commits after the job read the facts)."""
     real = service.facts_seen
 
     def seen_then_edited(needs):
@@ -688,6 +688,48 @@ def test_a_need_written_at_the_old_basis_while_a_fee_job_ran_is_ranked_again(
     monkeypatch.undo()
     assert _db.session.get(Job, fee_job).status == "done"
     assert any(pid in carriers for pid, _score in _stored([need.id])[need.id][0])
+    assert not _exact_where_fresh(ids)
+    assert all(f.fresh for f in service.freshness(ids).values())
+
+
+def test_a_need_written_at_the_old_basis_then_raised_by_a_later_job_is_ranked_again(
+        platform, db, queued, monkeypatch):
+    """As above, and before the product's job ends a later job (the fee rate's, run to its
+    end) reads the edited need, judges it untouched and raises it to its own, newer basis:
+    the product's job still ranks it again (its basis no longer says it was left behind)."""
+    queued()
+    jobs.enqueue("matching.all", {})
+    ids = _db.session.scalars(select(Need.id)).all()
+    [(pid, _count)] = _db.session.execute(
+        select(Match.product_id, func.count()).where(Match.rank.is_not(None))
+        .group_by(Match.product_id).order_by(func.count().desc()).limit(1)).all()
+    p = _db.session.get(Product, pid)
+    admin = user_for_role("bank_admin", institution=p.institution)
+    matcher = service.current_matcher()
+    need, like = _apart_from(matcher.product_mask(frozenset({pid})), matcher), _showing([pid])
+    product_service.change_product_status(admin, p, "pause")
+    basis = (service.current_epoch(), service.current_matcher())
+    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
+    product_service.change_product_status(admin, p, "publish")
+    [(job, _)] = queued()
+    real, calls = service.facts_seen, []
+
+    def seen_then_edited_then_raised(needs):
+        found = real(needs)
+        calls.append(needs)
+        if len(calls) == 1:  # the product's job: then the edit, then a whole later job
+            for name in NEED_FIELDS:
+                setattr(need, name, getattr(like, name))
+            service.refresh_need(need, basis)
+            policy.update_setting(user_for_role("admin"), "guarantee_fee_rate",
+                                  Decimal("2.5"))  # inline: runs to its end here
+            assert _db.session.get(MatchState, need.id).basis > basis[0] + 1
+        return found
+    monkeypatch.setattr(service, "facts_seen", seen_then_edited_then_raised)
+    _run([job])
+    monkeypatch.undo()
+    assert len(calls) == 2 and _db.session.get(Job, job).status == "done"
+    assert pid in [k for k, _score in _stored([need.id])[need.id][0]]
     assert not _exact_where_fresh(ids)
     assert all(f.fresh for f in service.freshness(ids).values())
 

@@ -430,6 +430,7 @@ class _Writer:
     # need id -> its state's computed_at when its facts were read (facts_seen): a need
     # written since by anyone else (its own edit, at the same epoch) is newer too
     seen: dict | None = None
+    done: set | None = None  # the needs written are added here (a job's old-basis check)
 
     patched: list = field(default_factory=list)  # needs written row by row (patch)
     gone_matches: list = field(default_factory=list)  # (need id, row id) replaced or dropped
@@ -584,6 +585,8 @@ class _Writer:
         insert_rows(Match.__table__, rows)
         insert_rows(NearMiss.__table__, [r for r in self.near if keep(r)])
         _upsert_states([s for s in self.states if keep(s)])
+        if self.done is not None:
+            self.done.update(n for n in (*self.needs, *self.patched) if n not in newer)
         written = len(self.needs) + len(self.patched)
         self.needs, self.patched, self.states, self.matches, self.near = [], [], [], [], []
         self.gone_matches, self.gone_near, self.moved_matches, self.moved_near = [], [], [], []
@@ -689,54 +692,39 @@ def _upsert(model, rows: list[dict], key, columns: tuple[str, ...]) -> None:
     db.session.execute(stmt, rows)
 
 
-def _mark_fresh(need_ids: list[int], epoch: int, seen: dict | None = None,
-                read: dict | None = None) -> None:
+def _mark_fresh(need_ids: list[int], epoch: int) -> None:
     """Needs a job checked and found unchanged: their stored results are current at `epoch`
-    (those written since with other facts than the job read are ranked again: _raise_basis)."""
+    (the part's last step, _moved_since_read, ranks again those it judged on old facts)."""
     for chunk in _chunks(need_ids):
-        _raise_basis(epoch, seen, read, MatchState.need_id.in_(chunk))
+        db.session.execute(update(MatchState).where(MatchState.need_id.in_(chunk),
+                                                    MatchState.basis < epoch)
+                           .values(basis=epoch), execution_options={"synchronize_session": False})
 
 
-def _raise_basis(epoch: int, seen: dict | None, read: dict | None, *where) -> None:
-    """The states `where` below `epoch` are current at it: a job judged that its change
-    leaves their rows as they are. It judged from the facts it read (`read`, need id ->
-    NeedFacts) when `seen` was taken (facts_seen). A need written since at an older basis
-    with other facts — a refresh_need that read its epoch and matcher before the change
-    committed and committed after the job read the facts, as a long
-    refresh_supply_chain_needs loop may — holds rows without the change for facts the change
-    may move: it is ranked again whole, in this transaction, not claimed current. (One an
-    older job wrote meanwhile with the same facts holds what the judgement was about.) The
-    UPDATE locks what it raises: no write comes in between."""
-    raised = db.session.execute(
-        update(MatchState).where(MatchState.basis < epoch, *where).values(basis=epoch)
-        .returning(MatchState.need_id, MatchState.computed_at),
-        execution_options={"synchronize_session": False})
-    if seen is not None:
-        _rank_again_if_moved({need_id for need_id, computed_at in raised
-                              if computed_at != seen.get(need_id)}, read or {})
+def _moved_since_read(epoch: int, seen: dict, read: dict, done: set[int], *where) -> set[int]:
+    """Of the needs `where`, those a job at `epoch` judged from facts that are no longer
+    theirs, and that nothing since ranked whole at `epoch` or later: to be ranked again.
 
-
-def _catch_up(epoch: int, seen: dict, read: dict, needs: tuple[int, int] | None) -> None:
-    """After a product's job, the needs of its part it did not touch (judged from `read`):
-    one written since at an older basis with other facts (see _raise_basis) may now be one
-    the product serves, its rows ranked with the product as it was; it is ranked again."""
-    _rank_again_if_moved({need_id for need_id, computed_at in db.session.execute(
-        select(MatchState.need_id, MatchState.computed_at)
-        .where(MatchState.basis < epoch, *_within(MatchState.need_id, needs)))
-        if computed_at != seen.get(need_id)}, read)
-
-
-def _rank_again_if_moved(written: set[int], read: dict) -> None:
-    """Of these needs, written since a job read their facts (`read`), rank again whole
-    those whose facts are not what it read."""
-    if not written:
-        return
-    now, _ = adapters.load_need_facts(db.session, Need.id.in_(sorted(written)))
-    moved = {f.id for f in now if read.get(f.id) != f}
+    The job judged each need (untouched by its change, or unchanged by it) from the facts it
+    read (`read`, need id -> NeedFacts) after `seen` (facts_seen). A need written since by
+    anyone else (computed_at no longer as seen; `done`: the ones this job wrote) with other
+    facts — its owner's edit, ranked by a refresh_need that read its epoch before the change
+    committed — holds rows without the change for facts the change may move; whatever basis
+    a later job has raised it to since, marking it current would hide that. One rewritten
+    with the facts the job read (an older job's patch) holds what was judged. The states are
+    locked in id order until the job commits: an edit not yet committed is waited for."""
+    written = {need_id for need_id, computed_at, whole in db.session.execute(
+        select(MatchState.need_id, MatchState.computed_at, MatchState.whole_basis)
+        .where(*where).order_by(MatchState.need_id).with_for_update())
+        if computed_at != seen.get(need_id) and whole < epoch and need_id not in done}
+    moved = set()
+    for chunk in _chunks(sorted(written)):
+        now, _ = adapters.load_need_facts(db.session, Need.id.in_(chunk))
+        moved |= {f.id for f in now if read.get(f.id) != f}
     if moved:
         log.info("%d needs edited at an older basis while the job ran: ranked again",
                  len(moved))
-        _rank_again(moved, 2)
+    return moved
 
 
 def _delete(model, *where) -> None:
@@ -790,8 +778,15 @@ def refresh_open_needs_of(enterprise: Enterprise) -> int:
 
 def refresh_supply_chain_needs() -> int:
     """After the core-enterprise groups changed: recompute the open needs of enterprises that
-    state a core enterprise (only their core-enterprise condition can have moved)."""
+    state a core enterprise (only their core-enterprise condition can have moved).
+
+    The groups enter the matcher, not the needs' facts: the epoch moves first, so that this
+    loop writes at a basis of its own and holds the basis row until it commits — a change
+    made meanwhile (a product's, a programme's) waits for it, and its job then reads the
+    needs as this loop left them. Without it the loop's rows, same facts and same epoch as a
+    job had read, would pass for what that job judged."""
     db.session.flush()
+    _bump()
     basis = (current_epoch(), current_matcher())  # the epoch first: see refresh_need
     needs = db.session.scalars(
         select(Need).join(Enterprise).where(Enterprise.core_enterprise.is_not(None),
@@ -1004,24 +999,30 @@ def recompute_product(product_id: int, epoch: int, needs: tuple[int, int] | None
     which finish_product adds up."""
     impact, by_id, status = product_impact(product_id, epoch, needs)
     with parallel.quiet_collector():  # the matcher and the needs' facts are alive: frozen
-        changed = patch_needs(impact, [by_id[n] for n in impact.touched], progress)
-        _catch_up(epoch, impact.seen, by_id, needs)
+        done: set[int] = set()
+        changed = patch_needs(impact, [by_id[n] for n in impact.touched], progress, done)
+        moved = _moved_since_read(epoch, impact.seen, by_id, done,
+                                  *_within(MatchState.need_id, needs))
+        if moved:
+            _rank_again(moved, 2)
     open_ids = [n for n in impact.eligible if status.get(n) in OPEN_STATUSES]
     amount = sum((by_id[n].amount_wan for n in open_ids), Decimal(0))
     return {"needs_touched": len(impact.touched), "lists_changed": changed,
             "eligible": len(impact.eligible), "reach": [len(open_ids), str(amount)]}
 
 
-def patch_needs(impact: ProductImpact, facts: list, progress=None) -> int:
-    """Patch these needs (of the impact's), CHUNK at a time; returns how many were written."""
+def patch_needs(impact: ProductImpact, facts: list, progress=None,
+                done: set[int] | None = None) -> int:
+    """Patch these needs (of the impact's), CHUNK at a time; returns how many were written
+    (their ids added to `done`)."""
     matcher = current_matcher()
     changed = 0
     for start in range(0, len(facts), CHUNK):
         chunk = facts[start:start + CHUNK]
         ids = [f.id for f in chunk]
         changed += _patch(matcher, impact.epoch, chunk, impact.product_id, impact.eligible,
-                          impact.nearly, impact.rank_ids, impact.near_ids, impact.seen)
-        _mark_fresh(ids, impact.epoch, impact.seen, {f.id: f for f in chunk})
+                          impact.nearly, impact.rank_ids, impact.near_ids, impact.seen, done)
+        _mark_fresh(ids, impact.epoch)
         signals.matches_refreshed.send(db.session.get(Product, impact.product_id),
                                        need_ids=frozenset(n for n in ids if n in impact.eligible))
         if progress is not None:
@@ -1128,14 +1129,20 @@ def _recompute_costs(matcher: Matcher, facts: list, carriers: frozenset[int], qu
     recompute_needs(whole, matcher, epoch,
                     (lambda done, _ids: progress(done, total)) if progress else None,
                     seen=seen)
-    changed = 0
+    changed, done = 0, set()
     for start in range(0, len(patched), CHUNK):
         chunk = patched[start:start + CHUNK]
         changed += _patch_carriers(matcher, epoch, chunk, carriers, mask, rank_ids, near_ids,
-                                   seen)
+                                   seen, done)
         if progress is not None:
             progress(len(whole) + start + len(chunk), total)
-    _raise_basis(epoch, seen, {f.id: f for f in facts}, *_within(MatchState.need_id, needs))
+    within = _within(MatchState.need_id, needs)
+    moved = _moved_since_read(epoch, seen, {f.id: f for f in facts}, done, *within) \
+        if seen is not None else set()
+    db.session.execute(update(MatchState).where(MatchState.basis < epoch, *within)
+                       .values(basis=epoch), execution_options={"synchronize_session": False})
+    if moved:
+        _rank_again(moved, 2)
     log.info("%s: %d of %d needs ranked whole, %d patched (%d changed)", what, len(whole),
              len(facts), len(patched), changed)
     return {"needs": len(facts), "recomputed": len(whole), "patched": len(patched),
@@ -1144,12 +1151,13 @@ def _recompute_costs(matcher: Matcher, facts: list, carriers: frozenset[int], qu
 
 def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozenset[int],
                     mask: int, rank_ids: set[int], near_ids: set[int],
-                    seen: dict | None = None) -> int:
+                    seen: dict | None = None, done: set[int] | None = None) -> int:
     """Patch these needs after a programme carried by `carriers` (positions `mask`)
     changed: in `rank_ids`, the carriers' keys and their institutions' bests; in
-    `near_ids`, the near misses ranked again. Returns how many needs were written."""
+    `near_ids`, the near misses ranked again. Returns how many needs were written (their
+    ids added to `done`)."""
     before, writer, stored = _patching(matcher, epoch, facts, carriers, near_ids, rank_ids,
-                                       seen)
+                                       seen, done)
     for f, ranking, near in stored:
         if f.id in near_ids:
             near = matcher.near_ranking(f, NEAR_SHOWN, RESERVE)
@@ -1170,13 +1178,13 @@ def _patch_carriers(matcher: Matcher, epoch: int, facts: list, carriers: frozens
 
 
 def _patching(matcher: Matcher, epoch: int, facts: list, changed: frozenset[int],
-              near_ids: set[int], rank_ids: set[int],
-              seen: dict | None = None) -> tuple[_Rows, _Writer, list[tuple]]:
+              near_ids: set[int], rank_ids: set[int], seen: dict | None = None,
+              done: set[int] | None = None) -> tuple[_Rows, _Writer, list[tuple]]:
     """What a patch starts from: the needs' stored rows, a writer over them, and (facts,
     stored Ranking, stored NearRanking) of each need that has them; a need never computed
     is ranked whole in the writer at once."""
     before = _Rows.read(matcher, [f.id for f in facts], changed, near_ids, rank_ids)
-    writer = _Writer(matcher, epoch, before.versions, seen=seen)
+    writer = _Writer(matcher, epoch, before.versions, seen=seen, done=done)
     stored = []
     for f in facts:
         ranking, near = before.rankings.get(f.id), before.nears.get(f.id)
@@ -1201,14 +1209,14 @@ def _pending_needs(need_ids: list[int], needs: tuple[int, int] | None) -> set[in
 
 
 def _patch(matcher, epoch, facts, product_id, eligible, nearly, rank_ids, near_ids,
-           seen=None) -> int:
+           seen=None, done=None) -> int:
     """Refresh the stored ranking and near misses of these needs after one product changed;
     write the rows that moved. Returns how many needs were written."""
     institution_id = db.session.scalar(select(Product.institution_id)
                                        .where(Product.id == product_id))
     changed = frozenset({product_id})
     before, writer, stored = _patching(matcher, epoch, facts, changed, near_ids, rank_ids,
-                                       seen)
+                                       seen, done)
     for f, ranking, near in stored:
         if f.id in near_ids:
             near = matcher.refresh_near(f, near, product_id, nearly.get(f.id), NEAR_SHOWN,
