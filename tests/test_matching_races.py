@@ -57,6 +57,25 @@ def own_database():
         admin.dispose()
 
 
+def _waits_on_a_lock(app, timeout: float = 10.0) -> bool:
+    """Whether a connection to this app's database comes to wait on a row lock (PostgreSQL's
+    own account, pg_stat_activity) within `timeout` seconds."""
+    with app.app_context():
+        name = db.engine.url.database
+    watcher = create_engine(make_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with watcher.connect() as conn:
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                if conn.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE datname = :name"
+                                    " AND wait_event_type = 'Lock'"), {"name": name}):
+                    return True
+                time.sleep(0.05)
+        return False
+    finally:
+        watcher.dispose()
+
+
 def _shown(need_ids) -> dict:
     """need id -> its shown (product, score) as stored, and as a full ranking would store."""
     matcher = service.current_matcher()
@@ -113,8 +132,8 @@ def test_a_job_writing_waits_for_a_need_edit_not_yet_committed_and_ranks_it_agai
         thread.start()
     try:
         assert edit_written.wait(10)
-        time.sleep(0.5)
-        assert not job_done.is_set()  # the job's writer waits on the edit's lock
+        assert _waits_on_a_lock(app)  # the job's writer waits on the edit's lock
+        assert not job_done.is_set()
     finally:
         edit_may_commit.set()
         for thread in threads:
@@ -166,8 +185,8 @@ def test_a_change_made_while_a_core_group_refresh_runs_waits_for_it(own_database
         assert refreshed.wait(10)
         second = threading.Thread(target=product_edited)
         second.start()
-        time.sleep(0.5)
-        assert not changed.is_set()  # the change waits for the refresh's basis row
+        assert _waits_on_a_lock(app, timeout=5)  # the change waits for the refresh's basis row
+        assert not changed.is_set()
     finally:
         may_commit.set()
         first.join(30)
