@@ -692,11 +692,11 @@ def test_a_need_written_at_the_old_basis_while_a_fee_job_ran_is_ranked_again(
     assert all(f.fresh for f in service.freshness(ids).values())
 
 
-def test_a_need_written_at_the_old_basis_then_raised_by_a_later_job_is_ranked_again(
-        platform, db, queued, monkeypatch):
-    """As above, and before the product's job ends a later job (the fee rate's, run to its
-    end) reads the edited need, judges it untouched and raises it to its own, newer basis:
-    the product's job still ranks it again (its basis no longer says it was left behind)."""
+def _published_again(monkeypatch, queued) -> tuple:
+    """Every need ranked; the product shown most often paused (its job inline), then
+    published again, its job left waiting. Returns (need ids, the product's id, a need it
+    neither serves nor nearly serves, a need showing it, the (epoch, matcher) read between
+    the two, the waiting job's id)."""
     queued()
     jobs.enqueue("matching.all", {})
     ids = _db.session.scalars(select(Need.id)).all()
@@ -707,11 +707,20 @@ def test_a_need_written_at_the_old_basis_then_raised_by_a_later_job_is_ranked_ag
     admin = user_for_role("bank_admin", institution=p.institution)
     matcher = service.current_matcher()
     need, like = _apart_from(matcher.product_mask(frozenset({pid})), matcher), _showing([pid])
-    product_service.change_product_status(admin, p, "pause")
-    basis = (service.current_epoch(), service.current_matcher())
+    product_service.change_product_status(admin, p, "pause")  # its job runs inline
+    basis = (service.current_epoch(), service.current_matcher())  # before the publish
     monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
     product_service.change_product_status(admin, p, "publish")
     [(job, _)] = queued()
+    return ids, pid, need, like, basis, job
+
+
+def test_a_need_written_at_the_old_basis_then_raised_by_a_later_job_is_ranked_again(
+        platform, db, queued, monkeypatch):
+    """As above, and before the product's job ends a later job (the fee rate's, run to its
+    end) reads the edited need, judges it untouched and raises it to its own, newer basis:
+    the product's job still ranks it again (its basis no longer says it was left behind)."""
+    ids, pid, need, like, basis, job = _published_again(monkeypatch, queued)
     real, calls = service.facts_seen, []
 
     def seen_then_edited_then_raised(needs):
@@ -768,21 +777,7 @@ def test_a_need_written_at_the_old_basis_while_a_product_job_ran_is_ranked_again
     """The same for a product's job: a paused product is published again; a need it does
     not touch, edited meanwhile to be one the product serves and ranked with the catalogue
     from before (the product absent), is ranked again, not left current without it."""
-    queued()
-    jobs.enqueue("matching.all", {})
-    ids = _db.session.scalars(select(Need.id)).all()
-    [(pid, _count)] = _db.session.execute(
-        select(Match.product_id, func.count()).where(Match.rank.is_not(None))
-        .group_by(Match.product_id).order_by(func.count().desc()).limit(1)).all()
-    p = _db.session.get(Product, pid)
-    admin = user_for_role("bank_admin", institution=p.institution)
-    matcher = service.current_matcher()
-    need, like = _apart_from(matcher.product_mask(frozenset({pid})), matcher), _showing([pid])
-    product_service.change_product_status(admin, p, "pause")  # its job runs inline
-    basis = (service.current_epoch(), service.current_matcher())  # before the publish
-    monkeypatch.setitem(current_app.config, "JOBS_BACKEND", "thread")
-    product_service.change_product_status(admin, p, "publish")
-    [(job, _)] = queued()
+    ids, pid, need, like, basis, job = _published_again(monkeypatch, queued)
     _edited_at_the_old_basis(monkeypatch, need, like, basis)
     _run([job])
     monkeypatch.undo()
