@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import or_, select
 
@@ -28,28 +29,16 @@ from .matcher import EnterpriseFacts, NeedFacts, ProductTerms
 
 def product_terms(product: Product) -> ProductTerms:
     """The product's current terms; districts are the EFFECTIVE coverage (spec rule 6: the
-    product's own if set, else its institution's, empty = all of Chongqing)."""
+    product's own if set, else its institution's, empty = all of Chongqing). The same
+    construction as load_product_terms, from the ORM object's attributes."""
     institution = product.institution
-    return ProductTerms(
-        id=product.id, ref=product.ref, institution_id=product.institution_id,
-        institution_ref=institution.ref, institution_kind=institution.kind,
-        version=product.version, name=product.name, active=product.status == "published",
-        purposes=frozenset(product.purposes), guarantee_modes=frozenset(product.guarantee_modes),
-        amount_min_wan=_dec(product.amount_min_wan), amount_max_wan=_dec(product.amount_max_wan),
-        term_min_months=product.term_min_months, term_max_months=product.term_max_months,
-        rate_min=_stored(product.rate_min, RATE_PLACES),
-        rate_max=_stored(product.rate_max, RATE_PLACES),
-        sizes=frozenset(product.sizes), tags_any=frozenset(product.tags_any),
-        industries=tuple(product.industries),
-        districts=frozenset(product.districts or institution.districts),
-        min_years=_dec(product.min_years), min_revenue_wan=_dec(product.min_revenue_wan),
-        tax_credit_grades=frozenset(product.tax_credit_grades),
-        loan_kinds=frozenset(product.loan_kinds),
-        existing_customers_only=bool(product.existing_customers_only),
-        core_enterprises=tuple(product.core_enterprises),
-        # a bank's declaration is a request: only what an organizer confirmed counts
-        subsidy_programs=tuple(product.confirmed_programs),
-    )
+    row = SimpleNamespace(**{column.key: getattr(product, column.key)
+                             for column in _PRODUCT_COLUMNS},
+                          institution_ref=institution.ref, institution_kind=institution.kind)
+    return _terms_of(row, {name: getattr(product, name) for name in _TERM_LISTS},
+                     {product.institution_id: institution.districts},
+                     # a bank's declaration is a request: only what an organizer confirmed
+                     {product.id: {c.program_code for c in product.confirmations}})
 
 
 # the list-valued fields of ProductTerms, as ProductTerm.field names them
