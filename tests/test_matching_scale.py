@@ -70,9 +70,18 @@ def _terms(p: Product) -> dict:
     return {k: v for k, v in record.items() if k not in ("ref", "institution_ref", "active")}
 
 
-def test_a_product_edit_shows_updating_until_its_job_ran(example, db, client_as, queued):
+def _match_list(html: str) -> str:
+    """The need page's list of matches (figures, reasons, components), without the notes."""
+    start = html.index('<ol class="list-unstyled mb-0">', html.index('data-testid="matches"'))
+    return html[start:html.index("</ol>", start)]
+
+
+def test_a_product_edit_is_shown_computed_now_until_its_job_ran(example, db, client_as,
+                                                                 queued):
     tech, need = product("P-TECH-01"), example["N-01"]
     admin = user_for_role("bank_admin", institution=tech.institution)
+    client = client_as("enterprise", enterprise=need.enterprise)
+    before = _match_list(client.get(f"/needs/{need.id}").get_data(as_text=True))
     assert service.is_fresh(need)
     terms = _terms(tech)
     terms["rate_min"], terms["rate_max"] = Decimal("2.9"), Decimal("3.8")
@@ -85,16 +94,71 @@ def test_a_product_edit_shows_updating_until_its_job_ran(example, db, client_as,
     assert _db.session.scalar(select(func.max(MatchState.wanted))) == 0
     assert not service.is_fresh(need)
     assert service.is_fresh(example["N-02"])  # it never showed P-TECH-01
-    client = client_as("enterprise", enterprise=need.enterprise)
-    html = client.get(f"/needs/{need.id}").get_data(as_text=True)
-    assert 'data-testid="matches-updating"' in html and "正在更新" in html
-    assert 'data-testid="match"' not in html  # no old figure beside the banner
+    waiting = client.get(f"/needs/{need.id}").get_data(as_text=True)
+    # while the job waits the page computes the need's matches itself, storing nothing
+    assert "正在更新" not in waiting
+    assert 'data-testid="matches-now"' in waiting
+    [stored] = service.matches_for_need(need)
+    assert stored.product_version == 1 and not service.is_fresh(need)
     _run([job_id])
     assert service.is_fresh(need)
     [m] = service.matches_for_need(need)
     assert m.product_version == 2 and _db.session.get(Job, job_id).status == "done"
     assert _db.session.scalar(select(func.count()).select_from(StaleProduct)) == 0
-    assert 'data-testid="match"' in client.get(f"/needs/{need.id}").get_data(as_text=True)
+    after = client.get(f"/needs/{need.id}").get_data(as_text=True)
+    assert 'data-testid="matches-now"' not in after
+    # what the page computed is what the job stored: the new terms' figures, not the old
+    assert _match_list(waiting) == _match_list(after) != before
+
+
+def _near_list(html: str) -> str:
+    if 'data-testid="near-misses"' not in html:
+        return ""
+    start = html.index('data-testid="near-misses"')
+    return html[start:html.index("</ul>", start)]
+
+
+def _reason_cells(html: str) -> list[str]:
+    """The needs list's 最佳匹配 cells (the table's, one per need)."""
+    table = html[html.index('data-testid="needs-table"'):]
+    return [cell.split(">", 1)[1].split("</td>", 1)[0]
+            for cell in table.split('data-testid="match-reason"')[1:]]
+
+
+def test_an_lpr_quote_is_shown_computed_now_on_every_need_until_its_job_ran(example, db,
+                                                                             client_as, queued):
+    """An LPR quote moves every pairing's score and its job is a whole `match --all`: while
+    it waits, each need's page and the needs list compute what the job will store."""
+    needs = [n for n in example.values() if n.status != "draft"]
+    clients = {n.id: client_as("enterprise", enterprise=n.enterprise) for n in needs}
+
+    def pages() -> dict[int, tuple]:
+        out = {}
+        for need in needs:
+            client = clients[need.id]
+            html = client.get(f"/needs/{need.id}").get_data(as_text=True)
+            listed = client.get("/needs").get_data(as_text=True)
+            out[need.id] = (_match_list(html) if 'data-testid="match"' in html else "",
+                            _near_list(html), _reason_cells(listed), html)
+        return out
+
+    before = pages()
+    policy.add_lpr_quote(user_for_role("admin"), "lpr_1y", Decimal("2.1"), clock.china_today())
+    pending = queued()
+    assert not any(_fresh(needs))
+    waiting = pages()
+    _run([job_id for job_id, _timeout in pending])
+    assert all(_fresh(needs))
+    after = pages()
+    assert any(w[0] for w in waiting.values())  # the example's needs have matches to show
+    for need in needs:
+        html = waiting[need.id][3]
+        assert "正在更新" not in html and 'data-testid="matches-now"' in html, need.ref
+        assert "正在更新" not in "".join(waiting[need.id][2])
+        assert 'data-testid="matches-now"' not in after[need.id][3]
+        assert waiting[need.id][:3] == after[need.id][:3], need.ref
+    # the quote moved the figures: what was computed is not what was stored before
+    assert any(before[n.id][0] != waiting[n.id][0] for n in needs)
 
 
 def test_a_change_marked_while_a_job_ran_keeps_its_needs_stale(example, db, queued):
@@ -341,6 +405,70 @@ def test_product_edits_patch_exactly_what_a_full_recompute_stores(platform, db, 
     assert _stored(sample) == _full(sample)
     assert _db.session.get(ProductReach, paused.id).needs == 0
     _assert_patched_as_written_whole(ids)
+
+
+def _as_shown(shown_matches, near_misses) -> tuple:
+    return ([(m.product_id, m.rank, m.score, m.estimated_rate, m.product_version,
+              list(m.reasons), dict(m.components)) for m in shown_matches],
+            [(n.product_id, n.rank, n.rule, n.reason, n.fix) for n in near_misses])
+
+
+def _offered(need) -> dict:
+    """matches_by_institution as its callers read it: rows per institution, with reasons."""
+    found = service.matches_by_institution(need)
+    rows = [m for ms in found.values() for m in ms]
+    reasons = service.reasons_for(need, rows)
+    return [(inst, [(m.product_id, m.rank, m.institution_best, m.score, m.estimated_rate,
+                     m.product_version, reasons[m.product_id]) for m in ms])
+            for inst, ms in found.items()]  # in order: institutions by their best match
+
+
+@pytest.fixture
+def wide_platform(db):
+    """As `platform`, with 30 institutions: a need's ranked list misses some of its
+    institutions' bests (stored outside it, rank NULL)."""
+    doc = to_exchange(generate(9, 30, 150, 120, 300), 9)
+    for need in doc["needs"]:
+        need["consent_to_share"] = False
+    import_document(doc)
+    db.session.flush()
+    return doc
+
+
+def test_what_a_page_computes_while_a_job_waits_is_what_the_job_stores(wide_platform, db,
+                                                                        queued):
+    """An LPR quote (every score moves) with 300 needs: each need's matches, near misses,
+    the best of the needs list and its matches by institution (what leads, whitelists and
+    events offer), computed while the job waits, equal what the job stores — reasons, score
+    components and costs included."""
+    needs = _db.session.scalars(select(Need).where(Need.status != "draft")
+                                .order_by(Need.id)).all()
+    policy.add_lpr_quote(user_for_role("admin"), "lpr_1y", Decimal("2.6"), clock.china_today())
+    pending = queued()
+    assert not any(_fresh(needs))
+    shown = {n.id: service.shown_for_need(n) for n in needs}
+    assert all(s.now for s in shown.values())
+    computed = {nid: _as_shown(s.matches, s.near_misses) for nid, s in shown.items()}
+    bests = {nid: _as_shown([m], [])[0] for nid, m in service.shown_bests(needs).items()}
+    offered = {n.id: _offered(n) for n in needs}
+    moved = sum(computed[n.id][0] != _as_shown(service.matches_for_need(n), [])[0]
+                for n in needs)
+    _run([job_id for job_id, _timeout in pending])
+    assert all(_fresh(needs))
+    stored = {n.id: _as_shown(service.matches_for_need(n), service.near_misses_for_need(n))
+              for n in needs}
+    assert computed == stored
+    assert bests == {nid: _as_shown([m], [])[0]
+                     for nid, m in service.best_matches([n.id for n in needs]).items()}
+    # what leads, whitelists and events offer each institution: the same rows and reasons
+    assert offered == {n.id: _offered(n) for n in needs}
+    assert sum(len(o) for o in offered.values()) > len(needs)
+    assert sum(row[1] is None for o in offered.values() for _inst, rows in o for row in rows) > 50
+    # not vacuous: most needs show matches, many near misses, and the quote moved figures
+    assert sum(bool(m) for m, _near in stored.values()) > len(needs) / 2
+    assert sum(bool(near) for _m, near in stored.values()) > 20
+    assert moved > len(needs) / 2
+    assert all(service.shown_for_need(n).now is False for n in needs)
 
 
 def _assert_patched_as_written_whole(ids) -> None:

@@ -150,10 +150,13 @@ def test_a_programme_change_leaves_no_page_with_the_old_figure(example, db, clie
     pending = queued()
     db.session.commit()
     shown = pages()
-    # while the job waits: the match list says it is being updated, never the old figure
-    assert "正在更新" in shown["need page"]
+    # while the job waits: the need page computes the new figure itself (the stored rows
+    # still hold the old one), and no page shows the old figure
+    assert 'data-testid="matches-now"' in shown["need page"]
+    assert new in shown["need page"] and new in shown["organizer's need page"]
     for name, html in shown.items():
         assert old not in html, name
+    assert matching.matches_for_need(need)[0].estimated_rate == Decimal("1.83")
     for job_id, _timeout in pending:
         runner.run_inline(_db.session.get(Job, job_id))
     db.session.commit()

@@ -352,10 +352,8 @@ def needs():
         query = query.where(Need.status == status)
     page = db.paginate(query.order_by(Need.created_at.desc(), Need.id.desc()),
                        per_page=20, error_out=False)
-    ids = [n.id for n in page.items]
     return render_template("enterprises/needs.html", page=page, status=status,
-                           best=matching.best_matches(ids), fresh=matching.freshness(ids),
-                           today=clock.china_today())
+                           best=matching.shown_bests(page.items), today=clock.china_today())
 
 
 def _lenders() -> list[Institution]:
@@ -422,13 +420,13 @@ def _render_need_form(form, enterprise, need):
 @cached_page
 def need(need_id):
     need = db.one_or_404(visible_needs(current_user).where(Need.id == need_id))
+    shown = matching.shown_for_need(need)
     return render_template(
         "enterprises/need.html", need=need, timeline=service.need_timeline(need),
         next_statuses=service.next_statuses(current_user, need, has_leads=need_has_leads(need)),
         verbs=service.TRANSITION_VERBS, reason_required=service.REASON_REQUIRED,
         status_form=NeedStatusForm(), purpose_help=PURPOSE_HELP, action_label=action_label,
-        matches=matching.matches_for_need(need), near_misses=matching.near_misses_for_need(need),
-        match_fresh=matching.is_fresh(need))
+        matches=shown.matches, near_misses=shown.near_misses, matches_now=shown.now)
 
 
 @bp.post("/needs/<int:need_id>/status")

@@ -17,8 +17,8 @@ Freshness — the API other domains call when what the matcher reads changes:
     mark_stale(product_ids=..., need_ids=..., everything=False) -> epoch
         bumps the basis and marks the needs it affects stale: one row whatever their number
         (everything: MatchingBasis.all_wanted; a product: a StaleProduct row that every need
-        naming it is compared with; named needs: their MatchState); pages then show
-        "正在更新" for them instead of old figures.
+        naming it is compared with; named needs: their MatchState); their stored rows
+        are not shown meanwhile: pages compute them (shown_for_need).
     enqueue_recompute(product_ids=..., everything=False, actor=None) -> list[Job]
         the job(s) that bring them back; coalesced while one waits.
     recompute_later(...) does both (the subscribers call it).
@@ -26,7 +26,9 @@ Freshness — the API other domains call when what the matcher reads changes:
         pairings' costs: every need stale (mark_policy_stale: a StalePolicy row, kept until
         that change's own job is done, whatever finishes before it), and the job that
         patches the needs it moves (recompute_costs).
-    is_fresh(need) / freshness(needs): what a page asks before showing matches or costs.
+    is_fresh(need) / freshness(needs): whether a need's stored results are current.
+    shown_for_need(need) / shown_bests(needs): what pages show — the stored results when
+        current, else computed now by the current matcher (nothing written).
 A need's own change (its terms, its enterprise's profile) is recomputed at once: refresh_need.
 """
 from __future__ import annotations
@@ -367,7 +369,7 @@ class Freshness:
 
 
 def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
-    """Per need: are its stored results current? (A page shows "正在更新" when not.)"""
+    """Per need: are its stored results current? (Pages compute them when not.)"""
     ids = list(need_ids)
     all_wanted = _basis().all_wanted
     # a policy change still waiting for its job: only a need ranked whole since holds it
@@ -1443,26 +1445,140 @@ def near_misses_for_need(need: Need) -> list[NearMiss]:
         .order_by(NearMiss.rank)))
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What a need's page shows: its matches best first and the near misses the enterprise
+    can act on; `now`: computed for this page, not read from the store (a change waits for
+    its job)."""
+    matches: list
+    near_misses: list
+    now: bool = False
+
+
+def shown_for_need(need: Need) -> Shown:
+    """The need page's matches: the stored ones when current. While a change waits for its
+    job (a product's, a programme's, the fee rate's, an LPR quote's: from seconds to three
+    minutes at 100,000 needs), the same computed now by the current matcher — what the job
+    will store, since it ranks with the same matcher — so that whoever opens a need reads
+    figures that hold the change, never old ones nor a wait. Not stored: a page never
+    writes; the job writes them under its locks. A draft is not matched."""
+    if need.status == "draft":
+        return Shown([], [])
+    if not _waiting([need]):
+        return Shown(matches_for_need(need), near_misses_for_need(need))
+    result = _ranked_now([need], top=SHOWN, near_top=NEAR_SHOWN)[0]
+    products = _products_of(result)
+    near = [n for n in result.near_misses if n.rule_code in NEAR_RANK and n.fix_zh]
+    return Shown(_unstored_matches(need.id, result.matches, products),
+                 [NearMiss(need_id=need.id, product_id=n.product_id,
+                           product=products[n.product_id], rank=rank,
+                           product_version=products[n.product_id].version, rule=n.rule_code,
+                           reason=n.reason_zh[:255], fix=n.fix_zh[:255])
+                  for rank, n in enumerate(near, 1)],
+                 now=True)
+
+
+def shown_bests(needs: list[Need]) -> dict[int, Match]:
+    """For a list showing one line per need: need id -> its best match. A need waiting for a
+    job gets its best computed now, as shown_for_need does (a list is a page of needs: a
+    few milliseconds each)."""
+    best = best_matches([n.id for n in needs])
+    waiting = _waiting(needs)
+    if not waiting:
+        return best
+    for result in _ranked_now(waiting, top=1, near_top=0):
+        best.pop(result.need.id, None)
+        if result.matches:
+            best[result.need.id] = _unstored_matches(result.need.id, result.matches,
+                                                     _products_of(result))[0]
+    return best
+
+
+def _waiting(needs: list[Need]) -> list[Need]:
+    """Those of these needs whose stored results a change has made stale (a draft is not
+    matched; a need never ranked has no results to be stale)."""
+    found = freshness([n.id for n in needs])
+    return [n for n in needs
+            if n.status != "draft" and found[n.id].computed and not found[n.id].fresh]
+
+
+def _ranked_now(needs: list[Need], *, top: int, near_top: int) -> list[NeedResult]:
+    matcher = current_matcher()
+    return list(matcher.match_all([adapters.need_facts(n) for n in needs], top=top,
+                                  near_top=near_top))
+
+
+def _products_of(found: NeedResult | list[PureMatch]) -> dict[int, Product]:
+    """product id -> the product (with its institution) of these matches and near misses."""
+    if isinstance(found, NeedResult):
+        ids = {m.product_id for m in (*found.matches, *found.near_misses)}
+    else:
+        ids = {m.product_id for m in found}
+    if not ids:
+        return {}
+    return {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_(ids)).options(selectinload(Product.institution)))}
+
+
+def _unstored_matches(need_id: int, shown: list[PureMatch],
+                      products: dict[int, Product]) -> list[Match]:
+    """The matcher's matches as Match rows for a page (transient: never added to the
+    session), with what the stored rows hold."""
+    return [Match(need_id=need_id, product_id=m.product_id, product=products[m.product_id],
+                  rank=rank, institution_best=False, product_version=m.product_version,
+                  score=_SCORES[m.score], estimated_rate=m.estimated_rate,
+                  reasons=list(m.reasons),
+                  components={k: round(v, 1) for k, v in m.components.items()})
+            for rank, m in enumerate(shown, 1)]
+
+
 def matches_by_institution(need: Need | int, institution_ids=None, *,
                            published_only: bool = True) -> dict[int, list[Match]]:
-    """institution_id -> the need's stored matches on that institution's products (its best,
-    and any of its products in the need's ranked list), each list best first (match_order);
+    """institution_id -> the need's matches on that institution's products (its best, and
+    any of its products in the need's ranked list), each list best first (match_order);
     the institutions come in the order of their best match. THE one query for "a need's
     matches by institution" (leads, whitelists, events, the push page), so a lead, a
-    whitelist push and an event name the same best product. Rows stored without reasons
-    (outside the shown list) get them from the matcher here (with_reasons)."""
-    need_id = need if isinstance(need, int) else need.id
-    query = (select(Match).join(Match.product).join(Product.institution)
-             .where(Match.need_id == need_id)
-             .options(contains_eager(Match.product).contains_eager(Product.institution)))
-    if published_only:
-        query = query.where(Product.status == "published")
-    if institution_ids is not None:
-        query = query.where(Product.institution_id.in_(list(institution_ids)))
+    whitelist push and an event name the same best product. The stored rows when current
+    (those stored without reasons, outside the shown list, get them from the matcher when
+    asked: reasons_for); while a change waits for its job, the same rows computed now, as
+    the need's page shows them (shown_for_need)."""
+    row = need if isinstance(need, Need) else db.session.get(Need, need)
+    if row is not None and _waiting([row]):
+        rows = _institution_rows_now(row)
+    else:
+        rows = db.session.scalars(
+            select(Match).join(Match.product).join(Product.institution)
+            .where(Match.need_id == (need if isinstance(need, int) else need.id))
+            .options(contains_eager(Match.product).contains_eager(Product.institution))).all()
+    wanted = None if institution_ids is None else set(institution_ids)
     found: dict[int, list[Match]] = {}
-    for match in sorted(db.session.scalars(query).all(), key=match_order):
-        found.setdefault(match.product.institution_id, []).append(match)
+    for match in sorted(rows, key=match_order):
+        product = match.product
+        if published_only and product.status != "published":
+            continue
+        if wanted is None or product.institution_id in wanted:
+            found.setdefault(product.institution_id, []).append(match)
     return found
+
+
+def _institution_rows_now(need: Need) -> list[Match]:
+    """The rows a need would store (its ranked keys, its institutions' bests), with their
+    reasons, computed by the current matcher (nothing written)."""
+    matcher = current_matcher()
+    facts = adapters.need_facts(need)
+    result = next(matcher.match_all([facts], top=SHOWN, near_top=0, reserve=RESERVE,
+                                    with_reasons=False, per_institution=True))
+    ranked = {key.product_id: rank for rank, key in enumerate(result.ranking.keys, 1)}
+    bests = {key.product_id for key in result.institution_best}
+    keys = [*result.ranking.keys,
+            *(key for key in result.institution_best if key.product_id not in ranked)]
+    built = matcher.matches_for(facts, keys)
+    products = _products_of(built)
+    rows = _unstored_matches(need.id, built, products)
+    for match in rows:
+        match.rank = ranked.get(match.product_id)
+        match.institution_best = match.product_id in bests
+    return rows
 
 
 def matched_institution_count(need: Need) -> int:
