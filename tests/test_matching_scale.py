@@ -413,13 +413,18 @@ def _as_shown(shown_matches, near_misses) -> tuple:
             [(n.product_id, n.rank, n.rule, n.reason, n.fix) for n in near_misses])
 
 
-def _offered(need) -> dict:
-    """matches_by_institution as its callers read it: rows per institution, with reasons."""
+def _offered(need) -> list:
+    """matches_by_institution as its callers read it: rows per institution, with reasons.
+    The reserve's rows (ranked beyond the shown list) are left out unless an institution's
+    best: a patch shortens the reserve when a product leaves, a whole ranking fills it
+    (_assert_patched_as_written_whole), so they depend on the need's history."""
     found = service.matches_by_institution(need)
     rows = [m for ms in found.values() for m in ms]
     reasons = service.reasons_for(need, rows)
-    return [(inst, [(m.product_id, m.rank, m.institution_best, m.score, m.estimated_rate,
-                     m.product_version, reasons[m.product_id]) for m in ms])
+    return [(inst, [(m.product_id, m.rank if (m.rank or 99) <= service.SHOWN else "beyond",
+                     m.institution_best, m.score, m.estimated_rate, m.product_version,
+                     reasons[m.product_id])
+                    for m in ms if m.institution_best or (m.rank or 99) <= service.SHOWN])
             for inst, ms in found.items()]  # in order: institutions by their best match
 
 
@@ -435,39 +440,67 @@ def wide_platform(db):
     return doc
 
 
+def _quote_lpr() -> None:
+    policy.add_lpr_quote(user_for_role("admin"), "lpr_1y", Decimal("2.6"), clock.china_today())
+
+
+def _narrow_a_small_lender() -> None:
+    """The product of a one-product institution that the most needs store: lending 1–2万元
+    only, it leaves their lists (and their institution counts), entering near misses."""
+    single = (select(Product.institution_id).group_by(Product.institution_id)
+              .having(func.count() == 1))
+    pid = _db.session.execute(
+        select(Match.product_id, func.count()).join(Product, Product.id == Match.product_id)
+        .where(Product.institution_id.in_(single)).group_by(Match.product_id)
+        .order_by(func.count().desc(), Match.product_id)).first()[0]
+    p = _db.session.get(Product, pid)
+    terms = _terms(p)
+    terms.update(amount_min_wan=Decimal(1), amount_max_wan=Decimal(2))
+    product_service.update_product(user_for_role("bank_admin", institution=p.institution), p,
+                                   **terms)
+
+
+@pytest.mark.parametrize("change", [_quote_lpr, _narrow_a_small_lender])
 def test_what_a_page_computes_while_a_job_waits_is_what_the_job_stores(wide_platform, db,
-                                                                        queued):
-    """An LPR quote (every score moves) with 300 needs: each need's matches, near misses,
-    the best of the needs list and its matches by institution (what leads, whitelists and
-    events offer), computed while the job waits, equal what the job stores — reasons, score
-    components and costs included."""
+                                                                        queued, change):
+    """An LPR quote (every score moves), a one-product lender's product leaving most lists
+    (its institution with it), with 300 needs: each need's matches, near misses, the
+    best of the needs list, its matches by institution (what leads, whitelists and events
+    offer) and their count, computed while the job waits, equal what the job stores —
+    reasons, score components and costs included."""
     needs = _db.session.scalars(select(Need).where(Need.status != "draft")
                                 .order_by(Need.id)).all()
-    policy.add_lpr_quote(user_for_role("admin"), "lpr_1y", Decimal("2.6"), clock.china_today())
+    counted = {n.id: service.matched_institution_count(n) for n in needs}
+    change()
     pending = queued()
-    assert not any(_fresh(needs))
-    shown = {n.id: service.shown_for_need(n) for n in needs}
+    waiting = [n for n in needs if not service.is_fresh(n)]
+    assert len(waiting) > 30
+    shown = {n.id: service.shown_for_need(n) for n in waiting}
     assert all(s.now for s in shown.values())
     computed = {nid: _as_shown(s.matches, s.near_misses) for nid, s in shown.items()}
     bests = {nid: _as_shown([m], [])[0] for nid, m in service.shown_bests(needs).items()}
     offered = {n.id: _offered(n) for n in needs}
+    counts = {n.id: service.matched_institution_count(n) for n in needs}
     moved = sum(computed[n.id][0] != _as_shown(service.matches_for_need(n), [])[0]
-                for n in needs)
+                for n in waiting)
     _run([job_id for job_id, _timeout in pending])
     assert all(_fresh(needs))
     stored = {n.id: _as_shown(service.matches_for_need(n), service.near_misses_for_need(n))
-              for n in needs}
+              for n in waiting}
     assert computed == stored
     assert bests == {nid: _as_shown([m], [])[0]
                      for nid, m in service.best_matches([n.id for n in needs]).items()}
     # what leads, whitelists and events offer each institution: the same rows and reasons
     assert offered == {n.id: _offered(n) for n in needs}
+    assert counts == {n.id: service.matched_institution_count(n) for n in needs}
     assert sum(len(o) for o in offered.values()) > len(needs)
-    assert sum(row[1] is None for o in offered.values() for _inst, rows in o for row in rows) > 50
-    # not vacuous: most needs show matches, many near misses, and the quote moved figures
-    assert sum(bool(m) for m, _near in stored.values()) > len(needs) / 2
+    assert sum(row[1] == "beyond" for o in offered.values() for _i, rows in o for row in rows) > 50
+    # not vacuous: most needs show matches, many near misses, and the change moved figures
+    assert sum(bool(m) for m, _near in stored.values()) > len(waiting) / 2
     assert sum(bool(near) for _m, near in stored.values()) > 20
-    assert moved > len(needs) / 2
+    assert moved > len(waiting) / 2
+    if change is _narrow_a_small_lender:
+        assert sum(counts[n] != counted[n] for n in counts) > 50
     assert all(service.shown_for_need(n).now is False for n in needs)
 
 

@@ -1582,9 +1582,11 @@ def _institution_rows_now(need: Need) -> list[Match]:
 
 
 def matched_institution_count(need: Need) -> int:
-    """How many institutions the need's stored matches on published products name (what
-    matches_by_institution would return, counted in SQL: its rows and their products'
-    terms are not loaded for a number)."""
+    """How many institutions the need's matches on published products name: what
+    matches_by_institution returns, counted in SQL from the stored rows when current (their
+    products' terms are not loaded for a number), computed while the need waits for a job."""
+    if _waiting([need]):
+        return len(matches_by_institution(need))
     return db.session.scalar(
         select(func.count(func.distinct(Product.institution_id)))
         .select_from(Match).join(Match.product)
