@@ -1,0 +1,91 @@
+"""A need read while a recompute job waits (issue 13): what the page computes for itself.
+
+After a change that marks needs stale (an LPR quote, a programme, the fee rate, a product),
+the need page and the needs list compute a waiting need's matches with the current matcher
+instead of showing 正在更新 until the job has run (matching.service.shown_for_need,
+shown_bests). This times that against reading the stored rows, on a platform already there
+(bench_load.py setup's 100,000 needs), inside one transaction rolled back at the end: the
+change is marked (every need stale, as an LPR quote does), never committed, nothing is written.
+
+    .venv/bin/python -m benchmarks.bench_read_waiting --db URL [--sample 200] [--seed 1]
+
+Prints the first read after the change (it builds the matcher, as each web worker's first
+read after a change does), then per need: the stored read (before the change) and the
+computed one (after), p50/p95/max — the need page's matches and near misses, and the need's
+matches by institution (the push page, leads, whitelists, events); a needs list page's bests
+(`--page` needs); peak RSS.
+"""
+import argparse
+import os
+import random
+import resource
+import statistics
+import time
+
+
+def _percentiles(times: list[float]) -> str:
+    ordered = sorted(times)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return (f"p50 {statistics.median(ordered) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms, "
+            f"max {ordered[-1] * 1000:.1f} ms ({len(ordered)} needs)")
+
+
+def _timed(call, *args) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = call(*args)
+    return time.perf_counter() - start, value
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True, help="a platform's database URL")
+    parser.add_argument("--sample", type=int, default=200)
+    parser.add_argument("--page", type=int, default=20, help="needs on a list page")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    os.environ.setdefault("MATCHMAKER_SECRET_KEY", "bench")
+    from sqlalchemy import select
+
+    from matchmaker import create_app
+    from matchmaker.enterprises.models import Need
+    from matchmaker.extensions import db
+    from matchmaker.matching import service
+
+    app = create_app({"DATABASE_URL": args.db, "LOG_LEVEL": "WARNING", "REDIS_URL": None,
+                      "JOBS_BACKEND": "thread"})
+    with app.app_context():
+        ids = db.session.scalars(select(Need.id).where(Need.status != "draft")).all()
+        sample = random.Random(args.seed).sample(sorted(ids), min(args.sample, len(ids)))
+        needs = [db.session.get(Need, need_id) for need_id in sample]
+        service.current_matcher()  # the current one built, as a running worker holds it
+        stored = [_timed(service.shown_for_need, need)[0] for need in needs]
+        offered = [_timed(service.matches_by_institution, need)[0] for need in needs]
+        waiting = sum(not service.is_fresh(need) for need in needs)
+        print(f"{len(ids):,} needs; sampled {len(needs)} (seed {args.seed}), "
+              f"{waiting} of them already waiting")
+        print(f"stored read (fresh needs): {_percentiles(stored)}")
+        print(f"  matches by institution (the push page, leads): {_percentiles(offered)}")
+        service.mark_stale(everything=True)  # as an LPR quote: every need waits for its job
+        first, shown = _timed(service.shown_for_need, needs[0])
+        assert shown.now, "the need should be computed, not read"
+        print(f"first read after the change (builds the matcher): {first:.2f} s")
+        computed = []
+        for need in needs[1:]:
+            took, shown = _timed(service.shown_for_need, need)
+            assert shown.now
+            computed.append(took)
+        print(f"computed read (waiting needs): {_percentiles(computed)}")
+        offered = [_timed(service.matches_by_institution, need)[0] for need in needs]
+        print(f"  matches by institution (the push page, leads): {_percentiles(offered)}")
+        pages = [needs[i:i + args.page] for i in range(0, len(needs), args.page)]
+        lists = [_timed(service.shown_bests, page)[0] for page in pages]
+        print(f"needs list, {args.page} waiting needs a page: "
+              f"median {statistics.median(lists) * 1000:.0f} ms, "
+              f"max {max(lists) * 1000:.0f} ms ({len(pages)} pages)")
+        db.session.rollback()
+    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
