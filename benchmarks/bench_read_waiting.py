@@ -31,6 +31,12 @@ def _percentiles(times: list[float]) -> str:
 
 
 def _timed(call, *args) -> tuple[float, object]:
+    """One call, cold: what an earlier call computed for the session is forgotten (a
+    request starts with a new session)."""
+    from matchmaker.extensions import db
+    from matchmaker.matching import service
+
+    db.session.info.pop(service._NOW, None)
     start = time.perf_counter()
     value = call(*args)
     return time.perf_counter() - start, value

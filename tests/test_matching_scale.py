@@ -18,6 +18,7 @@ from matchmaker.institutions import service as product_service
 from matchmaker.institutions.models import Product
 from matchmaker.jobs import runner
 from matchmaker.jobs.models import Job
+from matchmaker.leads import push
 from matchmaker.matching import adapters, service
 from matchmaker.matching.models import (
     Match,
@@ -31,6 +32,7 @@ from matchmaker.matching.models import (
 from matchmaker.policy import service as policy
 from matchmaker.policy.models import ProgramConfirmation, SubsidyProgram
 from tests.factories import user_for_role
+from tests.test_leads_helpers import owner
 
 EXAMPLE = Path(__file__).parent / "data" / "example.json"
 
@@ -483,6 +485,14 @@ def test_what_a_page_computes_while_a_job_waits_is_what_the_job_stores(wide_plat
     counts = {n.id: service.matched_institution_count(n) for n in needs}
     moved = sum(computed[n.id][0] != _as_shown(service.matches_for_need(n), [])[0]
                 for n in waiting)
+    # pushed while it waits: the lead names the computed best, and nothing computed is written
+    pushed = next(n for n in waiting if offered[n.id] and n.enterprise.verified)
+    institution, rows = offered[pushed.id][0]
+    stored_rows = _db.session.scalar(select(func.count()).select_from(Match))
+    [lead] = push.push_need(owner(pushed), pushed, [institution], ["uscc"])
+    _db.session.flush()
+    assert (lead.product_id, lead.matched[0]["score"]) == (rows[0][0], float(rows[0][3]))
+    assert _db.session.scalar(select(func.count()).select_from(Match)) == stored_rows
     _run([job_id for job_id, _timeout in pending])
     assert all(_fresh(needs))
     stored = {n.id: _as_shown(service.matches_for_need(n), service.near_misses_for_need(n))

@@ -66,8 +66,8 @@ class NearMiss(db.Model):
 class MatchState(db.Model):
     """A need's stored results: the basis (epoch) they were computed under and the one they
     must reach. Fresh when basis >= max(wanted, MatchingBasis.all_wanted, the epoch of any
-    StaleProduct its rows name); pages show "正在更新" otherwise instead of mixing old and new
-    figures."""
+    StaleProduct its rows name); otherwise its rows are not shown: pages compute what a
+    whole ranking would store now (service.rows_now) instead of mixing old and new figures."""
 
     __tablename__ = "match_states"
     need_id: Mapped[int] = mapped_column(ForeignKey("needs.id", ondelete="CASCADE"),

@@ -335,6 +335,7 @@ def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False
 _DEFERRED = "matching_deferred"
 # (matcher, {need id: (facts, match rows, reasons built ahead)}) just written: recompute_needs
 _RECENT = "matching_recent"
+_NOW = "matching_rows_now"  # session.info: rows_now's results, per need and epoch
 
 
 class everything_after:
@@ -1425,8 +1426,8 @@ def matches_for_need(need: Need, top: int | None = None) -> list[Match]:
 
 
 def best_matches(need_ids: Iterable[int]) -> dict[int, Match]:
-    """need_id -> its best stored match (rank 1) with the product, for lists that show one
-    line per need (a stale need's row is still returned: ask `freshness` before showing)."""
+    """need_id -> its best stored match (rank 1) with the product (a stale need's row is
+    still returned: lists show shown_bests, which computes a waiting need's)."""
     ids = list(need_ids)
     if not ids:
         return {}
@@ -1456,42 +1457,85 @@ class Shown:
 
 
 def shown_for_need(need: Need) -> Shown:
-    """The need page's matches: the stored ones when current. While a change waits for its
-    job (a product's, a programme's, the fee rate's, an LPR quote's: from seconds to three
-    minutes at 100,000 needs), the same computed now by the current matcher — what the job
-    will store, since it ranks with the same matcher — so that whoever opens a need reads
-    figures that hold the change, never old ones nor a wait. Not stored: a page never
-    writes; the job writes them under its locks. A draft is not matched."""
+    """The need page's matches: the stored ones when current; while a change waits for its
+    job, those a whole ranking would store now (rows_now)."""
     if need.status == "draft":
         return Shown([], [])
     if not _waiting([need]):
         return Shown(matches_for_need(need), near_misses_for_need(need))
-    result = _ranked_now([need], top=SHOWN, near_top=NEAR_SHOWN)[0]
-    products = _products_of(result)
-    near = [n for n in result.near_misses if n.rule_code in NEAR_RANK and n.fix_zh]
-    return Shown(_unstored_matches(need.id, result.matches, products),
-                 [NearMiss(need_id=need.id, product_id=n.product_id,
-                           product=products[n.product_id], rank=rank,
-                           product_version=products[n.product_id].version, rule=n.rule_code,
-                           reason=n.reason_zh[:255], fix=n.fix_zh[:255])
-                  for rank, n in enumerate(near, 1)],
+    matches, near = rows_now(need)
+    return Shown(sorted((m for m in matches if m.rank is not None and m.rank <= SHOWN),
+                        key=lambda m: m.rank),
+                 [n for n in near if n.rank <= NEAR_SHOWN and n.rule in NEAR_RANK and n.fix],
                  now=True)
 
 
 def shown_bests(needs: list[Need]) -> dict[int, Match]:
-    """For a list showing one line per need: need id -> its best match. A need waiting for a
-    job gets its best computed now, as shown_for_need does (a list is a page of needs: a
-    few milliseconds each)."""
+    """For a list showing one line per need: need id -> its best match (rank 1), computed
+    for a need waiting for a job as shown_for_need does."""
     best = best_matches([n.id for n in needs])
     waiting = _waiting(needs)
     if not waiting:
         return best
-    for result in _ranked_now(waiting, top=1, near_top=0):
+    # each need's first only (a page of needs: 5–10 ms each, where rows_now takes 25–30)
+    matcher = current_matcher()
+    writer = _Writer(matcher, current_epoch())
+    firsts = []
+    for result in matcher.match_all([adapters.need_facts(n) for n in waiting], top=1,
+                                    near_top=0):
         best.pop(result.need.id, None)
-        if result.matches:
-            best[result.need.id] = _unstored_matches(result.need.id, result.matches,
-                                                     _products_of(result))[0]
+        if result.ranking.keys:  # the first of a ranking is its institution's best too
+            rows = writer._match_rows(result.need.id, result.ranking, result.ranking.keys)
+            _with_reasons(rows, result.matches)
+            firsts += rows
+    products = _products(r["product_id"] for r in firsts)
+    best.update((r["need_id"], _transient(Match, r, products)) for r in firsts)
     return best
+
+
+def rows_now(need: Need) -> tuple[list[Match], list[NearMiss]]:
+    """The rows a whole ranking of the need would store now (its ranked keys, its
+    institutions' bests, its near misses: the writer's own rows, reasons on the shown ones
+    only), as transient Match and NearMiss objects: read, never written.
+
+    What pages and matches_by_institution show of a need while a change waits for its job
+    (a product's, a programme's, the fee rate's, an LPR quote's: from seconds to three
+    minutes at 100,000 needs), so that whoever opens the need, pushes it or meets about it
+    reads figures that hold the change, never old ones nor a wait; the job writes under its
+    locks. It is what the job stores when it ranks the need whole (an LPR quote); a patch
+    (a product's, a programme's job) keeps the other products' stored keys, whose scores
+    hold the institutions' on-time record of the day they were ranked, until the nightly
+    `match --all`. Computed once per need and epoch in a session (a page asks for the list,
+    the count and the push candidates)."""
+    epoch = current_epoch()
+    memo = db.session.info.setdefault(_NOW, {})
+    if (found := memo.get((need.id, epoch))) is not None:
+        return found
+    matcher = current_matcher()
+    result = next(matcher.match_all([adapters.need_facts(need)], top=SHOWN,
+                                    near_top=NEAR_SHOWN, reserve=RESERVE, per_institution=True))
+    writer = _Writer(matcher, epoch)
+    rows = writer._match_rows(need.id, result.ranking, result.institution_best)
+    _with_reasons(rows, result.matches)
+    near = writer._near_rows(need.id, result.near_ranking)
+    products = _products(r["product_id"] for r in (*rows, *near))
+    if len(memo) > 200:  # a job's long session: keep it small
+        memo.clear()
+    found = memo[(need.id, epoch)] = ([_transient(Match, r, products) for r in rows],
+                                      [_transient(NearMiss, r, products) for r in near])
+    return found
+
+
+def _products(ids) -> dict[int, Product]:
+    return {p.id: p for p in db.session.scalars(
+        select(Product).where(Product.id.in_(set(ids)))
+        .options(selectinload(Product.institution)))}
+
+
+def _transient(model, row: dict, products: dict[int, Product]):
+    """A writer's row as a Match or NearMiss object that is never added to the session."""
+    return model(product=products[row["product_id"]],
+                 **{k: v for k, v in row.items() if k != "_key"})
 
 
 def _waiting(needs: list[Need]) -> list[Need]:
@@ -1502,83 +1546,36 @@ def _waiting(needs: list[Need]) -> list[Need]:
             if n.status != "draft" and found[n.id].computed and not found[n.id].fresh]
 
 
-def _ranked_now(needs: list[Need], *, top: int, near_top: int) -> list[NeedResult]:
-    matcher = current_matcher()
-    return list(matcher.match_all([adapters.need_facts(n) for n in needs], top=top,
-                                  near_top=near_top))
-
-
-def _products_of(found: NeedResult | list[PureMatch]) -> dict[int, Product]:
-    """product id -> the product (with its institution) of these matches and near misses."""
-    if isinstance(found, NeedResult):
-        ids = {m.product_id for m in (*found.matches, *found.near_misses)}
-    else:
-        ids = {m.product_id for m in found}
-    if not ids:
-        return {}
-    return {p.id: p for p in db.session.scalars(
-        select(Product).where(Product.id.in_(ids)).options(selectinload(Product.institution)))}
-
-
-def _unstored_matches(need_id: int, shown: list[PureMatch],
-                      products: dict[int, Product]) -> list[Match]:
-    """The matcher's matches as Match rows for a page (transient: never added to the
-    session), with what the stored rows hold."""
-    return [Match(need_id=need_id, product_id=m.product_id, product=products[m.product_id],
-                  rank=rank, institution_best=False, product_version=m.product_version,
-                  score=_SCORES[m.score], estimated_rate=m.estimated_rate,
-                  reasons=list(m.reasons),
-                  components={k: round(v, 1) for k, v in m.components.items()})
-            for rank, m in enumerate(shown, 1)]
-
-
 def matches_by_institution(need: Need | int, institution_ids=None, *,
                            published_only: bool = True) -> dict[int, list[Match]]:
     """institution_id -> the need's matches on that institution's products (its best, and
     any of its products in the need's ranked list), each list best first (match_order);
     the institutions come in the order of their best match. THE one query for "a need's
     matches by institution" (leads, whitelists, events, the push page), so a lead, a
-    whitelist push and an event name the same best product. The stored rows when current
-    (those stored without reasons, outside the shown list, get them from the matcher when
-    asked: reasons_for); while a change waits for its job, the same rows computed now, as
-    the need's page shows them (shown_for_need)."""
+    whitelist push and an event name the same best product. Rows stored without reasons
+    (outside the shown list) get them from the matcher when asked (reasons_for). While the
+    need waits for a job, the rows a whole ranking would store now (rows_now)."""
     row = need if isinstance(need, Need) else db.session.get(Need, need)
     if row is not None and _waiting([row]):
-        rows = _institution_rows_now(row)
+        rows = rows_now(row)[0]
     else:
-        rows = db.session.scalars(
-            select(Match).join(Match.product).join(Product.institution)
-            .where(Match.need_id == (need if isinstance(need, int) else need.id))
-            .options(contains_eager(Match.product).contains_eager(Product.institution))).all()
+        query = (select(Match).join(Match.product).join(Product.institution)
+                 .where(Match.need_id == (need if isinstance(need, int) else need.id))
+                 .options(contains_eager(Match.product).contains_eager(Product.institution)))
+        if published_only:
+            query = query.where(Product.status == "published")
+        if institution_ids is not None:
+            query = query.where(Product.institution_id.in_(list(institution_ids)))
+        rows = db.session.scalars(query).all()
     wanted = None if institution_ids is None else set(institution_ids)
     found: dict[int, list[Match]] = {}
     for match in sorted(rows, key=match_order):
         product = match.product
-        if published_only and product.status != "published":
+        if (published_only and product.status != "published") or \
+                (wanted is not None and product.institution_id not in wanted):
             continue
-        if wanted is None or product.institution_id in wanted:
-            found.setdefault(product.institution_id, []).append(match)
+        found.setdefault(product.institution_id, []).append(match)
     return found
-
-
-def _institution_rows_now(need: Need) -> list[Match]:
-    """The rows a need would store (its ranked keys, its institutions' bests), with their
-    reasons, computed by the current matcher (nothing written)."""
-    matcher = current_matcher()
-    facts = adapters.need_facts(need)
-    result = next(matcher.match_all([facts], top=SHOWN, near_top=0, reserve=RESERVE,
-                                    with_reasons=False, per_institution=True))
-    ranked = {key.product_id: rank for rank, key in enumerate(result.ranking.keys, 1)}
-    bests = {key.product_id for key in result.institution_best}
-    keys = [*result.ranking.keys,
-            *(key for key in result.institution_best if key.product_id not in ranked)]
-    built = matcher.matches_for(facts, keys)
-    products = _products_of(built)
-    rows = _unstored_matches(need.id, built, products)
-    for match in rows:
-        match.rank = ranked.get(match.product_id)
-        match.institution_best = match.product_id in bests
-    return rows
 
 
 def matched_institution_count(need: Need) -> int:
