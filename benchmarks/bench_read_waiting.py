@@ -5,7 +5,8 @@ the need page and the needs list compute a waiting need's matches with the curre
 instead of showing 正在更新 until the job has run (matching.service.shown_for_need,
 shown_bests). This times that against reading the stored rows, on a platform already there
 (bench_load.py setup's 100,000 needs), inside one transaction rolled back at the end: the
-change is marked (every need stale, as an LPR quote does), never committed, nothing is written.
+change is marked (every need stale, as an LPR quote does), never committed, nothing is written;
+then the need page itself through the app (`--pages`), the change committed and undone.
 
     .venv/bin/python -m benchmarks.bench_read_waiting --db URL [--sample 200] [--seed 1]
 
@@ -48,6 +49,9 @@ def main() -> int:
     parser.add_argument("--sample", type=int, default=200)
     parser.add_argument("--page", type=int, default=20, help="needs on a list page")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--pages", type=int, default=50,
+                        help="also time the need page itself for this many of the needs "
+                             "(commits the change and undoes it; 0: not)")
     args = parser.parse_args()
     os.environ.setdefault("MATCHMAKER_SECRET_KEY", "bench")
     from sqlalchemy import select
@@ -58,7 +62,8 @@ def main() -> int:
     from matchmaker.matching import service
 
     app = create_app({"DATABASE_URL": args.db, "LOG_LEVEL": "WARNING", "REDIS_URL": None,
-                      "JOBS_BACKEND": "thread"})
+                      "JOBS_BACKEND": "thread", "WTF_CSRF_ENABLED": False,
+                      "RATELIMIT_ENABLED": False})
     with app.app_context():
         ids = db.session.scalars(select(Need.id).where(Need.status != "draft")).all()
         sample = random.Random(args.seed).sample(sorted(ids), min(args.sample, len(ids)))
@@ -89,8 +94,61 @@ def main() -> int:
               f"median {statistics.median(lists) * 1000:.0f} ms, "
               f"max {max(lists) * 1000:.0f} ms ({len(pages)} pages)")
         db.session.rollback()
+    if args.pages:
+        _pages(app, sample[:args.pages])
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0
+
+
+def _pages(app, need_ids: list[int]) -> None:
+    """The need page itself (GET /needs/ID, an organizer of the whole city, the page cache
+    off), before the change and while the needs wait. The change is committed this time
+    (each request has a session of its own) and undone after: `all_wanted` set back, which
+    makes every need current again (the epoch stays moved, which nothing minds)."""
+    from flask_login import FlaskLoginClient
+    from sqlalchemy import select
+
+    from matchmaker.accounts.models import User
+    from matchmaker.extensions import db
+    from matchmaker.matching import service
+    from matchmaker.matching.models import MatchingBasis
+
+    app.test_client_class = FlaskLoginClient
+    with app.app_context():
+        organizer = db.session.scalar(select(User).where(User.role == "organizer",
+                                                         User.district.is_(None),
+                                                         User.active.is_(True)).limit(1))
+        db.session.expunge(organizer)
+
+    def timed(waiting: bool) -> list[float]:
+        client, times = app.test_client(user=organizer), []
+        for need_id in need_ids:
+            start = time.perf_counter()
+            answer = client.get(f"/needs/{need_id}")
+            times.append(time.perf_counter() - start)
+            computed = 'data-testid="matches-now"' in answer.get_data(as_text=True)
+            assert answer.status_code == 200 and computed == waiting, need_id
+        return times
+
+    fresh = timed(False)  # warm: the matcher built, the first page paid it
+    fresh = timed(False)
+    with app.app_context():
+        before = db.session.get(MatchingBasis, 1).all_wanted
+        service.mark_stale(everything=True)
+        db.session.commit()
+    service._cache.update(stamp=None, matcher=None)  # as in a web worker: built at the change
+    try:
+        first = time.perf_counter()
+        app.test_client(user=organizer).get(f"/needs/{need_ids[0]}")
+        first = time.perf_counter() - first
+        waiting = timed(True)
+    finally:
+        with app.app_context():
+            db.session.get(MatchingBasis, 1).all_wanted = before
+            db.session.commit()
+    print(f"need page, fresh (stored rows): {_percentiles(fresh)}")
+    print(f"need page, waiting (computed): {_percentiles(waiting)}; the first after the "
+          f"change {first:.2f} s (the matcher built)")
 
 
 if __name__ == "__main__":
