@@ -9,9 +9,9 @@ What is stored and why (README "Matching at city scale"):
   of ranking the need again.
 - per product, ProductReach: how many open needs it matches and their total amount (what a
   bank reads as "needs that match my products").
-- nothing per pairing beyond that: a need's matches at one institution (leads, whitelists,
-  events, the push page) and the reasons of any pair are computed when asked, from the
-  matcher held in memory (matches_by_institution, about a millisecond a need).
+- per need also each institution's best product (what leads, whitelists, events and the
+  push page offer it: matches_by_institution); nothing per pairing beyond that: the
+  reasons of a pairing outside the shown list are computed when asked (reasons_for).
 
 Freshness — the API other domains call when what the matcher reads changes:
     mark_stale(product_ids=..., need_ids=..., everything=False) -> epoch
@@ -27,8 +27,9 @@ Freshness — the API other domains call when what the matcher reads changes:
         that change's own job is done, whatever finishes before it), and the job that
         patches the needs it moves (recompute_costs).
     is_fresh(need) / freshness(needs): whether a need's stored results are current.
-    shown_for_need(need) / shown_bests(needs): what pages show — the stored results when
-        current, else computed now by the current matcher (nothing written).
+    shown_for_need(need) / shown_bests(needs) / matches_by_institution(need): what pages,
+        leads, whitelists and events read — the stored results when current, else what a
+        whole ranking would store now (rows_now: computed, never written).
 A need's own change (its terms, its enterprise's profile) is recomputed at once: refresh_need.
 """
 from __future__ import annotations
