@@ -2,7 +2,7 @@
 
 After a change that marks needs stale (an LPR quote, a programme, the fee rate, a product),
 the need page and the needs list compute a waiting need's matches with the current matcher
-instead of showing 正在更新 until the job has run (matching.service.shown_for_need,
+instead of showing 正在更新 until the job has run (matching.queries.shown_for_need,
 shown_bests). This times that against reading the stored rows, on a platform already there
 (bench_load.py setup's 100,000 needs), inside one transaction rolled back at the end: the
 change is marked (every need stale, as an LPR quote does), never committed, nothing is written;
@@ -59,7 +59,7 @@ def main() -> int:
     from matchmaker import create_app
     from matchmaker.enterprises.models import Need
     from matchmaker.extensions import db
-    from matchmaker.matching import service
+    from matchmaker.matching import queries, service
 
     app = create_app({"DATABASE_URL": args.db, "LOG_LEVEL": "WARNING", "REDIS_URL": None,
                       "JOBS_BACKEND": "thread", "WTF_CSRF_ENABLED": False,
@@ -69,27 +69,27 @@ def main() -> int:
         sample = random.Random(args.seed).sample(sorted(ids), min(args.sample, len(ids)))
         needs = [db.session.get(Need, need_id) for need_id in sample]
         service.current_matcher()  # the current one built, as a running worker holds it
-        stored = [_timed(service.shown_for_need, need)[0] for need in needs]
-        offered = [_timed(service.matches_by_institution, need)[0] for need in needs]
+        stored = [_timed(queries.shown_for_need, need)[0] for need in needs]
+        offered = [_timed(queries.matches_by_institution, need)[0] for need in needs]
         waiting = sum(not service.is_fresh(need) for need in needs)
         print(f"{len(ids):,} needs; sampled {len(needs)} (seed {args.seed}), "
               f"{waiting} of them already waiting")
         print(f"stored read (fresh needs): {_percentiles(stored)}")
         print(f"  matches by institution (the push page, leads): {_percentiles(offered)}")
         service.mark_stale(everything=True)  # as an LPR quote: every need waits for its job
-        first, shown = _timed(service.shown_for_need, needs[0])
+        first, shown = _timed(queries.shown_for_need, needs[0])
         assert shown.now, "the need should be computed, not read"
         print(f"first read after the change (builds the matcher): {first:.2f} s")
         computed = []
         for need in needs[1:]:
-            took, shown = _timed(service.shown_for_need, need)
+            took, shown = _timed(queries.shown_for_need, need)
             assert shown.now
             computed.append(took)
         print(f"computed read (waiting needs): {_percentiles(computed)}")
-        offered = [_timed(service.matches_by_institution, need)[0] for need in needs]
+        offered = [_timed(queries.matches_by_institution, need)[0] for need in needs]
         print(f"  matches by institution (the push page, leads): {_percentiles(offered)}")
         pages = [needs[i:i + args.page] for i in range(0, len(needs), args.page)]
-        lists = [_timed(service.shown_bests, page)[0] for page in pages]
+        lists = [_timed(queries.shown_bests, page)[0] for page in pages]
         print(f"needs list, {args.page} waiting needs a page: "
               f"median {statistics.median(lists) * 1000:.0f} ms, "
               f"max {max(lists) * 1000:.0f} ms ({len(pages)} pages)")

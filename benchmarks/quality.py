@@ -212,7 +212,7 @@ def _import_and_read(directory: Path) -> tuple[dict, dict, dict]:
     from matchmaker.exchange.service import import_document, load_document
     from matchmaker.extensions import db
     from matchmaker.institutions.models import Product
-    from matchmaker.matching import adapters
+    from matchmaker.matching import adapters, queries
     from matchmaker.matching import service as matching
 
     for name in ("catalogue.json", "needs.json"):
@@ -222,7 +222,7 @@ def _import_and_read(directory: Path) -> tuple[dict, dict, dict]:
     ranked, eligible, complete = {}, {}, {}
     needs = db.session.scalars(select(Need).order_by(Need.ref)).all()
     for need in needs:
-        ranked[need.ref] = [m.product.ref for m in matching.matches_for_need(need)]
+        ranked[need.ref] = [m.product.ref for m in queries.matches_for_need(need)]
         facts = adapters.need_facts(need)
         # the platform's resolver (with the list's groups) decides what "the same core
         # enterprise" is; every other rule is the naive one

@@ -1,11 +1,11 @@
-"""One order for a need's matches by institution (matching.service.matches_by_institution):
+"""One order for a need's matches by institution (matching.queries.matches_by_institution):
 a lead's snapshot, a whitelist's proposal and an event's suggested product name the same best
 product for a need × institution, whatever the products' ids and the database's NULL order."""
 from decimal import Decimal
 
 from matchmaker.events import service as events
 from matchmaker.leads import push
-from matchmaker.matching.service import matches_by_institution
+from matchmaker.matching.queries import matches_by_institution
 from matchmaker.whitelists import pushing
 from tests.factories import InstitutionFactory, MatchFactory, NeedFactory, ProductFactory
 from tests.test_events_helpers import institution_side, make_event

@@ -13,7 +13,7 @@ from matchmaker.enterprises.models import Need
 from matchmaker.exchange.service import import_document
 from matchmaker.institutions import service as product_service
 from matchmaker.institutions.models import Product
-from matchmaker.matching import service
+from matchmaker.matching import queries
 from tests.factories import InstitutionFactory, user_for_role
 
 EXAMPLE = Path(__file__).parent / "data" / "example.json"
@@ -28,7 +28,7 @@ def example(db):
 
 
 def stored(need) -> list[str]:
-    return [m.product.ref for m in service.matches_for_need(need)]
+    return [m.product.ref for m in queries.matches_for_need(need)]
 
 
 def product(ref: str) -> Product:
@@ -43,7 +43,7 @@ def test_each_example_need_has_exactly_its_one_product(example):
 
 
 def test_a_match_keeps_reasons_components_cost_and_version(example):
-    [m] = service.matches_for_need(example["N-01"])
+    [m] = queries.matches_for_need(example["N-01"])
     assert 0 < m.score <= 100
     assert m.reasons and all(isinstance(r, str) for r in m.reasons)
     assert any("技改专项贷款贴息" in r for r in m.reasons)
@@ -99,7 +99,7 @@ def test_editing_a_product_moves_its_matches_to_the_new_version(example):
     terms["term_max_months"] = 24  # N-01 asks 36 months: no longer eligible
     product_service.update_product(admin, tech, **terms)
     assert stored(example["N-01"]) == []
-    [miss] = [n for n in service.near_misses_for_need(example["N-01"])
+    [miss] = [n for n in queries.near_misses_for_need(example["N-01"])
               if n.product.ref == "P-TECH-01"]
     assert miss.rule == "term" and "36个月" in miss.reason and "24个月" in miss.reason
     assert miss.product_version == 2
@@ -110,7 +110,7 @@ def test_editing_a_need_recomputes_it_and_explains_the_near_miss(example, db):
     need.term_months = 24  # P-FIRST-01 lends 6–12 months
     signals.need_changed.send(need)
     assert stored(need) == []
-    [miss] = [n for n in service.near_misses_for_need(need) if n.product.ref == "P-FIRST-01"]
+    [miss] = [n for n in queries.near_misses_for_need(need) if n.product.ref == "P-FIRST-01"]
     assert "期限24个月" in miss.reason and "12个月" in miss.reason
     assert miss.fix
 
@@ -140,7 +140,7 @@ def test_reach_counts_only_open_needs(client_as, example, db):
     organizer = user_for_role("organizer")
     enterprise_service.change_status(organizer, example["N-01"], "closed", "测试关闭")
     bank = product("P-TECH-01").institution
-    rows = {p.ref: (n, a) for p, n, a in service.product_reach(bank.id)}
+    rows = {p.ref: (n, a) for p, n, a in queries.product_reach(bank.id)}
     assert rows["P-TECH-01"] == (0, 0)
     assert rows["P-CHAIN-01"][0] == 1
 
@@ -169,5 +169,5 @@ def test_an_import_recomputes_the_matches_it_touches(example, db):
     chain["amount_max_wan"] = 200  # N-02 asks 300万元
     import_document(doc)
     assert stored(example["N-02"]) == []
-    assert [n.rule for n in service.near_misses_for_need(example["N-02"])
+    assert [n.rule for n in queries.near_misses_for_need(example["N-02"])
             if n.product.ref == "P-CHAIN-01"] == ["amount"]

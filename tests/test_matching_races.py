@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from matchmaker.enterprises.models import Need
 from matchmaker.exchange.service import import_document
 from matchmaker.extensions import db
-from matchmaker.matching import adapters, service
+from matchmaker.matching import adapters, queries, service
 from tests.conftest import TEST_DATABASE_URL, make_test_app
 
 EXAMPLE = Path(__file__).parent / "data" / "example.json"
@@ -82,7 +82,7 @@ def _shown(need_ids) -> dict:
     facts, _ = adapters.load_need_facts(db.session, Need.id.in_(need_ids))
     full = {r.need.id: [(k.product_id, k.score) for k in r.ranking.keys[:service.SHOWN]]
             for r in matcher.match_all(facts, top=service.SHOWN, reserve=service.RESERVE)}
-    stored = {n: [(m.product_id, float(m.score)) for m in service.matches_for_need(
+    stored = {n: [(m.product_id, float(m.score)) for m in queries.matches_for_need(
         db.session.get(Need, n), top=service.SHOWN)] for n in need_ids}
     return {n: (stored[n], full[n]) for n in need_ids}
 

@@ -19,7 +19,7 @@ from matchmaker.institutions.models import Product
 from matchmaker.jobs import runner
 from matchmaker.jobs.models import Job
 from matchmaker.leads import push
-from matchmaker.matching import adapters, service
+from matchmaker.matching import adapters, queries, service
 from matchmaker.matching.models import (
     Match,
     MatchingBasis,
@@ -100,11 +100,11 @@ def test_a_product_edit_is_shown_computed_now_until_its_job_ran(example, db, cli
     # while the job waits the page computes the need's matches itself, storing nothing
     assert "正在更新" not in waiting
     assert 'data-testid="matches-now"' in waiting
-    [stored] = service.matches_for_need(need)
+    [stored] = queries.matches_for_need(need)
     assert stored.product_version == 1 and not service.is_fresh(need)
     _run([job_id])
     assert service.is_fresh(need)
-    [m] = service.matches_for_need(need)
+    [m] = queries.matches_for_need(need)
     assert m.product_version == 2 and _db.session.get(Job, job_id).status == "done"
     assert _db.session.scalar(select(func.count()).select_from(StaleProduct)) == 0
     after = client.get(f"/needs/{need.id}").get_data(as_text=True)
@@ -316,7 +316,7 @@ def test_match_all_runs_in_parts_and_recounts_reach(example, db, monkeypatch):
     assert job.status == "done" and len(parts) == 2 and job.children_done == 2
     assert {p.status for p in parts} == {"done"}
     assert job.result["needs"] == 3
-    assert [m.product.ref for m in service.matches_for_need(example["N-01"])] == ["P-TECH-01"]
+    assert [m.product.ref for m in queries.matches_for_need(example["N-01"])] == ["P-TECH-01"]
     reach = _db.session.get(ProductReach, product("P-TECH-01").id)
     assert reach.needs == 1 and reach.amount_wan == example["N-01"].amount_wan
 
@@ -327,7 +327,7 @@ def test_each_institution_keeps_its_best_product_for_a_need(example, db):
     for row in rows:
         per.setdefault((row.need_id, row.product.institution_id), []).append(row)
     assert per and all(len(found) == 1 for found in per.values())
-    by_inst = service.matches_by_institution(example["N-01"])
+    by_inst = queries.matches_by_institution(example["N-01"])
     assert [m.product.ref for rows in by_inst.values() for m in rows] == ["P-TECH-01"]
 
 
@@ -420,9 +420,9 @@ def _offered(need) -> list:
     The reserve's rows (ranked beyond the shown list) are left out unless an institution's
     best: a patch shortens the reserve when a product leaves, a whole ranking fills it
     (_assert_patched_as_written_whole), so they depend on the need's history."""
-    found = service.matches_by_institution(need)
+    found = queries.matches_by_institution(need)
     rows = [m for ms in found.values() for m in ms]
-    reasons = service.reasons_for(need, rows)
+    reasons = queries.reasons_for(need, rows)
     return [(inst, [(m.product_id, m.rank if (m.rank or 99) <= service.SHOWN else "beyond",
                      m.institution_best, m.score, m.estimated_rate, m.product_version,
                      reasons[m.product_id])
@@ -472,18 +472,18 @@ def test_what_a_page_computes_while_a_job_waits_is_what_the_job_stores(wide_plat
     reasons, score components and costs included."""
     needs = _db.session.scalars(select(Need).where(Need.status != "draft")
                                 .order_by(Need.id)).all()
-    counted = {n.id: service.matched_institution_count(n) for n in needs}
+    counted = {n.id: queries.matched_institution_count(n) for n in needs}
     change()
     pending = queued()
     waiting = [n for n in needs if not service.is_fresh(n)]
     assert len(waiting) > 30
-    shown = {n.id: service.shown_for_need(n) for n in waiting}
+    shown = {n.id: queries.shown_for_need(n) for n in waiting}
     assert all(s.now for s in shown.values())
     computed = {nid: _as_shown(s.matches, s.near_misses) for nid, s in shown.items()}
-    bests = {nid: _as_shown([m], [])[0] for nid, m in service.shown_bests(needs).items()}
+    bests = {nid: _as_shown([m], [])[0] for nid, m in queries.shown_bests(needs).items()}
     offered = {n.id: _offered(n) for n in needs}
-    counts = {n.id: service.matched_institution_count(n) for n in needs}
-    moved = sum(computed[n.id][0] != _as_shown(service.matches_for_need(n), [])[0]
+    counts = {n.id: queries.matched_institution_count(n) for n in needs}
+    moved = sum(computed[n.id][0] != _as_shown(queries.matches_for_need(n), [])[0]
                 for n in waiting)
     # pushed while it waits: the lead names the computed best, and nothing computed is written
     pushed = next(n for n in waiting if offered[n.id] and n.enterprise.verified)
@@ -495,14 +495,14 @@ def test_what_a_page_computes_while_a_job_waits_is_what_the_job_stores(wide_plat
     assert _db.session.scalar(select(func.count()).select_from(Match)) == stored_rows
     _run([job_id for job_id, _timeout in pending])
     assert all(_fresh(needs))
-    stored = {n.id: _as_shown(service.matches_for_need(n), service.near_misses_for_need(n))
+    stored = {n.id: _as_shown(queries.matches_for_need(n), queries.near_misses_for_need(n))
               for n in waiting}
     assert computed == stored
     assert bests == {nid: _as_shown([m], [])[0]
-                     for nid, m in service.best_matches([n.id for n in needs]).items()}
+                     for nid, m in queries.best_matches([n.id for n in needs]).items()}
     # what leads, whitelists and events offer each institution: the same rows and reasons
     assert offered == {n.id: _offered(n) for n in needs}
-    assert counts == {n.id: service.matched_institution_count(n) for n in needs}
+    assert counts == {n.id: queries.matched_institution_count(n) for n in needs}
     assert sum(len(o) for o in offered.values()) > len(needs)
     assert sum(row[1] == "beyond" for o in offered.values() for _i, rows in o for row in rows) > 50
     # not vacuous: most needs show matches, many near misses, and the change moved figures
@@ -511,7 +511,7 @@ def test_what_a_page_computes_while_a_job_waits_is_what_the_job_stores(wide_plat
     assert moved > len(waiting) / 2
     if change is _narrow_a_small_lender:
         assert sum(counts[n] != counted[n] for n in counts) > 50
-    assert all(service.shown_for_need(n).now is False for n in needs)
+    assert all(queries.shown_for_need(n).now is False for n in needs)
 
 
 def _assert_patched_as_written_whole(ids) -> None:

@@ -20,6 +20,7 @@ from matchmaker.institutions import service as product_service
 from matchmaker.institutions.models import Product
 from matchmaker.jobs import runner
 from matchmaker.jobs.models import Job
+from matchmaker.matching import queries
 from matchmaker.matching import service as matching
 from matchmaker.policy import service as policy
 from matchmaker.policy.models import SubsidyProgram
@@ -43,7 +44,7 @@ def _program(code: str) -> SubsidyProgram:
 
 def _order(need) -> list[str]:
     matching.refresh_need(need)
-    return [m.product.ref for m in matching.matches_for_need(need)]
+    return [m.product.ref for m in queries.matches_for_need(need)]
 
 
 def _terms(p: Product) -> dict:
@@ -60,7 +61,7 @@ def test_a_declared_subsidy_changes_no_ranking_until_an_organizer_confirms_it(db
                               rate_max=Decimal("4.2"))
     need = NeedFactory(enterprise=EnterpriseFactory(), purpose="tech_upgrade")
     assert _order(need) == ["P-CHEAP", "P-NEW"]
-    before = {m.product.ref: (m.score, m.estimated_rate) for m in matching.matches_for_need(need)}
+    before = {m.product.ref: (m.score, m.estimated_rate) for m in queries.matches_for_need(need)}
 
     # the bank declares 技改贴息 on its product: a request, nothing moves
     admin = user_for_role("bank_admin", institution=newcomer.institution)
@@ -75,7 +76,7 @@ def test_a_declared_subsidy_changes_no_ranking_until_an_organizer_confirms_it(db
     page = reader.get(f"/catalog/products/{newcomer.id}").get_data(as_text=True)
     assert "技改专项贷款贴息（银行申报，待组织方确认）" in page
     assert {m.product.ref: (m.score, m.estimated_rate)
-            for m in matching.matches_for_need(need)} == before
+            for m in queries.matches_for_need(need)} == before
 
     # the organizer sees the request and confirms it: the recompute moves the product up
     organizer = client_as("organizer")
@@ -86,7 +87,7 @@ def test_a_declared_subsidy_changes_no_ranking_until_an_organizer_confirms_it(db
         f"/admin/policy/confirmations/{newcomer.id}/tech_upgrade_interest/confirm")
     assert response.status_code == 302
     assert newcomer.confirmed_programs == ["tech_upgrade_interest"]
-    matches = matching.matches_for_need(need)
+    matches = queries.matches_for_need(need)
     assert [m.product.ref for m in matches] == ["P-NEW", "P-CHEAP"]
     assert matches[0].estimated_rate < before["P-NEW"][1]
 
@@ -139,7 +140,7 @@ def test_a_programme_change_leaves_no_page_with_the_old_figure(example, db, clie
     shown = pages()
     assert old in shown["need page"] and old in shown["product page"]
     assert "按不超过实际贷款利率的50%贴息" in shown["policy page"]
-    [m] = matching.matches_for_need(need)
+    [m] = queries.matches_for_need(need)
     assert m.estimated_rate == Decimal("1.83")
 
     program = _program("tech_upgrade_interest")
@@ -156,7 +157,7 @@ def test_a_programme_change_leaves_no_page_with_the_old_figure(example, db, clie
     assert new in shown["need page"] and new in shown["organizer's need page"]
     for name, html in shown.items():
         assert old not in html, name
-    assert matching.matches_for_need(need)[0].estimated_rate == Decimal("1.83")
+    assert queries.matches_for_need(need)[0].estimated_rate == Decimal("1.83")
     for job_id, _timeout in pending:
         runner.run_inline(_db.session.get(Job, job_id))
     db.session.commit()
@@ -165,7 +166,7 @@ def test_a_programme_change_leaves_no_page_with_the_old_figure(example, db, clie
         assert old not in html, name
     assert new in shown["need page"] and new in shown["product page"]
     assert "按不超过实际贷款利率的30%贴息" in shown["policy page"]
-    [m] = matching.matches_for_need(need)
+    [m] = queries.matches_for_need(need)
     assert m.estimated_rate == Decimal("2.56")
     assert matching.is_fresh(need)
 
@@ -255,7 +256,7 @@ def test_a_large_listed_firm_that_is_not_double_hundred_gets_no_bridge(db, clien
     need = _bridge_need(firm)
     assert _order(need) == ["P-LOAN"]
     # nor is the fund a near miss: nothing the enterprise can change would make it eligible
-    assert "P-BRIDGE" not in [n.product.ref for n in matching.near_misses_for_need(need)]
+    assert "P-BRIDGE" not in [n.product.ref for n in queries.near_misses_for_need(need)]
 
 
 def test_a_double_hundred_large_firm_gets_the_bridge_to_verify_until_its_ownership_is_known(
@@ -266,7 +267,7 @@ def test_a_double_hundred_large_firm_gets_the_bridge_to_verify_until_its_ownersh
     need = _bridge_need(firm)
     # not known is not refused: the fund checks the papers, the match says what to verify
     assert sorted(_order(need)) == ["P-BRIDGE", "P-LOAN"]
-    [bridge] = [m for m in matching.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
+    [bridge] = [m for m in queries.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
     assert any("待核实" in r for r in bridge.reasons), bridge.reasons
     # the enterprise states its ownership on its profile: its needs are matched again
     client = client_as("enterprise", enterprise=firm)
@@ -277,7 +278,7 @@ def test_a_double_hundred_large_firm_gets_the_bridge_to_verify_until_its_ownersh
     assert response.status_code == 302, response.get_data(as_text=True)
     assert firm.ownership == "private" and firm.tag_rows[0].verified_at is not None
     assert_audited("enterprise.updated", firm)
-    refs = [m.product.ref for m in matching.matches_for_need(need)]
+    refs = [m.product.ref for m in queries.matches_for_need(need)]
     assert sorted(refs) == ["P-BRIDGE", "P-LOAN"]
     page = client.get(f"/needs/{need.id}").get_data(as_text=True)
     assert "应急转贷使用费按实际使用天数计收" in page       # the fee is not waived for 双百
@@ -395,7 +396,7 @@ def test_an_organizer_confirms_all_of_a_programmes_pending_declarations(db, clie
     other = ProductFactory(subsidy_programs=["equipment_renewal_relending"], confirmed=False)
     need = NeedFactory(purpose="tech_upgrade")
     matching.refresh_need(need)
-    before = {m.product.ref: m.estimated_rate for m in matching.matches_for_need(need)}
+    before = {m.product.ref: m.estimated_rate for m in queries.matches_for_need(need)}
     organizer = client_as("organizer")
     db.session.commit()
     page = organizer.get("/admin/policy/confirmations").get_data(as_text=True)
@@ -416,7 +417,7 @@ def test_an_organizer_confirms_all_of_a_programmes_pending_declarations(db, clie
     # recomputed through the job queue: one job per product, the need shows the subsidy
     jobs = db.session.scalars(select(Job).where(Job.kind == "matching.product")).all()
     assert sorted(j.params["product_id"] for j in jobs) == sorted(p.id for p in waiting)
-    after = {m.product.ref: m.estimated_rate for m in matching.matches_for_need(need)}
+    after = {m.product.ref: m.estimated_rate for m in queries.matches_for_need(need)}
     assert all(after[p.ref] < before[p.ref] for p in waiting)
     # nothing left to confirm: refused with a message, nothing recorded
     response = organizer.post(
@@ -471,7 +472,7 @@ def test_an_organizer_states_the_ownership_of_a_firm_that_never_logs_in(db, clie
     _verified(firm, "double_hundred")
     need = _bridge_need(firm)
     assert sorted(_order(need)) == ["P-BRIDGE", "P-LOAN"]
-    [bridge] = [m for m in matching.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
+    [bridge] = [m for m in queries.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
     assert any("待核实" in r for r in bridge.reasons)     # served, ownership to be checked
     organizer = client_as("organizer")
     db.session.commit()
@@ -481,9 +482,9 @@ def test_an_organizer_states_the_ownership_of_a_firm_that_never_logs_in(db, clie
     assert response.status_code == 302 and firm.ownership == "private"
     entry = assert_audited("enterprise.updated", firm, by="organizer")
     assert entry.details["changes"]["ownership"] == ["（空）", "民营（私人控股）"]
-    assert sorted(m.product.ref for m in matching.matches_for_need(need)) == ["P-BRIDGE",
+    assert sorted(m.product.ref for m in queries.matches_for_need(need)) == ["P-BRIDGE",
                                                                                "P-LOAN"]
-    [bridge] = [m for m in matching.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
+    [bridge] = [m for m in queries.matches_for_need(need) if m.product.ref == "P-BRIDGE"]
     assert not any("待核实" in r for r in bridge.reasons)  # known now: nothing to check
     response = organizer.post(f"/enterprises/{firm.id}/ownership",
                               data={"ownership": "nobody"}, follow_redirects=True)

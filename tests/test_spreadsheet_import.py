@@ -459,6 +459,7 @@ def test_ownership_column_imports_and_an_older_template_without_it_still_does(db
 def test_an_updated_firm_has_its_open_needs_matched_again(db, organizer):
     # a 双百 large firm, imported without ownership: the bridge is matched to be verified;
     # the sheet states 国有控股, and its open need is matched again without the bridge
+    from matchmaker.matching import queries
     from matchmaker.matching import service as matching
     from tests.test_policy_programmes import LARGE, _bridge_market, _bridge_need, _verified
 
@@ -467,7 +468,7 @@ def test_an_updated_firm_has_its_open_needs_matched_again(db, organizer):
     _verified(firm, "double_hundred")
     need = _bridge_need(firm)
     matching.refresh_need(need)
-    assert sorted(m.product.ref for m in matching.matches_for_need(need)) == ["P-BRIDGE",
+    assert sorted(m.product.ref for m in queries.matches_for_need(need)) == ["P-BRIDGE",
                                                                                "P-LOAN"]
     db.session.commit()
     sheet = row(1, name=firm.name, industry="C3670", employees=1500, revenue_wan=60000,
@@ -480,4 +481,4 @@ def test_an_updated_firm_has_its_open_needs_matched_again(db, organizer):
     assert response.status_code == 302, re.findall(r"第\d+行[^<]*", html_lib.unescape(
         response.get_data(as_text=True)))
     assert firm.ownership == "state"
-    assert [m.product.ref for m in matching.matches_for_need(need)] == ["P-LOAN"]
+    assert [m.product.ref for m in queries.matches_for_need(need)] == ["P-LOAN"]

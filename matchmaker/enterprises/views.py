@@ -22,7 +22,7 @@ from ..extensions import db
 from ..institutions.models import Institution
 from ..leads.service import need_has_leads  # the need page shows its leads too
 from ..mail import send_mail
-from ..matching import service as matching
+from ..matching import queries as matching
 from ..policy import service as policy
 from ..web import once
 from ..web.actions import attempt

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..guards import guarded
 from ..institutions.models import Institution, InstitutionDistrict, Product
 from ..matching.models import Match
-from ..matching.service import matches_by_institution
+from ..matching.queries import matches_by_institution
 from ..notifications.service import notify_all
 from .models import (
     Event,

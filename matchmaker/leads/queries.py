@@ -12,7 +12,7 @@ from ..audit.models import AuditEntry
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
-from ..matching import service as matching
+from ..matching import queries as matching
 from . import scope as scopes
 from .consent import live_consent, need_consents
 from .models import CLAIM_LIVE, CONTACT_KINDS, FOLLOWUP_LABELS, LEAD_ACTIVE, Claim, Consent, Lead

@@ -41,7 +41,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..institutions.models import Institution, Product
 from ..matching.models import Match
-from ..matching.service import matches_by_institution, reasons_for
+from ..matching.queries import matches_by_institution, reasons_for
 from ..notifications.service import notify, notify_all
 from ..policy import workdays
 from ..policy.service import setting
@@ -84,7 +84,7 @@ def institution_users(institution_id: int, role: str) -> list[User]:
 
 def need_matches(need: Need) -> list[Match]:
     """The need's stored matches on published products, institutions in the order of their
-    best match, each institution's best first (matching.service.matches_by_institution)."""
+    best match, each institution's best first (matching.queries.matches_by_institution)."""
     return [m for rows in matches_by_institution(need).values() for m in rows]
 
 

@@ -10,15 +10,15 @@ What is stored and why (README "Matching at city scale"):
 - per product, ProductReach: how many open needs it matches and their total amount (what a
   bank reads as "needs that match my products").
 - per need also each institution's best product (what leads, whitelists, events and the
-  push page offer it: matches_by_institution); nothing per pairing beyond that: the
-  reasons of a pairing outside the shown list are computed when asked (reasons_for).
+  push page offer it: queries.matches_by_institution); nothing per pairing beyond that: the
+  reasons of a pairing outside the shown list are computed when asked (queries.reasons_for).
 
 Freshness — the API other domains call when what the matcher reads changes:
     mark_stale(product_ids=..., need_ids=..., everything=False) -> epoch
         bumps the basis and marks the needs it affects stale: one row whatever their number
         (everything: MatchingBasis.all_wanted; a product: a StaleProduct row that every need
         naming it is compared with; named needs: their MatchState); their stored rows
-        are not shown meanwhile: pages compute them (shown_for_need).
+        are not shown meanwhile: readers compute them (rows_now).
     enqueue_recompute(product_ids=..., everything=False, actor=None) -> list[Job]
         the job(s) that bring them back; coalesced while one waits.
     recompute_later(...) does both (the subscribers call it).
@@ -27,9 +27,9 @@ Freshness — the API other domains call when what the matcher reads changes:
         that change's own job is done, whatever finishes before it), and the job that
         patches the needs it moves (recompute_costs).
     is_fresh(need) / freshness(needs): whether a need's stored results are current.
-    shown_for_need(need) / shown_bests(needs) / matches_by_institution(need): what pages,
-        leads, whitelists and events read — the stored results when current, else what a
-        whole ranking would store now (rows_now: computed, never written).
+    waiting(needs) / rows_now(need): the needs whose stored rows wait for a job, and what a
+        whole ranking of one would store now (computed, never written). Reading is
+        queries.py: the stored rows when current, else rows_now's.
 A need's own change (its terms, its enterprise's profile) is recomputed at once: refresh_need.
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ from decimal import Decimal
 from sqlalchemy import Float, case, cast, delete, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import selectinload
 
 from .. import clock, jobs, signals
 from ..enterprises.models import Enterprise, Need
@@ -60,7 +60,6 @@ from ..policy import service as policy
 from ..policy.models import ProgramConfirmation, ReferenceRate, Setting, SubsidyProgram
 from . import adapters, parallel
 from .matcher import (
-    NEAR_RANK,
     RULES_BY_CODE,
     MatchContext,
     Matcher,
@@ -371,7 +370,7 @@ class Freshness:
 
 
 def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
-    """Per need: are its stored results current? (Pages compute them when not.)"""
+    """Per need: are its stored results current? (Readers compute them when not.)"""
     ids = list(need_ids)
     all_wanted = _basis().all_wanted
     # a policy change still waiting for its job: only a need ranked whole since holds it
@@ -1408,90 +1407,14 @@ def recount_reach() -> int:
     return replace_reach([reach_partials(matcher, eligible, {f.id: f for f in facts}, status)])
 
 
-# --- reading ----------------------------------------------------------------------------------
+# --- a waiting need, computed ---------------------------------------------------------------
 
-def match_order(match) -> tuple:
-    """The matcher's own order as a sort key (matcher.rank_order): score desc, estimated rate
-    asc (unknown last), product ref asc — for stored rows and computed ones alike."""
-    return rank_order(RankKey(float(match.score), match.estimated_rate, match.product.ref,
-                              match.product_id))
-
-
-def matches_for_need(need: Need, top: int | None = None) -> list[Match]:
-    """The need's shown matches, best first (the reserve is not shown)."""
-    query = (select(Match).where(Match.need_id == need.id, Match.rank.is_not(None),
-                                 Match.rank <= (top or SHOWN))
-             .options(selectinload(Match.product).selectinload(Product.institution))
-             .order_by(Match.rank))
-    return list(db.session.scalars(query))
-
-
-def best_matches(need_ids: Iterable[int]) -> dict[int, Match]:
-    """need_id -> its best stored match (rank 1) with the product (a stale need's row is
-    still returned: lists show shown_bests, which computes a waiting need's)."""
-    ids = list(need_ids)
-    if not ids:
-        return {}
-    rows = db.session.scalars(select(Match).where(Match.need_id.in_(ids), Match.rank == 1)
-                              .options(selectinload(Match.product)))
-    return {m.need_id: m for m in rows}
-
-
-def near_misses_for_need(need: Need) -> list[NearMiss]:
-    """The stored near misses the enterprise can act on, each with its change (rows stored
-    before the actionable rule, until the nightly `match --all`, are left out here)."""
-    return list(db.session.scalars(
-        select(NearMiss).where(NearMiss.need_id == need.id, NearMiss.rank <= NEAR_SHOWN,
-                               NearMiss.rule.in_(NEAR_RANK), NearMiss.fix.is_not(None))
-        .options(selectinload(NearMiss.product).selectinload(Product.institution))
-        .order_by(NearMiss.rank)))
-
-
-@dataclass(frozen=True)
-class Shown:
-    """What a need's page shows: its matches best first and the near misses the enterprise
-    can act on; `now`: computed for this page, not read from the store (a change waits for
-    its job)."""
-    matches: list
-    near_misses: list
-    now: bool = False
-
-
-def shown_for_need(need: Need) -> Shown:
-    """The need page's matches: the stored ones when current; while a change waits for its
-    job, those a whole ranking would store now (rows_now)."""
-    if need.status == "draft":
-        return Shown([], [])
-    if not _waiting([need]):
-        return Shown(matches_for_need(need), near_misses_for_need(need))
-    matches, near = rows_now(need)
-    return Shown(sorted((m for m in matches if m.rank is not None and m.rank <= SHOWN),
-                        key=lambda m: m.rank),
-                 [n for n in near if n.rank <= NEAR_SHOWN and n.rule in NEAR_RANK and n.fix],
-                 now=True)
-
-
-def shown_bests(needs: list[Need]) -> dict[int, Match]:
-    """For a list showing one line per need: need id -> its best match (rank 1), computed
-    for a need waiting for a job as shown_for_need does."""
-    best = best_matches([n.id for n in needs])
-    waiting = _waiting(needs)
-    if not waiting:
-        return best
-    # each need's first only (a page of needs: 5–10 ms each, where rows_now takes 25–30)
-    matcher = current_matcher()
-    writer = _Writer(matcher, current_epoch())
-    firsts = []
-    for result in matcher.match_all([adapters.need_facts(n) for n in waiting], top=1,
-                                    near_top=0):
-        best.pop(result.need.id, None)
-        if result.ranking.keys:  # the first of a ranking is its institution's best too
-            rows = writer._match_rows(result.need.id, result.ranking, result.ranking.keys)
-            _with_reasons(rows, result.matches)
-            firsts += rows
-    products = _products(r["product_id"] for r in firsts)
-    best.update((r["need_id"], _transient(Match, r, products)) for r in firsts)
-    return best
+def waiting(needs: list[Need]) -> list[Need]:
+    """Those of these needs whose stored results a change has made stale (a draft is not
+    matched; a need never ranked has no results to be stale)."""
+    found = freshness([n.id for n in needs])
+    return [n for n in needs
+            if n.status != "draft" and found[n.id].computed and not found[n.id].fresh]
 
 
 def rows_now(need: Need) -> tuple[list[Match], list[NearMiss]]:
@@ -1499,7 +1422,7 @@ def rows_now(need: Need) -> tuple[list[Match], list[NearMiss]]:
     institutions' bests, its near misses: the writer's own rows, reasons on the shown ones
     only), as transient Match and NearMiss objects: read, never written.
 
-    What pages and matches_by_institution show of a need while a change waits for its job
+    What queries.py shows of a need while a change waits for its job
     (a product's, a programme's, the fee rate's, an LPR quote's: from seconds to three
     minutes at 100,000 needs), so that whoever opens the need, pushes it or meets about it
     reads figures that hold the change, never old ones nor a wait; the job writes under its
@@ -1527,6 +1450,25 @@ def rows_now(need: Need) -> tuple[list[Match], list[NearMiss]]:
     return found
 
 
+def firsts_now(needs: list[Need]) -> dict[int, Match]:
+    """need id -> the first row (rank 1) a whole ranking of each need would store now, with
+    its reasons, as rows_now builds it (transient): a list of needs asks for each need's
+    first only (5–10 ms a need, where rows_now takes 25–30)."""
+    if not needs:
+        return {}
+    matcher = current_matcher()
+    writer = _Writer(matcher, current_epoch())
+    firsts = []
+    for result in matcher.match_all([adapters.need_facts(n) for n in needs], top=1,
+                                    near_top=0):
+        if result.ranking.keys:  # the first of a ranking is its institution's best too
+            rows = writer._match_rows(result.need.id, result.ranking, result.ranking.keys)
+            _with_reasons(rows, result.matches)
+            firsts += rows
+    products = _products(r["product_id"] for r in firsts)
+    return {r["need_id"]: _transient(Match, r, products) for r in firsts}
+
+
 def _products(ids) -> dict[int, Product]:
     return {p.id: p for p in db.session.scalars(
         select(Product).where(Product.id.in_(set(ids)))
@@ -1537,89 +1479,6 @@ def _transient(model, row: dict, products: dict[int, Product]):
     """A writer's row as a Match or NearMiss object that is never added to the session."""
     return model(product=products[row["product_id"]],
                  **{k: v for k, v in row.items() if k != "_key"})
-
-
-def _waiting(needs: list[Need]) -> list[Need]:
-    """Those of these needs whose stored results a change has made stale (a draft is not
-    matched; a need never ranked has no results to be stale)."""
-    found = freshness([n.id for n in needs])
-    return [n for n in needs
-            if n.status != "draft" and found[n.id].computed and not found[n.id].fresh]
-
-
-def matches_by_institution(need: Need | int, institution_ids=None, *,
-                           published_only: bool = True) -> dict[int, list[Match]]:
-    """institution_id -> the need's matches on that institution's products (its best, and
-    any of its products in the need's ranked list), each list best first (match_order);
-    the institutions come in the order of their best match. THE one query for "a need's
-    matches by institution" (leads, whitelists, events, the push page), so a lead, a
-    whitelist push and an event name the same best product. Rows stored without reasons
-    (outside the shown list) get them from the matcher when asked (reasons_for). While the
-    need waits for a job, the rows a whole ranking would store now (rows_now)."""
-    row = need if isinstance(need, Need) else db.session.get(Need, need)
-    if row is not None and _waiting([row]):
-        rows = rows_now(row)[0]
-    else:
-        query = (select(Match).join(Match.product).join(Product.institution)
-                 .where(Match.need_id == (need if isinstance(need, int) else need.id))
-                 .options(contains_eager(Match.product).contains_eager(Product.institution)))
-        if published_only:
-            query = query.where(Product.status == "published")
-        if institution_ids is not None:
-            query = query.where(Product.institution_id.in_(list(institution_ids)))
-        rows = db.session.scalars(query).all()
-    wanted = None if institution_ids is None else set(institution_ids)
-    found: dict[int, list[Match]] = {}
-    for match in sorted(rows, key=match_order):
-        product = match.product
-        if (published_only and product.status != "published") or \
-                (wanted is not None and product.institution_id not in wanted):
-            continue
-        found.setdefault(product.institution_id, []).append(match)
-    return found
-
-
-def matched_institution_count(need: Need) -> int:
-    """How many institutions the need's matches on published products name: what
-    matches_by_institution returns, counted in SQL from the stored rows when current (their
-    products' terms are not loaded for a number), computed while the need waits for a job."""
-    if _waiting([need]):
-        return len(matches_by_institution(need))
-    return db.session.scalar(
-        select(func.count(func.distinct(Product.institution_id)))
-        .select_from(Match).join(Match.product)
-        .where(Match.need_id == need.id, Product.status == "published")) or 0
-
-
-def reasons_for(need: Need, rows: list[Match]) -> dict[int, list[str]]:
-    """product_id -> the reasons of stored rows (computed when stored without: a pairing
-    outside the shown list)."""
-    missing = [m.product_id for m in rows if not m.reasons]
-    reasons = {m.product_id: list(m.reasons) for m in rows if m.reasons}
-    if missing:
-        matcher = current_matcher()
-        facts = adapters.need_facts(need)
-        keys = [RankKey(0.0, None, "", pid) for pid in missing if pid in matcher.products]
-        for m in matcher.matches_for(facts, keys):
-            reasons[m.product_id] = list(m.reasons)
-    return reasons
-
-
-def product_reach(institution_id: int) -> list[tuple[Product, int, Decimal]]:
-    """Per product of the institution: how many open needs it matches and their total
-    amount — figures only, no enterprise details before consent."""
-    rows = db.session.execute(
-        select(Product, ProductReach.needs, ProductReach.amount_wan)
-        .outerjoin(ProductReach, ProductReach.product_id == Product.id)
-        .where(Product.institution_id == institution_id)
-        .order_by(Product.status, Product.name)).all()
-    return [(p, n or 0, amount if amount is not None else Decimal(0)) for p, n, amount in rows]
-
-
-def reach_computed_at(institution_id: int):
-    return db.session.scalar(
-        select(func.min(ProductReach.computed_at)).join(Product)
-        .where(Product.institution_id == institution_id))
 
 
 def institution_bests(need_ids: list[int]) -> dict[int, list[int]]:

@@ -2,7 +2,7 @@ from flask import Blueprint, render_template
 from flask_login import current_user
 
 from ..accounts.permissions import roles_required
-from . import service
+from . import queries
 
 bp = Blueprint("matching", __name__)
 
@@ -12,8 +12,8 @@ bp = Blueprint("matching", __name__)
 def reach():
     """Per product of the bank: how many open needs it matches and their total amount.
     Figures only: enterprise details reach a bank through consented leads."""
-    rows = service.product_reach(current_user.institution_id)
+    rows = queries.product_reach(current_user.institution_id)
     return render_template("matching/reach.html", rows=rows,
-                           computed_at=service.reach_computed_at(current_user.institution_id),
+                           computed_at=queries.reach_computed_at(current_user.institution_id),
                            total_needs=sum(n for _, n, _ in rows),
                            total_amount=sum(a for _, _, a in rows))

@@ -1,0 +1,170 @@
+"""Reading what matching stores: a need's page (its matches and near misses), a list's best
+match per need, a need's matches by institution (what leads, whitelists, events and the push
+page offer each bank), the reasons of any pairing, and the banks' reach figures.
+
+Each reads the stored rows when the need's are current (service.freshness) and, while a
+change waits for its job, what a whole ranking would store now (service.rows_now): never
+old figures, never a mix of old and new (README "A waiting need is computed when read")."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from ..enterprises.models import Need
+from ..extensions import db
+from ..institutions.models import Product
+from . import adapters
+from .matcher import NEAR_RANK, RankKey, rank_order
+from .models import Match, NearMiss, ProductReach
+from .service import NEAR_SHOWN, SHOWN, current_matcher, firsts_now, rows_now, waiting
+
+
+def match_order(match) -> tuple:
+    """The matcher's own order as a sort key (matcher.rank_order): score desc, estimated rate
+    asc (unknown last), product ref asc — for stored rows and computed ones alike."""
+    return rank_order(RankKey(float(match.score), match.estimated_rate, match.product.ref,
+                              match.product_id))
+
+
+def matches_for_need(need: Need, top: int | None = None) -> list[Match]:
+    """The need's shown matches, best first (the reserve is not shown)."""
+    query = (select(Match).where(Match.need_id == need.id, Match.rank.is_not(None),
+                                 Match.rank <= (top or SHOWN))
+             .options(selectinload(Match.product).selectinload(Product.institution))
+             .order_by(Match.rank))
+    return list(db.session.scalars(query))
+
+
+def best_matches(need_ids: Iterable[int]) -> dict[int, Match]:
+    """need_id -> its best stored match (rank 1) with the product (a stale need's row is
+    still returned: lists show shown_bests, which computes a waiting need's)."""
+    ids = list(need_ids)
+    if not ids:
+        return {}
+    rows = db.session.scalars(select(Match).where(Match.need_id.in_(ids), Match.rank == 1)
+                              .options(selectinload(Match.product)))
+    return {m.need_id: m for m in rows}
+
+
+def near_misses_for_need(need: Need) -> list[NearMiss]:
+    """The stored near misses the enterprise can act on, each with its change (rows stored
+    before the actionable rule, until the nightly `match --all`, are left out here)."""
+    return list(db.session.scalars(
+        select(NearMiss).where(NearMiss.need_id == need.id, NearMiss.rank <= NEAR_SHOWN,
+                               NearMiss.rule.in_(NEAR_RANK), NearMiss.fix.is_not(None))
+        .options(selectinload(NearMiss.product).selectinload(Product.institution))
+        .order_by(NearMiss.rank)))
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a need's page shows: its matches best first and the near misses the enterprise
+    can act on; `now`: computed for this page, not read from the store (a change waits for
+    its job)."""
+    matches: list
+    near_misses: list
+    now: bool = False
+
+
+def shown_for_need(need: Need) -> Shown:
+    """The need page's matches: the stored ones when current; while a change waits for its
+    job, those a whole ranking would store now (rows_now)."""
+    if need.status == "draft":
+        return Shown([], [])
+    if not waiting([need]):
+        return Shown(matches_for_need(need), near_misses_for_need(need))
+    matches, near = rows_now(need)
+    return Shown(sorted((m for m in matches if m.rank is not None and m.rank <= SHOWN),
+                        key=lambda m: m.rank),
+                 [n for n in near if n.rank <= NEAR_SHOWN and n.rule in NEAR_RANK and n.fix],
+                 now=True)
+
+
+def shown_bests(needs: list[Need]) -> dict[int, Match]:
+    """For a list showing one line per need: need id -> its best match (rank 1), computed
+    for a need waiting for a job (service.firsts_now)."""
+    best = best_matches([n.id for n in needs])
+    found = waiting(needs)
+    for need in found:
+        best.pop(need.id, None)
+    best.update(firsts_now(found))
+    return best
+
+
+def matches_by_institution(need: Need | int, institution_ids=None, *,
+                           published_only: bool = True) -> dict[int, list[Match]]:
+    """institution_id -> the need's matches on that institution's products (its best, and
+    any of its products in the need's ranked list), each list best first (match_order);
+    the institutions come in the order of their best match. THE one query for "a need's
+    matches by institution" (leads, whitelists, events, the push page), so a lead, a
+    whitelist push and an event name the same best product. Rows stored without reasons
+    (outside the shown list) get them from the matcher when asked (reasons_for). While the
+    need waits for a job, the rows a whole ranking would store now (rows_now)."""
+    row = need if isinstance(need, Need) else db.session.get(Need, need)
+    if row is not None and waiting([row]):
+        rows = rows_now(row)[0]
+    else:
+        query = (select(Match).join(Match.product).join(Product.institution)
+                 .where(Match.need_id == (need if isinstance(need, int) else need.id))
+                 .options(contains_eager(Match.product).contains_eager(Product.institution)))
+        if published_only:
+            query = query.where(Product.status == "published")
+        if institution_ids is not None:
+            query = query.where(Product.institution_id.in_(list(institution_ids)))
+        rows = db.session.scalars(query).all()
+    wanted = None if institution_ids is None else set(institution_ids)
+    found: dict[int, list[Match]] = {}
+    for match in sorted(rows, key=match_order):
+        product = match.product
+        if (published_only and product.status != "published") or \
+                (wanted is not None and product.institution_id not in wanted):
+            continue
+        found.setdefault(product.institution_id, []).append(match)
+    return found
+
+
+def matched_institution_count(need: Need) -> int:
+    """How many institutions the need's matches on published products name: what
+    matches_by_institution returns, counted in SQL from the stored rows when current (their
+    products' terms are not loaded for a number), computed while the need waits for a job."""
+    if waiting([need]):
+        return len(matches_by_institution(need))
+    return db.session.scalar(
+        select(func.count(func.distinct(Product.institution_id)))
+        .select_from(Match).join(Match.product)
+        .where(Match.need_id == need.id, Product.status == "published")) or 0
+
+
+def reasons_for(need: Need, rows: list[Match]) -> dict[int, list[str]]:
+    """product_id -> the reasons of stored rows (computed when stored without: a pairing
+    outside the shown list)."""
+    missing = [m.product_id for m in rows if not m.reasons]
+    reasons = {m.product_id: list(m.reasons) for m in rows if m.reasons}
+    if missing:
+        matcher = current_matcher()
+        facts = adapters.need_facts(need)
+        keys = [RankKey(0.0, None, "", pid) for pid in missing if pid in matcher.products]
+        for m in matcher.matches_for(facts, keys):
+            reasons[m.product_id] = list(m.reasons)
+    return reasons
+
+
+def product_reach(institution_id: int) -> list[tuple[Product, int, Decimal]]:
+    """Per product of the institution: how many open needs it matches and their total
+    amount — figures only, no enterprise details before consent."""
+    rows = db.session.execute(
+        select(Product, ProductReach.needs, ProductReach.amount_wan)
+        .outerjoin(ProductReach, ProductReach.product_id == Product.id)
+        .where(Product.institution_id == institution_id)
+        .order_by(Product.status, Product.name)).all()
+    return [(p, n or 0, amount if amount is not None else Decimal(0)) for p, n, amount in rows]
+
+
+def reach_computed_at(institution_id: int):
+    return db.session.scalar(
+        select(func.min(ProductReach.computed_at)).join(Product)
+        .where(Product.institution_id == institution_id))
