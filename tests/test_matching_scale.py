@@ -333,14 +333,19 @@ def test_each_institution_keeps_its_best_product_for_a_need(example, db):
 
 # --- the incremental recompute is exact ----------------------------------------------------
 
-@pytest.fixture
-def platform(db):
-    doc = to_exchange(generate(7, 8, 60, 120, 300), 7)
+def _generated(seed: int, institutions: int, products: int) -> dict:
+    """A generated platform of 300 needs imported, no need consenting (no leads)."""
+    doc = to_exchange(generate(seed, institutions, products, 120, 300), seed)
     for need in doc["needs"]:
         need["consent_to_share"] = False
     import_document(doc)
-    db.session.flush()
+    _db.session.flush()
     return doc
+
+
+@pytest.fixture
+def platform(db):
+    return _generated(7, 8, 60)
 
 
 def _full(need_ids):
@@ -434,12 +439,7 @@ def _offered(need) -> list:
 def wide_platform(db):
     """As `platform`, with 30 institutions: a need's ranked list misses some of its
     institutions' bests (stored outside it, rank NULL)."""
-    doc = to_exchange(generate(9, 30, 150, 120, 300), 9)
-    for need in doc["needs"]:
-        need["consent_to_share"] = False
-    import_document(doc)
-    db.session.flush()
-    return doc
+    return _generated(9, 30, 150)
 
 
 def _quote_lpr() -> None:
