@@ -140,7 +140,7 @@ def test_reach_counts_only_open_needs(client_as, example, db):
     organizer = user_for_role("organizer")
     enterprise_service.change_status(organizer, example["N-01"], "closed", "测试关闭")
     bank = product("P-TECH-01").institution
-    rows = {p.ref: (n, a) for p, n, a in queries.product_reach(bank.id)}
+    rows = {r.product.ref: (r.needs, r.amount_wan) for r in queries.product_reach(bank.id)}
     assert rows["P-TECH-01"] == (0, 0)
     assert rows["P-CHAIN-01"][0] == 1
 

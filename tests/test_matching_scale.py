@@ -113,6 +113,35 @@ def test_a_product_edit_is_shown_computed_now_until_its_job_ran(example, db, cli
     assert _match_list(waiting) == _match_list(after) != before
 
 
+def _reach_row(html: str, name: str) -> str:
+    start = html.rindex("<tr>", 0, html.index(name))
+    return html[start:html.index("</tr>", start)]
+
+
+def test_a_product_edit_shows_its_reach_recounting_until_its_job_ran(example, db, client_as,
+                                                                     queued):
+    tech = product("P-TECH-01")
+    admin = user_for_role("bank_admin", institution=tech.institution)
+    client = client_as("bank_manager", institution=tech.institution)
+    before = _reach_row(client.get("/institution/reach").get_data(as_text=True), "技改专项贷")
+    assert "800 万元" in before and "重新统计中" not in before  # N-01 asks 800万元
+    terms = _terms(tech)
+    terms["amount_max_wan"] = Decimal(500)  # N-01 leaves it
+    product_service.update_product(admin, tech, **terms)
+    [(job_id, _timeout)] = queued()
+    html = client.get("/institution/reach").get_data(as_text=True)
+    waiting = _reach_row(html, "技改专项贷")
+    # the old count is its old terms': not shown as the product's while its job waits
+    assert "重新统计中" in waiting and "800 万元" not in waiting
+    assert "重新统计中" not in _reach_row(html, "链上订单贷")  # the bank's other product
+    assert html.index("技改专项贷") < html.index("链上订单贷")  # the one being recounted first
+    _run([job_id])
+    after = _reach_row(client.get("/institution/reach").get_data(as_text=True), "技改专项贷")
+    assert "重新统计中" not in after and "800 万元" not in after
+    [reach] = [r for r in queries.product_reach(tech.institution_id) if r.product.id == tech.id]
+    assert (reach.needs, reach.recounting) == (0, False)
+
+
 def _near_list(html: str) -> str:
     if 'data-testid="near-misses"' not in html:
         return ""

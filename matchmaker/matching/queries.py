@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
@@ -19,7 +20,7 @@ from ..extensions import db
 from ..institutions.models import Product
 from . import adapters
 from .matcher import NEAR_RANK, RankKey, rank_order
-from .models import Match, NearMiss, ProductReach
+from .models import Match, NearMiss, ProductReach, StaleProduct
 from .service import NEAR_SHOWN, SHOWN, current_matcher, firsts_now, rows_now, waiting
 
 
@@ -153,15 +154,30 @@ def reasons_for(need: Need, rows: list[Match]) -> dict[int, list[str]]:
     return reasons
 
 
-def product_reach(institution_id: int) -> list[tuple[Product, int, Decimal]]:
+class Reach(NamedTuple):
+    """One product's reach: open needs it matches and their amount; `recounting` while its
+    change's job has not recounted them (the stored figures are the old terms')."""
+    product: Product
+    needs: int
+    amount_wan: Decimal
+    recounting: bool
+
+
+def product_reach(institution_id: int) -> list[Reach]:
     """Per product of the institution: how many open needs it matches and their total
-    amount — figures only, no enterprise details before consent."""
+    amount — figures only, no enterprise details before consent. The products whose change
+    waits for its job come first, marked (their old figures are not theirs any more); then
+    the most needs first."""
     rows = db.session.execute(
-        select(Product, ProductReach.needs, ProductReach.amount_wan)
+        select(Product, ProductReach.needs, ProductReach.amount_wan,
+               StaleProduct.product_id.is_not(None))
         .outerjoin(ProductReach, ProductReach.product_id == Product.id)
+        .outerjoin(StaleProduct, StaleProduct.product_id == Product.id)
         .where(Product.institution_id == institution_id)
         .order_by(Product.status, Product.name)).all()
-    return [(p, n or 0, amount if amount is not None else Decimal(0)) for p, n, amount in rows]
+    found = [Reach(p, n or 0, amount if amount is not None else Decimal(0), bool(waits))
+             for p, n, amount, waits in rows]
+    return sorted(found, key=lambda r: (not r.recounting, -r.needs))
 
 
 def reach_computed_at(institution_id: int):

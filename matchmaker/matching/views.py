@@ -12,8 +12,6 @@ bp = Blueprint("matching", __name__)
 def reach():
     """Per product of the bank: how many open needs it matches and their total amount.
     Figures only: enterprise details reach a bank through consented leads."""
-    rows = queries.product_reach(current_user.institution_id)
-    return render_template("matching/reach.html", rows=rows,
-                           computed_at=queries.reach_computed_at(current_user.institution_id),
-                           total_needs=sum(n for _, n, _ in rows),
-                           total_amount=sum(a for _, _, a in rows))
+    return render_template("matching/reach.html",
+                           rows=queries.product_reach(current_user.institution_id),
+                           computed_at=queries.reach_computed_at(current_user.institution_id))
