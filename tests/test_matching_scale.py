@@ -142,6 +142,57 @@ def test_a_product_edit_shows_its_reach_recounting_until_its_job_ran(example, db
     assert (reach.needs, reach.recounting) == (0, False)
 
 
+def test_an_event_invites_by_what_matches_now_while_product_jobs_wait(example, db, queued):
+    """An event "by matches" reads who matches whom: a product changed and not yet
+    recomputed counts with its new terms, both ways (one leaves a need, one enters one)."""
+    from matchmaker.events import service as events
+    from tests.test_events_helpers import make_event
+
+    first, tech = product("P-FIRST-01"), product("P-TECH-01")
+    open_needs = Need.status.in_(("published", "in_progress"))
+    before = queries.served(open_needs)
+    assert (example["N-03"].enterprise_id, first.institution_id) in before
+    terms = _terms(first)
+    terms["amount_max_wan"] = Decimal(40)  # N-03 asks 50万元: P-FIRST-01 leaves it
+    product_service.update_product(user_for_role("bank_admin", institution=first.institution),
+                                   first, **terms)
+    terms = _terms(tech)
+    terms["purposes"] = [*terms["purposes"], "working_capital"]
+    terms["amount_min_wan"] = Decimal(10)  # P-TECH-01 now serves N-03, which never named it
+    product_service.update_product(user_for_role("bank_admin", institution=tech.institution),
+                                   tech, **terms)
+    pending = [job_id for job_id, _timeout in queued()]
+    assert len(pending) == 2
+    waiting = queries.served(open_needs)
+    report = events.invite(user_for_role("organizer"), make_event(), "matches")
+    _run(pending)
+    after = queries.served(open_needs)
+    assert waiting == after != before
+    assert first.institution_id not in {i for _e, i in after}  # its one product left N-03
+    assert (example["N-03"].enterprise_id, tech.institution_id) in after
+    assert (report.enterprises, report.institutions) == (
+        len({e for e, _i in after}), len({i for _e, i in after}))
+
+
+def test_an_event_invites_by_what_matches_now_while_every_need_waits(example, db, queued):
+    """An import's change (every need's recompute asked for at its end, no product marked):
+    the needs waiting for it are matched now."""
+    first = product("P-FIRST-01")
+    open_needs = Need.status.in_(("published", "in_progress"))
+    before = queries.served(open_needs)
+    admin = user_for_role("bank_admin", institution=first.institution)
+    with service.everything_after(admin):
+        terms = _terms(first)
+        terms["amount_max_wan"] = Decimal(40)  # N-03 asks 50万元
+        product_service.update_product(admin, first, **terms)
+    [(job_id, _timeout)] = queued()
+    assert _db.session.get(Job, job_id).kind == "matching.all"
+    assert not _db.session.scalars(select(StaleProduct)).all()
+    waiting = queries.served(open_needs)
+    _run([job_id])
+    assert waiting == queries.served(open_needs) != before
+
+
 def _near_list(html: str) -> str:
     if 'data-testid="near-misses"' not in html:
         return ""

@@ -26,7 +26,7 @@ from ..extensions import db
 from ..guards import guarded
 from ..institutions.models import Institution, InstitutionDistrict, Product
 from ..matching.models import Match
-from ..matching.queries import matches_by_institution
+from ..matching.queries import matches_by_institution, served
 from ..notifications.service import notify_all
 from .models import (
     Event,
@@ -273,7 +273,7 @@ class InviteReport:
 
 @guarded(can_manage_event, "event", message=MANAGERS)
 def invite(actor, event: Event, source: str, whitelist_id: int | None = None) -> InviteReport:
-    """Invite enterprises and institutions: from the stored matches (the event's theme and
+    """Invite enterprises and institutions: from the matches (the event's theme and
     district), from a whitelist batch, or everyone in the event's district / theme cluster.
     Each party is invited (and notified) once per event."""
     if event.status not in ("published", "scheduled"):
@@ -336,16 +336,14 @@ def _enterprise_scope(actor, event: Event):
 
 
 def _from_matches(actor, event, _whitelist_id):
-    query = (select(Need.enterprise_id, Product.institution_id)
-             .join(Match, Match.need_id == Need.id).join(Product, Product.id == Match.product_id)
-             .join(Enterprise, Enterprise.id == Need.enterprise_id)
-             .where(Need.status.in_(OPEN_NEED_STATUSES), Product.status == "published",
-                    *_enterprise_scope(actor, event)))
+    """The enterprises with an open need that a published product matches, and those
+    products' institutions (matching.queries.served: never a product's old terms)."""
+    conditions = [Need.status.in_(OPEN_NEED_STATUSES), *_enterprise_scope(actor, event)]
     if event.theme_purpose:
-        query = query.where(Need.purpose == event.theme_purpose)
+        conditions.append(Need.purpose == event.theme_purpose)
     if event.theme_cluster:
-        query = query.where(Enterprise.cluster == event.theme_cluster)
-    pairs = db.session.execute(query.distinct()).all()
+        conditions.append(Enterprise.cluster == event.theme_cluster)
+    pairs = served(*conditions)
     return {e for e, _ in pairs}, {i for _, i in pairs}
 
 

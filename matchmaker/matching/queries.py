@@ -15,13 +15,21 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from ..enterprises.models import Need
+from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
 from . import adapters
 from .matcher import NEAR_RANK, RankKey, rank_order
 from .models import Match, NearMiss, ProductReach, StaleProduct
-from .service import NEAR_SHOWN, SHOWN, current_matcher, firsts_now, rows_now, waiting
+from .service import (
+    NEAR_SHOWN,
+    SHOWN,
+    current_matcher,
+    firsts_now,
+    rows_now,
+    waiting,
+    waiting_whole,
+)
 
 
 def match_order(match) -> tuple:
@@ -152,6 +160,43 @@ def reasons_for(need: Need, rows: list[Match]) -> dict[int, list[str]]:
         for m in matcher.matches_for(facts, keys):
             reasons[m.product_id] = list(m.reasons)
     return reasons
+
+
+def served(*conditions) -> set[tuple[int, int]]:
+    """(enterprise id, institution id) for each need selected by `conditions` (on Need and
+    Enterprise, joined) and each institution with a product eligible for it — who an event
+    "by matches" invites. Read from the stored rows (each need's list holds every
+    institution's best), except what a change waiting for its job makes old: a changed
+    product is evaluated now over the needs (NeedIndex, as its job does), and a need waiting
+    for its own, a policy's or every need's recompute is matched now."""
+    needs = select(Need.id).join(Enterprise, Enterprise.id == Need.enterprise_id).where(*conditions)
+    changed = set(db.session.scalars(select(StaleProduct.product_id)))
+    recompute = waiting_whole(needs)
+    stored = (select(Need.id, Need.enterprise_id, Product.institution_id)
+              .join(Match, Match.need_id == Need.id).join(Product, Product.id == Match.product_id)
+              .where(Need.id.in_(needs), Product.status == "published"))
+    if changed:
+        stored = stored.where(Match.product_id.not_in(changed))
+    pairs = {(e, i) for need_id, e, i in db.session.execute(stored.distinct())
+             if need_id not in recompute}
+    if changed or recompute:
+        pairs |= _served_now(needs, changed, recompute)
+    return pairs
+
+
+def _served_now(needs, changed: set[int], recompute: set[int]) -> set[tuple[int, int]]:
+    """The pairs the matcher finds now: every product for a need in `recompute`, the changed
+    products for the others."""
+    matcher = current_matcher()
+    everyone = matcher.product_mask(matcher.products)
+    only_changed = matcher.product_mask(changed & matcher.products.keys())
+    facts, _status = adapters.load_need_facts(db.session, Need.id.in_(needs))
+    pairs: set[tuple[int, int]] = set()
+    for f in facts:
+        mask = everyone if f.id in recompute else only_changed
+        if mask:
+            pairs |= {(f.enterprise.id, i) for i in matcher.institutions_serving(f, mask)}
+    return pairs
 
 
 class Reach(NamedTuple):

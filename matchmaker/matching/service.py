@@ -384,6 +384,19 @@ def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
     return found
 
 
+def waiting_whole(need_ids) -> set[int]:
+    """Of the needs `need_ids` (a select of ids: a scope of any size, set-based), those whose
+    stored rows wait for a job for a reason other than a changed product: their own change,
+    a policy change's job, or every need's recompute (freshness, without StaleProduct: a
+    caller asking about changed products evaluates those products itself)."""
+    basis = _basis()
+    policy_epoch = db.session.scalar(select(func.max(StalePolicy.epoch))) or 0
+    return set(db.session.scalars(select(MatchState.need_id).where(
+        MatchState.need_id.in_(need_ids),
+        or_(MatchState.basis < MatchState.wanted, MatchState.basis < basis.all_wanted,
+            MatchState.whole_basis < policy_epoch))))
+
+
 def _stale_products_named(need_ids: list[int]) -> dict[int, int]:
     """need id -> the latest epoch of a changed product its stored rows name."""
     named = [select(model.need_id.label("need_id"), StaleProduct.epoch.label("epoch"))
