@@ -14,7 +14,8 @@ Prints the first read after the change (it builds the matcher, as each web worke
 read after a change does), then per need: the stored read (before the change) and the
 computed one (after), p50/p95/max — the need page's matches and near misses, and the need's
 matches by institution (the push page, leads, whitelists, events); a needs list page's bests
-(`--page` needs); peak RSS.
+(`--page` needs); an event's invitation by matches (city-wide and one district: nothing
+waiting, a product waiting, every need waiting); peak RSS.
 """
 import argparse
 import os
@@ -94,10 +95,45 @@ def main() -> int:
               f"median {statistics.median(lists) * 1000:.0f} ms, "
               f"max {max(lists) * 1000:.0f} ms ({len(pages)} pages)")
         db.session.rollback()
+    _invitations(app)
     if args.pages:
         _pages(app, sample[:args.pages])
     print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     return 0
+
+
+def _invitations(app) -> None:
+    """An event's invitation "by matches" (matching.queries.served: who matches whom among
+    the open needs), city-wide and for one district: nothing waiting (the stored rows), one
+    product changed and waiting for its job (evaluated over the needs), every need waiting
+    (matched now). In a transaction rolled back."""
+    from sqlalchemy import func, select
+
+    from matchmaker.enterprises.models import Enterprise, Need
+    from matchmaker.extensions import db
+    from matchmaker.institutions.models import Product
+    from matchmaker.matching import queries, service
+
+    with app.app_context():
+        district = db.session.scalar(select(Enterprise.district).group_by(Enterprise.district)
+                                     .order_by(func.count().desc()).limit(1))
+        product_id = db.session.scalar(select(Product.id).where(Product.status == "published")
+                                       .order_by(Product.id).limit(1))
+        scopes = {"city": (), f"district {district}": (Enterprise.district == district,)}
+        open_needs = Need.status.in_(service.OPEN_STATUSES)
+        changes = (("nothing waiting", {}), ("one product waiting", {"product_ids": [product_id]}),
+                   ("every need waiting", {"everything": True}))
+        for what, change in changes:
+            if change:
+                service.mark_stale(**change)
+            for name, scope in scopes.items():
+                start = time.perf_counter()
+                enterprises, institutions = queries.served(open_needs, *scope)
+                took = time.perf_counter() - start
+                print(f"invitation by matches, {name}, {what}: {took:.2f} s "
+                      f"({len(enterprises):,} enterprises, "
+                      f"{len(institutions):,} institutions)")
+        db.session.rollback()
 
 
 def _pages(app, need_ids: list[int]) -> None:

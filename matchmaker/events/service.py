@@ -343,8 +343,7 @@ def _from_matches(actor, event, _whitelist_id):
         conditions.append(Need.purpose == event.theme_purpose)
     if event.theme_cluster:
         conditions.append(Enterprise.cluster == event.theme_cluster)
-    pairs = served(*conditions)
-    return {e for e, _ in pairs}, {i for _, i in pairs}
+    return served(*conditions)
 
 
 def _lenders(event: Event) -> set[int]:

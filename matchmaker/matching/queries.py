@@ -7,28 +7,28 @@ change waits for its job, what a whole ranking would store now (service.rows_now
 old figures, never a mix of old and new (README "A waiting need is computed when read")."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, not_, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
 from . import adapters
-from .matcher import NEAR_RANK, RankKey, rank_order
-from .models import Match, NearMiss, ProductReach, StaleProduct
+from .matcher import NEAR_RANK, NeedIndex, RankKey, rank_order
+from .models import Match, MatchState, NearMiss, ProductReach, StaleProduct
 from .service import (
     NEAR_SHOWN,
     SHOWN,
+    current_but_products,
     current_matcher,
     firsts_now,
     rows_now,
     waiting,
-    waiting_whole,
 )
 
 
@@ -162,43 +162,57 @@ def reasons_for(need: Need, rows: list[Match]) -> dict[int, list[str]]:
     return reasons
 
 
-def served(*conditions) -> set[tuple[int, int]]:
-    """(enterprise id, institution id) for each need selected by `conditions` (on Need and
-    Enterprise, joined) and each institution with a product eligible for it — who an event
-    "by matches" invites. Read from the stored rows (each need's list holds every
-    institution's best), except what a change waiting for its job makes old: a changed
-    product is evaluated now over the needs (NeedIndex, as its job does), and a need waiting
-    for its own, a policy's or every need's recompute is matched now."""
-    needs = select(Need.id).join(Enterprise, Enterprise.id == Need.enterprise_id).where(*conditions)
+def served(*conditions) -> tuple[set[int], set[int]]:
+    """Who an event "by matches" invites: the enterprises with a need selected by
+    `conditions` (on Need and Enterprise) that a published product serves, and those
+    products' institutions. Read from the stored rows (each need's list holds every
+    institution's best) where they are current; a product whose change waits for its job is
+    evaluated now over the needs (NeedIndex, as its job does), and a need waiting for its
+    own, a policy's or every need's recompute is matched now."""
     changed = set(db.session.scalars(select(StaleProduct.product_id)))
-    recompute = waiting_whole(needs)
-    stored = (select(Need.id, Need.enterprise_id, Product.institution_id)
-              .join(Match, Match.need_id == Need.id).join(Product, Product.id == Match.product_id)
-              .where(Need.id.in_(needs), Product.status == "published"))
-    if changed:
-        stored = stored.where(Match.product_id.not_in(changed))
-    pairs = {(e, i) for need_id, e, i in db.session.execute(stored.distinct())
-             if need_id not in recompute}
-    if changed or recompute:
-        pairs |= _served_now(needs, changed, recompute)
-    return pairs
+    current = current_but_products()
+
+    def stored(column):
+        query = (select(column).select_from(Match)
+                 .join(Need, Need.id == Match.need_id)
+                 .join(Enterprise, Enterprise.id == Need.enterprise_id)
+                 .join(Product, Product.id == Match.product_id)
+                 .outerjoin(MatchState, MatchState.need_id == Need.id)
+                 .where(*conditions, Product.status == "published",
+                        or_(MatchState.need_id.is_(None), current)))
+        if changed:
+            query = query.where(Match.product_id.not_in(changed))
+        return set(db.session.scalars(query.distinct()))
+
+    enterprises, institutions = stored(Need.enterprise_id), stored(Product.institution_id)
+    needs = select(Need.id).join(Enterprise, Enterprise.id == Need.enterprise_id).where(*conditions)
+    waiting_ids = set(db.session.scalars(select(MatchState.need_id).where(
+        MatchState.need_id.in_(needs), not_(current))))
+    if changed or waiting_ids:
+        for enterprise_id, institution_id in _served_now(needs, changed, waiting_ids):
+            enterprises.add(enterprise_id)
+            institutions.add(institution_id)
+    return enterprises, institutions
 
 
-def _served_now(needs, changed: set[int], recompute: set[int]) -> set[tuple[int, int]]:
-    """The pairs the matcher finds now: every product for a need in `recompute`, the changed
-    products for the others."""
+def _served_now(needs, changed: set[int], waiting_ids: set[int]) -> Iterator[tuple[int, int]]:
+    """(enterprise id, institution id) the matcher finds now among `needs`: every product for
+    a need in `waiting_ids`, the changed products for the others."""
     matcher = current_matcher()
-    everyone = matcher.product_mask(matcher.products)
-    only_changed = matcher.product_mask(changed & matcher.products.keys())
     facts, _status = adapters.load_need_facts(db.session, Need.id.in_(needs))
-    pairs: set[tuple[int, int]] = set()
+    everyone = matcher.product_mask(matcher.products)
     for f in facts:
-        mask = everyone if f.id in recompute else only_changed
-        if mask:
-            pairs |= {(f.enterprise.id, i) for i in matcher.institutions_serving(f, mask)}
-    return pairs
-
-
+        if f.id in waiting_ids:
+            for institution_id in matcher.institutions_serving(f, everyone):
+                yield f.enterprise.id, institution_id
+    others = [f for f in facts if f.id not in waiting_ids]
+    terms = [matcher.products[pid] for pid in sorted(changed) if pid in matcher.products]
+    if others and terms:
+        index = NeedIndex(others, matcher.ctx)
+        enterprise_of = {f.id: f.enterprise.id for f in others}
+        for t in terms:
+            for need_id in index.impact(t).eligible:
+                yield enterprise_of[need_id], t.institution_id
 class Reach(NamedTuple):
     """One product's reach: open needs it matches and their amount; `recounting` while its
     change's job has not recounted them (the stored figures are the old terms')."""

@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Float, case, cast, delete, func, or_, select, union_all, update
+from sqlalchemy import Float, and_, case, cast, delete, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
@@ -384,17 +384,15 @@ def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
     return found
 
 
-def waiting_whole(need_ids) -> set[int]:
-    """Of the needs `need_ids` (a select of ids: a scope of any size, set-based), those whose
-    stored rows wait for a job for a reason other than a changed product: their own change,
-    a policy change's job, or every need's recompute (freshness, without StaleProduct: a
-    caller asking about changed products evaluates those products itself)."""
-    basis = _basis()
+def current_but_products():
+    """A condition on MatchState: the need's stored rows are current for every change but a
+    changed product's (their own, a policy's, every need's recompute: freshness without
+    StaleProduct), for a set-based read of any size; a caller that asks about changed
+    products evaluates those products itself."""
     policy_epoch = db.session.scalar(select(func.max(StalePolicy.epoch))) or 0
-    return set(db.session.scalars(select(MatchState.need_id).where(
-        MatchState.need_id.in_(need_ids),
-        or_(MatchState.basis < MatchState.wanted, MatchState.basis < basis.all_wanted,
-            MatchState.whole_basis < policy_epoch))))
+    return and_(MatchState.basis >= MatchState.wanted,
+                MatchState.basis >= _basis().all_wanted,
+                MatchState.whole_basis >= policy_epoch)
 
 
 def _stale_products_named(need_ids: list[int]) -> dict[int, int]:
