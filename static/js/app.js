@@ -9,6 +9,30 @@
       event.preventDefault();
     }
   });
+  // A form with data-busy="…" says so while the server works (an invitation or a proposal
+  // over a city's needs takes seconds) and is not sent twice. Checked after the other submit
+  // handlers (a declined confirmation, a field to correct) have had their say.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var busy = form.getAttribute("data-busy");
+    if (!busy) {
+      return;
+    }
+    window.setTimeout(function () {
+      if (event.defaultPrevented) {
+        return;
+      }
+      form.setAttribute("aria-busy", "true");
+      form.querySelectorAll("button:not([type]), button[type=submit]").forEach(function (button) {
+        button.disabled = true;
+        var spinner = document.createElement("span");
+        spinner.className = "spinner-border spinner-border-sm me-1";
+        spinner.setAttribute("aria-hidden", "true");
+        button.textContent = busy;
+        button.prepend(spinner);
+      });
+    }, 0);
+  });
   // fetch() POSTs carry the CSRF token from the page's meta tag.
   window.csrfFetch = function (url, options) {
     options = options || {};

@@ -276,3 +276,40 @@ def test_the_preview_of_a_product_change(new_page, live_server, artifacts, demo,
     assert_fits_a_screen(page, artifacts, "product-preview", size,
                          '[data-testid="confirm-publish"]')
     assert_reached_by_keyboard(page, "product-preview", size, '[data-testid="confirm-publish"]')
+
+
+def test_a_long_form_says_it_works_and_is_not_sent_twice(new_page, demo, monkeypatch):
+    """An invitation "by matches" reads a city's needs (seconds at city scale): while the
+    server works the button says so and is disabled (a second press sends nothing)."""
+    import json
+    import time
+
+    from matchmaker.events import service as events
+
+    invite, calls = events.invite, []
+
+    def slow(*args, **kwargs):  # in the live server's thread: as a city's invitation takes
+        calls.append(args[2])
+        time.sleep(2)
+        return invite(*args, **kwargs)
+
+    monkeypatch.setattr(events, "invite", slow)
+    page = open_page(new_page, demo, "desktop", ORGANIZER, f"/events/{demo['event']}")
+    form = page.get_by_test_id("invite-form")
+    form.get_by_label("按匹配结果").check()
+    # the page is left once the answer comes: what the form showed meanwhile is kept aside
+    page.evaluate("""() => {
+      const form = document.querySelector('[data-testid=invite-form]');
+      new MutationObserver(() => {
+        const button = form.querySelector('button');
+        sessionStorage.setItem('busy', JSON.stringify(
+          [form.getAttribute('aria-busy'), button.disabled, button.textContent.trim()]));
+      }).observe(form, {attributes: true, subtree: true, childList: true});
+    }""")
+    form.locator("button").click(no_wait_after=True)
+    page.wait_for_selector(".alert-success", timeout=15_000)
+    assert "已邀请" in page.locator(".alert-success").inner_text()
+    assert json.loads(page.evaluate("sessionStorage.getItem('busy')")) == [
+        "true", True, "正在查找并邀请…"]
+    assert calls == ["matches"]
+    assert page.console_errors == []
