@@ -15,7 +15,7 @@ read after a change does), then per need: the stored read (before the change) an
 computed one (after), p50/p95/max — the need page's matches and near misses, and the need's
 matches by institution (the push page, leads, whitelists, events); a needs list page's bests
 (`--page` needs); an event's invitation by matches (city-wide and one district: nothing
-waiting, a product waiting, every need waiting); peak RSS.
+waiting, a product waiting, every need waiting for costs or for an import); peak RSS.
 """
 import argparse
 import os
@@ -106,7 +106,8 @@ def _invitations(app) -> None:
     """An event's invitation "by matches" (matching.queries.served: who matches whom among
     the open needs), city-wide and for one district: nothing waiting (the stored rows), one
     product changed and waiting for its job (evaluated over the needs), every need waiting
-    (matched now). In a transaction rolled back."""
+    for a change of costs (the stored pairings hold) or for an import's (matched now). Each
+    in a transaction rolled back."""
     from sqlalchemy import func, select
 
     from matchmaker.enterprises.models import Enterprise, Need
@@ -121,9 +122,12 @@ def _invitations(app) -> None:
                                        .order_by(Product.id).limit(1))
         scopes = {"city": (), f"district {district}": (Enterprise.district == district,)}
         open_needs = Need.status.in_(service.OPEN_STATUSES)
-        changes = (("nothing waiting", {}), ("one product waiting", {"product_ids": [product_id]}),
-                   ("every need waiting", {"everything": True}))
-        for what, change in changes:
+        changes = (("nothing waiting", {}),
+                   ("one product waiting", {"product_ids": [product_id]}),
+                   ("every need waiting for costs (an LPR quote)",
+                    {"everything": True, "costs_only": True}),
+                   ("every need waiting (an import)", {"everything": True}))
+        for what, change in changes:  # each alone, rolled back after
             if change:
                 service.mark_stale(**change)
             for name, scope in scopes.items():
@@ -133,7 +137,7 @@ def _invitations(app) -> None:
                 print(f"invitation by matches, {name}, {what}: {took:.2f} s "
                       f"({len(enterprises):,} enterprises, "
                       f"{len(institutions):,} institutions)")
-        db.session.rollback()
+            db.session.rollback()
 
 
 def _pages(app, need_ids: list[int]) -> None:

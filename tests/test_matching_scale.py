@@ -192,6 +192,33 @@ def test_an_event_invites_by_what_matches_now_while_every_need_waits(example, db
     assert waiting == queries.served(open_needs) != before
 
 
+def test_an_event_invites_from_the_stored_pairings_while_only_costs_wait(example, db, queued,
+                                                                       monkeypatch):
+    """An LPR quote or a programme's edit moves every need's costs, never who is eligible:
+    the invitation reads the stored pairings meanwhile, matching nothing anew (at city scale
+    1.4 s against 10–12 s, bench_read_waiting)."""
+    open_needs = Need.status.in_(("published", "in_progress"))
+    before = queries.served(open_needs)
+    policy.add_lpr_quote(user_for_role("admin"), "lpr_1y", Decimal("2.1"), clock.china_today())
+    programme = _db.session.scalar(select(SubsidyProgram).order_by(SubsidyProgram.id))
+    service.recompute_programme_later(programme)
+    pending = [job_id for job_id, _timeout in queued()]
+    assert not service.is_fresh(example["N-01"])
+    anew = []
+    monkeypatch.setattr(queries, "_served_now", lambda *args: anew.append(args) or iter(()))
+    assert queries.served(open_needs) == before and anew == []
+    # an import's change (every need, eligibility with it) still matches them anew
+    with service.everything_after(user_for_role("admin")):
+        pass
+    queries.served(open_needs)
+    [(_needs, changed, waiting_ids)] = anew
+    assert not changed and waiting_ids == {n.id for n in example.values()
+                                           if n.status in ("published", "in_progress")}
+    monkeypatch.undo()
+    _run(pending + [job_id for job_id, _timeout in queued() or ()])
+    assert queries.served(open_needs) == before
+
+
 def _near_list(html: str) -> str:
     if 'data-testid="near-misses"' not in html:
         return ""

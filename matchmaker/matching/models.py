@@ -113,6 +113,10 @@ class MatchingBasis(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     epoch: Mapped[int] = mapped_column(BigInteger, default=0)
     all_wanted: Mapped[int] = mapped_column(BigInteger, default=0)
+    # of those, the last that can move eligibility (an import, a bridge fund's programme),
+    # not costs alone (an LPR quote, a programme, the fee rate): a need ranked whole since
+    # holds who it is eligible for (service.institutions_current)
+    eligible_wanted: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

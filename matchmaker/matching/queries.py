@@ -24,9 +24,9 @@ from .models import Match, MatchState, NearMiss, ProductReach, StaleProduct
 from .service import (
     NEAR_SHOWN,
     SHOWN,
-    current_but_products,
     current_matcher,
     firsts_now,
+    institutions_current,
     rows_now,
     waiting,
 )
@@ -167,10 +167,11 @@ def served(*conditions) -> tuple[set[int], set[int]]:
     `conditions` (on Need and Enterprise) that a published product serves, and those
     products' institutions. Read from the stored rows (each need's list holds every
     institution's best) where they are current; a product whose change waits for its job is
-    evaluated now over the needs (NeedIndex, as its job does), and a need waiting for its
-    own, a policy's or every need's recompute is matched now."""
+    evaluated now over the needs (NeedIndex, as its job does), and a need waiting for its own
+    recompute or for one that can move eligibility (an import) is matched now. A wait for
+    costs alone (an LPR quote, a programme, the fee rate) leaves the stored pairings true."""
     changed = set(db.session.scalars(select(StaleProduct.product_id)))
-    current = current_but_products()
+    current = institutions_current()
 
     def stored(column):
         query = (select(column).select_from(Match)

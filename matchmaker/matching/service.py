@@ -198,17 +198,20 @@ def _bump() -> int:
 
 
 def mark_stale(*, product_ids: Iterable[int] = (), need_ids: Iterable[int] = (),
-               everything: bool = False) -> int:
+               everything: bool = False, costs_only: bool = False) -> int:
     """What the matcher reads changed: bump the basis, and mark stale every need
     (everything: one row), or the needs whose stored results name one of `product_ids` (one
     StaleProduct row each: their figures would be old) and `need_ids`. Returns the new epoch.
+    `costs_only`: a change to every need that moves costs alone (an LPR quote, a programme,
+    the fee rate), never who is eligible for what (institutions_current).
     The recompute job (enqueue_recompute) makes them fresh; a product entering a list it was
     not in appears when that job has run (seconds), without the need showing anything old
     meanwhile."""
     epoch = _bump()
     if everything:
-        db.session.execute(update(MatchingBasis).where(MatchingBasis.id == 1)
-                           .values(all_wanted=epoch),
+        values = {"all_wanted": epoch} if costs_only else \
+            {"all_wanted": epoch, "eligible_wanted": epoch}
+        db.session.execute(update(MatchingBasis).where(MatchingBasis.id == 1).values(**values),
                            execution_options={"synchronize_session": False})
         return epoch
     products, needs = list(dict.fromkeys(product_ids)), list(need_ids)
@@ -226,7 +229,7 @@ def mark_policy_stale(key: str) -> int:
     """A change of the policy (`key`: programme_key, FEE_SETTING) whose own job patches only the
     needs it moves: every need stale at once, as mark_stale(everything=True), and kept stale
     until that job is done (a StalePolicy row), whatever job finishes before it."""
-    epoch = mark_stale(everything=True)
+    epoch = mark_stale(everything=True, costs_only=True)
     _upsert(StalePolicy, [{"key": key, "epoch": epoch}], StalePolicy.key, ("epoch",))
     return epoch
 
@@ -319,14 +322,14 @@ def pending_recompute(*, product_id: int | None = None, programme: str | None = 
 
 
 def recompute_later(*, product_ids: Iterable[int] = (), everything: bool = False,
-                    actor=None) -> list:
+                    costs_only: bool = False, actor=None) -> list:
     """mark_stale + enqueue_recompute: what a change to the catalogue or the policy calls. A
     change that needs every need ranked whole (an LPR quote, an import) also waits as a
     StalePolicy row: a patch job finishing while the full recompute runs (a fee rate's, a
     product's) raises the basis of needs the full one has not reached yet, and they would
     look current with the old scores."""
     product_ids = list(product_ids)
-    epoch = mark_stale(product_ids=product_ids, everything=everything)
+    epoch = mark_stale(product_ids=product_ids, everything=everything, costs_only=costs_only)
     if everything:
         _upsert(StalePolicy, [{"key": EVERYTHING, "epoch": epoch}], StalePolicy.key, ("epoch",))
     return enqueue_recompute(product_ids=product_ids, everything=everything, actor=actor)
@@ -384,15 +387,15 @@ def freshness(need_ids: Iterable[int]) -> dict[int, Freshness]:
     return found
 
 
-def current_but_products():
-    """A condition on MatchState: the need's stored rows are current for every change but a
-    changed product's (their own, a policy's, every need's recompute: freshness without
-    StaleProduct), for a set-based read of any size; a caller that asks about changed
-    products evaluates those products itself."""
-    policy_epoch = db.session.scalar(select(func.max(StalePolicy.epoch))) or 0
+def institutions_current():
+    """A condition on MatchState: the need's stored rows name every institution it is
+    eligible at, whatever costs wait for a job (an LPR quote, a programme, the fee rate move
+    no eligibility): nothing of its own waits, and it was ranked whole since the last change
+    to every need that can move eligibility (an import; a patch since does not count: it
+    kept the other products' keys). Set-based, for a scope of any size; a changed product's
+    needs (StaleProduct) are for the caller to evaluate."""
     return and_(MatchState.basis >= MatchState.wanted,
-                MatchState.basis >= _basis().all_wanted,
-                MatchState.whole_basis >= policy_epoch)
+                MatchState.whole_basis >= _basis().eligible_wanted)
 
 
 def _stale_products_named(need_ids: list[int]) -> dict[int, int]:

@@ -72,5 +72,5 @@ def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, produc
     if kind == "setting" and key == service.FEE_SETTING:
         service.recompute_fee_later(actor=actor)
         return
-    if kind == "lpr":
-        service.recompute_later(everything=True, actor=actor)
+    if kind == "lpr":  # the cost points' scale: no eligibility moves
+        service.recompute_later(everything=True, costs_only=True, actor=actor)
