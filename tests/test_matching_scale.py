@@ -135,6 +135,11 @@ def test_a_product_edit_shows_its_reach_recounting_until_its_job_ran(example, db
     assert "重新统计中" in waiting and "800 万元" not in waiting
     assert "重新统计中" not in _reach_row(html, "链上订单贷")  # the bank's other product
     assert html.index("技改专项贷") < html.index("链上订单贷")  # the one being recounted first
+    job = _db.session.get(Job, job_id)
+    job.status = "failed"  # as a worker records it: nothing will recount it until a retry
+    stalled = _reach_row(client.get("/institution/reach").get_data(as_text=True), "技改专项贷")
+    assert "统计未完成" in stalled and "重新统计中" not in stalled and "800 万元" not in stalled
+    job.status = "queued"  # the admin's retry
     _run([job_id])
     after = _reach_row(client.get("/institution/reach").get_data(as_text=True), "技改专项贷")
     assert "重新统计中" not in after and "800 万元" not in after

@@ -15,6 +15,7 @@ from typing import NamedTuple
 from sqlalchemy import func, not_, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
+from .. import jobs
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
@@ -216,11 +217,13 @@ def _served_now(needs, changed: set[int], waiting_ids: set[int]) -> Iterator[tup
                 yield enterprise_of[need_id], t.institution_id
 class Reach(NamedTuple):
     """One product's reach: open needs it matches and their amount; `recounting` while its
-    change's job has not recounted them (the stored figures are the old terms')."""
+    change's job has not recounted them (the stored figures are the old terms'), `stalled`
+    when no job is queued or running to do it (it failed: an admin retries it)."""
     product: Product
     needs: int
     amount_wan: Decimal
     recounting: bool
+    stalled: bool = False
 
 
 def product_reach(institution_id: int) -> list[Reach]:
@@ -235,9 +238,16 @@ def product_reach(institution_id: int) -> list[Reach]:
         .outerjoin(StaleProduct, StaleProduct.product_id == Product.id)
         .where(Product.institution_id == institution_id)
         .order_by(Product.status, Product.name)).all()
-    found = [Reach(p, n or 0, amount if amount is not None else Decimal(0), bool(waits))
+    found = [Reach(p, n or 0, amount if amount is not None else Decimal(0), bool(waits),
+                   bool(waits) and not _recount_coming(p.id))
              for p, n, amount, waits in rows]
     return sorted(found, key=lambda r: (not r.recounting, -r.needs))
+
+
+def _recount_coming(product_id: int) -> bool:
+    """A job that will recount the product is queued or running (its own, or every need's)."""
+    return any(jobs.service.active_job(key) is not None
+               for key in (f"matching.product:{product_id}", "matching.all"))
 
 
 def reach_computed_at(institution_id: int):
