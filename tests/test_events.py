@@ -24,6 +24,8 @@ from matchmaker.events.models import (
 from matchmaker.leads import push
 from matchmaker.leads import scope as lead_scope
 from matchmaker.leads.models import Claim, Consent, Lead
+from matchmaker.matching import service as matching
+from matchmaker.matching.models import MatchState
 from matchmaker.notifications.models import Notification
 from matchmaker.policy.models import Setting
 from tests.factories import (
@@ -153,6 +155,9 @@ def test_inviting_from_matches_notifies_each_party_once(db, before):
     firm_user = user_for_role("enterprise", enterprise=need.enterprise)
     elsewhere = NeedFactory(enterprise=EnterpriseFactory(district="万州区"))
     MatchFactory(need=elsewhere)
+    epoch = matching.current_epoch()  # ranked, as matching writes each need's rows
+    db.session.add_all(MatchState(need_id=n.id, basis=epoch, whole_basis=epoch)
+                       for n in (need, elsewhere))
     report = service.invite(organizer("永川区"), event, "matches")
     assert (report.enterprises, report.institutions) == (1, 1)
     assert any("诚邀参加" in n for n in notes(firm_user))

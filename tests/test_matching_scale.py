@@ -139,6 +139,13 @@ def test_a_product_edit_shows_its_reach_recounting_until_its_job_ran(example, db
     job.status = "failed"  # as a worker records it: nothing will recount it until a retry
     stalled = _reach_row(client.get("/institution/reach").get_data(as_text=True), "技改专项贷")
     assert "统计未完成" in stalled and "重新统计中" not in stalled and "800 万元" not in stalled
+    part = Job(kind="matching.product_part", description="第1部分", status="running",
+               parent_id=job.id)  # a failed part retried: the product is being recounted
+    _db.session.add(part)
+    _db.session.flush()
+    retried = _reach_row(client.get("/institution/reach").get_data(as_text=True), "技改专项贷")
+    assert "重新统计中" in retried and "统计未完成" not in retried
+    _db.session.delete(part)
     job.status = "queued"  # the admin's retry
     _run([job_id])
     after = _reach_row(client.get("/institution/reach").get_data(as_text=True), "技改专项贷")
@@ -176,6 +183,37 @@ def test_an_event_invites_by_what_matches_now_while_product_jobs_wait(example, d
     assert first.institution_id not in after[1]  # its one product left N-03
     assert example["N-03"].enterprise_id in after[0]  # P-TECH-01 serves it now
     assert (report.enterprises, report.institutions) == (len(after[0]), len(after[1]))
+
+
+def test_an_event_still_invites_a_bank_whose_other_product_serves_beneath_the_list(
+        app, db, queued, monkeypatch):
+    """A need stores its ranked list and each institution's best only: when that best is a
+    changed product, the institution's other products beneath the list are matched anew."""
+    app.config["JOBS_BACKEND"] = "inline"  # the import's matching done at once
+    monkeypatch.setattr(service, "SHOWN", 1)  # a list shorter than the eligible products,
+    monkeypatch.setattr(service, "RESERVE", 0)  # as at a city's 5,000 products
+    doc = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    [first] = [p for p in doc["products"] if p["ref"] == "P-FIRST-01"]
+    doc["products"].append({**first, "ref": "P-FIRST-02", "name": "首贷担保贷二（示例）",
+                            "rate_min": 5.6, "rate_max": 6.5})  # dearer: never the best
+    import_document(doc)
+    _db.session.flush()
+    guarantor = product("P-FIRST-01")
+    n03 = _db.session.scalar(select(Need).where(Need.ref == "N-03"))
+    stored = {m.product.ref for m in _db.session.scalars(select(Match).where(
+        Match.need_id == n03.id))}
+    assert "P-FIRST-02" not in stored and "P-FIRST-01" in stored
+    app.config["JOBS_BACKEND"] = "thread"  # the edit's job waits
+    terms = _terms(guarantor)
+    terms["amount_max_wan"] = Decimal(40)  # N-03 asks 50万元: P-FIRST-02 still serves it
+    product_service.update_product(
+        user_for_role("bank_admin", institution=guarantor.institution), guarantor, **terms)
+    pending = [job_id for job_id, _timeout in queued()]
+    open_needs = Need.status.in_(("published", "in_progress"))
+    waiting = queries.served(open_needs)
+    assert guarantor.institution_id in waiting[1] and n03.enterprise_id in waiting[0]
+    _run(pending)
+    assert queries.served(open_needs) == waiting
 
 
 def test_an_event_invites_by_what_matches_now_while_every_need_waits(example, db, queued):

@@ -15,15 +15,16 @@ from typing import NamedTuple
 from sqlalchemy import func, not_, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
-from .. import jobs
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
+from ..jobs.models import ACTIVE, Job
 from . import adapters
 from .matcher import NEAR_RANK, NeedIndex, RankKey, rank_order
 from .models import Match, MatchState, NearMiss, ProductReach, StaleProduct
 from .service import (
     NEAR_SHOWN,
+    OPEN_STATUSES,
     SHOWN,
     current_matcher,
     firsts_now,
@@ -188,13 +189,29 @@ def served(*conditions) -> tuple[set[int], set[int]]:
 
     enterprises, institutions = stored(Need.enterprise_id), stored(Product.institution_id)
     needs = select(Need.id).join(Enterprise, Enterprise.id == Need.enterprise_id).where(*conditions)
-    waiting_ids = set(db.session.scalars(select(MatchState.need_id).where(
-        MatchState.need_id.in_(needs), not_(current))))
+    waiting_ids = _matched_anew(needs, current, changed)
     if changed or waiting_ids:
         for enterprise_id, institution_id in _served_now(needs, changed, waiting_ids):
             enterprises.add(enterprise_id)
             institutions.add(institution_id)
     return enterprises, institutions
+
+
+def _matched_anew(needs, current, changed: set[int]) -> set[int]:
+    """Of `needs` (a select of ids), those whose institutions are matched anew: waiting for
+    their own or an eligibility-moving recompute (`current` fails), never ranked (an import's
+    new needs), or whose stored best at some institution is a changed product — that
+    institution's other products, beneath the stored list, may serve it still."""
+    waiting = select(MatchState.need_id).where(MatchState.need_id.in_(needs), not_(current))
+    never = select(Need.id).where(Need.id.in_(needs), Need.status.in_(OPEN_STATUSES),
+                                  ~select(MatchState.need_id)
+                                  .where(MatchState.need_id == Need.id).exists())
+    found = set(db.session.scalars(waiting)) | set(db.session.scalars(never))
+    if changed:
+        found |= set(db.session.scalars(select(Match.need_id).where(
+            Match.need_id.in_(needs), Match.product_id.in_(changed),
+            Match.institution_best.is_(True))))
+    return found
 
 
 def _served_now(needs, changed: set[int], waiting_ids: set[int]) -> Iterator[tuple[int, int]]:
@@ -215,6 +232,8 @@ def _served_now(needs, changed: set[int], waiting_ids: set[int]) -> Iterator[tup
         for t in terms:
             for need_id in index.impact(t).eligible:
                 yield enterprise_of[need_id], t.institution_id
+
+
 class Reach(NamedTuple):
     """One product's reach: open needs it matches and their amount; `recounting` while its
     change's job has not recounted them (the stored figures are the old terms'), `stalled`
@@ -245,9 +264,16 @@ def product_reach(institution_id: int) -> list[Reach]:
 
 
 def _recount_coming(product_id: int) -> bool:
-    """A job that will recount the product is queued or running (its own, or every need's)."""
-    return any(jobs.service.active_job(key) is not None
-               for key in (f"matching.product:{product_id}", "matching.all"))
+    """A job that will recount the product is queued or running: its own or every need's,
+    or a part of the latest of either, retried after the job failed."""
+    for key in (f"matching.product:{product_id}", "matching.all"):
+        latest = db.session.scalar(select(Job).where(Job.key == key)
+                                   .order_by(Job.id.desc()).limit(1))
+        if latest is not None and (latest.status in ACTIVE or db.session.scalar(
+                select(Job.id).where(Job.parent_id == latest.id, Job.status.in_(ACTIVE))
+                .limit(1)) is not None):
+            return True
+    return False
 
 
 def reach_computed_at(institution_id: int):

@@ -24,6 +24,8 @@ def upgrade():
     with op.batch_alter_table("matching_basis") as batch:
         batch.add_column(sa.Column("eligible_wanted", sa.BigInteger(), server_default="0",
                                    nullable=False))
+    # a recompute of every need waiting at the upgrade may be an import's: treated as one
+    op.execute("UPDATE matching_basis SET eligible_wanted = all_wanted")
 
 
 def downgrade():

@@ -24,6 +24,7 @@
       }
       form.setAttribute("aria-busy", "true");
       form.querySelectorAll("button:not([type]), button[type=submit]").forEach(function (button) {
+        button.setAttribute("data-idle-text", button.textContent);
         button.disabled = true;
         var spinner = document.createElement("span");
         spinner.className = "spinner-border spinner-border-sm me-1";
@@ -32,6 +33,19 @@
         button.prepend(spinner);
       });
     }, 0);
+  });
+  // A page brought back by the browser's back button is the page as it was left: busy.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) {
+      return;
+    }
+    document.querySelectorAll("form[data-busy][aria-busy]").forEach(function (form) {
+      form.removeAttribute("aria-busy");
+      form.querySelectorAll("button[data-idle-text]").forEach(function (button) {
+        button.disabled = false;
+        button.textContent = button.getAttribute("data-idle-text");
+      });
+    });
   });
   // fetch() POSTs carry the CSRF token from the page's meta tag.
   window.csrfFetch = function (url, options) {

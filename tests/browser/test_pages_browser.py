@@ -280,7 +280,7 @@ def test_the_preview_of_a_product_change(new_page, live_server, artifacts, demo,
 
 def test_a_long_form_says_it_works_and_is_not_sent_twice(new_page, demo, monkeypatch):
     """An invitation "by matches" reads a city's needs (seconds at city scale): while the
-    server works the button says so and is disabled (a second press sends nothing)."""
+    server works the button says so and is disabled; one request is sent."""
     import json
     import time
 
