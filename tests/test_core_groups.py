@@ -205,3 +205,60 @@ def test_missing_group_is_404(db, client_as, path):
     client = client_as("organizer")
     response = client.post(path) if path.endswith("delete") else client.get(path)
     assert response.status_code == 404
+
+
+def test_a_list_change_leaves_the_supply_chain_needs_to_one_job_computed_meanwhile(
+        app, db, client_as, entries):
+    """At city scale tens of thousands of needs state a core enterprise: a change to the list
+    marks them stale in one statement and leaves them to one job; their pages compute them
+    meanwhile, and a need stating none is not touched."""
+    from matchmaker import jobs
+    from matchmaker.jobs import runner
+    from matchmaker.jobs.models import Job
+    from matchmaker.matching import queries
+
+    product, need = supply_chain(BOE, OPTO)  # not contained: needs the group
+    plain = NeedFactory()
+    matching.refresh_need(need), matching.refresh_need(plain)
+    assert stored(need, product) is None
+    app.config["JOBS_BACKEND"] = "thread"  # the job waits, as behind a busy worker
+    try:
+        service.save_core_group(None, None, name=BOE, aliases=["京东方"],
+                                member_ids=[entries[OPTO].id])
+        matching.recompute_supply_chain_later()
+        [(job_id, _timeout)] = db.session.info.pop(jobs.service._PENDING)
+    finally:
+        app.config["JOBS_BACKEND"] = "inline"
+    assert not matching.is_fresh(need) and matching.is_fresh(plain)
+    assert db.session.scalar(select(Match).where(Match.need_id == need.id,
+                                                 Match.product_id == product.id)) is None
+    shown = queries.shown_for_need(need)  # computed with the group, nothing written
+    assert shown.now and product.id in {m.product_id for m in shown.matches}
+    runner.run_inline(db.session.get(Job, job_id))
+    assert db.session.get(Job, job_id).status == "done"
+    assert matching.is_fresh(need)
+    assert db.session.scalar(select(Match).where(Match.need_id == need.id,
+                                                 Match.product_id == product.id)) is not None
+
+
+@pytest.mark.parametrize("change", ["enterprise", "alias"])
+def test_an_organizer_changing_the_list_starts_the_job_and_sees_its_progress(
+        db, client_as, entries, change):
+    from matchmaker.jobs.models import Job
+
+    client = client_as("organizer")
+    db.session.commit()
+    _product, need = supply_chain("长安汽车", "长安")  # 长安 is not on the list yet
+    db.session.commit()
+    if change == "enterprise":
+        response = client.post(f"/core-enterprises/{entries['长安'].id}/edit", data={
+            "name": "重庆长安汽车股份有限公司", "aliases": "长安\n长安汽车"})
+    else:
+        response = client.post("/core-enterprises/names/confirm", data={
+            "core_enterprise_id": entries["长安"].id, "alias": "长安"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    job = db.session.scalar(select(Job).where(Job.kind == "matching.core"))
+    assert job is not None and f"job={job.id}" in response.headers["Location"]
+    assert job.status == "done" and matching.is_fresh(need)  # run inline in tests
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "供应链融资需求正在后台重新匹配" in page and 'data-testid="job-progress"' in page

@@ -160,7 +160,7 @@ def test_a_change_made_while_a_core_group_refresh_runs_waits_for_it(own_database
     def group_saved():
         try:
             with app.app_context():
-                service.refresh_supply_chain_needs()
+                service.recompute_supply_chain_later()
                 epochs["refresh"] = service.current_epoch()
                 refreshed.set()
                 may_commit.wait(10)

@@ -252,11 +252,12 @@ def _core_enterprise_form(entry, form):
             saved = service.save_core_enterprise(
                 current_user, entry, name=form.name.data, uscc=form.uscc.data,
                 cluster=form.cluster.data or None, aliases=form.alias_list())
+            [job] = matching_service.recompute_supply_chain_later(current_user)
         if not done:
             return render_template(template, form=form, entry=entry), 400
         entry = saved
-        flash(f"已保存“{entry.name}”。", "success")
-        return redirect(url_for(".core_enterprises"))
+        flash(f"已保存“{entry.name}”，供应链融资需求正在后台重新匹配。", "success")
+        return redirect(url_for(".core_enterprises", job=job.id))
     status = 400 if form.is_submitted() else 200
     return render_template(template, form=form, entry=entry), status
 
@@ -280,8 +281,11 @@ def confirm_alias():
     entry = db.get_or_404(CoreEnterprise, form.core_enterprise_id.data)
     with attempt() as done:
         service.confirm_alias(current_user, entry, form.alias.data)
+        [job] = matching_service.recompute_supply_chain_later(current_user)
     if done:
-        flash(f"已确认“{form.alias.data}”即“{entry.name}”。", "success")
+        flash(f"已确认“{form.alias.data}”即“{entry.name}”，相关供应链融资需求正在后台重新匹配。",
+              "success")
+        return redirect(url_for(".stated_names", job=job.id))
     return redirect(url_for(".stated_names"))
 
 
@@ -326,13 +330,13 @@ def _core_group_form(group, form):
             saved = service.save_core_group(
                 current_user, group, name=form.name.data, aliases=form.alias_list(),
                 member_ids=form.member_ids(), note=form.note.data)
-            refreshed = matching_service.refresh_supply_chain_needs()
+            [job] = matching_service.recompute_supply_chain_later(current_user)
         if not done:
             return render_template(template, form=form, group=group), 400
         group = saved
         flash(f"已保存“{group.name}”集团（{len(group.members)}家成员企业），"
-              f"已重新匹配{refreshed}条供应链融资需求。", "success")
-        return redirect(url_for(".core_groups"))
+              "供应链融资需求正在后台重新匹配。", "success")
+        return redirect(url_for(".core_groups", job=job.id))
     status = 400 if form.is_submitted() else 200
     return render_template(template, form=form, group=group), status
 
@@ -346,7 +350,9 @@ def delete_core_group(group_id):
     name = group.name
     with attempt() as done:
         service.delete_core_group(current_user, group)
-        matching_service.refresh_supply_chain_needs()
+        [job] = matching_service.recompute_supply_chain_later(current_user)
     if done:
-        flash(f"已删除“{name}”集团，其成员企业仍在名单库中。", "success")
+        flash(f"已删除“{name}”集团，其成员企业仍在名单库中；供应链融资需求正在后台重新匹配。",
+              "success")
+        return redirect(url_for(".core_groups", job=job.id))
     return redirect(url_for(".core_groups"))

@@ -1,7 +1,7 @@
 """Matching's background jobs: a product's recompute, `match --all` in parts, the reach
 recount. Each commits per chunk of needs (service.CHUNK), every need whole, and can be run
 again from the start after a crash (it rewrites what it finds)."""
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .. import jobs, signals
 from ..enterprises.models import Need
@@ -181,3 +181,17 @@ def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
     return {"needs": total, "reach": reach, "part": part}
 
 
+
+
+@job("matching.core", "按核心企业名单重新匹配供应链融资需求", timeout=1800)
+def recompute_supply_chain(ctx) -> dict:
+    """After the core-enterprise list changed: the needs stating a core enterprise."""
+    total = db.session.scalar(select(func.count()).select_from(
+        service.supply_chain_needs().subquery()))
+
+    def progress(done: int, batch_ids: list[int]) -> None:
+        signals.matches_refreshed.send(signals.NEEDS, need_ids=frozenset(batch_ids))
+        ctx.commit()
+        ctx.progress(100 * done / max(total, 1), f"供应链融资需求：{done}/{total}个")
+
+    return service.recompute_supply_chain(progress)

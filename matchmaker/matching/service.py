@@ -793,26 +793,43 @@ def refresh_open_needs_of(enterprise: Enterprise) -> int:
     return len(needs)
 
 
-def refresh_supply_chain_needs() -> int:
-    """After the core-enterprise groups changed: recompute the open needs of enterprises that
-    state a core enterprise (only their core-enterprise condition can have moved).
+def supply_chain_needs():
+    """The open needs of enterprises that state a core enterprise (a select of ids): only
+    their core-enterprise condition reads the list, its aliases and its groups."""
+    return (select(Need.id).join(Enterprise, Enterprise.id == Need.enterprise_id)
+            .where(Enterprise.core_enterprise.is_not(None), Need.status.in_(OPEN_STATUSES)))
 
-    The groups enter the matcher, not the needs' facts: the epoch moves first, so that this
-    loop writes at a basis of its own and holds the basis row until it commits — a change
-    made meanwhile (a product's, a programme's) waits for it, and its job then reads the
-    needs as this loop left them. Without it the loop's rows, same facts and same epoch as a
-    job had read, would pass for what that job judged."""
+
+def recompute_supply_chain_later(actor=None) -> list:
+    """The core-enterprise list changed (an enterprise, an alias, a group): the needs that
+    state a core enterprise are marked stale in one statement (pages compute them meanwhile:
+    rows_now) and a job ranks them again (recompute_supply_chain). At city scale they are
+    tens of thousands: one by one in the request it would outlive the worker.
+
+    The epoch moves here and the basis row is held until the request commits: a change made
+    meanwhile (a product's, a programme's) gets a later epoch, and its job reads the needs as
+    this one's job leaves them."""
     db.session.flush()
-    _bump()
-    basis = (current_epoch(), current_matcher())  # the epoch first: see refresh_need
-    needs = db.session.scalars(
-        select(Need).join(Enterprise).where(Enterprise.core_enterprise.is_not(None),
-                                            Need.status.in_(OPEN_STATUSES))
-        .order_by(Need.id)).all()
-    for need in needs:
-        refresh_need(need, basis)
-    log.info("core-enterprise groups changed: %s needs refreshed", len(needs))
-    return len(needs)
+    epoch = _bump()
+    db.session.execute(update(MatchState).where(MatchState.need_id.in_(supply_chain_needs()))
+                       .values(wanted=epoch), execution_options={"synchronize_session": False})
+    return [jobs.enqueue("matching.core", {}, actor=actor, key="matching.core",
+                         description="按核心企业名单的变更重新匹配供应链融资需求")]
+
+
+def recompute_supply_chain(progress=None) -> dict:
+    """The job after the core-enterprise list changed: every need that states a core
+    enterprise ranked whole at the current epoch, CHUNK by CHUNK; progress(done, need ids)
+    after each commit point."""
+    epoch = current_epoch()  # before the catalogue: see refresh_need
+    matcher = current_matcher()
+    ids = supply_chain_needs()
+    seen = dict(db.session.execute(select(MatchState.need_id, MatchState.computed_at)
+                                   .where(MatchState.need_id.in_(ids))).all())
+    facts, _status = adapters.load_need_facts(db.session, Need.id.in_(ids))
+    recompute_needs(facts, matcher, epoch, progress, seen=seen)
+    log.info("core-enterprise list changed: %s needs ranked again", len(facts))
+    return {"needs": len(facts)}
 
 
 def facts_seen(needs: tuple[int, int] | None) -> tuple[list, dict, dict]:
