@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 from .. import clock
 from ..errors import ServiceError
 from ..extensions import db
+from ..matching import service as matching_service
 from . import service
 
 
@@ -42,9 +43,12 @@ def load_command(path):
     except ServiceError as err:
         db.session.rollback()
         raise click.ClickException(err.message) from None
+    # the needs that state a core enterprise read the list: ranked again by a job
+    [job] = matching_service.recompute_supply_chain_later()
     db.session.commit()
     click.echo(f"core enterprises: {created} created, {updated} updated; "
-               f"groups: {g_created} created, {g_updated} updated")
+               f"groups: {g_created} created, {g_updated} updated; "
+               f"supply-chain needs queued for matching (job #{job.id})")
 
 
 @click.command("reprice-lpr-products")
