@@ -190,8 +190,8 @@ EXEMPT = {
     # the fee rate's recompute job: policy.update_setting (guarded, admins only) starts it
     # through policy_changed; the actor is whom the job is shown to, not authorised again
     "matchmaker.matching.service.recompute_fee_later",
-    # the core list's recompute job: the list's services (guarded, organizers and admins)
-    # and the CLI load start it; the actor is whom the job is shown to
+    # the core list's recompute job: the list's views, after its guarded services (organizers
+    # and admins), and the CLI load start it; the actor is whom the job is shown to
     "matchmaker.matching.service.recompute_supply_chain_later",
     # the invitation row itself: accounts.invite and enterprises.members.invite_first_user
     # check who invites whom before they call it
