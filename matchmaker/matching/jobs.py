@@ -181,8 +181,6 @@ def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
     return {"needs": total, "reach": reach, "part": part}
 
 
-
-
 @job("matching.core", "按核心企业名单重新匹配供应链融资需求", timeout=1800)
 def recompute_supply_chain(ctx) -> dict:
     """After the core-enterprise list changed: the needs stating a core enterprise."""

@@ -41,7 +41,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import Float, and_, case, cast, delete, func, or_, select, union_all, update
+from sqlalchemy import (
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import selectinload
@@ -197,7 +209,7 @@ def _bump() -> int:
     return basis.epoch
 
 
-def mark_stale(*, product_ids: Iterable[int] = (), need_ids: Iterable[int] = (),
+def mark_stale(*, product_ids: Iterable[int] = (), need_ids: Iterable[int] | Select = (),
                everything: bool = False, costs_only: bool = False) -> int:
     """What the matcher reads changed: bump the basis, and mark stale every need
     (everything: one row), or the needs whose stored results name one of `product_ids` (one
@@ -214,11 +226,13 @@ def mark_stale(*, product_ids: Iterable[int] = (), need_ids: Iterable[int] = (),
         db.session.execute(update(MatchingBasis).where(MatchingBasis.id == 1).values(**values),
                            execution_options={"synchronize_session": False})
         return epoch
-    products, needs = list(dict.fromkeys(product_ids)), list(need_ids)
+    products = list(dict.fromkeys(product_ids))
     if products:
         _upsert(StaleProduct, [{"product_id": pid, "epoch": epoch} for pid in products],
                 StaleProduct.product_id, ("epoch",))
-    for chunk in _chunks(needs):
+    # a select of ids (the supply-chain needs: tens of thousands) is one statement
+    chunks = [need_ids] if isinstance(need_ids, Select) else _chunks(list(need_ids))
+    for chunk in chunks:
         db.session.execute(update(MatchState).where(MatchState.need_id.in_(chunk))
                            .values(wanted=epoch),
                            execution_options={"synchronize_session": False})
@@ -810,9 +824,7 @@ def recompute_supply_chain_later(actor=None) -> list:
     meanwhile (a product's, a programme's) gets a later epoch, and its job reads the needs as
     this one's job leaves them."""
     db.session.flush()
-    epoch = _bump()
-    db.session.execute(update(MatchState).where(MatchState.need_id.in_(supply_chain_needs()))
-                       .values(wanted=epoch), execution_options={"synchronize_session": False})
+    mark_stale(need_ids=supply_chain_needs())
     return [jobs.enqueue("matching.core", {}, actor=actor, key="matching.core",
                          description="按核心企业名单的变更重新匹配供应链融资需求")]
 
