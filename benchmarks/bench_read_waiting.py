@@ -114,6 +114,7 @@ def _invitations(app) -> None:
     from matchmaker.extensions import db
     from matchmaker.institutions.models import Product
     from matchmaker.matching import queries, service
+    from matchmaker.matching.models import Match
 
     with app.app_context():
         district = db.session.scalar(select(Enterprise.district).group_by(Enterprise.district)
@@ -122,8 +123,14 @@ def _invitations(app) -> None:
                                        .order_by(Product.id).limit(1))
         scopes = {"city": (), f"district {district}": (Enterprise.district == district,)}
         open_needs = Need.status.in_(service.OPEN_STATUSES)
+        # the product stored as its institution's best for the most needs: its needs are
+        # matched anew (that institution's other products are not stored)
+        busiest = db.session.scalar(
+            select(Match.product_id).where(Match.institution_best.is_(True))
+            .group_by(Match.product_id).order_by(func.count().desc()).limit(1))
         changes = (("nothing waiting", {}),
                    ("one product waiting", {"product_ids": [product_id]}),
+                   ("the busiest institution best waiting", {"product_ids": [busiest]}),
                    ("every need waiting for costs (an LPR quote)",
                     {"everything": True, "costs_only": True}),
                    ("every need waiting (an import)", {"everything": True}))
