@@ -129,6 +129,18 @@ def counts() -> dict[str, int]:
         select(Job.status, func.count(Job.id)).group_by(Job.status))}
 
 
+def in_progress(key: str) -> bool:
+    """The latest job of this key is queued or running, or a part of it is (a failed part an
+    admin retried: the parent stays failed until its last part is done)."""
+    latest = db.session.scalar(select(Job).where(Job.key == key)
+                               .order_by(Job.id.desc()).limit(1))
+    if latest is None:
+        return False
+    return latest.status in ACTIVE or db.session.scalar(
+        select(Job.id).where(Job.parent_id == latest.id, Job.status.in_(ACTIVE)).limit(1)
+    ) is not None
+
+
 def active_job(key: str, *, queued_only: bool = False) -> Job | None:
     """The queued (or running) job of this key, if any (a page shows "正在更新" meanwhile).
     queued_only: the caller leaves its change to that job, so the row is locked until the

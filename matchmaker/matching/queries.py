@@ -18,7 +18,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db
 from ..institutions.models import Product
-from ..jobs.models import ACTIVE, Job
+from ..jobs import service as jobs
 from . import adapters
 from .matcher import NEAR_RANK, NeedIndex, RankKey, rank_order
 from .models import Match, MatchState, NearMiss, ProductReach, StaleProduct
@@ -264,16 +264,9 @@ def product_reach(institution_id: int) -> list[Reach]:
 
 
 def _recount_coming(product_id: int) -> bool:
-    """A job that will recount the product is queued or running: its own or every need's,
-    or a part of the latest of either, retried after the job failed."""
-    for key in (f"matching.product:{product_id}", "matching.all"):
-        latest = db.session.scalar(select(Job).where(Job.key == key)
-                                   .order_by(Job.id.desc()).limit(1))
-        if latest is not None and (latest.status in ACTIVE or db.session.scalar(
-                select(Job.id).where(Job.parent_id == latest.id, Job.status.in_(ACTIVE))
-                .limit(1)) is not None):
-            return True
-    return False
+    """A job that will recount the product is under way: its own or every need's."""
+    return any(jobs.in_progress(key)
+               for key in (f"matching.product:{product_id}", "matching.all"))
 
 
 def reach_computed_at(institution_id: int):
