@@ -262,3 +262,39 @@ def test_an_organizer_changing_the_list_starts_the_job_and_sees_its_progress(
     assert job.status == "done" and matching.is_fresh(need)  # run inline in tests
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "供应链融资需求正在后台重新匹配" in page and 'data-testid="job-progress"' in page
+
+
+def test_the_list_change_job_splits_a_large_platform_into_parts_over_the_workers(
+        db, client_as, entries, monkeypatch):
+    """At city scale the supply-chain needs are tens of thousands: the job splits them by id
+    into parts of PART needs, as `match --all` does, each ranking its own at the epoch, and
+    every need ends fresh with the group's product matched."""
+    from matchmaker.jobs.models import Job
+
+    monkeypatch.setattr(matching, "PART", 2)
+    client = client_as("organizer")
+    product, first = supply_chain(BOE, OPTO)  # not contained: needs the group
+    needs = [first] + [NeedFactory(purpose="supply_chain",
+                                   enterprise=EnterpriseFactory(core_enterprise=name))
+                       for name in (DISPLAY, OPTO, DISPLAY, OPTO)]
+    bystander = NeedFactory(purpose="supply_chain")  # states no core enterprise
+    for need in (*needs, bystander):
+        matching.refresh_need(need)
+    db.session.commit()
+    response = client.post("/core-enterprises/groups/new", data={
+        "name": BOE, "aliases": "京东方",
+        "members": [str(entries[OPTO].id), str(entries[DISPLAY].id)]})
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    job = db.session.scalar(select(Job).where(Job.kind == "matching.core"))
+    assert job.status == "done" and job.children_total == 3  # 5 needs, 2 by 2
+    parts = db.session.scalars(select(Job).where(Job.parent_id == job.id)
+                               .order_by(Job.id)).all()
+    assert [p.kind for p in parts] == ["matching.core_part"] * 3
+    assert [p.params["part"] for p in parts] == [1, 2, 3]
+    assert [p.result["needs"] for p in parts] == [2, 2, 1]
+    assert job.result == {"needs": 5, "parts": 3}
+    for need in needs:
+        assert matching.is_fresh(need)
+        assert db.session.scalar(select(Match).where(Match.need_id == need.id,
+                                                     Match.product_id == product.id))
+    assert matching.is_fresh(bystander)

@@ -166,12 +166,7 @@ def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
     matcher = service.current_matcher()
     facts, status, seen = service.facts_seen((lo, hi))
     total = len(facts)
-
-    def progress(done: int, batch_ids: list[int]) -> None:
-        signals.matches_refreshed.send(signals.NEEDS, need_ids=frozenset(batch_ids))
-        ctx.commit()
-        ctx.progress(100 * done / max(total, 1), f"第{part}部分：{done}/{total}个需求")
-
+    progress = _ranked_reporter(ctx, lambda done: f"第{part}部分：{done}/{total}个需求", total)
     processes = parallel.processes()
     # built ahead only where children rank: in one process it is the same work, held longer
     snapshots = service.snapshots_ahead(facts) if processes > 1 else frozenset()
@@ -181,15 +176,43 @@ def recompute_part(ctx, epoch: int, lo: int, hi: int, part: int) -> dict:
     return {"needs": total, "reach": reach, "part": part}
 
 
-@job("matching.core", "按核心企业名单重新匹配供应链融资需求", timeout=1800)
-def recompute_supply_chain(ctx) -> dict:
-    """After the core-enterprise list changed: the needs stating a core enterprise."""
-    total = db.session.scalar(select(func.count()).select_from(
-        service.supply_chain_needs().subquery()))
+def _finish_supply_chain(ctx, **_params) -> dict:
+    """The last part finished: the needs the parts ranked again."""
+    parts = db.session.scalars(select(Job.result).where(Job.parent_id == ctx.job_id)).all()
+    return {"needs": sum((result or {}).get("needs", 0) for result in parts),
+            "parts": len(parts)}
 
+
+@job("matching.core", "按核心企业名单重新匹配供应链融资需求", finalize=_finish_supply_chain,
+     timeout=1800)
+def recompute_supply_chain(ctx) -> dict:
+    """After the core-enterprise list changed: the needs stating a core enterprise, in
+    parts of service.PART needs run in parallel by the workers (tens of thousands at city
+    scale, as many as `match --all` splits); a small platform's in one go."""
+    parts = service.supply_chain_parts()
+    if len(parts) <= 1:
+        total = parts[0][2] if parts else 0
+        return service.recompute_supply_chain(
+            progress=_ranked_reporter(ctx, lambda done: f"供应链融资需求：{done}/{total}个", total))
+    ctx.spawn("matching.core_part", [{"lo": lo, "hi": hi, "part": n}
+                                     for n, (lo, hi, _count) in enumerate(parts, 1)],
+              description="按核心企业名单重新匹配供应链融资需求（部分）")
+    return {"needs": sum(count for _, _, count in parts), "parts": len(parts)}
+
+
+@job("matching.core_part", "按核心企业名单重新匹配供应链融资需求（部分）", timeout=1800)
+def recompute_supply_chain_part(ctx, lo: int, hi: int, part: int) -> dict:
+    total = db.session.scalar(select(func.count()).select_from(
+        service.supply_chain_needs().where(Need.id.between(lo, hi)).subquery()))
+    return service.recompute_supply_chain(
+        (lo, hi), _ranked_reporter(ctx, lambda done: f"第{part}部分：{done}/{total}个供应链融资需求",
+                                   total))
+
+
+def _ranked_reporter(ctx, message, total: int):
+    """progress(done, need ids) of needs ranked whole: the flag leads follow each batch."""
     def progress(done: int, batch_ids: list[int]) -> None:
         signals.matches_refreshed.send(signals.NEEDS, need_ids=frozenset(batch_ids))
         ctx.commit()
-        ctx.progress(100 * done / max(total, 1), f"供应链融资需求：{done}/{total}个")
-
-    return service.recompute_supply_chain(progress)
+        ctx.progress(100 * done / max(total, 1), message(done))
+    return progress

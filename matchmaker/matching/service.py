@@ -829,13 +829,22 @@ def recompute_supply_chain_later(actor=None) -> list:
                          description="按核心企业名单的变更重新匹配供应链融资需求")]
 
 
-def recompute_supply_chain(progress=None) -> dict:
+def supply_chain_parts() -> list[tuple[int, int, int]]:
+    """The needs that state a core enterprise split by id into (lo, hi, count) parts of
+    PART needs, as `match --all`'s: run in parallel by the workers (one part on a small
+    platform)."""
+    ids = db.session.scalars(supply_chain_needs().order_by(Need.id)).all()
+    return [(ids[i], ids[min(i + PART, len(ids)) - 1], len(ids[i:i + PART]))
+            for i in range(0, len(ids), PART)]
+
+
+def recompute_supply_chain(needs: tuple[int, int] | None = None, progress=None) -> dict:
     """The job after the core-enterprise list changed: every need that states a core
-    enterprise ranked whole at the current epoch, CHUNK by CHUNK; progress(done, need ids)
-    after each commit point."""
+    enterprise (with an id in `needs`, lo and hi; all when None) ranked whole at the current
+    epoch, CHUNK by CHUNK; progress(done, need ids) after each commit point."""
     epoch = current_epoch()  # before the catalogue: see refresh_need
     matcher = current_matcher()
-    ids = supply_chain_needs()
+    ids = supply_chain_needs().where(*_within(Need.id, needs))
     seen = dict(db.session.execute(select(MatchState.need_id, MatchState.computed_at)
                                    .where(MatchState.need_id.in_(ids))).all())
     facts, _status = adapters.load_need_facts(db.session, Need.id.in_(ids))
