@@ -226,7 +226,7 @@ def test_a_list_change_leaves_the_supply_chain_needs_to_one_job_computed_meanwhi
         service.save_core_group(None, None, name=BOE, aliases=["京东方"],
                                 member_ids=[entries[OPTO].id])
         matching.recompute_supply_chain_later()
-        [(job_id, _timeout)] = db.session.info.pop(jobs.service._PENDING)
+        pending = [j for j, _timeout in db.session.info.pop(jobs.service._PENDING)]
     finally:
         app.config["JOBS_BACKEND"] = "inline"
     assert not matching.is_fresh(need) and matching.is_fresh(plain)
@@ -234,6 +234,9 @@ def test_a_list_change_leaves_the_supply_chain_needs_to_one_job_computed_meanwhi
                                                  Match.product_id == product.id)) is None
     shown = queries.shown_for_need(need)  # computed with the group, nothing written
     assert shown.now and product.id in {m.product_id for m in shown.matches}
+    kinds = {db.session.get(Job, j).kind: j for j in pending}
+    assert sorted(kinds) == ["matching.core", "matching.reach"]  # the banks' counts follow
+    job_id = kinds["matching.core"]
     runner.run_inline(db.session.get(Job, job_id))
     assert db.session.get(Job, job_id).status == "done"
     assert matching.is_fresh(need)
@@ -268,8 +271,10 @@ def test_the_list_change_job_splits_a_large_platform_into_parts_over_the_workers
         db, client_as, entries, monkeypatch):
     """At city scale the supply-chain needs are tens of thousands: the job splits them by id
     into parts of PART needs, as `match --all` does, each ranking its own at the epoch, and
-    every need ends fresh with the group's product matched."""
+    every need ends fresh with the group's product matched. The banks' reach counts follow
+    the list (a recount job)."""
     from matchmaker.jobs.models import Job
+    from matchmaker.matching.models import ProductReach
 
     monkeypatch.setattr(matching, "PART", 2)
     client = client_as("organizer")
@@ -298,3 +303,4 @@ def test_the_list_change_job_splits_a_large_platform_into_parts_over_the_workers
         assert db.session.scalar(select(Match).where(Match.need_id == need.id,
                                                      Match.product_id == product.id))
     assert matching.is_fresh(bystander)
+    assert db.session.get(ProductReach, product.id).needs == len(needs)

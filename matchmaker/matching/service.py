@@ -825,8 +825,10 @@ def recompute_supply_chain_later(actor=None) -> list:
     this one's job leaves them."""
     db.session.flush()
     mark_stale(need_ids=supply_chain_needs())
-    return [jobs.enqueue("matching.core", {}, actor=actor, key="matching.core",
-                         description="按核心企业名单的变更重新匹配供应链融资需求")]
+    job = jobs.enqueue("matching.core", {}, actor=actor, key="matching.core",
+                       description="按核心企业名单的变更重新匹配供应链融资需求")
+    recount_reach_later()  # the list decides which needs a 渝链贷 serves: the banks' counts
+    return [job]
 
 
 def supply_chain_parts() -> list[tuple[int, int, int]]:
@@ -1449,6 +1451,14 @@ def replace_reach(partials: Iterable[dict]) -> int:
     if rows:
         db.session.execute(ProductReach.__table__.insert(), rows)
     return len(rows)
+
+
+def recount_reach_later() -> None:
+    """The banks' reach figures follow the needs (and the core-enterprise list): one recount
+    waits at a time. It reads eligibility from the matcher as it is when it runs, not the
+    stored rows, so it need not wait for any other job."""
+    jobs.enqueue("matching.reach", {}, key="matching.reach",
+                 description="重新统计产品匹配的需求数")
 
 
 def recount_reach() -> int:

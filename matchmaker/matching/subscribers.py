@@ -4,7 +4,7 @@ A need's own change is recomputed at once (one need: about a millisecond). A pro
 policy change marks the needs it affects stale in the same transaction and leaves the
 recompute to a background job (service.recompute_later), so the request stays fast whatever
 the number of needs on the platform."""
-from .. import jobs, signals
+from .. import signals
 from . import service
 
 
@@ -14,19 +14,13 @@ def _need_moved(need, **_):
     if service.deferred():
         return
     service.refresh_need(need)
-    _recount_reach_later()
+    service.recount_reach_later()
 
 
 @signals.need_ended.connect
 def _need_ended(need, **_):
     if not service.deferred():
-        _recount_reach_later()
-
-
-def _recount_reach_later() -> None:
-    """The banks' reach figures follow the needs: one recount waits at a time."""
-    jobs.enqueue("matching.reach", {}, key="matching.reach",
-                 description="重新统计产品匹配的需求数")
+        service.recount_reach_later()
 
 
 @signals.enterprise_changed.connect
