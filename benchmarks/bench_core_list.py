@@ -10,7 +10,8 @@ a platform already there (bench_load.py setup's 100,000 needs). It WRITES: run i
 
 Prints the request (mark stale, enqueue, commit), then the job: with `--workers N` (Redis),
 as deployed, its parts (service.PART needs each) run by N RQ workers started beforehand,
-timed from the request's commit until the job is done, and each worker's peak RSS; with
+timed from the request's commit until the job is done, then the reach recount enqueued
+beside it (the banks' counts), and each worker's peak RSS; with
 `--workers 0`, the whole job in this process (wall, CPU), and this process's peak RSS.
 """
 import argparse
@@ -55,8 +56,11 @@ def main() -> int:
 
 
 def _on_workers(args) -> int:
+    from sqlalchemy import select
+
     from matchmaker import create_app
     from matchmaker.extensions import db
+    from matchmaker.jobs.models import Job
     from matchmaker.matching import service
 
     from . import rq_workers
@@ -70,10 +74,18 @@ def _on_workers(args) -> int:
         db.session.commit()
         print(f"request (mark stale + enqueue + commit): {time.perf_counter() - start:.3f} s "
               f"(job #{job.id})")
+        reach = db.session.scalar(select(Job).where(Job.kind == "matching.reach",
+                                                    Job.id > job.id))
         rq_workers.wait_for(job)
         print(f"job on {args.workers} RQ workers ({job.children_total or 0} parts): "
               f"{time.perf_counter() - start:.1f} s wall from the request; "
               f"{job.status} {job.result}")
+        if reach is not None:  # enqueued beside it: the banks' reach counts
+            rq_workers.wait_for(reach)
+            print(f"the reach recount beside it: "
+                  f"{(reach.finished_at - reach.started_at).total_seconds():.1f} s in its worker, "
+                  f"done {time.perf_counter() - start:.1f} s after the request; "
+                  f"{reach.status} {reach.result}")
     return 0
 
 
