@@ -69,9 +69,10 @@ def main() -> int:
         else:
             print(f"existing platform: {db.session.scalar(select(func.count(Need.id)))} needs, "
                   f"{db.session.scalar(select(func.count(Match.id)))} match rows")
-            # a live platform's tables carry the statistics its last job left; a database
-            # copied from a template has lost the counters that say so: the first job would
-            # ANALYZE the three result tables (about 4.5 s at 100,000 needs) inside the timing
+            # a live platform's tables carry the statistics its last job left; a platform
+            # never analyzed would have its first job ANALYZE the three result tables (about
+            # 4.5 s at 100,000 needs) inside the timing (a template copy keeps them: its
+            # activity counters, reset, no longer trigger it — extensions.statistics_stale)
             t = _clock()
             service._planner_ready()
             db.session.commit()
