@@ -1,5 +1,5 @@
 """Administrators keep LPR quotes, subsidy programs and settings; every change audited."""
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qs, urlparse
 
@@ -14,6 +14,7 @@ from matchmaker.jobs.models import Job
 from matchmaker.policy import service
 from matchmaker.policy.models import ReferenceRate, Setting, SubsidyProgram
 from tests.conftest import ROLES
+from tests.factories import NeedFactory, ProductFactory
 from tests.helpers import assert_audited
 
 
@@ -172,6 +173,73 @@ def test_an_lpr_quote_in_force_shows_the_progress_of_the_full_recompute(db, admi
     assert parse_qs(urlparse(later.headers["Location"]).query)["job"] == [str(job_id)]
     assert db.session.scalar(select(func.count()).select_from(Job)
                              .where(Job.kind == "matching.all")) == 1
+
+
+def _matching_jobs(db) -> list[tuple[str, dict]]:
+    """The recomputes left to run (one a full recompute covers is done at once)."""
+    return [(j.kind, j.params) for j in db.session.scalars(
+        select(Job).where(Job.kind.startswith("matching."), Job.status != "done")
+        .order_by(Job.id))]
+
+
+def _quote(admin, kind: str, rate: Decimal, day: date):
+    response = admin.post("/admin/policy/rates/new", data={
+        "kind": kind, "rate": str(rate), "effective_from": day.isoformat()})
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    return response
+
+
+@pytest.mark.parametrize("kind", ["lpr_1y", "lpr_5y"])
+def test_an_lpr_quote_repeating_the_rate_in_force_recomputes_nothing(db, admin, kind):
+    """The LPR is quoted every month and mostly repeats the rate in force: a full recompute
+    would be minutes of the workers' time at city scale for no change."""
+    from matchmaker.matching import service as matching
+
+    need = NeedFactory()
+    rate = service.lpr_on(china_today(), kind)
+    ProductFactory(rate_basis=kind, spread_min_bp=0, spread_max_bp=100, rate_min=rate,
+                   rate_max=rate + 1)  # priced at the rate in force, as published
+    matching.refresh_need(need)
+    db.session.commit()
+    response = _quote(admin, kind, rate, china_today())
+    assert "job" not in parse_qs(urlparse(response.headers["Location"]).query)
+    assert db.session.scalar(select(func.count()).select_from(Job)
+                             .where(Job.kind.startswith("matching."))) == 0  # none, even run
+    assert matching.is_fresh(need)
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "现行利率未变" in page
+
+
+@pytest.mark.parametrize("others", [0, "bulk"])
+def test_a_5_year_quote_moves_only_the_products_priced_on_it(db, admin, app, monkeypatch,
+                                                             others):
+    """The cost points' scale is the 1-year rate: a new 5-year rate reprices its products,
+    each recomputed by its own job; more than BULK_PRODUCTS of them, one full recompute. A
+    quote dated before the one in force moves nothing."""
+    from matchmaker.matching.service import BULK_PRODUCTS
+
+    monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")
+    monkeypatch.setattr(jobs.runner, "dispatch", lambda *_args: "queued")  # nobody runs them
+    priced = [ProductFactory(rate_basis="lpr_5y", spread_min_bp=0, spread_max_bp=100)
+              for _ in range(1 if others == 0 else BULK_PRODUCTS + 1)]
+    one_year = service.lpr_on(china_today(), "lpr_1y")
+    ProductFactory(rate_basis="lpr_1y", spread_min_bp=0, spread_max_bp=100, rate_min=one_year,
+                   rate_max=one_year + 1)  # priced at the rate in force: nothing to reprice
+    db.session.commit()
+    today = china_today()
+    moved = service.lpr_on(today, "lpr_5y") - Decimal("0.1")
+    response = _quote(admin, "lpr_5y", moved, today)
+    assert all(p.rate_min == moved for p in priced)
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    if others == 0:
+        assert _matching_jobs(db) == [("matching.product", {"product_id": priced[0].id})]
+        assert "已重新定价" in page
+    else:
+        assert [kind for kind, _ in _matching_jobs(db)] == ["matching.all"]
+        assert "正在按新的利率重新计算" in page
+    before = _matching_jobs(db)
+    _quote(admin, "lpr_5y", moved - Decimal("0.2"), today - timedelta(days=1))
+    assert _matching_jobs(db) == before and priced[0].rate_min == moved
 
 
 def test_admin_adds_a_programme_by_form(db, admin):

@@ -429,7 +429,7 @@ def test_an_organizer_confirms_all_of_a_programmes_pending_declarations(db, clie
 
 
 def test_confirming_many_at_once_recomputes_everything_in_one_job(db, client_as):
-    from matchmaker.matching.subscribers import BULK_PRODUCTS
+    from matchmaker.matching.service import BULK_PRODUCTS
 
     for _ in range(BULK_PRODUCTS + 1):
         ProductFactory(subsidy_programs=["tech_upgrade_interest"], confirmed=False)

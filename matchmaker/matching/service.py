@@ -291,6 +291,30 @@ def _covered_by(whole) -> None:
         execution_options={"synchronize_session": False})
 
 
+# confirmations or repricings of more products than this at once (an organizer's 全部确认
+# after an upgrade, a 5-year LPR quote) recompute every need in one job, not one per product
+BULK_PRODUCTS = 20
+
+
+def recompute_after_lpr(quote, day: date, actor=None) -> list:
+    """An LPR quote recorded on `day`. The 1-year rate in force is the cost points' scale:
+    moving it moves every pairing's score (a full recompute; costs only, since the products
+    it reprices wait as StaleProduct rows of their own). The 5-year rate only reprices the
+    products priced on it (institutions' subscriber: each its own product job, or one full
+    recompute when more than BULK_PRODUCTS). A quote that repeats the rate in force (most
+    months), is dated ahead (its day's reprice and the nightly `match --all` take it in), or
+    before a later quote moves nothing: no job."""
+    if not policy.lpr_moved(quote, day):
+        return []
+    if quote.kind == "lpr_1y":
+        return recompute_later(everything=True, costs_only=True, actor=actor)
+    priced = db.session.scalar(select(func.count()).select_from(Product).where(
+        Product.rate_basis == quote.kind, Product.status == "published"))
+    if priced > BULK_PRODUCTS:
+        return recompute_later(everything=True, actor=actor)
+    return []
+
+
 def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
     """A subsidy programme created or edited: every need is marked stale at once (one row)
     and its job ranks again only the needs the change can move (recompute_programme). A

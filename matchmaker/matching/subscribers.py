@@ -36,26 +36,21 @@ def _product_moved(product, actor=None, **_):
         service.recompute_later(product_ids=[product.id], actor=actor)
 
 
-# confirmations of more products than this at once (an organizer's 全部确认 after an upgrade)
-# recompute every need in one job rather than one job per product
-BULK_PRODUCTS = 20
-
-
 @signals.policy_changed.connect
 def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, product_id=None,
                   product_ids=None, **_):
-    """The LPR in force moves every score (the cost points are relative to it): every need
-    is recomputed. A subsidy programme moves only the needs that qualify for it
+    """An LPR quote moves what its rate in force moves (service.recompute_after_lpr). A
+    subsidy programme moves only the needs that qualify for it
     (service.recompute_programme_later), the guarantee fee rate only the pairings whose loan
-    may carry the fee (service.recompute_fee_later). A quote dated ahead waits for its day
-    (`matchmaker reprice-lpr-products`, then the nightly `match --all`)."""
-    if kind == "lpr" and day is not None and row.effective_from > day:
+    may carry the fee (service.recompute_fee_later)."""
+    if kind == "lpr":
+        service.recompute_after_lpr(row, day, actor=actor)
         return
     if not in_force:
         return
     if kind == "confirmation":      # an organizer confirmed (or withdrew) products' programme
         ids = list(product_ids) if product_ids is not None else [product_id]
-        if len(ids) > BULK_PRODUCTS:
+        if len(ids) > service.BULK_PRODUCTS:
             service.recompute_later(everything=True, actor=actor)
         else:
             service.recompute_later(product_ids=ids, actor=actor)
@@ -66,5 +61,3 @@ def _policy_moved(row, *, kind, key, actor=None, day=None, in_force=True, produc
     if kind == "setting" and key == service.FEE_SETTING:
         service.recompute_fee_later(actor=actor)
         return
-    if kind == "lpr":  # the cost points' scale: no eligibility moves
-        service.recompute_later(everything=True, costs_only=True, actor=actor)

@@ -70,6 +70,18 @@ def lpr_on(day: date, kind: str) -> Decimal | None:
         .order_by(ReferenceRate.effective_from.desc()).limit(1))
 
 
+def lpr_moved(quote: ReferenceRate, day: date) -> bool:
+    """Whether this quote changed the rate of its kind in force on `day`. The LPR is quoted
+    every month and mostly repeats the rate in force; a quote dated ahead, or before a later
+    one, changes nothing today either."""
+    before = db.session.scalar(
+        select(ReferenceRate.rate)
+        .where(ReferenceRate.kind == quote.kind, ReferenceRate.effective_from <= day,
+               ReferenceRate.id != quote.id)
+        .order_by(ReferenceRate.effective_from.desc()).limit(1))
+    return lpr_on(day, quote.kind) != before
+
+
 def lpr_quotes() -> list[ReferenceRate]:
     return list(db.session.scalars(select(ReferenceRate).order_by(
         ReferenceRate.effective_from.desc(), ReferenceRate.kind)))

@@ -34,12 +34,19 @@ def add_rate():
     form = LprQuoteForm()
     if form.validate_on_submit():
         with attempt(form, "rate") as done:
-            service.add_lpr_quote(current_user, form.kind.data, form.rate.data,
-                                  form.effective_from.data)
+            quote = service.add_lpr_quote(current_user, form.kind.data, form.rate.data,
+                                          form.effective_from.data)
         if not done:
             return render_template("policy/rate_form.html", form=form), 400
-        flash("LPR报价已录入。", "success")
-        return redirect(url_for(".index", job=pending_recompute()))
+        job = pending_recompute()
+        if job is not None:
+            flash("LPR报价已录入，正在按新的利率重新计算匹配结果。", "success")
+        elif service.lpr_moved(quote, clock.china_today()):
+            flash("LPR报价已录入，按该报价定价的产品已重新定价，正在更新它们的匹配结果。", "success")
+        else:
+            flash("LPR报价已录入。现行利率未变（报价与现行相同，或尚未生效），匹配结果无需重新计算。",
+                  "success")
+        return redirect(url_for(".index", job=job))
     status = 400 if form.is_submitted() else 200
     return render_template("policy/rate_form.html", form=form), status
 
