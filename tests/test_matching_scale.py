@@ -334,7 +334,7 @@ def test_a_programme_change_marks_every_need_stale_in_one_row_until_its_job_ran(
     program = _db.session.scalar(select(SubsidyProgram).where(
         SubsidyProgram.code == "tech_upgrade_interest"))
     before = _db.session.get(MatchingBasis, 1).all_wanted
-    policy.update_program(admin, program, settings=dict(program.settings),
+    policy.update_program(admin, program, settings={**program.settings, "share_of_rate": 0.45},
                           effective_from=program.effective_from,
                           effective_to=program.effective_to)
     pending = queued()
@@ -436,7 +436,8 @@ def test_a_use_fee_programme_change_recomputes_everything(example, db, queued):
     """A fund's programme says whom the fund may serve at all: eligibility and reach move."""
     program = _db.session.scalar(select(SubsidyProgram).where(
         SubsidyProgram.code == "bridge_fee_waiver"))
-    policy.update_program(user_for_role("admin"), program, settings=dict(program.settings),
+    policy.update_program(user_for_role("admin"), program,
+                          settings={**program.settings, "cap_wan": 6000},
                           effective_from=program.effective_from,
                           effective_to=program.effective_to)
     kinds = {_db.session.get(Job, j).kind for j, _ in queued()}

@@ -144,6 +144,29 @@ def test_a_programme_edit_shows_the_progress_of_its_recompute(db, admin, app, mo
     assert f"/jobs/{job_id}/status" in page
 
 
+def test_a_programme_edit_of_its_wording_alone_recomputes_nothing(db, admin):
+    """Its citation, quote, text and how to apply are read by the policy cards as they are
+    now, by no ranking, cost or reason: an organizer correcting them starts no job and
+    leaves every need fresh. Its label is in the reasons (the programme tests: a job)."""
+    from matchmaker.matching import service as matching
+
+    program = _program(db, "tech_upgrade_interest")
+    need = NeedFactory(purpose="tech_upgrade")
+    ProductFactory(purposes=("tech_upgrade",), subsidy_programs=["tech_upgrade_interest"])
+    matching.refresh_need(need)
+    db.session.commit()
+    response = admin.post(f"/admin/policy/programs/{program.id}", data=_form_of(
+        program, source="渝经信发〔2024〕1号（修订）", quote="对技改项目贷款给予贴息",
+        rule_text="按实际利率的一定比例贴息", how_to_apply="向区县经济信息部门申报"))
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    assert program.version == 2 and program.how_to_apply == "向区县经济信息部门申报"
+    assert "job" not in parse_qs(urlparse(response.headers["Location"]).query)
+    assert db.session.scalar(select(func.count()).select_from(Job)
+                             .where(Job.kind.startswith("matching."))) == 0
+    assert matching.is_fresh(need)
+    assert "匹配结果不受影响" in admin.get(response.headers["Location"]).get_data(as_text=True)
+
+
 def test_a_fee_rate_edit_shows_the_progress_of_its_recompute(db, admin, app, monkeypatch):
     """The guarantee fee rate moves only the pairings whose loan may carry the fee: its own
     job (not a full recompute), which the page after the edit polls."""

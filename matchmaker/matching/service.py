@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
@@ -67,6 +67,7 @@ from ..institutions.models import (
     Institution,
     Product,
 )
+from ..institutions.subsidies import SubsidyProgram as SubsidyRecord
 from ..institutions.subsidies import guarantee_fee_possible, need_side_refusal
 from ..policy import service as policy
 from ..policy.models import ProgramConfirmation, ReferenceRate, Setting, SubsidyProgram
@@ -322,6 +323,8 @@ def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
     reach): then everything is recomputed."""
     before = program.version - 1 if (program.version or 1) > 1 else None
     versions = adapters.subsidy_program_versions(db.session, program.code, before)
+    if None not in versions and _read_alike(*versions):
+        return []  # its citation or how to apply: no ranking, cost or reason reads them
     if any(p is not None and p.benefit == "use_fee" for p in versions):
         return recompute_later(everything=True, actor=actor)
     mark_policy_stale(programme_key(program.code))
@@ -331,6 +334,17 @@ def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
     return [jobs.enqueue("matching.programme", {"code": program.code, "before": before},
                          actor=actor, key=f"matching.programme:{program.code}",
                          description=f"按补贴政策“{program.label}”的变更更新匹配结果")]
+
+
+# what a programme says that neither eligibility, costs nor reasons read: the policy cards
+# (policy.public) show them as they are now
+_UNREAD = {"source": "", "quote": "", "how_to_apply": "", "version": 0}
+
+
+def _read_alike(before: SubsidyRecord, now: SubsidyRecord) -> bool:
+    """Two versions of a programme that every match reads the same: an edit of its citation,
+    its quote or how to apply (an organizer's wording) changes no stored result."""
+    return replace(before, **_UNREAD) == replace(now, **_UNREAD)
 
 
 def recompute_fee_later(actor=None) -> list:

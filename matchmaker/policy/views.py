@@ -83,9 +83,11 @@ def edit_program(program_id):
         with attempt(form, "label") as done:
             service.edit_program(current_user, program, form.values())
         if done:
-            flash(f"“{program.label}”已更新为第{program.version}版，正在更新受影响需求的匹配结果。",
-                  "success")
-            return redirect(url_for(".index", job=pending_recompute(programme=program.code)))
+            job = pending_recompute(programme=program.code)
+            flash(f"“{program.label}”已更新为第{program.version}版，" + (
+                "正在更新受影响需求的匹配结果。" if job is not None
+                else "改动的是政策依据、原文摘录或申请方式，匹配结果不受影响。"), "success")
+            return redirect(url_for(".index", job=job))
         return render_template("policy/program_form.html", form=form, program=program,
                                versions=versions), 400
     status = 400 if form.is_submitted() else 200
