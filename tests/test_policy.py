@@ -312,6 +312,18 @@ def test_admin_edits_a_setting(db, admin):
     assert_audited("setting.updated", key="guarantee_fee_rate", before=1.0, after=0.8)
 
 
+def test_a_setting_saved_as_it_was_changes_and_recomputes_nothing(db, admin):
+    """The form opened and saved again: at city scale the fee rate's job is half a minute
+    of two workers, for pairings that would not move."""
+    response = admin.post("/admin/policy/settings/guarantee_fee_rate", data={"value": "1.0"})
+    assert response.status_code == 302
+    assert "job" not in parse_qs(urlparse(response.headers["Location"]).query)
+    assert db.session.scalar(select(func.count()).select_from(Job)
+                             .where(Job.kind.startswith("matching."))) == 0
+    assert not db.session.scalar(select(AuditEntry).where(AuditEntry.action == "setting.updated"))
+    assert "未改动" in admin.get(response.headers["Location"]).get_data(as_text=True)
+
+
 @pytest.mark.parametrize("key, value, message", [
     ("guarantee_fee_rate", "-1", "取值应在"), ("claim_limit_per_need", "0", "取值应在"),
     ("guarantee_fee_rate", "abc", "不是有效的小数"),

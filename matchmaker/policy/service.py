@@ -539,6 +539,8 @@ def update_setting(actor, key: str, value) -> Setting:
     value = int(value) if kind == "int" else _json_number(Decimal(value))
     row = db.session.get(Setting, key)
     before = row.value if row is not None else None
+    if row is not None and before == value:
+        return row  # saved as it was: nothing changed, so nothing to record or recompute
     if row is None:
         row = Setting(key=key, value=value)
         db.session.add(row)

@@ -167,12 +167,13 @@ def edit_setting(key):
     form = SettingForm(data={"value": row.value if row else None})
     label = service.SETTING_FIELDS[key][0]
     if form.validate_on_submit():
+        before = row.value if row else None
         with attempt(form, "value") as done:
-            service.update_setting(current_user, key, form.value.data)
+            row = service.update_setting(current_user, key, form.value.data)
         if not done:
             return render_template("policy/setting_form.html", form=form, key=key,
                                    label=label), 400
-        flash(f"“{label}”已更新。", "success")
+        flash(f"“{label}”未改动。" if row.value == before else f"“{label}”已更新。", "success")
         return redirect(url_for(".index", job=pending_recompute(setting=key)))
     status = 400 if form.is_submitted() else 200
     return render_template("policy/setting_form.html", form=form, key=key, label=label), status
