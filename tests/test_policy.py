@@ -286,6 +286,32 @@ def test_admin_adds_a_programme_by_form(db, admin):
     assert "普惠小微绿色贷款贴息" in html and "贴息1个百分点" in html
 
 
+def test_a_programme_out_of_force_today_recomputes_nothing_until_it_is(db, admin, app,
+                                                                         monkeypatch):
+    """Next year's programme entered ahead: the matcher reads only the programmes in force,
+    so nothing stored moves today (its first day's nightly match --all takes it in). Ending
+    one in force does move costs: its job runs."""
+    monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")
+    monkeypatch.setattr(jobs.runner, "dispatch", lambda *_args: "queued")  # nobody runs it
+    next_year = date(china_today().year + 1, 1, 1)
+    data = _form_of(_program(db, "tech_upgrade_interest"), label="次年技改贴息",
+                    effective_from=next_year.isoformat(), effective_to="")
+    data["code"] = "tech_upgrade_next_year"
+    response = admin.post("/admin/policy/programs/new", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    assert "job" not in parse_qs(urlparse(response.headers["Location"]).query)
+    assert db.session.scalar(select(func.count()).select_from(Job)
+                             .where(Job.kind.startswith("matching."))) == 0
+    assert "生效当天夜间" in admin.get(response.headers["Location"]).get_data(as_text=True)
+    program = _program(db, "tech_upgrade_interest")  # in force: ended yesterday
+    yesterday = china_today() - timedelta(days=1)
+    response = admin.post(f"/admin/policy/programs/{program.id}", data=_form_of(
+        program, effective_from=min(program.effective_from, yesterday).isoformat(),
+        effective_to=yesterday.isoformat()))
+    job_id = int(parse_qs(urlparse(response.headers["Location"]).query)["job"][0])
+    assert db.session.get(Job, job_id).kind == "matching.programme"
+
+
 @pytest.mark.parametrize("changes, message", [
     ({"share_of_rate": "1.5"}, "取值应在0到1之间"),
     ({"cap_wan_per_year": "-1"}, "不能为负数"),

@@ -320,11 +320,18 @@ def recompute_programme_later(program: SubsidyProgram, actor=None) -> list:
     """A subsidy programme created or edited: every need is marked stale at once (one row)
     and its job ranks again only the needs the change can move (recompute_programme). A
     use-fee programme says whom a bridge fund may serve at all (what it is eligible for, its
-    reach): then everything is recomputed."""
+    reach): then everything is recomputed. An edit of its wording alone, or of a programme
+    in force neither before nor after it today, moves nothing stored: no job."""
     before = program.version - 1 if (program.version or 1) > 1 else None
     versions = adapters.subsidy_program_versions(db.session, program.code, before)
     if None not in versions and _read_alike(*versions):
         return []  # its citation or how to apply: no ranking, cost or reason reads them
+    today = clock.china_today()
+    if not any(p is not None and p.in_force(today) for p in versions):
+        # in force neither as it was nor as it is (next year's, one that has ended): the
+        # matcher reads only the programmes in force; its first day's nightly `match --all`
+        # takes it in
+        return []
     if any(p is not None and p.benefit == "use_fee" for p in versions):
         return recompute_later(everything=True, actor=actor)
     mark_policy_stale(programme_key(program.code))

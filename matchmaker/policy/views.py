@@ -56,6 +56,16 @@ def _other_codes(program) -> list[tuple[str, str]]:
             if program is None or p.id != program.id]
 
 
+def _what_matching_does(program: SubsidyProgram, job) -> str:
+    """After a programme's change: its recompute, or why there is none."""
+    if job is not None:
+        return "正在更新受影响需求的匹配结果。"
+    today = clock.china_today()
+    if today < program.effective_from or (program.effective_to and program.effective_to < today):
+        return "该政策今日不在有效期内，匹配结果暂不变化；生效当天夜间的全部重新计算会将其纳入。"
+    return "改动的是政策依据、原文摘录或申请方式，匹配结果不受影响。"
+
+
 @bp.route("/programs/new", methods=["GET", "POST"])
 @roles_required("admin")
 def new_program():
@@ -64,8 +74,9 @@ def new_program():
         with attempt(form, "label") as done:
             program = service.create_program(current_user, form.code.data, form.values())
         if done:
-            flash(f"已新增政策“{program.label}”，正在更新受影响需求的匹配结果。", "success")
-            return redirect(url_for(".index", job=pending_recompute(programme=program.code)))
+            job = pending_recompute(programme=program.code)
+            flash(f"已新增政策“{program.label}”，{_what_matching_does(program, job)}", "success")
+            return redirect(url_for(".index", job=job))
         return render_template("policy/program_form.html", form=form, program=None), 400
     status = 400 if form.is_submitted() else 200
     return render_template("policy/program_form.html", form=form, program=None), status
@@ -84,9 +95,8 @@ def edit_program(program_id):
             service.edit_program(current_user, program, form.values())
         if done:
             job = pending_recompute(programme=program.code)
-            flash(f"“{program.label}”已更新为第{program.version}版，" + (
-                "正在更新受影响需求的匹配结果。" if job is not None
-                else "改动的是政策依据、原文摘录或申请方式，匹配结果不受影响。"), "success")
+            flash(f"“{program.label}”已更新为第{program.version}版，"
+                  f"{_what_matching_does(program, job)}", "success")
             return redirect(url_for(".index", job=job))
         return render_template("policy/program_form.html", form=form, program=program,
                                versions=versions), 400
