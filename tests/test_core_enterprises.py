@@ -188,10 +188,12 @@ def test_cli_loads_the_seed_list_twice_without_duplicates(app, db, tmp_path):
     assert service.recognise_core_enterprise("京东方光电").name == "重庆京东方光电科技有限公司"
     groups = len(json.loads(seed.read_text(encoding="utf-8"))["groups"])
     assert f"groups: {groups} created" in result.output and f"groups: 0 created, {groups}" in again.output
-    # the needs that state a core enterprise are left to a job each time the list changes
+    # the needs that state a core enterprise are left to a job when the list changes; the
+    # same file again changes nothing matching reads
     from matchmaker.jobs.models import Job
     loaded = db.session.scalars(select(Job).where(Job.kind == "matching.core")).all()
-    assert len(loaded) == 2 and "supply-chain needs queued for matching" in again.output
+    assert len(loaded) == 1 and "supply-chain needs queued for matching" in result.output
+    assert "unchanged: no matching job" in again.output
     assert service.recognise_core_group("京东方").name == "京东方科技集团股份有限公司"
 
 

@@ -11,7 +11,13 @@ from matchmaker.matching import adapters
 from matchmaker.matching import service as matching
 from matchmaker.matching.models import Match
 from tests.conftest import ROLES
-from tests.factories import EnterpriseFactory, NeedFactory, ProductFactory, user_for_role
+from tests.factories import (
+    EnterpriseFactory,
+    NeedFactory,
+    ProductFactory,
+    user_for_role,
+    valid_uscc,
+)
 from tests.helpers import assert_audited
 
 POOL = ("organizer", "admin")
@@ -304,3 +310,37 @@ def test_the_list_change_job_splits_a_large_platform_into_parts_over_the_workers
                                                      Match.product_id == product.id))
     assert matching.is_fresh(bystander)
     assert db.session.get(ProductReach, product.id).needs == len(needs)
+
+
+@pytest.mark.parametrize("change", ["uscc and cluster", "group note", "saved as it was"])
+def test_a_list_change_matching_does_not_read_starts_no_job(db, client_as, entries, boe,
+                                                           change):
+    """A company's USCC and cluster and a group's note are not read by matching; neither is a
+    form saved as it was. At city scale the job would re-rank tens of thousands of needs."""
+    from matchmaker.jobs.models import Job
+
+    client = client_as("organizer")
+    _product, need = supply_chain(BOE, OPTO)
+    matching.refresh_need(need)
+    db.session.commit()
+    opto = entries[OPTO]
+    if change == "group note":
+        response = client.post(f"/core-enterprises/groups/{boe.id}/edit", data={
+            "name": BOE, "aliases": "京东方\nBOE", "note": "2025年报子公司名单",
+            "members": [str(entries[OPTO].id), str(entries[DISPLAY].id)]})
+    else:
+        aliases = "\n".join(a.alias for a in opto.aliases)
+        data = {"name": OPTO, "aliases": aliases, "cluster": opto.cluster or ""}
+        if change == "uscc and cluster":
+            data.update(uscc=valid_uscc(77), cluster="electronic_information")
+        response = client.post(f"/core-enterprises/{opto.id}/edit", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)[:1000]
+    assert "job=" not in response.headers["Location"]
+    assert db.session.scalar(select(Job).where(Job.kind == "matching.core")) is None
+    assert matching.is_fresh(need)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "匹配结果不受影响" in page
+    if change == "group note":
+        assert boe.note == "2025年报子公司名单"
+    elif change == "uscc and cluster":
+        assert opto.uscc == valid_uscc(77) and opto.cluster == "electronic_information"

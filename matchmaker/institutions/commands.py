@@ -38,17 +38,19 @@ def load_command(path):
     if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
         raise click.ClickException(f"{path}: expected a list of objects under \"groups\"")
     try:
-        created, updated = service.load_core_enterprises(None, records)
-        g_created, g_updated = service.load_core_groups(None, groups)
+        # the needs that state a core enterprise read the list: ranked again by a job
+        with matching_service.supply_chain_change() as change:
+            created, updated = service.load_core_enterprises(None, records)
+            g_created, g_updated = service.load_core_groups(None, groups)
     except ServiceError as err:
         db.session.rollback()
         raise click.ClickException(err.message) from None
-    # the needs that state a core enterprise read the list: ranked again by a job
-    [job] = matching_service.recompute_supply_chain_later()
     db.session.commit()
     click.echo(f"core enterprises: {created} created, {updated} updated; "
-               f"groups: {g_created} created, {g_updated} updated; "
-               f"supply-chain needs queued for matching (job #{job.id})")
+               f"groups: {g_created} created, {g_updated} updated; " + (
+                   f"supply-chain needs queued for matching (job #{change.job.id})"
+                   if change.job is not None
+                   else "what matching reads of the list is unchanged: no matching job"))
 
 
 @click.command("reprice-lpr-products")

@@ -234,6 +234,17 @@ def new_core_enterprise():
     return _core_enterprise_form(None, CoreEnterpriseForm())
 
 
+def _matching_after(change) -> str:
+    """What a change to the core-enterprise list left to matching, for the flash."""
+    if change.job is not None:
+        return "供应链融资需求正在后台重新匹配。"
+    return "匹配所依据的名称、简称和集团成员未变，匹配结果不受影响。"
+
+
+def _job_id(change) -> int | None:
+    return change.job.id if change.job is not None else None
+
+
 @bp.route("/core-enterprises/<int:entry_id>/edit", methods=["GET", "POST"])
 @roles_required(*POOL_ROLES)
 def edit_core_enterprise(entry_id):
@@ -248,16 +259,16 @@ def edit_core_enterprise(entry_id):
 def _core_enterprise_form(entry, form):
     template = "institutions/core_enterprise_form.html"
     if form.validate_on_submit():
-        with attempt(form, "name") as done:
+        with attempt(form, "name") as done, \
+                matching_service.supply_chain_change(current_user) as change:
             saved = service.save_core_enterprise(
                 current_user, entry, name=form.name.data, uscc=form.uscc.data,
                 cluster=form.cluster.data or None, aliases=form.alias_list())
-            [job] = matching_service.recompute_supply_chain_later(current_user)
         if not done:
             return render_template(template, form=form, entry=entry), 400
         entry = saved
-        flash(f"已保存“{entry.name}”，供应链融资需求正在后台重新匹配。", "success")
-        return redirect(url_for(".core_enterprises", job=job.id))
+        flash(f"已保存“{entry.name}”，{_matching_after(change)}", "success")
+        return redirect(url_for(".core_enterprises", job=_job_id(change)))
     status = 400 if form.is_submitted() else 200
     return render_template(template, form=form, entry=entry), status
 
@@ -279,13 +290,11 @@ def confirm_alias():
         flash("请选择对应的核心企业。", "danger")
         return redirect(url_for(".stated_names"))
     entry = db.get_or_404(CoreEnterprise, form.core_enterprise_id.data)
-    with attempt() as done:
+    with attempt() as done, matching_service.supply_chain_change(current_user) as change:
         service.confirm_alias(current_user, entry, form.alias.data)
-        [job] = matching_service.recompute_supply_chain_later(current_user)
     if done:
-        flash(f"已确认“{form.alias.data}”即“{entry.name}”，相关供应链融资需求正在后台重新匹配。",
-              "success")
-        return redirect(url_for(".stated_names", job=job.id))
+        flash(f"已确认“{form.alias.data}”即“{entry.name}”，{_matching_after(change)}", "success")
+        return redirect(url_for(".stated_names", job=_job_id(change)))
     return redirect(url_for(".stated_names"))
 
 
@@ -326,17 +335,17 @@ def _group_form(group=None) -> CoreGroupForm:
 def _core_group_form(group, form):
     template = "institutions/core_group_form.html"
     if form.validate_on_submit():
-        with attempt(form, "name") as done:
+        with attempt(form, "name") as done, \
+                matching_service.supply_chain_change(current_user) as change:
             saved = service.save_core_group(
                 current_user, group, name=form.name.data, aliases=form.alias_list(),
                 member_ids=form.member_ids(), note=form.note.data)
-            [job] = matching_service.recompute_supply_chain_later(current_user)
         if not done:
             return render_template(template, form=form, group=group), 400
         group = saved
         flash(f"已保存“{group.name}”集团（{len(group.members)}家成员企业），"
-              "供应链融资需求正在后台重新匹配。", "success")
-        return redirect(url_for(".core_groups", job=job.id))
+              f"{_matching_after(change)}", "success")
+        return redirect(url_for(".core_groups", job=_job_id(change)))
     status = 400 if form.is_submitted() else 200
     return render_template(template, form=form, group=group), status
 
@@ -348,11 +357,9 @@ def delete_core_group(group_id):
     if not DeleteForm().validate_on_submit():
         abort(400)
     name = group.name
-    with attempt() as done:
+    with attempt() as done, matching_service.supply_chain_change(current_user) as change:
         service.delete_core_group(current_user, group)
-        [job] = matching_service.recompute_supply_chain_later(current_user)
     if done:
-        flash(f"已删除“{name}”集团，其成员企业仍在名单库中；供应链融资需求正在后台重新匹配。",
-              "success")
-        return redirect(url_for(".core_groups", job=job.id))
+        flash(f"已删除“{name}”集团，其成员企业仍在名单库中；{_matching_after(change)}", "success")
+        return redirect(url_for(".core_groups", job=_job_id(change)))
     return redirect(url_for(".core_groups"))

@@ -62,6 +62,7 @@ from .. import clock, jobs, signals
 from ..enterprises.models import Enterprise, Need
 from ..extensions import db, insert_rows, refresh_stale_statistics, update_rows
 from ..institutions.models import (
+    CoreEnterprise,
     CoreEnterpriseAlias,
     CoreEnterpriseGroup,
     Institution,
@@ -874,6 +875,43 @@ def recompute_supply_chain_later(actor=None) -> list:
                        description="按核心企业名单的变更重新匹配供应链融资需求")
     recount_reach_later()  # the list decides which needs a 渝链贷 serves: the banks' counts
     return [job]
+
+
+def core_list_read() -> tuple:
+    """What the matcher reads of the core-enterprise list (adapters.core_resolver,
+    core_aliases, core_describer): each listed company's name and group, the confirmed
+    aliases, each group's name and aliases. A company's USCC and cluster and a group's note
+    are not read."""
+    entries = db.session.execute(select(CoreEnterprise.id, CoreEnterprise.name,
+                                        CoreEnterprise.group_id).order_by(CoreEnterprise.id))
+    aliases = db.session.execute(
+        select(CoreEnterpriseAlias.alias, CoreEnterpriseAlias.core_enterprise_id)
+        .where(CoreEnterpriseAlias.confirmed.is_(True)).order_by(CoreEnterpriseAlias.alias))
+    return (tuple(map(tuple, entries)), tuple(map(tuple, aliases)),
+            tuple(sorted(adapters.group_names(db.session))))
+
+
+class supply_chain_change:
+    """`with supply_chain_change(actor) as change:` around a change to the core-enterprise
+    list. When what the matcher reads of it moved, the supply-chain needs are left to their
+    job (recompute_supply_chain_later; `change.job`). A change it does not read (a USCC, a
+    cluster, a group's note) or a form saved as it was starts none: at city scale that job is
+    tens of thousands of needs."""
+
+    def __init__(self, actor=None):
+        self.actor = actor
+        self.job = None
+
+    def __enter__(self):
+        self.before = core_list_read()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None:
+            db.session.flush()
+            if core_list_read() != self.before:
+                [self.job] = recompute_supply_chain_later(self.actor)
+        return False
 
 
 def supply_chain_parts() -> list[tuple[int, int, int]]:
