@@ -298,7 +298,7 @@ def _covered_by(whole) -> None:
 BULK_PRODUCTS = 20
 
 
-def recompute_after_lpr(quote, day: date, actor=None) -> list:
+def recompute_after_lpr(quote, day: date | None, actor=None) -> list:
     """An LPR quote recorded on `day`. The 1-year rate in force is the cost points' scale:
     moving it moves every pairing's score (a full recompute; costs only, since the products
     it reprices wait as StaleProduct rows of their own). The 5-year rate only reprices the
@@ -306,7 +306,7 @@ def recompute_after_lpr(quote, day: date, actor=None) -> list:
     recompute when more than BULK_PRODUCTS). A quote that repeats the rate in force (most
     months), is dated ahead (its day's reprice and the nightly `match --all` take it in), or
     before a later quote moves nothing: no job."""
-    if not policy.lpr_moved(quote, day):
+    if not policy.lpr_moved(quote, day or clock.china_today()):
         return []
     if quote.kind == "lpr_1y":
         return recompute_later(everything=True, costs_only=True, actor=actor)

@@ -71,6 +71,12 @@ class SubsidyProgram(db.Model):
         CheckConstraint("version >= 1", name="version"),
     )
 
+    def in_force(self, day: date) -> bool:
+        """True on every day from effective_from to effective_to, both included (as the
+        calculator's record, institutions.subsidies.SubsidyProgram.in_force)."""
+        return self.effective_from <= day and (self.effective_to is None
+                                               or day <= self.effective_to)
+
 
 class SubsidyProgramVersion(db.Model):
     """What a programme said from one edit to the next: the snapshot of every field."""

@@ -62,11 +62,13 @@ SETTING_FIELDS = {
 
 # --- LPR -----------------------------------------------------------------------------------
 
-def lpr_on(day: date, kind: str) -> Decimal | None:
-    """The quote in force on `day`: the latest one effective on or before it."""
+def lpr_on(day: date, kind: str, without: ReferenceRate | None = None) -> Decimal | None:
+    """The quote in force on `day`: the latest one effective on or before it (leaving out
+    the quote `without`: what was in force before it was recorded)."""
+    leave_out = [ReferenceRate.id != without.id] if without is not None else []
     return db.session.scalar(
         select(ReferenceRate.rate)
-        .where(ReferenceRate.kind == kind, ReferenceRate.effective_from <= day)
+        .where(ReferenceRate.kind == kind, ReferenceRate.effective_from <= day, *leave_out)
         .order_by(ReferenceRate.effective_from.desc()).limit(1))
 
 
@@ -74,12 +76,7 @@ def lpr_moved(quote: ReferenceRate, day: date) -> bool:
     """Whether this quote changed the rate of its kind in force on `day`. The LPR is quoted
     every month and mostly repeats the rate in force; a quote dated ahead, or before a later
     one, changes nothing today either."""
-    before = db.session.scalar(
-        select(ReferenceRate.rate)
-        .where(ReferenceRate.kind == quote.kind, ReferenceRate.effective_from <= day,
-               ReferenceRate.id != quote.id)
-        .order_by(ReferenceRate.effective_from.desc()).limit(1))
-    return lpr_on(day, quote.kind) != before
+    return lpr_on(day, quote.kind) != lpr_on(day, quote.kind, without=quote)
 
 
 def lpr_quotes() -> list[ReferenceRate]:

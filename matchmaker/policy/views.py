@@ -60,8 +60,7 @@ def _what_matching_does(program: SubsidyProgram, job) -> str:
     """After a programme's change: its recompute, or why there is none."""
     if job is not None:
         return "正在更新受影响需求的匹配结果。"
-    today = clock.china_today()
-    if today < program.effective_from or (program.effective_to and program.effective_to < today):
+    if not program.in_force(clock.china_today()):
         return "该政策今日不在有效期内，匹配结果暂不变化；生效当天夜间的全部重新计算会将其纳入。"
     return "改动的是政策依据、原文摘录或申请方式，匹配结果不受影响。"
 
